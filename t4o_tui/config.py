@@ -1,0 +1,108 @@
+"""Configuration: a TOML file in the platform's config folder, environment overrides, defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP = "t4o-tui"
+
+
+class ConfigError(Exception):
+    """The config file is unreadable or holds a wrong value; the message names file, key and why."""
+
+
+@dataclass
+class Config:
+    db: Path
+    lease: float = 15.0
+    direct_slots: int = 4
+    retention: int = 500
+    grace: float = 10.0
+    share_host: str = "127.0.0.1"
+    share_port: int = 8470
+    timezone: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    source: Path | None = None
+
+
+def default_config_path() -> Path:
+    env = os.environ.get("T4O_TUI_CONFIG")
+    return Path(env) if env else Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("T4O_TUI_DB")
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP)) / "event.sqlite"
+
+
+def demo_db_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP)) / "demo.sqlite"
+
+
+def data_dir_for(db_path: Path) -> Path:
+    """Where the event's files (run outputs) live: beside its database, so every process finds them."""
+    return db_path.parent / f"{db_path.stem}-files"
+
+
+_RANGES: dict[str, tuple[type, float, float]] = {
+    "lease": (float, 3.0, 600.0),
+    "direct_slots": (int, 1, 64),
+    "retention": (int, 1, 1_000_000),
+    "grace": (float, 0.0, 3600.0),
+    "share_port": (int, 0, 65535),
+}
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    if key in _RANGES:
+        kind, lo, hi = _RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
+            raise ConfigError(f"{where}: '{key}' must be {'a whole number' if kind is int else 'a number'}")
+        if not lo <= value <= hi:
+            raise ConfigError(f"{where}: '{key}' must be between {lo:g} and {hi:g} (got {value})")
+        return kind(value)
+    if key in ("share_host", "timezone") and not isinstance(value, str):
+        raise ConfigError(f"{where}: '{key}' must be text")
+    return value
+
+
+def load_config(path: Path | None = None, *, db: str | None = None) -> Config:
+    """Read the config file (if any); `db` (from --db) wins over the file and T4O_TUI_DB."""
+    cfg_path = path or default_config_path()
+    data: dict[str, Any] = {}
+    if cfg_path.exists():
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {cfg_path}: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {cfg_path}: {exc.strerror}") from None
+    elif path is not None:
+        raise ConfigError(f"config file {cfg_path} does not exist")
+    where = f"config file {cfg_path}"
+    engine = data.get("engine", {})
+    share = data.get("share", {})
+    keys = data.get("keys", {})
+    if not isinstance(engine, dict) or not isinstance(share, dict) or not isinstance(keys, dict):
+        raise ConfigError(f"{where}: [engine], [share] and [keys] must be tables")
+    db_value = db or os.environ.get("T4O_TUI_DB") or data.get("db")
+    cfg = Config(db=Path(db_value).expanduser() if db_value else default_db_path(), source=cfg_path if cfg_path.exists() else None)
+    known = {"lease", "direct_slots", "retention", "grace"}
+    for key, value in engine.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key 'engine.{key}' (known: {', '.join(sorted(known))})")
+        setattr(cfg, key, _check(key, value, where))
+    for key, value in share.items():
+        if key not in ("host", "port"):
+            raise ConfigError(f"{where}: unknown key 'share.{key}' (known: host, port)")
+        setattr(cfg, f"share_{key}", _check(f"share_{key}", value, where))
+    if "timezone" in data:
+        cfg.timezone = _check("timezone", data["timezone"], where)
+    cfg.keys = {str(k): str(v) for k, v in keys.items()}
+    return cfg

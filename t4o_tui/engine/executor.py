@@ -1,0 +1,202 @@
+"""Executing one claimed run in the current thread: the run context a job sees, and the outcome."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import peewee
+
+from t4o_tui.engine.clock import Clock
+from t4o_tui.engine.queue import ArtifactRecord, Claimed, Outcome
+from t4o_tui.jobs.base import JobError, RunCancelled, RunContext
+from t4o_tui.jobs.registry import UnknownJob, get_job
+from t4o_tui.store.models import CANCELLED, FAILED, QUEUED, SUCCEEDED
+
+# Why a run was asked to stop.
+CANCEL, TIMEOUT, STOPPING = "cancel", "timeout", "stopping"
+# Progress is written at most this often per run; a job may report it on every item.
+PROGRESS_INTERVAL_S = 0.5
+
+
+def files_dir(data_dir: Path, task_id: int) -> Path:
+    return data_dir / "files" / f"task-{task_id}"
+
+
+class EngineRunContext(RunContext):
+    """The run context the engine hands to a job; thread-safe where the supervisor touches it."""
+
+    def __init__(
+        self, claimed: Claimed, *, db: peewee.Database, data_dir: Path, clock: Clock, timeout: float,
+    ) -> None:
+        self.claimed = claimed
+        self.run_id = claimed.id
+        self.task_name = claimed.task_name
+        self.settings: dict[str, Any] = dict(claimed.settings)
+        self.row = claimed.context
+        self.db = db
+        self.data_dir = data_dir
+        self.clock = clock
+        self.timeout = timeout
+        self.started_mono = time.monotonic()
+        self.deadline = self.started_mono + timeout
+        self._stop = threading.Event()
+        self.stop_reason: str | None = None
+        self.stop_requested_mono = 0.0
+        self._lock = threading.Lock()
+        self._logs: list[tuple[float, str, str]] = []
+        self._progress: tuple[float | None, str | None] | None = None
+        self._progress_dirty = False
+        self._progress_written = 0.0
+        self.artifacts: list[ArtifactRecord] = []
+        # Set when the engine gave up on this run (the job ignored cancel): nothing may commit.
+        self.abandoned = False
+
+    # -- stopping ---------------------------------------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            self.stop_requested_mono = time.monotonic()
+        self._stop.set()
+
+    @property
+    def cancelled(self) -> bool:
+        if not self._stop.is_set() and time.monotonic() >= self.deadline:
+            self.request_stop(TIMEOUT)
+        return self._stop.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        wait = min(seconds, max(self.deadline - time.monotonic(), 0.0))
+        if self._stop.wait(wait) or self.cancelled:
+            raise RunCancelled()
+        if wait < seconds:
+            self.sleep(seconds - wait)
+
+    # -- log and progress ---------------------------------------------------------------------------
+    def log(self, level: str, message: str) -> None:
+        with self._lock:
+            self._logs.append((self.clock.now(), level, message))
+
+    def progress(self, fraction: float | None, message: str | None = None) -> None:
+        if fraction is not None:
+            fraction = min(max(float(fraction), 0.0), 1.0)
+        with self._lock:
+            self._progress = (fraction, message)
+            self._progress_dirty = True
+
+    def take_live(self, now_mono: float) -> tuple[list[tuple[float, str, str]], tuple[float | None, str | None] | None]:
+        """Log lines and (throttled) progress not yet written; called by the supervisor."""
+        with self._lock:
+            logs, self._logs = self._logs, []
+            prog = None
+            if self._progress_dirty and now_mono - self._progress_written >= PROGRESS_INTERVAL_S:
+                prog, self._progress_dirty, self._progress_written = self._progress, False, now_mono
+            return logs, prog
+
+    def take_rest(self) -> tuple[list[tuple[float, str, str]], tuple[float | None, str | None] | None]:
+        with self._lock:
+            logs, self._logs = self._logs, []
+            return logs, self._progress
+
+    # -- database and files ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.db.atomic() as tx:
+            yield tx
+            # A cancelled run must leave the database as it was, even if the job finished its
+            # block after the cancel came in.
+            if self.cancelled or self.abandoned:
+                raise RunCancelled()
+
+    @contextmanager
+    def output(self, name: str, media_type: str) -> Iterator[IO[bytes]]:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "output"
+        folder = files_dir(self.data_dir, self.claimed.task_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"run-{self.run_id}-{safe}"
+        tmp = folder / f".{target.name}.{os.getpid()}.part"
+        try:
+            with open(tmp, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.artifacts.append(ArtifactRecord(str(target), safe, media_type, target.stat().st_size, True))
+
+    def register_output(self, path: Path, media_type: str) -> None:
+        p = Path(path).resolve()
+        self.artifacts.append(ArtifactRecord(str(p), p.name, media_type, p.stat().st_size, False))
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    detail = text[0] if text else ""
+    name = type(exc).__name__
+    return f"{name}: {detail}" if detail else name
+
+
+def execute(ctx: EngineRunContext, *, worker: str, policy: str) -> Outcome:
+    """Run the claimed run's job in this thread and say how it ended. Never raises."""
+    c = ctx.claimed
+    ctx.log("info", f"started on {worker} ({c.lane} lane, trigger {c.trigger}, attempt {c.attempts})")
+    status, error = SUCCEEDED, None
+    try:
+        job_cls = get_job(c.job)
+        clean, errors = job_cls.settings.validate(c.settings)
+        if errors:
+            raise JobError("; ".join(str(e) for e in errors))
+        ctx.settings = clean
+        job_cls().run(ctx)
+        if ctx.cancelled:
+            raise RunCancelled()
+    except RunCancelled:
+        status, error = _stopped(ctx, policy)
+    except UnknownJob as exc:
+        status, error = FAILED, str(exc)
+    except JobError as exc:
+        status, error = FAILED, str(exc)
+    except Exception as exc:  # a bug or an unexpected condition: reason on screen, traceback in log
+        status, error = FAILED, one_line(exc)
+        ctx.log("error", "traceback:\n" + traceback.format_exc().rstrip())
+    elapsed = time.monotonic() - ctx.started_mono
+    if status == SUCCEEDED:
+        ctx.log("info", f"succeeded in {elapsed:.2f} s")
+    elif status == QUEUED:
+        ctx.log("warning", f"requeued after {elapsed:.2f} s: {error}")
+    else:
+        ctx.log("error" if status == FAILED else "warning", f"{status} after {elapsed:.2f} s: {error}")
+    if status != SUCCEEDED:
+        _drop_managed_files(ctx)
+    logs, prog = ctx.take_rest()
+    return Outcome(
+        run_id=c.id, status=status, finished_at=ctx.clock.now(), error=error if status != QUEUED else None,
+        progress=prog[0] if prog else None, progress_msg=prog[1] if prog else None,
+        logs=logs, artifacts=ctx.artifacts if status == SUCCEEDED else [],
+    )
+
+
+def _stopped(ctx: EngineRunContext, policy: str) -> tuple[str, str]:
+    reason = ctx.stop_reason or CANCEL
+    if reason == TIMEOUT:
+        return FAILED, f"timed out after {ctx.timeout:g} s"
+    if reason == STOPPING:
+        if policy == "requeue":
+            return QUEUED, "the worker stopped; the run goes back to the queue"
+        return CANCELLED, "cancelled: the worker stopped"
+    return CANCELLED, "cancelled by admin"
+
+
+def _drop_managed_files(ctx: EngineRunContext) -> None:
+    for a in ctx.artifacts:
+        if a.managed:
+            Path(a.path).unlink(missing_ok=True)
+    ctx.artifacts = []

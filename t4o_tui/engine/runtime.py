@@ -1,0 +1,394 @@
+"""The runtime: one object that owns the engine's asyncio tasks and its lane threads.
+
+The TUI starts it inside Textual's event loop; `t4o-tui --worker` starts it alone. Jobs run in
+threads (Peewee is synchronous): the queue lane is one thread that finishes a run and claims the
+next in one transaction; the direct lane is a dispatcher thread and a bounded pool. The asyncio
+side supervises (leases, cancel requests, timeouts, live logs, orphans, retention) and only ever
+touches the database through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import peewee
+
+from t4o_tui.engine import maintenance, queue
+from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute
+from t4o_tui.engine.queue import Claimed, Outcome
+from t4o_tui.jobs.registry import JOBS
+from t4o_tui.store.models import CANCELLED, FAILED, QUEUED
+
+log = logging.getLogger("t4o_tui.engine")
+
+
+@dataclass
+class RuntimeOptions:
+    lease: float = 15.0  # seconds a claimed run stays owned without renewal
+    poll: float = 0.2  # how often idle lanes look for runs enqueued by other processes
+    direct_slots: int = 4  # concurrent direct-lane runs in this process
+    grace: float = 10.0  # at stop: time running runs get to finish before they are cancelled
+    cancel_wait: float = 5.0  # at stop: time a cancelled run gets to wind down before it is abandoned
+    abandon_after: float = 30.0  # a run asked to stop (cancel, timeout) that keeps running is given up
+    retention: int = 500  # finished runs kept per task
+    maintenance_every: float = 60.0  # pruning interval
+    queue_lane: bool = True
+    direct_lane: bool = True
+
+
+def make_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Runtime:
+    """Owns the queue lane, the direct lane and the maintenance of one process."""
+
+    def __init__(
+        self,
+        db: peewee.Database,
+        *,
+        data_dir: Path,
+        options: RuntimeOptions | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        worker_id: str | None = None,
+        role: str = "worker",
+    ) -> None:
+        self.db = db
+        self.data_dir = data_dir
+        self.opt = options or RuntimeOptions()
+        self.clock = clock
+        self.worker_id = worker_id or make_worker_id()
+        self.role = role
+        self._policies = {job_id: job.default_on_orphan() for job_id, job in JOBS.items()}
+        self._active: dict[int, EngineRunContext] = {}
+        self._active_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._queue_wake = threading.Event()
+        self._direct_wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self._last_renew = 0.0
+        # Bumped when a queue lane thread is stuck in a job that ignores cancel: a fresh thread
+        # takes over the lane and the stuck one exits when (if ever) its job returns.
+        self._queue_gen = 0
+        self.on_finished: list[Callable[[Outcome], None]] = []
+        self.finished_count = 0
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        await asyncio.to_thread(self._announce)
+        await self._recover_orphans()
+        if self.opt.queue_lane:
+            self._spawn(self._queue_loop, "queue-lane")
+        if self.opt.direct_lane:
+            self._pool = ThreadPoolExecutor(self.opt.direct_slots, thread_name_prefix="direct-lane")
+            self._spawn(self._direct_loop, "direct-dispatch")
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._supervise(), name="supervisor"),
+            loop.create_task(self._maintain(), name="maintenance"),
+        ]
+        log.info("runtime started as %s (lease %gs, %d direct slots)", self.worker_id, self.opt.lease, self.opt.direct_slots)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming, let running runs finish within the grace period, then cancel them."""
+        if not self._started or self._stopping.is_set():
+            return
+        grace = self.opt.grace if grace is None else grace
+        self._stopping.set()
+        self.notify()
+        log.info("stopping: %d run(s) running, grace %gs", len(self._active), grace)
+        if not await self._wait_idle(grace):
+            for ctx in self._snapshot():
+                log.info("run %d (%s): still running at stop, cancelling", ctx.run_id, ctx.task_name)
+                ctx.request_stop(STOPPING)
+            if not await self._wait_idle(self.opt.cancel_wait):
+                await asyncio.to_thread(self._abandon_all)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for th in self._threads:
+            await asyncio.to_thread(th.join, 2.0)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self._flush_live, True)
+        await asyncio.to_thread(self._retire)
+        log.info("runtime stopped")
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def notify(self) -> None:
+        """Wake the lanes: a run was enqueued in this process, or the runtime is stopping."""
+        self._queue_wake.set()
+        self._direct_wake.set()
+
+    def running_ids(self) -> list[int]:
+        return [c.run_id for c in self._snapshot()]
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        th = threading.Thread(target=target, name=name, daemon=True)
+        th.start()
+        self._threads.append(th)
+
+    def _snapshot(self) -> list[EngineRunContext]:
+        with self._active_lock:
+            return list(self._active.values())
+
+    async def _wait_idle(self, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while True:
+            busy = bool(self._active) or any(th.is_alive() for th in self._threads)
+            if not busy:
+                return True
+            if time.monotonic() >= end:
+                return False
+            await asyncio.sleep(0.02)
+
+    # -- presence -----------------------------------------------------------------------------------
+    def _announce(self) -> None:
+        now = self.clock.now()
+        with queue.write_tx(self.db.connection()) as conn:
+            conn.execute(
+                "INSERT INTO lease(name, holder, acquired_at, expires_at, info) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET expires_at=excluded.expires_at",
+                (f"worker:{self.worker_id}", self.worker_id, now, now + self.opt.lease, self.role),
+            )
+
+    def _retire(self) -> None:
+        with queue.write_tx(self.db.connection()) as conn:
+            conn.execute("DELETE FROM lease WHERE name=?", (f"worker:{self.worker_id}",))
+        self.db.close()
+
+    # -- lanes --------------------------------------------------------------------------------------
+    def _queue_loop(self) -> None:
+        gen = self._queue_gen
+        conn = self.db.connection()
+        pending: Outcome | None = None
+        while not self._stopping.is_set() and gen == self._queue_gen:
+            self._queue_wake.clear()
+            try:
+                if pending is None and not queue.has_queued(conn, "queue"):
+                    self._queue_wake.wait(self.opt.poll)
+                    continue
+                claimed, recorded = queue.claim_queue(
+                    conn, worker=self.worker_id, now=self.clock.now(), lease=self.opt.lease, finish=pending
+                )
+            except Exception as exc:  # locked for longer than the busy timeout, disk full...
+                log.warning("queue lane: %s; retrying in 1 s", exc)
+                time.sleep(1.0)
+                continue
+            if pending is not None:
+                self._finished(pending, recorded)
+                pending = None
+            if claimed is None:
+                self._queue_wake.wait(self.opt.poll)
+                continue
+            if self._stopping.is_set():
+                now = self.clock.now()
+                pending = Outcome(claimed.id, QUEUED, now, logs=[(now, "info", "claimed while the worker was stopping; back to the queue")])
+                break
+            pending = self._run(claimed)
+        if pending is not None:
+            self._finished(pending, self._finish_safely(pending))
+
+    def _direct_loop(self) -> None:
+        conn = self.db.connection()
+        futures: set[object] = set()
+        assert self._pool is not None
+
+        def done(fut: object) -> None:
+            futures.discard(fut)
+            self._direct_wake.set()
+
+        try:
+            while not self._stopping.is_set():
+                self._direct_wake.clear()
+                free = self.opt.direct_slots - len(futures)
+                if free > 0 and queue.has_queued(conn, "direct"):
+                    for claimed in queue.claim_direct(
+                        conn, worker=self.worker_id, now=self.clock.now(), lease=self.opt.lease, limit=free
+                    ):
+                        fut = self._pool.submit(self._direct_one, claimed)
+                        futures.add(fut)
+                        fut.add_done_callback(done)
+                self._direct_wake.wait(self.opt.poll)
+        except Exception:
+            log.exception("direct lane dispatcher failed; it stops, runs stay queued")
+
+    def _direct_one(self, claimed: Claimed) -> None:
+        outcome = self._run(claimed)
+        self._finished(outcome, self._finish_safely(outcome))
+
+    def _run(self, claimed: Claimed) -> Outcome:
+        job = JOBS.get(claimed.job)
+        timeout = claimed.timeout or (job.timeout if job else 3600.0)
+        ctx = EngineRunContext(claimed, db=self.db, data_dir=self.data_dir, clock=self.clock, timeout=timeout)
+        with self._active_lock:
+            self._active[claimed.id] = ctx
+        log.info("run %d (%s) started: %s lane, trigger %s", claimed.id, claimed.task_name, claimed.lane, claimed.trigger)
+        policy = claimed.on_orphan or self._policies.get(claimed.job, "fail")
+        try:
+            outcome = execute(ctx, worker=self.worker_id, policy=policy)
+        finally:
+            with self._active_lock:
+                self._active.pop(claimed.id, None)
+        if ctx.abandoned:
+            # The engine already recorded how this run ended; the late result is dropped.
+            outcome.status = "abandoned"
+        return outcome
+
+    def _finish_safely(self, outcome: Outcome) -> bool:
+        if outcome.status == "abandoned":
+            return False
+        for attempt in range(5):
+            try:
+                return queue.finish(self.db.connection(), outcome, worker=self.worker_id)
+            except peewee.OperationalError:
+                time.sleep(0.5 * (attempt + 1))
+            except Exception:
+                log.exception("recording the end of run %d failed", outcome.run_id)
+                return False
+        return False
+
+    def _finished(self, outcome: Outcome, recorded: bool) -> None:
+        self.finished_count += 1
+        if outcome.status == "abandoned":
+            return
+        if not recorded:
+            log.warning("run %d: lost to another worker before it ended; result %s discarded", outcome.run_id, outcome.status)
+        elif outcome.error:
+            log.info("run %d %s: %s", outcome.run_id, outcome.status, outcome.error)
+        else:
+            log.info("run %d %s", outcome.run_id, outcome.status)
+        for cb in self.on_finished:
+            cb(outcome)
+
+    def _abandon_all(self) -> None:
+        for ctx in self._snapshot():
+            self._abandon(ctx, stopping=True)
+
+    def _abandon(self, ctx: EngineRunContext, *, stopping: bool) -> None:
+        """Record a run whose job ignores cancel as ended, and let its thread go.
+
+        Its transaction can no longer commit (the context refuses), so the database stays as it
+        was; a stuck queue lane thread is replaced so that the queue moves on.
+        """
+        ctx.abandoned = True
+        now = self.clock.now()
+        logs, _ = ctx.take_rest()
+        if stopping:
+            policy = ctx.claimed.on_orphan or self._policies.get(ctx.claimed.job, "fail")
+            status = QUEUED if policy == "requeue" else CANCELLED
+            error = None if status == QUEUED else "cancelled: the worker stopped"
+            note = f"the job did not stop within {self.opt.cancel_wait:g} s of cancel; " + (
+                "requeued" if status == QUEUED else "cancelled") + " at worker stop"
+        else:
+            status = FAILED if ctx.stop_reason == TIMEOUT else CANCELLED
+            error = (f"timed out after {ctx.timeout:g} s; the job did not stop" if status == FAILED
+                     else "cancelled by admin; the job did not stop")
+            note = f"the job ignored the stop request for {self.opt.abandon_after:g} s; given up"
+        logs.append((now, "warning", note))
+        log.warning("run %d (%s): %s", ctx.run_id, ctx.task_name, note)
+        queue.finish(self.db.connection(), Outcome(ctx.run_id, status, now, error=error, logs=logs), worker=self.worker_id)
+        with self._active_lock:
+            self._active.pop(ctx.run_id, None)
+        if ctx.claimed.lane == "queue" and not stopping:
+            self._queue_gen += 1
+            self._spawn(self._queue_loop, f"queue-lane-{self._queue_gen}")
+
+    # -- supervision --------------------------------------------------------------------------------
+    async def _supervise(self) -> None:
+        tick = 0.25
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                await asyncio.to_thread(self._supervise_once)
+            except Exception:
+                log.exception("supervisor step failed; retrying")
+
+    def _supervise_once(self) -> None:
+        now_mono = time.monotonic()
+        active = self._snapshot()
+        for ctx in active:
+            if ctx.stop_reason is None and now_mono >= ctx.deadline:
+                log.info("run %d (%s): timed out after %gs, cancelling", ctx.run_id, ctx.task_name, ctx.timeout)
+                ctx.request_stop(TIMEOUT)
+            elif ctx.stop_reason is not None and now_mono - ctx.stop_requested_mono >= self.opt.abandon_after:
+                self._abandon(ctx, stopping=False)
+        self._flush_live(False)
+        conn = self.db.connection()
+        if active:
+            for rid in queue.cancel_requests(conn, worker=self.worker_id):
+                asked = self._active.get(rid)
+                if asked is not None and asked.stop_reason is None:
+                    log.info("run %d (%s): cancel requested", rid, asked.task_name)
+                    asked.request_stop(CANCEL)
+        if now_mono - self._last_renew >= self.opt.lease / 3:
+            self._last_renew = now_mono
+            self._announce()
+            ids = [c.run_id for c in active]
+            owned = queue.renew_leases(conn, worker=self.worker_id, run_ids=ids, now=self.clock.now(), lease=self.opt.lease)
+            for ctx in active:
+                if ctx.run_id not in owned and self._active.get(ctx.run_id) is ctx:
+                    log.warning("run %d: lease lost to another worker; stopping it", ctx.run_id)
+                    ctx.request_stop(CANCEL)
+
+    def _flush_live(self, final: bool) -> None:
+        logs: list[tuple[int, float, str, str]] = []
+        progress: list[tuple[int, float | None, str | None]] = []
+        now_mono = time.monotonic() + (1e9 if final else 0.0)
+        for ctx in self._snapshot():
+            lines, prog = ctx.take_live(now_mono)
+            logs.extend((ctx.run_id, ts, lvl, msg) for ts, lvl, msg in lines)
+            if prog is not None:
+                progress.append((ctx.run_id, prog[0], prog[1]))
+        queue.flush_live(self.db.connection(), logs, progress)
+
+    async def _recover_orphans(self) -> None:
+        actions = await asyncio.to_thread(
+            queue.recover_orphans, self.db.connection(), now=self.clock.now(), policies=self._policies
+        )
+        for a in actions:
+            log.warning("run %d (%s): worker %s lost, run %s", a.run_id, a.task_name, a.worker, a.action)
+        if any(a.action == "requeued" for a in actions):
+            self.notify()
+
+    async def _maintain(self) -> None:
+        last_prune = 0.0
+        while True:
+            await asyncio.sleep(self.opt.lease / 3)
+            try:
+                await self._recover_orphans()
+                if time.monotonic() - last_prune >= self.opt.maintenance_every:
+                    last_prune = time.monotonic()
+                    removed = await asyncio.to_thread(maintenance.prune, self.db, keep=self.opt.retention)
+                    if removed:
+                        log.info("retention: removed %d old run(s)", removed)
+            except Exception:
+                log.exception("maintenance step failed; retrying")
+
+
+def workers_alive(db: peewee.Database, now: float) -> list[tuple[str, str]]:
+    """(worker id, role) of the runtimes whose presence lease is current."""
+    rows = db.execute_sql(
+        "SELECT holder, COALESCE(info, '') FROM lease WHERE name LIKE 'worker:%' AND expires_at > ?", (now,)
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]

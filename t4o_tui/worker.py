@@ -1,0 +1,42 @@
+"""Headless mode (`t4o-tui --worker`): the runtime alone, stopped gracefully by SIGTERM/SIGINT/SIGHUP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from t4o_tui.config import Config, data_dir_for
+from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+
+log = logging.getLogger("t4o_tui.worker")
+
+
+def runtime_options(cfg: Config) -> RuntimeOptions:
+    return RuntimeOptions(lease=cfg.lease, direct_slots=cfg.direct_slots, retention=cfg.retention, grace=cfg.grace)
+
+
+def run_worker(cfg: Config, db: Any) -> int:
+    """Run until a stop signal; exit code 0 after a graceful stop."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            log.info("%s received: stopping", sig.name)
+            stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(sig, on_signal, sig)
+        rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker")
+        log.info("worker on %s", cfg.db)
+        await rt.start()
+        try:
+            await stop.wait()
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    return 0
