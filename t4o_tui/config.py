@@ -76,7 +76,11 @@ def load_config(path: Path | None = None, *, db: str | None = None) -> Config:
     """Read the config file (if any); `db` (from --db) wins over the file and T4O_TUI_DB."""
     cfg_path = path or default_config_path()
     data: dict[str, Any] = {}
-    if cfg_path.exists():
+    try:
+        exists = cfg_path.is_file()
+    except OSError as exc:
+        raise ConfigError(f"config file {cfg_path}: {exc.strerror}") from None
+    if exists:
         try:
             data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -92,7 +96,7 @@ def load_config(path: Path | None = None, *, db: str | None = None) -> Config:
     if not isinstance(engine, dict) or not isinstance(share, dict) or not isinstance(keys, dict):
         raise ConfigError(f"{where}: [engine], [share] and [keys] must be tables")
     db_value = db or os.environ.get("T4O_TUI_DB") or data.get("db")
-    cfg = Config(db=Path(db_value).expanduser() if db_value else default_db_path(), source=cfg_path if cfg_path.exists() else None)
+    cfg = Config(db=Path(db_value).expanduser() if db_value else default_db_path(), source=cfg_path if exists else None)
     known = {"lease", "direct_slots", "retention", "grace"}
     for key, value in engine.items():
         if key not in known:

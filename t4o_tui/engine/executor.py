@@ -160,10 +160,9 @@ def execute(ctx: EngineRunContext, *, worker: str, policy: str) -> Outcome:
             raise RunCancelled()
     except RunCancelled:
         status, error = _stopped(ctx, policy)
-    except UnknownJob as exc:
+    except (UnknownJob, JobError) as exc:
         status, error = FAILED, str(exc)
-    except JobError as exc:
-        status, error = FAILED, str(exc)
+        ctx.log("debug", "traceback:\n" + traceback.format_exc().rstrip())
     except Exception as exc:  # a bug or an unexpected condition: reason on screen, traceback in log
         status, error = FAILED, one_line(exc)
         ctx.log("error", "traceback:\n" + traceback.format_exc().rstrip())

@@ -258,8 +258,19 @@ def cancel_requests(conn: sqlite3.Connection, *, worker: str) -> set[int]:
     return {r[0] for r in rows}
 
 
+class AlreadyEnded(ValueError):
+    """The run to cancel has already ended."""
+
+    def __init__(self, run_id: int, status: str) -> None:
+        super().__init__(f"run {run_id} has already ended ({status})")
+        self.status = status
+
+
 def request_cancel(conn: sqlite3.Connection, run_id: int, *, now: float, by: str = "admin") -> str:
-    """Cancel a run: a queued run at once, a running one by request. Returns its state afterwards."""
+    """Cancel a run: a queued run at once ('cancelled'), a running one by request ('running').
+
+    Raises LookupError for an unknown run and AlreadyEnded for one that has ended.
+    """
     with write_tx(conn):
         row = conn.execute("SELECT status FROM run WHERE id=?", (run_id,)).fetchone()
         if row is None:
@@ -282,7 +293,7 @@ def request_cancel(conn: sqlite3.Connection, run_id: int, *, now: float, by: str
                 (run_id, now, f"cancel requested by {by}"),
             )
             return RUNNING
-        return str(status)
+    raise AlreadyEnded(run_id, str(status))
 
 
 @dataclass(frozen=True)

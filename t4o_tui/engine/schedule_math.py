@@ -172,20 +172,17 @@ def _values(expanded: list[int | str], size: int) -> list[int]:
     return list(range(size)) if expanded == ["*"] else sorted(int(v) for v in expanded)
 
 
-def _cron_gap(seconds: list[int] | None, minutes: list[int], hours: list[int]) -> float:
-    """Smallest nominal spacing, from the finest of seconds/minutes/hours matching >1 value."""
-    levels = [(seconds or [0], 60, 1.0), (minutes, 60, 60.0), (hours, 24, 3600.0), (list(range(2)), 2, 86400.0)]
-    for i, (vals, period, unit) in enumerate(levels[:3]):
-        if len(vals) < 2:
-            continue
-        diffs = [b - a for a, b in zip(vals, vals[1:], strict=False)]
-        upper, upper_period = levels[i + 1][0], levels[i + 1][1]
-        upset = set(upper)
-        # The wrap-around (last value to first of the next unit) only happens when the next
-        # coarser field matches two consecutive values (e.g. minutes 4 and 5).
-        if any((v + 1) % upper_period in upset for v in upper):
-            diffs.append(period - vals[-1] + vals[0])
-        return min(diffs) * unit
+def _cron_gap(seconds: list[int], minutes: list[int], hours: list[int]) -> float:
+    """Smallest nominal spacing: decided by the finest of seconds/minutes/hours matching >1 value."""
+    levels = [(seconds, 60, 1.0), (minutes, 60, 60.0), (hours, 24, 3600.0), ([0, 1], 2, 86400.0)]
+    for (vals, period, unit), (upper, upper_period, _) in zip(levels, levels[1:], strict=False):
+        if len(vals) > 1:
+            diffs = [b - a for a, b in zip(vals, vals[1:], strict=False)]
+            # Wrapping from the last value to the first only happens when the next coarser field
+            # matches two consecutive values (e.g. minutes 4 and 5).
+            if any((v + 1) % upper_period in upper for v in upper):
+                diffs.append(period - vals[-1] + vals[0])
+            return min(diffs) * unit
     return 86400.0
 
 
@@ -210,7 +207,7 @@ def _compile(expr: str, tz: str) -> _Cron:
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise ScheduleError("cron", f'"{expr}" is not a valid cron expression ({exc})') from None
     exp = engine.expanded
-    seconds = _values(exp[5], 60) if len(fields) == 6 else None
+    seconds = _values(exp[5], 60) if len(fields) == 6 else [0]
     gap = _cron_gap(seconds, _values(exp[0], 60), _values(exp[1], 24))
     return _Cron(fields, zone, engine, fields[-4] == "*", gap)
 
@@ -219,7 +216,9 @@ def _next_wall(c: _Cron, wall: float) -> float | None:
     """First matching wall time strictly after ``wall``, or None if there is none."""
     with _LOCK:
         try:
-            return float(c.engine.get_next(float, start_time=wall))
+            # Matches are whole seconds; croniter rounds a fractional start to the microsecond,
+            # which can land on the match itself and skip it, so hand it whole seconds only.
+            return float(c.engine.get_next(float, start_time=float(math.floor(wall))))
         except CroniterBadDateError:
             return None
 
@@ -449,7 +448,10 @@ def _describe_cron(expr: str, tz: str) -> str:
         return f"at minutes {', '.join(mins[:-1])} and {mins[-1]} of every hour"
     opts = Options()
     opts.use_24hour_time_format = True
-    text = ExpressionDescriptor(expr, opts).get_description()
+    try:
+        text = ExpressionDescriptor(expr, opts).get_description()
+    except Exception:  # a describer quirk must not break a schedule croniter accepted
+        return f"cron {expr} ({tz})"
     text = text[:1].lower() + text[1:]
     # Only time-of-day and calendar fields depend on the zone; "every 5 minutes" does not.
     return text if fields[-4:] == ["*"] * 4 else f"{text} ({tz})"

@@ -1,0 +1,518 @@
+"""Queue throughput: t4o-tui's queue lane against the raw SQLite floor and Huey's SQLite queue.
+
+    python bench/queue_throughput.py [-n 5000] [--repeat 3]
+
+Every variant runs in its own subprocess on a fresh database in a fresh temporary folder
+(Peewee's models are bound globally, and a fresh interpreter keeps the variants from warming or
+slowing each other). The variants run interleaved, `--repeat` times; the table shows the median
+and the best of the repeats, and the last line of output is one JSON object with every figure.
+
+Variants (N trivial runs each):
+
+  t4o          the real runtime in-process: `queue.enqueue` N times (one transaction each, as a
+               real enqueue), then a Runtime with the queue lane only (direct_lane=False, logging
+               at WARNING) drains them: claim, execute the Test job with seconds=0, record the
+               outcome and its log lines (finish and next claim share one transaction).
+  t4o-2w       the same N runs drained by two `t4o-tui --db PATH --worker` processes (their
+               INFO log goes to a file, as a service's would); drain time is from the first run's
+               started_at to the last run's finished_at in the database, so process start-up
+               is not counted.
+  floor        plain sqlite3, same pragmas as t4o_tui.store.db.PRAGMAS, a minimal run table with
+               the same partial indexes; per run three transactions: insert, claim
+               (UPDATE ... WHERE id=(SELECT ... LIMIT 1) RETURNING id), complete.
+  floor-t4o    plain sqlite3 in t4o's own transaction shape: insert; then per run ONE
+               transaction that completes the previous run, writes its two log lines and claims
+               the next. The floor for this design (no Python engine around it).
+  huey         huey.SqliteHuey, one no-op task, N enqueued, one consumer worker thread
+               (polling knobs at their tightest), synchronous=NORMAL like t4o (same durability).
+  huey-full    the same with Huey's stock connection settings (synchronous=FULL: an fsync per
+               commit), for reference.
+
+Rates: enqueue = N / enqueue time, drain = N / drain time, end-to-end = N / (enqueue + drain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+ALL_VARIANTS = ["t4o", "t4o-2w", "floor", "floor-t4o", "huey", "huey-full"]
+DRAIN_TIMEOUT_S = 300.0
+
+
+# ---------------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------------
+def _rates(n: int, enqueue_s: float, drain_s: float) -> dict[str, float]:
+    return {
+        "enqueue_s": enqueue_s,
+        "drain_s": drain_s,
+        "enqueue_rate": n / enqueue_s if enqueue_s > 0 else float("nan"),
+        "drain_rate": n / drain_s if drain_s > 0 else float("nan"),
+        "e2e_rate": n / (enqueue_s + drain_s),
+    }
+
+
+def _t4o_pragmas() -> dict[str, Any]:
+    from t4o_tui.store.db import PRAGMAS
+
+    return dict(PRAGMAS)
+
+
+def _apply_pragmas(conn: sqlite3.Connection, pragmas: dict[str, Any]) -> None:
+    for key, value in pragmas.items():
+        conn.execute(f"PRAGMA {key}={value}")
+
+
+def _verify_t4o(path: Path, n: int) -> dict[str, Any]:
+    """Every run's record, lease and log, read straight from the database file."""
+    conn = sqlite3.connect(path)
+    q = lambda sql, *a: conn.execute(sql, a).fetchone()[0]  # noqa: E731
+    out = {
+        "runs": q("SELECT count(*) FROM run"),
+        "succeeded": q("SELECT count(*) FROM run WHERE status='succeeded'"),
+        "missing_fields": q(
+            "SELECT count(*) FROM run WHERE started_at IS NULL OR finished_at IS NULL OR worker IS NULL "
+            "OR finished_at < started_at"
+        ),
+        "attempts_not_1": q("SELECT count(*) FROM run WHERE attempts != 1"),
+        "lease_left": q("SELECT count(*) FROM run WHERE lease_until IS NOT NULL"),
+        "runs_without_2_logs": q(
+            "SELECT count(*) FROM run r WHERE (SELECT count(*) FROM run_log l WHERE l.run_id = r.id) < 2"
+        ),
+        "log_lines": q("SELECT count(*) FROM run_log"),
+        "first_start": q("SELECT min(started_at) FROM run"),
+        "last_finish": q("SELECT max(finished_at) FROM run"),
+    }
+    # The queue lane runs one run at a time everywhere: no two [started_at, finished_at] overlap.
+    rows = conn.execute("SELECT id, started_at, finished_at FROM run ORDER BY started_at, id").fetchall()
+    overlaps = 0
+    prev_end = float("-inf")
+    for _rid, start, end in rows:
+        if start is not None and start < prev_end:
+            overlaps += 1
+        if end is not None:
+            prev_end = max(prev_end, end)
+    out["overlaps"] = overlaps
+    out["by_worker"] = dict(conn.execute("SELECT worker, count(*) FROM run GROUP BY worker ORDER BY 2 DESC").fetchall())
+    conn.close()
+    out["ok"] = (
+        out["runs"] == n and out["succeeded"] == n and out["missing_fields"] == 0 and out["attempts_not_1"] == 0
+        and out["lease_left"] == 0 and out["runs_without_2_logs"] == 0 and overlaps == 0
+    )
+    return out
+
+
+def _t4o_setup(folder: Path, n: int) -> tuple[Any, int, float]:
+    """A fresh event database with the Test task (seconds=0) and N runs enqueued one by one."""
+    from t4o_tui.engine import queue
+    from t4o_tui.engine.tasks import create_task
+    from t4o_tui.store.db import open_database
+
+    db = open_database(folder / "event.sqlite")
+    task = create_task("bench", "test", {"seconds": 0})
+    conn = db.connection()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        queue.enqueue(conn, task.id, direct=False, trigger="manual", now=time.time())
+    return db, task.id, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------------------------------
+# variants (each runs in a child process)
+# ---------------------------------------------------------------------------------------------------
+def child_t4o(folder: Path, n: int, profile: str | None) -> dict[str, Any]:
+    import asyncio
+    import logging
+
+    from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+
+    logging.getLogger("t4o_tui").setLevel(logging.WARNING)
+    db, _task_id, enqueue_s = _t4o_setup(folder, n)
+
+    async def drain() -> tuple[float, float]:
+        # retention well above N: the default (500 per task) would prune finished runs while
+        # we count them, and pruning is not what this measures.
+        rt = Runtime(db, data_dir=folder / "event-files",
+                     options=RuntimeOptions(direct_lane=False, retention=1_000_000))
+        done = threading.Event()
+
+        def on_finished(_outcome: Any) -> None:
+            if rt.finished_count >= n:
+                done.set()
+
+        rt.on_finished.append(on_finished)
+        prof = None
+        if profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            inner = rt._queue_loop
+            rt._queue_loop = lambda: prof.runcall(inner)  # type: ignore[method-assign]
+        t0 = time.perf_counter()
+        await rt.start()
+        ok = await asyncio.to_thread(done.wait, DRAIN_TIMEOUT_S)
+        drain_s = time.perf_counter() - t0
+        if not ok:
+            raise SystemExit(f"t4o: only {rt.finished_count} of {n} runs finished in {DRAIN_TIMEOUT_S:g} s")
+        t1 = time.perf_counter()
+        await rt.stop()
+        stop_s = time.perf_counter() - t1
+        if prof is not None:
+            prof.dump_stats(profile)
+        return drain_s, stop_s
+
+    drain_s, stop_s = asyncio.run(drain())
+    check = _verify_t4o(folder / "event.sqlite", n)
+    res = _rates(n, enqueue_s, drain_s)
+    res["stop_s"] = stop_s
+    res["db_span_rate"] = n / (check["last_finish"] - check["first_start"])
+    res["check"] = check
+    return res
+
+
+def child_t4o_2w(folder: Path, n: int) -> dict[str, Any]:
+    db, _task_id, enqueue_s = _t4o_setup(folder, n)
+    db.close()
+    path = folder / "event.sqlite"
+    cfg = folder / "config.toml"
+    # A service's config: retention above N so that the default pruning (500 per task) keeps
+    # every run we count.
+    cfg.write_text("[engine]\nretention = 1000000\n", encoding="utf-8")
+    env = dict(os.environ, T4O_TUI_CONFIG=str(cfg))
+    env.pop("T4O_TUI_DB", None)
+    procs, logs = [], []
+    t0 = time.perf_counter()
+    for i in range(2):
+        fh = open(folder / f"worker-{i}.log", "wb")  # noqa: SIM115
+        logs.append(fh)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "t4o_tui.cli", "--db", str(path), "--worker"],
+            stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, env=env,
+        ))
+    watch = sqlite3.connect(path, timeout=60)
+    try:
+        while True:
+            finished = watch.execute(
+                "SELECT count(*) FROM run WHERE status IN ('succeeded','failed','cancelled')"
+            ).fetchone()[0]
+            if finished >= n:
+                break
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit("t4o-2w: a worker exited early; see " + str(folder))
+            if time.perf_counter() - t0 > DRAIN_TIMEOUT_S:
+                raise SystemExit(f"t4o-2w: only {finished} of {n} runs finished in {DRAIN_TIMEOUT_S:g} s")
+            time.sleep(0.05)
+        wall_s = time.perf_counter() - t0
+    finally:
+        watch.close()
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        codes = [p.wait(60) for p in procs]
+        for fh in logs:
+            fh.close()
+    check = _verify_t4o(path, n)
+    check["exit_codes"] = codes
+    check["ok"] = check["ok"] and codes == [0, 0]
+    drain_s = check["last_finish"] - check["first_start"]
+    res = _rates(n, enqueue_s, drain_s)
+    res["wall_with_startup_s"] = wall_s
+    res["check"] = check
+    return res
+
+
+FLOOR_SCHEMA = """
+CREATE TABLE run (
+    id INTEGER PRIMARY KEY, status TEXT NOT NULL, lane TEXT NOT NULL, enqueued_at REAL NOT NULL,
+    started_at REAL, finished_at REAL, worker TEXT, lease_until REAL, attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX run_queued ON run(lane, id) WHERE status = 'queued';
+CREATE INDEX run_running ON run(lane, worker) WHERE status = 'running';
+CREATE TABLE run_log (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    ts REAL NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL
+);
+CREATE INDEX run_log_run ON run_log(run_id, id);
+"""
+
+FLOOR_CLAIM = (
+    "UPDATE run SET status='running', started_at=?, worker=?, lease_until=?, attempts=attempts+1 "
+    "WHERE id=(SELECT id FROM run WHERE status='queued' AND lane='queue' ORDER BY id LIMIT 1) "
+    "AND NOT EXISTS (SELECT 1 FROM run WHERE status='running' AND lane='queue') RETURNING id"
+)
+FLOOR_DONE = "UPDATE run SET status='succeeded', finished_at=?, lease_until=NULL WHERE id=? AND status='running' AND worker=?"
+
+
+def _floor_open(folder: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(folder / "floor.sqlite", isolation_level=None, timeout=60, check_same_thread=False)
+    _apply_pragmas(conn, _t4o_pragmas())
+    conn.executescript(FLOOR_SCHEMA)
+    return conn
+
+
+def _floor_enqueue(conn: sqlite3.Connection, n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO run(status, lane, enqueued_at) VALUES ('queued', 'queue', ?)", (time.time(),))
+        conn.execute("COMMIT")
+    return time.perf_counter() - t0
+
+
+def _floor_check(conn: sqlite3.Connection, n: int, logs_per_run: int) -> dict[str, Any]:
+    done = conn.execute("SELECT count(*) FROM run WHERE status='succeeded' AND attempts=1").fetchone()[0]
+    lines = conn.execute("SELECT count(*) FROM run_log").fetchone()[0]
+    return {"succeeded": done, "log_lines": lines, "ok": done == n and lines == n * logs_per_run}
+
+
+def child_floor(folder: Path, n: int) -> dict[str, Any]:
+    conn = _floor_open(folder)
+    enqueue_s = _floor_enqueue(conn, n)
+    worker, lease = "floor", 15.0
+    t0 = time.perf_counter()
+    while True:
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        row = conn.execute(FLOOR_CLAIM, (now, worker, now + lease)).fetchone()
+        conn.execute("COMMIT")
+        if row is None:
+            break
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(FLOOR_DONE, (time.time(), row[0], worker))
+        conn.execute("COMMIT")
+    drain_s = time.perf_counter() - t0
+    res = _rates(n, enqueue_s, drain_s)
+    res["check"] = _floor_check(conn, n, 0)
+    conn.close()
+    return res
+
+
+def child_floor_t4o(folder: Path, n: int) -> dict[str, Any]:
+    conn = _floor_open(folder)
+    enqueue_s = _floor_enqueue(conn, n)
+    worker, lease = "floor", 15.0
+    t0 = time.perf_counter()
+    prev: int | None = None
+    while True:
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        if prev is not None:
+            conn.execute(FLOOR_DONE, (now, prev, worker))
+            conn.executemany(
+                "INSERT INTO run_log(run_id, ts, level, message) VALUES (?, ?, ?, ?)",
+                [(prev, now, "info", f"started on {worker}"), (prev, now, "info", "succeeded in 0.00 s")],
+            )
+        row = conn.execute(FLOOR_CLAIM, (now, worker, now + lease)).fetchone()
+        conn.execute("COMMIT")
+        if row is None:
+            break
+        prev = row[0]
+    drain_s = time.perf_counter() - t0
+    res = _rates(n, enqueue_s, drain_s)
+    res["check"] = _floor_check(conn, n, 2)
+    conn.close()
+    return res
+
+
+def child_huey(folder: Path, n: int, *, normal_sync: bool) -> dict[str, Any]:
+    import logging
+
+    from huey import SqliteHuey
+    from huey.storage import SqliteStorage
+
+    logging.getLogger("huey").setLevel(logging.WARNING)
+
+    class NormalSyncStorage(SqliteStorage):
+        # Huey has no knob for synchronous=NORMAL (fsync=True/False means FULL/OFF); t4o and the
+        # floor run WAL + NORMAL, so the fair peer does too.
+        def _create_connection(self) -> sqlite3.Connection:
+            conn = super()._create_connection()
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+
+    kwargs: dict[str, Any] = {"storage_class": NormalSyncStorage} if normal_sync else {}
+    huey = SqliteHuey("bench", filename=str(folder / "huey.sqlite"), **kwargs)
+    count = [0]
+    done = threading.Event()
+
+    @huey.task()
+    def noop() -> None:
+        count[0] += 1  # one worker thread: no race
+        if count[0] >= n:
+            done.set()
+
+    t0 = time.perf_counter()
+    for _ in range(n):
+        noop()
+    enqueue_s = time.perf_counter() - t0
+    queued = huey.pending_count()
+
+    # Tightest polling: the worker never sleeps while the queue has tasks, so these only matter at
+    # the start; no periodic scheduler work, no health checks.
+    consumer = huey.create_consumer(
+        workers=1, worker_type="thread", periodic=False, initial_delay=0.001, backoff=1.0,
+        max_delay=0.001, check_worker_health=False,
+    )
+    t0 = time.perf_counter()
+    consumer.start()
+    ok = done.wait(DRAIN_TIMEOUT_S)
+    drain_s = time.perf_counter() - t0
+    consumer.stop(graceful=True)
+    if not ok:
+        raise SystemExit(f"huey: only {count[0]} of {n} tasks executed in {DRAIN_TIMEOUT_S:g} s")
+    left = huey.pending_count()
+    res = _rates(n, enqueue_s, drain_s)
+    res["check"] = {"queued": queued, "executed": count[0], "left": left, "ok": queued == n and count[0] == n and left == 0}
+    return res
+
+
+def run_child(variant: str, n: int, folder: Path, profile: str | None) -> dict[str, Any]:
+    if variant == "t4o":
+        return child_t4o(folder, n, profile)
+    if variant == "t4o-2w":
+        return child_t4o_2w(folder, n)
+    if variant == "floor":
+        return child_floor(folder, n)
+    if variant == "floor-t4o":
+        return child_floor_t4o(folder, n)
+    if variant == "huey":
+        return child_huey(folder, n, normal_sync=True)
+    if variant == "huey-full":
+        return child_huey(folder, n, normal_sync=False)
+    raise SystemExit(f"unknown variant {variant}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# parent: run, aggregate, print
+# ---------------------------------------------------------------------------------------------------
+def spawn(variant: str, n: int, tmp_root: str | None, profile: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"qbench-{variant}-", dir=tmp_root) as folder:
+        cmd = [sys.executable, str(HERE), "--child", variant, "-n", str(n), "--dir", folder]
+        if profile:
+            cmd += ["--profile", profile]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=DRAIN_TIMEOUT_S + 120)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            raise SystemExit(f"variant {variant} failed (exit {proc.returncode})")
+        if proc.stderr.strip():
+            sys.stderr.write(f"[{variant} stderr]\n{proc.stderr}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=5000, help="runs (tasks) per variant (default 5000)")
+    ap.add_argument("--repeat", type=int, default=3, help="repeats of every variant, interleaved (default 3)")
+    ap.add_argument("--only", default=",".join(ALL_VARIANTS), help="comma-separated variants (default: all)")
+    ap.add_argument("--tmp", default=None, help="parent folder for the temporary databases (default: system temp)")
+    ap.add_argument("--profile", default=None, metavar="FILE",
+                    help="cProfile the t4o queue-lane thread into FILE (pstats), slows t4o down")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--dir", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.child:
+        res = run_child(args.child, args.n, Path(args.dir), args.profile)
+        print(json.dumps(res, default=str))
+        return 0
+
+    variants = [v for v in args.only.split(",") if v]
+    for v in variants:
+        if v not in ALL_VARIANTS:
+            ap.error(f"unknown variant {v} (known: {', '.join(ALL_VARIANTS)})")
+    n, repeat = args.n, args.repeat
+    print(f"queue throughput: N={n} trivial runs per variant, {repeat} repeat(s), "
+          f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpu(s)",
+          flush=True)
+    results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+    t_all = time.perf_counter()
+    for r in range(repeat):
+        for v in variants:
+            res = spawn(v, n, args.tmp, args.profile if v == "t4o" else None)
+            results[v].append(res)
+            ok = res["check"]["ok"]
+            print(f"  repeat {r + 1}/{repeat} {v:<10} drain {_fmt_rate(res['drain_rate']):>7}/s  "
+                  f"e2e {_fmt_rate(res['e2e_rate']):>7}/s  check {'ok' if ok else 'FAILED'}", flush=True)
+
+    summary: dict[str, dict[str, Any]] = {}
+    for v, runs in results.items():
+        s: dict[str, Any] = {}
+        for key in ("enqueue_rate", "drain_rate", "e2e_rate"):
+            vals = [x[key] for x in runs]
+            s[key] = statistics.median(vals)
+            s[key + "_best"] = max(vals)
+        s["ok"] = all(x["check"]["ok"] for x in runs)
+        summary[v] = s
+
+    print()
+    print(f"{'variant':<10} {'enqueue/s':>10} {'drain/s':>10} {'e2e/s':>10}   {'best drain':>10} {'best e2e':>10}  check")
+    labels = {
+        "t4o": "t4o-tui runtime, in-process, queue lane",
+        "t4o-2w": "t4o-tui, two --worker processes",
+        "floor": "raw sqlite3: insert / claim / complete",
+        "floor-t4o": "raw sqlite3 in t4o's tx shape (+2 log rows)",
+        "huey": "Huey SqliteHuey, 1 thread, sync=NORMAL",
+        "huey-full": "Huey SqliteHuey, 1 thread, stock (sync=FULL)",
+    }
+    for v, s in summary.items():
+        print(f"{v:<10} {_fmt_rate(s['enqueue_rate']):>10} {_fmt_rate(s['drain_rate']):>10} {_fmt_rate(s['e2e_rate']):>10}"
+              f"   {_fmt_rate(s['drain_rate_best']):>10} {_fmt_rate(s['e2e_rate_best']):>10}  "
+              f"{'ok' if s['ok'] else 'FAILED'}   {labels[v]}")
+    print("(median of the repeats; best = highest of the repeats)")
+
+    ratios: dict[str, float] = {}
+    print()
+    for a in ("t4o", "t4o-2w"):
+        for b in ("huey", "floor", "floor-t4o"):
+            if a in summary and b in summary:
+                for key, name in (("e2e_rate", "e2e"), ("drain_rate", "drain")):
+                    ratios[f"{a}/{b}:{name}"] = summary[a][key] / summary[b][key]
+    if ratios:
+        print(f"{'ratio':<22} {'e2e':>6} {'drain':>6}")
+        for pair in dict.fromkeys(k.split(":")[0] for k in ratios):
+            print(f"{pair:<22} {ratios[pair + ':e2e']:>6.2f} {ratios[pair + ':drain']:>6.2f}")
+
+    checks: dict[str, Any] = {}
+    if "t4o" in results:
+        c = results["t4o"][-1]["check"]
+        checks["t4o"] = {k: c[k] for k in ("ok", "succeeded", "missing_fields", "attempts_not_1", "lease_left",
+                                            "runs_without_2_logs", "log_lines", "overlaps")}
+        print()
+        print(f"t4o check (last repeat): {'OK' if c['ok'] else 'FAILED'} - {c['succeeded']}/{n} succeeded, "
+              f"{c['missing_fields']} without started_at/finished_at/worker, {c['attempts_not_1']} with attempts!=1, "
+              f"{c['lease_left']} with a lease left, {c['runs_without_2_logs']} without their log lines "
+              f"({c['log_lines']} log rows), {c['overlaps']} overlapping")
+    if "t4o-2w" in results:
+        c = results["t4o-2w"][-1]["check"]
+        shares = ", ".join(f"{w.split(':')[1] if ':' in w else w}: {k} ({k / n:.0%})" for w, k in c["by_worker"].items())
+        checks["t4o-2w"] = {k: c[k] for k in ("ok", "succeeded", "missing_fields", "attempts_not_1", "lease_left",
+                                               "runs_without_2_logs", "overlaps", "by_worker", "exit_codes")}
+        print(f"t4o-2w check (last repeat): {'OK' if c['ok'] else 'FAILED'} - {c['succeeded']}/{n} succeeded, "
+              f"{c['attempts_not_1']} executed more than once, {c['overlaps']} overlapping intervals, "
+              f"{c['runs_without_2_logs']} without log lines, exit codes {c['exit_codes']}; runs per worker (pid): {shares}")
+    total = time.perf_counter() - t_all
+    print(f"\ntotal {total:.1f} s")
+    print(json.dumps({"n": n, "repeat": repeat, "summary": summary, "ratios": ratios, "checks": checks,
+                      "runs": results, "total_s": total}, default=str))
+    return 0 if all(s["ok"] for s in summary.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

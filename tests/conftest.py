@@ -1,0 +1,124 @@
+"""Shared fixtures: a real SQLite file per test, the CLI and headless workers as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import peewee
+import pytest
+
+from t4o_tui.store.db import open_database
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "event.sqlite"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[peewee.Database]:
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("T4O_TUI_")}
+    # A config file of the test's own, so the developer's real one never leaks in.
+    env["T4O_TUI_CONFIG"] = str(tmp_path / "config.toml")
+    env.update(extra)
+    return env
+
+
+def write_config(tmp_path: Path, text: str) -> None:
+    (tmp_path / "config.toml").write_text(text)
+
+
+@pytest.fixture
+def cli(db_path: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `t4o-tui --db <test db> ARGS` as a real process."""
+
+    def run(*args: str, db: Path | None = None, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "t4o_tui", "--db", str(db or db_path), *args]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=child_env(tmp_path))
+        if check and res.returncode != 0:
+            raise AssertionError(f"{cmd} failed ({res.returncode}): {res.stderr}")
+        return res
+
+    return run
+
+
+class Worker:
+    """A `t4o-tui --worker` process on the test database."""
+
+    def __init__(self, db_path: Path, tmp_path: Path, name: str) -> None:
+        self.log_path = tmp_path / f"{name}.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()/kill()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "t4o_tui", "--db", str(db_path), "--worker"],
+            stdout=self._log, stderr=subprocess.STDOUT, env=child_env(tmp_path),
+        )
+
+    def wait_started(self, timeout: float = 20) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if "runtime started" in self.log_path.read_text():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log_path.read_text()}")
+            time.sleep(0.05)
+        raise AssertionError(f"worker did not start:\n{self.log_path.read_text()}")
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        self._log.close()
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture
+def workers(db_path: Path, tmp_path: Path) -> Iterator[Callable[[str], Worker]]:
+    started: list[Worker] = []
+
+    def start(name: str = "worker") -> Worker:
+        w = Worker(db_path, tmp_path, name)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait(10)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,0 +1,146 @@
+"""Real processes on one database: two workers, SIGKILL, SIGTERM, cancel from the CLI, no Textual."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import child_env, wait_for, write_config
+
+from t4o_tui.engine import queue
+from t4o_tui.engine.runs import get_run, run_log
+from t4o_tui.engine.tasks import create_task
+from t4o_tui.store.models import Run, TestMark
+
+
+def _status(db, rid):
+    db.connect(reuse_if_open=True)
+    return get_run(db, rid).status
+
+
+def test_two_workers_run_300_runs_exactly_once_and_one_at_a_time(db, workers, tmp_path):
+    t = create_task("Mark", "test", {"seconds": 0, "mark": True})
+    conn = db.connection()
+    ids = [queue.enqueue(conn, t.id, direct=False, trigger="manual", now=float(i)) for i in range(150)]
+    a, b = workers("a"), workers("b")
+    a.wait_started()
+    b.wait_started()
+    # The rest arrives in bursts, as late entries do: each burst goes to whichever worker looks first.
+    for burst in range(15):
+        ids += [queue.enqueue(conn, t.id, direct=False, trigger="manual", now=150.0 + burst * 10 + i) for i in range(10)]
+        time.sleep(0.3)
+    wait_for(lambda: Run.select().where(Run.status.in_(("queued", "running"))).count() == 0, 120, "queue drained")
+    assert a.stop() == 0 and b.stop() == 0
+    runs = list(Run.select().order_by(Run.started_at))
+    assert len(runs) == 300 and {r.status for r in runs} == {"succeeded"}
+    assert {r.attempts for r in runs} == {1}
+    # Each run's effect happened exactly once.
+    marks = [m.run_id for m in TestMark.select()]
+    assert sorted(marks) == ids
+    # Never two queue-lane runs at once: the recorded intervals do not overlap.
+    for prev, nxt in zip(runs, runs[1:], strict=False):
+        assert prev.finished_at <= nxt.started_at, (prev.id, nxt.id)
+    # Both processes took part: the lane hands over between processes.
+    assert len({r.worker for r in runs}) == 2
+    assert "runtime stopped" in a.output and "runtime stopped" in b.output
+
+
+@pytest.mark.parametrize(("on_orphan", "expected"), [(None, "requeued"), ("fail", "failed")])
+def test_a_worker_killed_with_sigkill_leaves_no_run_running(db, workers, tmp_path, on_orphan, expected):
+    write_config(tmp_path, "[engine]\nlease = 3\n")
+    create_task("Work", "test", {"seconds": 4}, on_orphan=on_orphan)
+    rid = queue.enqueue(db.connection(), 1, direct=False, trigger="manual", now=0)
+    first = workers("first")
+    wait_for(lambda: _status(db, rid) == "running", 20, "run started")
+    first.kill()
+    assert _status(db, rid) == "running"  # nobody knows yet
+    second = workers("second")
+    wait_for(lambda: _status(db, rid) in ("succeeded", "failed"), 40, "run ended")
+    r = get_run(db, rid)
+    log = [line.message for line in run_log(db, rid)]
+    if expected == "requeued":
+        assert r.status == "succeeded" and r.attempts == 2
+        assert any("worker lost" in m and "requeued" in m for m in log)
+        assert f"run {rid} (Work): worker" in second.output and "lost, run requeued" in second.output
+    else:
+        assert (r.status, r.error) == ("failed", "worker lost")
+    assert second.stop() == 0
+    assert Run.select().where(Run.status == "running").count() == 0
+
+
+def test_sigterm_lets_the_running_run_finish_within_the_grace_and_exits_0(db, workers, tmp_path):
+    write_config(tmp_path, "[engine]\ngrace = 20\n")
+    create_task("Short", "test", {"seconds": 2})
+    rid = queue.enqueue(db.connection(), 1, direct=False, trigger="manual", now=0)
+    w = workers()
+    wait_for(lambda: _status(db, rid) == "running", 20, "run started")
+    assert w.stop() == 0
+    assert _status(db, rid) == "succeeded"
+    assert "SIGTERM received" in w.output
+
+
+def test_sigterm_past_the_grace_requeues_the_run(db, workers, tmp_path):
+    write_config(tmp_path, "[engine]\ngrace = 0.5\n")
+    create_task("Long", "test", {"seconds": 60})
+    rid = queue.enqueue(db.connection(), 1, direct=False, trigger="manual", now=0)
+    w = workers()
+    wait_for(lambda: _status(db, rid) == "running", 20, "run started")
+    assert w.stop(timeout=15) == 0
+    assert _status(db, rid) == "queued"
+
+
+def test_cancel_from_the_cli_reaches_a_running_run_in_a_worker(db, workers, cli):
+    create_task("Long", "test", {"seconds": 60})
+    running = queue.enqueue(db.connection(), 1, direct=False, trigger="manual", now=0)
+    waiting = queue.enqueue(db.connection(), 1, direct=False, trigger="manual", now=1)
+    w = workers()
+    wait_for(lambda: _status(db, running) == "running", 20, "run started")
+    res = cli("cancel", str(waiting))
+    assert res.returncode == 0 and f"run {waiting} cancelled" in res.stdout
+    res = cli("cancel", str(running))
+    assert res.returncode == 0 and "cancel requested" in res.stdout
+    wait_for(lambda: _status(db, running) == "cancelled", 10, "run cancelled")
+    assert get_run(db, waiting).started_at is None
+    assert cli("cancel", str(running)).returncode == 1
+    assert w.stop() == 0
+
+
+def test_run_wait_uses_the_running_worker(db, workers, cli):
+    create_task("Quick", "test", {"seconds": 0.2})
+    create_task("Broken", "test", {"seconds": 0, "fail": True})
+    w = workers()
+    w.wait_started()
+    ok = cli("run", "Quick", "--wait")
+    assert ok.returncode == 0 and "succeeded" in ok.stdout and "no worker" not in ok.stderr
+    bad = cli("run", "Broken", "--wait")
+    assert bad.returncode == 1 and "failed: Test failure requested" in bad.stdout
+    runs = json.loads(cli("runs", "--json").stdout)
+    assert {r["worker"] for r in runs} == {runs[0]["worker"]} and runs[0]["worker"].count(":") == 2
+    assert w.stop() == 0
+
+
+def test_the_headless_worker_never_imports_textual(db_path, tmp_path):
+    code = (
+        "import os, signal, sys, threading\n"
+        "from t4o_tui.cli import main\n"
+        "threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
+        f"rc = main(['--db', {str(db_path)!r}, '--worker'])\n"
+        "print('RC', rc, 'TEXTUAL', any(m == 'textual' or m.startswith('textual.') for m in sys.modules))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=child_env(tmp_path))
+    assert "runtime started" in res.stderr
+    assert "RC 0 TEXTUAL False" in res.stdout, res.stdout + res.stderr
+
+
+def test_sigterm_is_logged_one_line_per_event(db, workers):
+    w = workers()
+    w.wait_started()
+    w.signal(signal.SIGINT)
+    assert w.proc.wait(20) == 0
+    lines = w.output.strip().splitlines()
+    assert all("Traceback" not in line for line in lines)
+    assert any("SIGINT received: stopping" in line for line in lines)
