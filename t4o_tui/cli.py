@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--json", action="store_true")
 
+    _schedule_parsers(sub, common)
+
     s = sub.add_parser("run", parents=[common], help="enqueue a run of a task")
     s.add_argument("task")
     s.add_argument("--wait", action="store_true", help="wait for the run; exit 0 if it succeeded, 1 otherwise")
@@ -100,6 +102,64 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", type=int)
     s.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until the run ends")
     return p
+
+
+def _schedule_parsers(sub: Any, common: _Parser) -> None:
+    def rule(p: argparse.ArgumentParser, required: bool) -> None:
+        g = p.add_mutually_exclusive_group(required=required)
+        g.add_argument("--every", metavar="DURATION", help="interval: 30s, 5m, 1h")
+        g.add_argument("--cron", metavar="EXPR", help="cron: 5 fields, or 6 with seconds first")
+        g.add_argument("--at", metavar="TIME", help="once, at this time")
+        g.add_argument("--per-row", metavar="SOURCE", help="once for each row of a date source (e.g. race.first_start)")
+
+    def fields(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--start", metavar="TIME", help="ISO 8601, 'now' or '+10m'")
+        p.add_argument("--expiry", metavar="TIME", help="ISO 8601, 'now' or '+5h'")
+        p.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the machine's / config's)")
+        p.add_argument("--max-runs", type=int, metavar="N")
+        p.add_argument("--catch-up", choices=("skip", "latest", "all"))
+        p.add_argument("--catch-up-window", metavar="DURATION")
+        p.add_argument("--overlap", choices=("skip", "buffer_one", "allow"))
+        p.add_argument("--window", metavar="SOURCE:KEY", help="anchored window: start/expiry from a record's date")
+        p.add_argument("--from", dest="start_offset", metavar="OFFSET", help="window start offset, e.g. -1h")
+        p.add_argument("--to", dest="expiry_offset", metavar="OFFSET", help="window expiry offset, e.g. +5h")
+        p.add_argument("--offset", metavar="OFFSET", help="per-row: fire this long after the row's date (e.g. +90m)")
+
+    sched = sub.add_parser("schedule", parents=[common], help="add, change, pause, resume, delete or preview a schedule")
+    ssub = sched.add_subparsers(dest="schedule_command", metavar="ACTION", required=True, parser_class=_Parser)
+    s = ssub.add_parser("add", parents=[common], help="add a schedule to a task")
+    s.add_argument("task")
+    rule(s, True)
+    fields(s)
+    s = ssub.add_parser("set", parents=[common], help="change a schedule (the next fire is recomputed from now)")
+    s.add_argument("id", type=int)
+    rule(s, False)
+    fields(s)
+    s = ssub.add_parser("pause", parents=[common], help="pause a schedule; passed times are recorded as 'paused'")
+    s.add_argument("id", type=int)
+    s.add_argument("--note", default=None)
+    s.add_argument("--until", metavar="TIME", help="resume by itself at this time")
+    s = ssub.add_parser("resume", parents=[common])
+    s.add_argument("id", type=int)
+    s = ssub.add_parser("delete", parents=[common])
+    s.add_argument("id", type=int)
+    s = ssub.add_parser("preview", parents=[common], help="the next fire times of a schedule or of a rule")
+    s.add_argument("id", type=int, nargs="?")
+    rule(s, False)
+    fields(s)
+    s.add_argument("-n", type=int, default=5, help="how many fire times (default 5)")
+    s.add_argument("--json", action="store_true")
+    s = ssub.add_parser("show", parents=[common])
+    s.add_argument("id", type=int)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("schedules", parents=[common], help="list schedules with their next and last runs")
+    s.add_argument("--task")
+    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("occurrences", parents=[common], help="what each schedule did with each nominal time, and why")
+    s.add_argument("--schedule", type=int)
+    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--json", action="store_true")
 
 
 # -- plumbing ---------------------------------------------------------------------------------------
@@ -342,7 +402,216 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return run_tui(cfg, db, readonly=args.readonly)
 
 
-COMMANDS = {"jobs": cmd_jobs, "tasks": cmd_tasks, "task": cmd_task, "run": cmd_run, "runs": cmd_runs,
+def _schedule_input_changes(args: argparse.Namespace, tzname: str, now: float) -> dict[str, Any]:
+    """What the schedule options say, as ScheduleInput fields (only those given)."""
+    from zoneinfo import ZoneInfo
+
+    from t4o_tui.timefmt import parse_instant
+
+    tz = ZoneInfo(tzname) if _zone_ok(tzname) else None
+    out: dict[str, Any] = {}
+
+    def when(value: str, field: str) -> float:
+        try:
+            return parse_instant(value, now, tz)
+        except ValueError as exc:
+            raise CliError(f"--{field}: {exc}") from None
+
+    def offset(value: str, field: str) -> float:
+        text = value.strip()
+        sign = -1.0 if text.startswith("-") else 1.0
+        return sign * _duration(text.lstrip("+-"), f"--{field}")
+
+    if getattr(args, "every", None):
+        out.update(kind="interval", every=_duration(args.every, "--every"), cron=None, at=None)
+    if getattr(args, "cron", None):
+        out.update(kind="cron", cron=args.cron, every=None, at=None)
+    if getattr(args, "at", None):
+        out.update(kind="once", at=when(args.at, "at"), every=None, cron=None)
+    if getattr(args, "per_row", None):
+        out.update(kind="per_row", source=args.per_row, every=None, cron=None, at=None)
+    if args.window:
+        source, _, key = args.window.partition(":")
+        out.update(kind="window", source=source, source_key=key or None)
+    if args.start:
+        out["start"] = when(args.start, "start")
+    if args.expiry:
+        out["expiry"] = when(args.expiry, "expiry")
+    if args.tz:
+        out["tz"] = args.tz
+    if args.max_runs is not None:
+        out["max_runs"] = args.max_runs
+    if args.catch_up:
+        out["catch_up"] = args.catch_up
+    if args.catch_up_window:
+        out["catch_up_window"] = _duration(args.catch_up_window, "--catch-up-window")
+    if args.overlap:
+        out["overlap"] = args.overlap
+    if args.start_offset:
+        out["start_offset"] = offset(args.start_offset, "from")
+    if args.expiry_offset:
+        out["expiry_offset"] = offset(args.expiry_offset, "to")
+    if args.offset:
+        out["row_offset"] = offset(args.offset, "offset")
+    return out
+
+
+def _zone_ok(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _default_tz(cfg: Any) -> str:
+    if cfg.timezone:
+        return str(cfg.timezone)
+    from t4o_tui.timefmt import local_zone_name
+
+    return local_zone_name()
+
+
+_OPTION_OF = {"every": "--every", "cron": "--cron", "at": "--at", "start": "--start", "expiry": "--expiry",
+              "tz": "--tz", "max_runs": "--max-runs", "catch_up": "--catch-up", "catch_up_window": "--catch-up-window",
+              "overlap": "--overlap", "source": "--window/--per-row", "source_key": "--window", "start_offset": "--from",
+              "expiry_offset": "--to", "row_offset": "--offset", "until": "--until", "task": "TASK", "kind": "kind"}
+
+
+def _invalid(exc: Any) -> CliError:
+    parts = [f"{_OPTION_OF.get(e.field, e.field)}: {e.message}" for e in exc.errors]
+    return CliError("schedule not saved: " + "; ".join(parts))
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from t4o_tui.engine import schedules as svc
+    from t4o_tui.timefmt import iso, parse_instant
+
+    cfg, db = _open(args)
+    now = time.time()
+    action = args.schedule_command
+    try:
+        if action == "add":
+            tzname = args.tz or _default_tz(cfg)
+            data = svc.ScheduleInput(task=args.task, kind="interval", tz=tzname)
+            for key, value in _schedule_input_changes(args, tzname, now).items():
+                setattr(data, key, value)
+            sch = svc.add_schedule(db, data)
+            print(f"schedule {sch.id} added to '{args.task}': {svc.describe(db, sch)}")
+            print(f"  next: {iso(sch.next_fire) or 'none (nothing to fire in its window)'}")
+        elif action == "set":
+            cur = svc.get_schedule(args.id)
+            changes = _schedule_input_changes(args, args.tz or cur.tz, now)
+            if not changes:
+                raise CliError("nothing to change (give --every, --cron, --start, --expiry, ...)")
+            sch = svc.edit_schedule(db, args.id, changes)
+            print(f"schedule {sch.id} saved: {svc.describe(db, sch)}; next {iso(sch.next_fire) or 'none'}")
+        elif action == "pause":
+            until = None
+            if args.until:
+                try:
+                    until = parse_instant(args.until, now)
+                except ValueError as exc:
+                    raise CliError(f"--until: {exc}") from None
+            svc.pause_schedule(db, args.id, note=args.note, until=until)
+            print(f"schedule {args.id} paused" + (f" until {iso(until)}" if until else ""))
+        elif action == "resume":
+            svc.resume_schedule(db, args.id)
+            print(f"schedule {args.id} resumed")
+        elif action == "delete":
+            svc.delete_schedule(db, args.id)
+            print(f"schedule {args.id} deleted")
+        elif action == "show":
+            sch = svc.get_schedule(args.id)
+            row = next(r for r in svc.list_schedules(db, now=now) if r.id == sch.id)
+            if args.json:
+                print(json.dumps(row.as_json(), indent=2))
+            else:
+                for k, v in row.as_json().items():
+                    print(f"{k:16} {v}")
+        elif action == "preview":
+            return _preview(args, cfg, db, now)
+    except svc.ScheduleInvalid as exc:
+        raise _invalid(exc) from None
+    return EXIT_OK
+
+
+def _preview(args: argparse.Namespace, cfg: Any, db: Any, now: float) -> int:
+    from zoneinfo import ZoneInfo
+
+    from t4o_tui.engine import schedules as svc
+    from t4o_tui.timefmt import iso
+
+    if args.id is not None:
+        target: Any = svc.get_schedule(args.id)
+        tzname = target.tz
+    else:
+        tzname = args.tz or _default_tz(cfg)
+        changes = _schedule_input_changes(args, tzname, now)
+        if "kind" not in changes:
+            raise CliError("preview needs a schedule ID, or --every / --cron / --at")
+        changes.setdefault("start", now)
+        changes.setdefault("expiry", now + 10 * 366 * 86400)
+        target = svc.ScheduleInput(task="", kind=changes.pop("kind"), tz=tzname)
+        for key, value in changes.items():
+            setattr(target, key, value)
+        errors = [e for e in svc.validate(db, target)[1] if e.field != "task"]
+        if errors:
+            raise _invalid(svc.ScheduleInvalid(errors))
+    fires = svc.preview(db, target, after=now, k=args.n)
+    zone = ZoneInfo(tzname) if _zone_ok(tzname) else None
+    desc = svc.describe(db, target)
+    if args.json:
+        print(json.dumps({"description": desc, "fires": [{"at": iso(f.nominal, zone), "dst": f.dst} for f in fires]}, indent=2))
+        return EXIT_OK
+    print(desc)
+    if not fires:
+        print("  (no fire times in its window)")
+    for f in fires:
+        mark = {"gap": "  (DST: wall time did not exist, shifted)", "fold": "  (DST: second pass of a repeated hour)"}.get(f.dst or "", "")
+        print(f"  {iso(f.nominal, zone)}{mark}")
+    return EXIT_OK
+
+
+def cmd_schedules(args: argparse.Namespace) -> int:
+    from t4o_tui.engine.schedules import list_schedules
+    from t4o_tui.timefmt import iso, relative
+
+    _, db = _open(args)
+    now = time.time()
+    rows = list_schedules(db, now=now, task=args.task)
+    if args.json:
+        print(json.dumps([r.as_json() for r in rows], indent=2))
+        return EXIT_OK
+    _print_table(
+        [[str(r.id), r.task, r.state, r.description[:40], relative(r.next_fire, now) if r.next_fire else "-",
+          (iso(r.next_fire) or "")[11:19], r.last_state or "-", (iso(r.expiry) or "")[:16]] for r in rows],
+        ["ID", "TASK", "STATE", "RULE", "NEXT", "AT", "LAST", "EXPIRY"],
+    )
+    return EXIT_OK
+
+
+def cmd_occurrences(args: argparse.Namespace) -> int:
+    from t4o_tui.engine.schedules import list_occurrences
+    from t4o_tui.timefmt import iso
+
+    _, db = _open(args)
+    rows = list_occurrences(db, schedule_id=args.schedule, limit=args.limit)
+    if args.json:
+        print(json.dumps([r.as_json() for r in rows], indent=2))
+        return EXIT_OK
+    _print_table(
+        [[str(r.schedule_id), (iso(r.nominal) or "")[:23] + (f" (+{r.count - 1} more)" if r.count > 1 else ""),
+          r.state, f"{r.lateness_ms:.1f}" if r.lateness_ms is not None else "-", str(r.run_id or "-"),
+          (r.reason or "")[:70]] for r in rows],
+        ["SCHEDULE", "NOMINAL", "STATE", "LATE ms", "RUN", "REASON"],
+    )
+    return EXIT_OK
+
+
+COMMANDS = {"jobs": cmd_jobs, "schedule": cmd_schedule, "schedules": cmd_schedules, "occurrences": cmd_occurrences, "tasks": cmd_tasks, "task": cmd_task, "run": cmd_run, "runs": cmd_runs,
             "cancel": cmd_cancel, "log": cmd_log}
 
 

@@ -17,6 +17,22 @@ def local_zone(name: str | None = None) -> tzinfo:
     return tz
 
 
+def local_zone_name() -> str:
+    """The machine's IANA zone name (from TZ or /etc/localtime), 'UTC' when unknown."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("TZ", "").lstrip(":")
+    if env and "/" in env:
+        return env
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        return "UTC"
+    marker = "zoneinfo/"
+    return target.split(marker, 1)[1] if marker in target else "UTC"
+
+
 def iso(ts: float | None, tz: tzinfo | None = None) -> str | None:
     if ts is None:
         return None
@@ -38,3 +54,25 @@ def relative(ts: float | None, now: float) -> str:
         return "now"
     text = humanize.naturaldelta(abs(delta))
     return f"in {text}" if delta > 0 else f"{text} ago"
+
+
+def parse_instant(text: str, now: float, tz: tzinfo | None = None) -> float:
+    """An instant from 'now', '+10m' / '-1h' (relative to now), or ISO 8601 (local time if no offset)."""
+    from t4o_tui.jobs.settings import parse_duration_text
+
+    t = text.strip()
+    if t.lower() == "now":
+        return now
+    if t[:1] in "+-" and len(t) > 1:
+        try:
+            delta = parse_duration_text(t[1:])
+        except ValueError:
+            raise ValueError(f"'{text}' is not a time (use ISO 8601, 'now', '+10m' or '-1h')") from None
+        return now + delta if t[0] == "+" else now - delta
+    try:
+        dt = datetime.fromisoformat(t[:-1] + "+00:00" if t.endswith("Z") else t)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a time (use ISO 8601, 'now', '+10m' or '-1h')") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz or local_zone())
+    return dt.timestamp()

@@ -8,6 +8,7 @@ import signal
 from typing import Any
 
 from t4o_tui.config import Config, data_dir_for
+from t4o_tui.engine.clock import clock_from_env
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 
 log = logging.getLogger("t4o_tui.worker")
@@ -30,7 +31,7 @@ def run_worker(cfg: Config, db: Any) -> int:
 
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, on_signal, sig)
-        rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker")
+        rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker", clock=clock_from_env())
         log.info("worker on %s", cfg.db)
         await rt.start()
         try:

@@ -25,6 +25,7 @@ import peewee
 
 from t4o_tui.engine import maintenance, queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.engine.evaluator import Evaluator
 from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute
 from t4o_tui.engine.queue import Claimed, Outcome
 from t4o_tui.jobs.registry import JOBS
@@ -45,6 +46,7 @@ class RuntimeOptions:
     maintenance_every: float = 60.0  # pruning interval
     queue_lane: bool = True
     direct_lane: bool = True
+    scheduler: bool = True  # take part in schedule evaluation (one process at a time holds the lease)
 
 
 def make_worker_id() -> str:
@@ -84,6 +86,7 @@ class Runtime:
         # Bumped when a queue lane thread is stuck in a job that ignores cancel: a fresh thread
         # takes over the lane and the stuck one exits when (if ever) its job returns.
         self._queue_gen = 0
+        self.evaluator: Evaluator | None = None
         self.on_finished: list[Callable[[Outcome], None]] = []
         self.finished_count = 0
 
@@ -99,6 +102,9 @@ class Runtime:
         if self.opt.direct_lane:
             self._pool = ThreadPoolExecutor(self.opt.direct_slots, thread_name_prefix="direct-lane")
             self._spawn(self._direct_loop, "direct-dispatch")
+        if self.opt.scheduler:
+            self.evaluator = Evaluator(self.db, clock=self.clock, holder=self.worker_id, notify=self.notify)
+            self.evaluator.start()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._supervise(), name="supervisor"),
@@ -111,6 +117,9 @@ class Runtime:
         if not self._started or self._stopping.is_set():
             return
         grace = self.opt.grace if grace is None else grace
+        if self.evaluator is not None:
+            # First: no new runs from schedules, and the lease goes to a standby at once.
+            await asyncio.to_thread(self.evaluator.stop)
         self._stopping.set()
         self.notify()
         log.info("stopping: %d run(s) running, grace %gs", len(self._active), grace)
@@ -341,7 +350,7 @@ class Runtime:
                 if asked is not None and asked.stop_reason is None:
                     log.info("run %d (%s): cancel requested", rid, asked.task_name)
                     asked.request_stop(CANCEL)
-        if now_mono - self._last_renew >= self.opt.lease / 3:
+        if now_mono - self._last_renew >= self.opt.lease / 3 * self.clock.scale:
             self._last_renew = now_mono
             self._announce()
             ids = [c.run_id for c in active]
@@ -374,7 +383,7 @@ class Runtime:
     async def _maintain(self) -> None:
         last_prune = 0.0
         while True:
-            await asyncio.sleep(self.opt.lease / 3)
+            await asyncio.sleep(self.opt.lease / 3 * self.clock.scale)
             try:
                 await self._recover_orphans()
                 if time.monotonic() - last_prune >= self.opt.maintenance_every:

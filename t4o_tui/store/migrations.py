@@ -19,10 +19,16 @@ class SchemaError(Exception):
 
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     # Not executescript(): it commits first, which would break the step's transaction.
-    # Steps hold no semicolons inside literals, so a plain split is safe.
-    for statement in sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    # Pieces are joined until SQLite says the statement is complete (triggers hold semicolons).
+    buffer = ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                conn.execute(buffer)
+            buffer = ""
+    if buffer.strip(" \n;"):
+        conn.execute(buffer)
 
 
 def _v1_core(conn: sqlite3.Connection) -> None:
@@ -110,8 +116,102 @@ def _v2_artifacts(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_schedules(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        CREATE TABLE event (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            timezone TEXT
+        );
+        CREATE TABLE race (
+            id INTEGER PRIMARY KEY,
+            event_id INTEGER NOT NULL REFERENCES event(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            date TEXT,
+            first_start REAL,
+            zero_time REAL
+        );
+        CREATE TABLE schedule (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            start REAL NOT NULL,
+            expiry REAL NOT NULL,
+            every REAL,
+            cron TEXT,
+            at REAL,
+            max_runs INTEGER,
+            catch_up TEXT NOT NULL DEFAULT 'latest',
+            catch_up_window REAL NOT NULL DEFAULT 3600,
+            overlap TEXT NOT NULL DEFAULT 'buffer_one',
+            source TEXT,
+            source_key TEXT,
+            start_offset REAL,
+            expiry_offset REAL,
+            row_offset REAL,
+            paused INTEGER NOT NULL DEFAULT 0,
+            pause_note TEXT,
+            paused_until REAL,
+            fired_count INTEGER NOT NULL DEFAULT 0,
+            armed_at REAL NOT NULL,
+            evaluated_until REAL NOT NULL,
+            next_fire REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX schedule_task ON schedule(task_id);
+        CREATE TABLE occurrence (
+            id INTEGER PRIMARY KEY,
+            schedule_id INTEGER NOT NULL REFERENCES schedule(id) ON DELETE CASCADE,
+            nominal REAL NOT NULL,
+            last_nominal REAL,
+            count INTEGER NOT NULL DEFAULT 1,
+            actual REAL,
+            state TEXT NOT NULL,
+            run_id INTEGER REFERENCES run(id) ON DELETE SET NULL,
+            reason TEXT,
+            row_key TEXT
+        );
+        CREATE INDEX occurrence_schedule ON occurrence(schedule_id, id);
+        CREATE INDEX occurrence_run ON occurrence(run_id);
+        CREATE TABLE schedule_row (
+            schedule_id INTEGER NOT NULL REFERENCES schedule(id) ON DELETE CASCADE,
+            row_key TEXT NOT NULL,
+            fired_at REAL NOT NULL,
+            PRIMARY KEY (schedule_id, row_key)
+        );
+        INSERT INTO meta(key, value) VALUES ('schedule_rev', '0');
+        CREATE TRIGGER schedule_rev_insert AFTER INSERT ON schedule BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'schedule_rev';
+        END;
+        CREATE TRIGGER schedule_rev_delete AFTER DELETE ON schedule BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'schedule_rev';
+        END;
+        -- The evaluator's own bookkeeping (evaluated_until, fired_count, next_fire) leaves
+        -- updated_at alone, so only an admin's change makes the evaluator reload.
+        CREATE TRIGGER schedule_rev_update AFTER UPDATE ON schedule
+            WHEN NEW.updated_at IS NOT OLD.updated_at BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'schedule_rev';
+        END;
+        -- Anchored windows and per-row schedules follow the race's first start.
+        CREATE TRIGGER schedule_rev_race AFTER UPDATE OF first_start ON race BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'schedule_rev';
+        END;
+        CREATE TRIGGER schedule_rev_race_insert AFTER INSERT ON race BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'schedule_rev';
+        END;
+        CREATE TRIGGER schedule_rev_race_delete AFTER DELETE ON race BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'schedule_rev';
+        END
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
-STEPS: list[Step] = [_v1_core, _v2_artifacts]
+STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules]
 LATEST = len(STEPS)
 
 

@@ -102,7 +102,70 @@ class TestMark(BaseModel):
     created_at = peewee.FloatField()
 
 
-ALL_MODELS: list[type[BaseModel]] = [Meta, Task, Run, RunLog, Artifact, Lease, TestMark]
+class Event(BaseModel):
+    id = peewee.AutoField()
+    name = peewee.TextField()
+    timezone = peewee.TextField(null=True)
+
+
+class Race(BaseModel):
+    id = peewee.AutoField()
+    event = peewee.ForeignKeyField(Event, backref="races", on_delete="CASCADE")
+    name = peewee.TextField()
+    date = peewee.TextField(null=True)
+    first_start = peewee.FloatField(null=True)
+    zero_time = peewee.FloatField(null=True)
+
+
+class Schedule(BaseModel):
+    id = peewee.AutoField()
+    task = peewee.ForeignKeyField(Task, backref="schedules", on_delete="CASCADE")
+    task_id: int  # peewee's accessor for the foreign key column
+    kind = peewee.TextField()  # interval | cron | once | window | per_row
+    tz = peewee.TextField()
+    start = peewee.FloatField()
+    expiry = peewee.FloatField()
+    every = peewee.FloatField(null=True)
+    cron = peewee.TextField(null=True)
+    at = peewee.FloatField(null=True)
+    max_runs = peewee.IntegerField(null=True)
+    catch_up = peewee.TextField(default="latest")
+    catch_up_window = peewee.FloatField(default=3600.0)
+    overlap = peewee.TextField(default="buffer_one")
+    # Date-field modes: which date source and record anchor the window, or feed the rows.
+    source = peewee.TextField(null=True)
+    source_key = peewee.TextField(null=True)
+    start_offset = peewee.FloatField(null=True)
+    expiry_offset = peewee.FloatField(null=True)
+    row_offset = peewee.FloatField(null=True)
+    paused = peewee.BooleanField(default=False)
+    pause_note = peewee.TextField(null=True)
+    paused_until = peewee.FloatField(null=True)
+    fired_count = peewee.IntegerField(default=0)
+    # When the schedule was created or last edited: it never fires for times before this.
+    armed_at = peewee.FloatField()
+    # Every nominal time up to this instant has been handled (fired or recorded why not).
+    evaluated_until = peewee.FloatField()
+    next_fire = peewee.FloatField(null=True)
+    created_at = peewee.FloatField()
+    updated_at = peewee.FloatField()
+
+
+class Occurrence(BaseModel):
+    id = peewee.AutoField()
+    schedule = peewee.ForeignKeyField(Schedule, backref="occurrences", on_delete="CASCADE")
+    nominal = peewee.FloatField()
+    # A run of missed or paused times is one record: nominal..last_nominal, `count` times.
+    last_nominal = peewee.FloatField(null=True)
+    count = peewee.IntegerField(default=1)
+    actual = peewee.FloatField(null=True)
+    state = peewee.TextField()
+    run = peewee.ForeignKeyField(Run, null=True, on_delete="SET NULL")
+    reason = peewee.TextField(null=True)
+    row_key = peewee.TextField(null=True)
+
+
+ALL_MODELS: list[type[BaseModel]] = [Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence]
 
 # Run states: queued -> running -> succeeded | failed | cancelled.
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -112,3 +175,10 @@ QUEUE_LANE, DIRECT_LANE = "queue", "direct"
 # What made a run: an admin (TUI or CLI), a schedule, or a share link visitor.
 TRIGGERS = ("manual", "schedule", "share")
 ORPHAN_POLICIES = ("requeue", "fail")
+
+# Occurrence states: what the evaluator did with a nominal time, and why.
+FIRED, MISSED, SKIPPED_OVERLAP, COALESCED, PAUSED_STATE, DST_SHIFTED = (
+    "fired", "missed", "skipped-overlap", "coalesced", "paused", "dst-shifted")
+SCHEDULE_KINDS = ("interval", "cron", "once", "window", "per_row")
+CATCH_UP_POLICIES = ("skip", "latest", "all")
+OVERLAP_POLICIES = ("skip", "buffer_one", "allow")

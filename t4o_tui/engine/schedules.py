@@ -1,0 +1,435 @@
+"""Schedules as the admin sees them: validate, add, edit, pause, resume, delete, preview, list.
+
+The evaluator (engine/evaluator.py) fires them; this module only stores what the admin decided,
+and computes what the dashboard and the editors show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import peewee
+
+from t4o_tui.engine import schedule_math as sm
+from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.engine.date_sources import SOURCES, UnknownSource, find_row, get_source
+from t4o_tui.engine.tasks import TaskError, find_task
+from t4o_tui.jobs.registry import JOBS
+from t4o_tui.store.models import (
+    CATCH_UP_POLICIES,
+    OVERLAP_POLICIES,
+    SCHEDULE_KINDS,
+    Schedule,
+)
+from t4o_tui.timefmt import iso
+
+CATCH_UP_WINDOW_MAX = 7 * 86400.0
+MAX_CATCH_UP_ALL = 100
+
+
+class ScheduleInvalid(ValueError):
+    """A schedule cannot be saved; `errors` name each field and what is wrong."""
+
+    def __init__(self, errors: list[sm.ScheduleError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class ScheduleInput:
+    """What an admin typed into the schedule form or the CLI, already parsed into values."""
+
+    task: str | int
+    kind: str
+    start: float | None = None
+    expiry: float | None = None
+    tz: str = "UTC"
+    every: float | None = None
+    cron: str | None = None
+    at: float | None = None
+    max_runs: int | None = None
+    catch_up: str = "latest"
+    catch_up_window: float = 3600.0
+    overlap: str = "buffer_one"
+    source: str | None = None
+    source_key: str | None = None
+    start_offset: float | None = None
+    expiry_offset: float | None = None
+    row_offset: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _zone_ok(tz: str) -> bool:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def repeat_kind(kind: str, every: float | None, cron: str | None) -> str:
+    """The math kind behind a schedule kind: a window repeats by interval or by cron."""
+    if kind == "window":
+        return "interval" if every is not None else "cron"
+    return kind
+
+
+def window_bounds(db: peewee.Database, s: Schedule | ScheduleInput) -> tuple[float, float] | None:
+    """Start and expiry of an anchored window from its record's date, or None when not set."""
+    try:
+        source = get_source(s.source or "")
+    except UnknownSource:
+        return None
+    row = find_row(source, db, str(s.source_key))
+    if row is None or row.at is None:
+        return None
+    return row.at + (s.start_offset or 0.0), row.at + (s.expiry_offset or 0.0)
+
+
+def spec_of(s: Schedule | ScheduleInput, bounds: tuple[float, float] | None = None) -> sm.ScheduleSpec:
+    start, expiry = bounds if bounds else (s.start or 0.0, s.expiry or 0.0)
+    return sm.ScheduleSpec(
+        kind=repeat_kind(s.kind, s.every, s.cron), start=start, expiry=expiry, tz=s.tz,
+        every=s.every, cron=s.cron, at=s.at, max_runs=s.max_runs,
+    )
+
+
+def validate(db: peewee.Database, data: ScheduleInput) -> tuple[sm.ScheduleSpec | None, list[sm.ScheduleError]]:
+    """Every problem with a schedule, each naming its field; and its spec when the math is valid."""
+    errors: list[sm.ScheduleError] = []
+    job_title, sub_minute = "?", False
+    try:
+        task = find_task(data.task)
+        job = JOBS.get(task.job)
+        if job is None:
+            errors.append(sm.ScheduleError("task", f"task '{task.name}' has an unknown job '{task.job}'"))
+        else:
+            job_title, sub_minute = job.title, job.sub_minute
+    except TaskError as exc:
+        errors.append(sm.ScheduleError("task", str(exc)))
+    if data.kind not in SCHEDULE_KINDS:
+        errors.append(sm.ScheduleError("kind", f"'{data.kind}' is not one of: {', '.join(SCHEDULE_KINDS)}"))
+        return None, errors
+    if not _zone_ok(data.tz):
+        errors.append(sm.ScheduleError("tz", f"unknown time zone '{data.tz}' (use an IANA name like Europe/Oslo)"))
+    if data.catch_up not in CATCH_UP_POLICIES:
+        errors.append(sm.ScheduleError("catch_up", f"'{data.catch_up}' is not one of: {', '.join(CATCH_UP_POLICIES)}"))
+    if not 0 < data.catch_up_window <= CATCH_UP_WINDOW_MAX:
+        errors.append(sm.ScheduleError("catch_up_window", "must be more than 0 and at most 7 days"))
+    if data.overlap not in OVERLAP_POLICIES:
+        errors.append(sm.ScheduleError("overlap", f"'{data.overlap}' is not one of: {', '.join(OVERLAP_POLICIES)}"))
+    if data.max_runs is not None and data.max_runs < 1:
+        errors.append(sm.ScheduleError("max_runs", f"must be at least 1 (got {data.max_runs})"))
+    if data.kind == "window" and (data.every is None) == (data.cron is None):
+        errors.append(sm.ScheduleError("every", "an anchored window repeats by interval (every) or by cron: give exactly one"))
+    bounds = None
+    if data.kind in ("window", "per_row"):
+        if not data.source:
+            errors.append(sm.ScheduleError("source", f"a date source is required (one of: {', '.join(sorted(SOURCES))})"))
+        else:
+            try:
+                source = get_source(data.source)
+            except UnknownSource as exc:
+                errors.append(sm.ScheduleError("source", str(exc)))
+                source = None
+            if source is not None and data.kind == "window":
+                if data.start_offset is None or data.expiry_offset is None:
+                    errors.append(sm.ScheduleError("start_offset", "an anchored window needs a start offset and an expiry offset"))
+                elif data.expiry_offset <= data.start_offset:
+                    errors.append(sm.ScheduleError("expiry_offset", "must be after the start offset"))
+                row = find_row(source, db, str(data.source_key)) if data.source_key is not None else None
+                if row is None:
+                    errors.append(sm.ScheduleError("source_key", f"no record '{data.source_key}' in {source.label}"))
+                elif row.at is None:
+                    errors.append(sm.ScheduleError("source_key", f"{source.label} of '{row.label}' is not set"))
+                else:
+                    bounds = window_bounds(db, data)
+    if data.kind == "per_row":
+        if data.start is None or data.expiry is None:
+            errors.append(sm.ScheduleError("start", "a per-row schedule needs a start and an expiry"))
+        elif data.expiry <= data.start:
+            errors.append(sm.ScheduleError("expiry", "must be after start"))
+        return None, errors
+    if data.kind != "window" and (data.start is None or data.expiry is None):
+        errors.append(sm.ScheduleError("start" if data.start is None else "expiry", "is required"))
+        return None, errors
+    if data.kind == "window" and bounds is None:
+        return None, errors
+    spec = spec_of(data, bounds)
+    if not _zone_ok(data.tz):
+        spec = replace(spec, tz="UTC")
+    math_errors = sm.validate(spec, job_title=job_title, allows_sub_minute=sub_minute)
+    errors.extend(math_errors)
+    return (spec if not math_errors else None), errors
+
+
+def _check(db: peewee.Database, data: ScheduleInput) -> sm.ScheduleSpec | None:
+    spec, errors = validate(db, data)
+    if errors:
+        raise ScheduleInvalid(errors)
+    return spec
+
+
+def _columns(data: ScheduleInput) -> dict[str, Any]:
+    cols = asdict(data)
+    cols.pop("task")
+    cols.pop("extra")
+    return cols
+
+
+def add_schedule(db: peewee.Database, data: ScheduleInput, *, clock: Clock = SYSTEM_CLOCK) -> Schedule:
+    """Save a new schedule; it fires only for times after now."""
+    spec = _check(db, data)
+    now = clock.now()
+    task = find_task(data.task)
+    cols = _columns(data)
+    if spec is not None:
+        cols["start"], cols["expiry"] = spec.start, spec.expiry
+    nxt = sm.next_fire(spec, now) if spec is not None else None
+    with db.atomic():
+        return Schedule.create(
+            task=task, **cols, armed_at=now, evaluated_until=now, fired_count=0,
+            next_fire=nxt.nominal if nxt else None, created_at=now, updated_at=now,
+        )
+
+
+def edit_schedule(db: peewee.Database, schedule_id: int, changes: dict[str, Any], *, clock: Clock = SYSTEM_CLOCK) -> Schedule:
+    """Change a schedule; the next fire is recomputed from now, and nothing in the past fires."""
+    with db.atomic():
+        s = get_schedule(schedule_id)
+        data = to_input(s)
+        for key, value in changes.items():
+            if not hasattr(data, key):
+                raise ScheduleInvalid([sm.ScheduleError(key, "unknown field")])
+            setattr(data, key, value)
+        spec = _check(db, data)
+        now = clock.now()
+        for key, value in _columns(data).items():
+            setattr(s, key, value)
+        if spec is not None:
+            s.start, s.expiry = spec.start, spec.expiry
+        s.task = find_task(data.task)
+        nxt = sm.next_fire(spec, now, fired=s.fired_count) if spec is not None else None
+        s.next_fire = nxt.nominal if nxt else None
+        s.armed_at = s.evaluated_until = now
+        s.updated_at = now
+        s.save()
+        return s
+
+
+def to_input(s: Schedule) -> ScheduleInput:
+    return ScheduleInput(
+        task=s.task_id, kind=s.kind, start=s.start, expiry=s.expiry, tz=s.tz, every=s.every, cron=s.cron,
+        at=s.at, max_runs=s.max_runs, catch_up=s.catch_up, catch_up_window=s.catch_up_window,
+        overlap=s.overlap, source=s.source, source_key=s.source_key, start_offset=s.start_offset,
+        expiry_offset=s.expiry_offset, row_offset=s.row_offset,
+    )
+
+
+def get_schedule(schedule_id: int) -> Schedule:
+    s = Schedule.get_or_none(Schedule.id == schedule_id)
+    if s is None:
+        raise LookupError(f"unknown schedule {schedule_id}")
+    return s
+
+
+def pause_schedule(db: peewee.Database, schedule_id: int, *, note: str | None = None, until: float | None = None,
+                   clock: Clock = SYSTEM_CLOCK) -> Schedule:
+    """Pause: times passed while paused are recorded as 'paused', not run. `until` resumes by itself."""
+    with db.atomic():
+        s = get_schedule(schedule_id)
+        now = clock.now()
+        if until is not None and until <= now:
+            raise ScheduleInvalid([sm.ScheduleError("until", "must be in the future")])
+        s.paused, s.pause_note, s.paused_until, s.updated_at = True, (note or None), until, now
+        s.save()
+        return s
+
+
+def resume_schedule(db: peewee.Database, schedule_id: int, *, clock: Clock = SYSTEM_CLOCK) -> Schedule:
+    with db.atomic():
+        s = get_schedule(schedule_id)
+        s.paused, s.paused_until, s.updated_at = False, None, clock.now()
+        s.save()
+        return s
+
+
+def delete_schedule(db: peewee.Database, schedule_id: int) -> None:
+    with db.atomic():
+        get_schedule(schedule_id).delete_instance()
+
+
+# -- what the screens show ------------------------------------------------------------------------------
+def describe(db: peewee.Database, s: Schedule | ScheduleInput) -> str:
+    """Plain language, including the date-field modes."""
+    if s.kind == "per_row":
+        source = SOURCES.get(s.source or "")
+        label = source.label.lower() if source else s.source
+        off = s.row_offset or 0.0
+        when = "at" if off == 0 else f"{sm.format_duration(abs(off))} {'after' if off > 0 else 'before'}"
+        return f"once for each row, {when} its {label}"
+    if s.kind == "window":
+        source = SOURCES.get(s.source or "")
+        label = source.label.lower() if source else s.source
+        inner = spec_of(s, (0.0, 1.0))
+        rule = sm.describe(inner) if (s.every or s.cron) else "?"
+        so, eo = s.start_offset or 0.0, s.expiry_offset or 0.0
+        return f"{rule}, from {_signed(so)} to {_signed(eo)} around {label} ({s.source_key})"
+    return sm.describe(spec_of(s))
+
+
+def _signed(seconds: float) -> str:
+    return ("−" if seconds < 0 else "+") + sm.format_duration(abs(seconds)) if seconds else "±0"
+
+
+def preview(db: peewee.Database, s: Schedule | ScheduleInput, *, after: float, k: int = 5) -> list[sm.Fire]:
+    """The next `k` fire times (DST-affected ones carry `dst`)."""
+    if s.kind == "per_row":
+        source = SOURCES.get(s.source or "")
+        if source is None:
+            return []
+        off = s.row_offset or 0.0
+        start = s.start or 0.0
+        expiry = s.expiry or 0.0
+        times = sorted(r.at + off for r in source.fetch(db) if r.at is not None)
+        return [sm.Fire(t) for t in times if t > after and start <= t <= expiry][:k]
+    bounds = window_bounds(db, s) if s.kind == "window" else None
+    if s.kind == "window" and bounds is None:
+        return []
+    fired = s.fired_count if isinstance(s, Schedule) else 0
+    return sm.next_fires(spec_of(s, bounds), after, k, fired=fired)
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    id: int
+    task_id: int
+    task: str
+    job: str
+    kind: str
+    description: str
+    tz: str
+    start: float
+    expiry: float
+    next_fire: float | None
+    paused: bool
+    pause_note: str | None
+    paused_until: float | None
+    fired_count: int
+    max_runs: int | None
+    catch_up: str
+    overlap: str
+    state: str  # active | upcoming | paused | ended
+    last_nominal: float | None
+    last_state: str | None
+    last_run_status: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "task": self.task, "job": self.job, "kind": self.kind, "description": self.description,
+            "timezone": self.tz, "start": iso(self.start), "expiry": iso(self.expiry), "next": iso(self.next_fire),
+            "state": self.state, "paused": self.paused, "pause_note": self.pause_note,
+            "paused_until": iso(self.paused_until), "fired": self.fired_count, "max_runs": self.max_runs,
+            "catch_up": self.catch_up, "overlap": self.overlap, "last_occurrence": iso(self.last_nominal),
+            "last_state": self.last_state, "last_run_status": self.last_run_status,
+        }
+
+
+def schedule_state(s: Schedule, now: float) -> str:
+    """active = not paused, now inside [start, expiry], max runs not reached."""
+    if s.max_runs is not None and s.fired_count >= s.max_runs:
+        return "ended"
+    if now > s.expiry:
+        return "ended"
+    if s.paused:
+        return "paused"
+    if now < s.start:
+        return "upcoming"
+    return "active"
+
+
+def list_schedules(db: peewee.Database, *, now: float, task: str | int | None = None,
+                   states: tuple[str, ...] | None = None) -> list[ScheduleRow]:
+    """Schedules with their next fire, last occurrence and last run; ordered by next fire."""
+    q = Schedule.select(Schedule, ).order_by(Schedule.id)
+    if task is not None:
+        q = q.where(Schedule.task == find_task(task).id)
+    schedules = list(q)
+    last = {
+        r[0]: r[1:]
+        for r in db.execute_sql(
+            "SELECT o.schedule_id, o.nominal, o.last_nominal, o.state, r.status FROM occurrence o "
+            "LEFT JOIN run r ON r.id = (SELECT run_id FROM occurrence o2 WHERE o2.schedule_id = o.schedule_id "
+            "AND o2.run_id IS NOT NULL ORDER BY o2.id DESC LIMIT 1) "
+            "WHERE o.id IN (SELECT max(id) FROM occurrence GROUP BY schedule_id)"
+        ).fetchall()
+    }
+    tasks = {r[0]: (r[1], r[2]) for r in db.execute_sql("SELECT id, name, job FROM task").fetchall()}
+    out = []
+    for s in schedules:
+        state = schedule_state(s, now)
+        if states and state not in states:
+            continue
+        nominal, last_nominal, last_state, run_status = last.get(s.id, (None, None, None, None))
+        name, job = tasks.get(s.task_id, ("?", "?"))
+        out.append(ScheduleRow(
+            id=s.id, task_id=s.task_id, task=name, job=job, kind=s.kind, description=describe(db, s), tz=s.tz,
+            start=s.start, expiry=s.expiry, next_fire=s.next_fire if state in ("active", "upcoming", "paused") else None,
+            paused=s.paused, pause_note=s.pause_note, paused_until=s.paused_until, fired_count=s.fired_count,
+            max_runs=s.max_runs, catch_up=s.catch_up, overlap=s.overlap, state=state,
+            last_nominal=last_nominal or nominal, last_state=last_state, last_run_status=run_status,
+        ))
+    out.sort(key=lambda r: (r.next_fire is None, r.next_fire or 0.0, r.id))
+    return out
+
+
+def dashboard_schedules(db: peewee.Database, *, now: float) -> list[ScheduleRow]:
+    """Active and upcoming schedules (and paused ones, which an admin must see), soonest first."""
+    return list_schedules(db, now=now, states=("active", "upcoming", "paused"))
+
+
+@dataclass(frozen=True)
+class OccurrenceRow:
+    id: int
+    schedule_id: int
+    task: str
+    nominal: float
+    last_nominal: float | None
+    count: int
+    actual: float | None
+    state: str
+    run_id: int | None
+    run_status: str | None
+    reason: str | None
+    row_key: str | None
+
+    @property
+    def lateness_ms(self) -> float | None:
+        return None if self.actual is None else round((self.actual - self.nominal) * 1000.0, 3)
+
+    def as_json(self) -> dict[str, Any]:
+        """The fixed JSON shape of `t4o-tui occurrences --json` (plus count/last_nominal for ranges)."""
+        return {
+            "schedule": self.schedule_id, "nominal": iso(self.nominal), "actual": iso(self.actual),
+            "lateness_ms": self.lateness_ms, "state": self.state, "run": self.run_id, "reason": self.reason,
+            "count": self.count, "last_nominal": iso(self.last_nominal),
+        }
+
+
+def list_occurrences(db: peewee.Database, *, schedule_id: int | None = None, limit: int | None = 200) -> list[OccurrenceRow]:
+    sql = (
+        "SELECT o.id, o.schedule_id, t.name, o.nominal, o.last_nominal, o.count, o.actual, o.state, o.run_id, "
+        "r.status, o.reason, o.row_key FROM occurrence o JOIN schedule s ON s.id = o.schedule_id "
+        "JOIN task t ON t.id = s.task_id LEFT JOIN run r ON r.id = o.run_id"
+    )
+    params: list[Any] = []
+    if schedule_id is not None:
+        get_schedule(schedule_id)
+        sql += " WHERE o.schedule_id = ?"
+        params.append(schedule_id)
+    sql += " ORDER BY o.id DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return [OccurrenceRow(*r) for r in db.execute_sql(sql, params).fetchall()]
