@@ -60,12 +60,12 @@ def cli(db_path: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProc
 class Worker:
     """A `t4o-tui --worker` process on the test database."""
 
-    def __init__(self, db_path: Path, tmp_path: Path, name: str) -> None:
+    def __init__(self, db_path: Path, tmp_path: Path, name: str, env: dict[str, str] | None = None) -> None:
         self.log_path = tmp_path / f"{name}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()/kill()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "t4o_tui", "--db", str(db_path), "--worker"],
-            stdout=self._log, stderr=subprocess.STDOUT, env=child_env(tmp_path),
+            stdout=self._log, stderr=subprocess.STDOUT, env=child_env(tmp_path, **(env or {})),
         )
 
     def wait_started(self, timeout: float = 20) -> None:
@@ -100,11 +100,11 @@ class Worker:
 
 
 @pytest.fixture
-def workers(db_path: Path, tmp_path: Path) -> Iterator[Callable[[str], Worker]]:
+def workers(db_path: Path, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(name: str = "worker") -> Worker:
-        w = Worker(db_path, tmp_path, name)
+    def start(name: str = "worker", env: dict[str, str] | None = None) -> Worker:
+        w = Worker(db_path, tmp_path, name, env)
         started.append(w)
         return w
 

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from conftest import child_env
 
 RUN_KEYS = {"id", "task", "status", "lane", "trigger", "enqueued_at", "started_at", "finished_at", "worker", "error", "output"}

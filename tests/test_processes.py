@@ -9,12 +9,13 @@ import sys
 import time
 
 import pytest
-from conftest import child_env, wait_for, write_config
 
 from t4o_tui.engine import queue
 from t4o_tui.engine.runs import get_run, run_log
 from t4o_tui.engine.tasks import create_task
 from t4o_tui.store.models import Run, TestMark
+
+from conftest import child_env, wait_for, write_config
 
 
 def _status(db, rid):

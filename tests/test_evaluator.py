@@ -1,0 +1,300 @@
+"""The schedule evaluator on a real SQLite file with a clock the test moves: every decision recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from t4o_tui.engine import queue
+from t4o_tui.engine.clock import FakeClock
+from t4o_tui.engine.evaluator import ON_TIME, Evaluator, scheduler_holder
+from t4o_tui.engine.schedules import (
+    ScheduleInput,
+    ScheduleInvalid,
+    add_schedule,
+    dashboard_schedules,
+    edit_schedule,
+    list_occurrences,
+    pause_schedule,
+    resume_schedule,
+)
+from t4o_tui.engine.tasks import create_task
+from t4o_tui.store.models import Event, Race, Run, Schedule
+
+T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def ev(db, clock):
+    e = Evaluator(db, clock=clock, holder="me")
+    e._acquire()
+    assert e.is_holder
+    return e
+
+
+def occ(db, sid):
+    return list(reversed(list_occurrences(db, schedule_id=sid, limit=None)))
+
+
+def runs_of(task_id):
+    return list(Run.select().where(Run.task == task_id).order_by(Run.id))
+
+
+def tick(ev, clock):
+    """One step as the loop does it after waking: renew the lease, then evaluate."""
+    ev._acquire()
+    return ev.step(clock.now())
+
+
+def advance_to(ev, clock, t, step=1.0):
+    """Tick the evaluator the way its loop does, once per second (or at each due time) until t."""
+    while clock.now() < t:
+        ev._acquire()  # the loop renews the lease every 2 s; here every tick
+        wake = ev.step(clock.now())
+        nxt = clock.now() + step if wake is None else min(max(wake, clock.now()), clock.now() + step)
+        clock.t = min(max(nxt, clock.now() + 1e-3), t)
+    ev._acquire()
+    ev.step(clock.now())
+
+
+def test_interval_fires_on_its_grid_with_lateness_recorded(db, clock, ev):
+    t = create_task("Poll", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="Poll", kind="interval", every=10, start=T0 + 5, expiry=T0 + 60, overlap="allow"), clock=clock)
+    assert s.next_fire == T0 + 5
+    advance_to(ev, clock, T0 + 100)
+    fired = [o for o in occ(db, s.id) if o.state == "fired"]
+    assert [o.nominal for o in fired] == [T0 + 5 + 10 * i for i in range(6)]
+    assert all(o.lateness_ms is not None and 0 <= o.lateness_ms < 1000 for o in fired)
+    assert [r.trigger for r in runs_of(t.id)] == ["schedule"] * 6
+    assert Schedule.get_by_id(s.id).next_fire is None  # past expiry
+
+
+def test_a_new_schedule_never_fires_for_times_in_the_past(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=60, start=T0 - 3600, expiry=T0 + 3600), clock=clock)
+    once = add_schedule(db, ScheduleInput(task="T", kind="once", at=T0 - 10, start=T0 - 3600, expiry=T0 + 3600), clock=clock)
+    advance_to(ev, clock, T0 + 61)
+    assert [o.nominal for o in occ(db, s.id)] == [T0 + 60]  # the grid from start, but only after now
+    assert occ(db, once.id) == [] and Schedule.get_by_id(once.id).next_fire is None
+
+
+@pytest.mark.parametrize("policy", ["skip", "latest", "all"])
+def test_catch_up_after_downtime(db, clock, ev, policy):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=60, start=T0, expiry=T0 + 86400,
+                                       catch_up=policy, overlap="allow"), clock=clock)
+    advance_to(ev, clock, T0 + 60)  # one normal fire
+    clock.advance(30 * 60 + 30)  # the laptop slept for half an hour
+    tick(ev, clock)
+    records = occ(db, s.id)[1:]
+    missed_times = 30  # 120 .. 1860, all more than ON_TIME late
+    if policy == "skip":
+        assert [(o.state, o.count) for o in records] == [("missed", missed_times)]
+        assert "catch-up: skip" in records[0].reason
+    elif policy == "latest":
+        assert [(o.state, o.count) for o in records] == [("coalesced", missed_times - 1), ("fired", 1)]
+        assert records[1].nominal == T0 + 60 * 31 and "catch-up (latest of 30 missed)" in records[1].reason
+        assert records[0].last_nominal == T0 + 60 * 30
+    else:
+        assert [o.state for o in records] == ["fired"] * missed_times
+    fired_total = sum(o.count for o in occ(db, s.id) if o.state == "fired")
+    assert Run.select().count() == fired_total
+    assert sum(o.count for o in occ(db, s.id)) == 31  # every nominal time passed is accounted for
+
+
+def test_catch_up_latest_outside_the_window_fires_nothing(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=600, start=T0, expiry=T0 + 86400,
+                                       catch_up_window=20), clock=clock)
+    clock.advance(1830)
+    tick(ev, clock)
+    [o] = occ(db, s.id)
+    assert (o.state, o.count) == ("missed", 3) and "older than the catch-up window (20s)" in o.reason
+    assert Run.select().count() == 0
+
+
+def test_a_standby_that_takes_over_within_seconds_fires_late_not_missed(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=5, start=T0 + 1, expiry=T0 + 600,
+                                       catch_up="skip", overlap="allow"), clock=clock)
+    advance_to(ev, clock, T0 + 1)
+    clock.advance(ON_TIME - 1)  # the holder died; the standby comes in time
+    tick(ev, clock)
+    assert [o.state for o in occ(db, s.id)] == ["fired"] * 3
+
+
+@pytest.mark.parametrize(("policy", "states"), [
+    ("allow", ["fired", "fired", "fired"]),
+    ("buffer_one", ["fired", "fired", "coalesced"]),
+    ("skip", ["fired", "skipped-overlap", "skipped-overlap"]),
+])
+def test_overlap_policies(db, clock, ev, policy, states):
+    t = create_task("Slow", "test", {"seconds": 100})
+    s = add_schedule(db, ScheduleInput(task="Slow", kind="interval", every=10, start=T0 + 10, expiry=T0 + 600,
+                                       overlap=policy), clock=clock)
+    advance_to(ev, clock, T0 + 10)
+    queue.claim_queue(db.connection(), worker="w", now=clock.now(), lease=600)  # the first run is running
+    advance_to(ev, clock, T0 + 30)
+    got = occ(db, s.id)
+    assert [o.state for o in got] == states[:2] + (states[2:] if policy != "skip" else [])
+    if policy == "skip":
+        assert (got[1].count, got[1].state) == (2, "skipped-overlap")  # one record for the same reason
+        assert got[1].reason == "run 1 still running (overlap: skip)"
+    if policy == "buffer_one":
+        assert "run 2 is already waiting in the queue" in got[2].reason
+    assert [r.status for r in runs_of(t.id)] == ["running"] + ["queued"] * (states.count("fired") - 1)
+
+
+def test_pause_with_a_note_records_paused_times_and_resumes_by_itself(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=10, start=T0 + 10, expiry=T0 + 600, overlap="allow"), clock=clock)
+    pause_schedule(db, s.id, note="course change", until=T0 + 45, clock=clock)
+    [row] = dashboard_schedules(db, now=clock.now())
+    assert (row.state, row.pause_note) == ("paused", "course change")
+    advance_to(ev, clock, T0 + 60)
+    got = occ(db, s.id)
+    assert [(o.state, o.count) for o in got] == [("paused", 4), ("fired", 1), ("fired", 1)]
+    assert (got[0].nominal, got[0].last_nominal) == (T0 + 10, T0 + 40)
+    assert not Schedule.get_by_id(s.id).paused
+    pause_schedule(db, s.id, clock=clock)
+    resume_schedule(db, s.id, clock=clock)
+    assert dashboard_schedules(db, now=clock.now())[0].state == "active"
+
+
+def test_max_runs_counts_fires_only(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=10, start=T0 + 10, expiry=T0 + 600,
+                                       max_runs=2, overlap="buffer_one"), clock=clock)
+    advance_to(ev, clock, T0 + 100)
+    got = occ(db, s.id)
+    # Nothing runs the queue here: the second fire finds run 1 queued and coalesces; max runs counts fires.
+    assert sum(1 for o in got if o.state == "fired") == 1
+    queue.request_cancel(db.connection(), 1, now=clock.now())
+    advance_to(ev, clock, T0 + 200)
+    assert sum(1 for o in occ(db, s.id) if o.state == "fired") == 2
+    assert Schedule.get_by_id(s.id).fired_count == 2 and Schedule.get_by_id(s.id).next_fire is None
+    assert dashboard_schedules(db, now=clock.now()) == []  # ended: not on the dashboard
+
+
+def test_editing_recomputes_from_now_and_never_fires_the_past(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=3600, start=T0 + 3600, expiry=T0 + 86400), clock=clock)
+    advance_to(ev, clock, T0 + 100)
+    s = edit_schedule(db, s.id, {"every": 60.0, "start": T0 - 86400}, clock=clock)
+    assert s.next_fire == T0 - 86400 + 60 * ((100 + 86400) // 60 + 1)
+    advance_to(ev, clock, T0 + 130)
+    assert [o.nominal for o in occ(db, s.id)] == [s.next_fire]
+
+
+def test_cron_in_oslo_on_the_spring_gap_is_marked_dst_shifted(db, clock):
+    oslo = ZoneInfo("Europe/Oslo")
+    clock.t = datetime(2027, 3, 28, 0, 0, tzinfo=oslo).timestamp()
+    ev = Evaluator(db, clock=clock, holder="me")
+    ev._acquire()
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="cron", cron="30 2 * * *", tz="Europe/Oslo", overlap="allow",
+                                       start=clock.now(), expiry=clock.now() + 3 * 86400), clock=clock)
+    advance_to(ev, clock, clock.now() + 2 * 86400, step=600)
+    got = occ(db, s.id)
+    assert [o.state for o in got] == ["dst-shifted", "fired"]
+    assert datetime.fromtimestamp(got[0].nominal, oslo).strftime("%H:%M") == "03:00"
+    assert "did not exist" in got[0].reason
+
+
+def test_anchored_window_follows_the_race_first_start(db, clock, ev):
+    event = Event.create(name="Demo")
+    race = Race.create(event=event, name="Day 1", first_start=T0 + 7200)
+    create_task("Radio", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="Radio", kind="window", every=60, source="race.first_start", source_key=str(race.id),
+                                       start_offset=-3600, expiry_offset=3600, overlap="allow"), clock=clock)
+    assert (s.start, s.expiry) == (T0 + 3600, T0 + 10800)
+    race.first_start = T0 + 600  # the start was moved forward
+    race.save()
+    advance_to(ev, clock, T0 + 125)
+    got = occ(db, s.id)
+    assert [o.nominal for o in got] == [T0 + 60, T0 + 120]  # window now starts at T0 - 3000: grid from there
+
+
+def test_per_row_fires_each_row_once_at_its_time_and_follows_moves(db, clock, ev):
+    event = Event.create(name="Demo")
+    r1 = Race.create(event=event, name="Day 1", first_start=T0 + 100)
+    Race.create(event=event, name="Day 2", first_start=T0 + 300)
+    create_task("After start", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="After start", kind="per_row", source="race.first_start", row_offset=60,
+                                       start=T0, expiry=T0 + 86400), clock=clock)
+    r1.first_start = T0 + 200  # moved before it fired
+    r1.save()
+    advance_to(ev, clock, T0 + 1000)
+    got = occ(db, s.id)
+    assert [(o.nominal, o.row_key) for o in got] == [(T0 + 260, "1"), (T0 + 360, "2")]
+    ctx = [r.context for r in Run.select().order_by(Run.id)]
+    assert ctx[0]["race"] == "Day 1" and ctx[0]["row_key"] == "1"
+    r1.first_start = T0 + 2000  # moving a row that already fired does not fire it again
+    r1.save()
+    advance_to(ev, clock, T0 + 3000)
+    assert len(occ(db, s.id)) == 2
+
+
+def test_only_the_lease_holder_evaluates_and_a_standby_takes_up_where_it_stopped(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=1, start=T0 + 1, expiry=T0 + 600, overlap="allow"), clock=clock)
+    other = Evaluator(db, clock=clock, holder="standby")
+    other._acquire()
+    assert not other.is_holder and scheduler_holder(db, clock.now()) == "me"
+    advance_to(ev, clock, T0 + 3)
+    # The holder stalls (e.g. suspended) and its lease expires; the standby takes over.
+    clock.advance(7)
+    other._acquire()
+    assert other.is_holder
+    other.step(clock.now())
+    # The old holder wakes up and tries to step: fenced, it writes nothing.
+    ev.step(clock.now() + 1)
+    assert not ev.is_holder
+    nominals = [o.nominal for o in occ(db, s.id)]
+    assert nominals == [T0 + i for i in range(1, 11)]  # no duplicate, no gap
+    assert Run.select().count() == 10
+
+
+@pytest.mark.parametrize(("data", "field", "fragment"), [
+    (dict(kind="cron", cron="61 * * * *"), "cron", "not a valid cron"),
+    (dict(kind="cron", cron="* * *"), "cron", "5 fields"),
+    (dict(kind="cron", cron="every minute please"), "cron", "cron"),
+    (dict(kind="cron", cron=""), "cron", ""),
+    (dict(kind="interval", every=0), "every", ""),
+    (dict(kind="interval", every=-5), "every", ""),
+    (dict(kind="interval", every=60, expiry=T0 - 10), "expiry", "after start"),
+    (dict(kind="interval", every=60, tz="Mars/Olympus"), "tz", "unknown time zone"),
+    (dict(kind="interval", every=60, max_runs=0), "max_runs", "at least 1"),
+    (dict(kind="interval", every=60, catch_up="sometimes"), "catch_up", "not one of"),
+    (dict(kind="interval", every=60, overlap="never"), "overlap", "not one of"),
+    (dict(kind="window", every=60, source="race.first_start", source_key="99", start_offset=-3600, expiry_offset=3600), "source_key", "no record"),
+    (dict(kind="per_row", source="nowhere.date"), "source", "unknown date source"),
+])
+def test_bad_schedules_name_the_field_and_save_nothing(db, clock, data, field, fragment):
+    create_task("T", "test", {"seconds": 0})
+    base = dict(task="T", start=T0, expiry=T0 + 3600)
+    with pytest.raises(ScheduleInvalid) as info:
+        add_schedule(db, ScheduleInput(**{**base, **data}), clock=clock)
+    fields = [e.field for e in info.value.errors]
+    assert field in fields, info.value.errors
+    assert fragment.lower() in next(e.message for e in info.value.errors if e.field == field).lower()
+    assert Schedule.select().count() == 0
+
+
+def test_sub_minute_only_for_jobs_that_allow_it(db, clock):
+    create_task("B", "backup")
+    create_task("T", "test", {"seconds": 0})
+    with pytest.raises(ScheduleInvalid) as info:
+        add_schedule(db, ScheduleInput(task="B", kind="interval", every=30, start=T0, expiry=T0 + 3600), clock=clock)
+    assert info.value.errors[0].field == "every" and 'Job "Backup"' in info.value.errors[0].message
+    with pytest.raises(ScheduleInvalid):
+        add_schedule(db, ScheduleInput(task="B", kind="cron", cron="*/10 * * * * *", start=T0, expiry=T0 + 3600), clock=clock)
+    assert add_schedule(db, ScheduleInput(task="T", kind="interval", every=5, start=T0, expiry=T0 + 3600), clock=clock).id
+    assert add_schedule(db, ScheduleInput(task="B", kind="cron", cron="0 * * * * *", start=T0, expiry=T0 + 3600), clock=clock).id
