@@ -6,8 +6,11 @@ from typing import Any
 
 import peewee
 
+from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.engine.schedules import ScheduleInput, add_schedule
 from t4o_tui.engine.tasks import create_task
-from t4o_tui.store.models import Task
+from t4o_tui.store.models import Schedule, Task
+from t4o_tui.timefmt import local_zone_name
 
 # (name, job, settings, direct)
 DEMO_TASKS: list[tuple[str, str, dict[str, Any], bool]] = [
@@ -19,12 +22,29 @@ DEMO_TASKS: list[tuple[str, str, dict[str, Any], bool]] = [
 ]
 
 
-def build_demo(db: peewee.Database) -> list[str]:
-    """Create the demo's tasks that are missing; returns the names created. Safe to run again."""
+# (task, schedule fields): the engine rehearsing itself; later issues add the race-day story.
+DEMO_SCHEDULES: list[tuple[str, dict[str, Any]]] = [
+    ("Test quick", {"kind": "interval", "every": 10.0}),
+    ("Backup", {"kind": "interval", "every": 15 * 60.0}),
+    ("Test slow with file", {"kind": "cron", "cron": "*/2 * * * *"}),
+]
+DEMO_SCHEDULE_DAYS = 7
+
+
+def build_demo(db: peewee.Database, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
+    """Create the demo's tasks and schedules that are missing; returns what was created. Safe to run again."""
     created = []
+    now = clock.now()
     with db.atomic():
         for name, job, settings, direct in DEMO_TASKS:
             if not Task.select().where(Task.name == name).exists():
                 create_task(name, job, settings, direct=direct)
                 created.append(name)
+        for task_name, fields in DEMO_SCHEDULES:
+            task = Task.get(Task.name == task_name)
+            # A demo reopened days later gets fresh schedules once the old ones have expired.
+            if not Schedule.select().where(Schedule.task == task, Schedule.expiry > now).exists():
+                add_schedule(db, ScheduleInput(task=task.id, start=now, expiry=now + DEMO_SCHEDULE_DAYS * 86400,
+                                               tz=local_zone_name(), **fields), clock=clock)
+                created.append(f"schedule for {task_name}")
     return created

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from t4o_tui.engine import maintenance, queue
@@ -24,7 +26,8 @@ def test_claims_oldest_first_and_one_queue_lane_run_at_a_time(db):
     ids = [queue.enqueue(conn, t.id, direct=False, trigger="manual", now=100 + i) for i in range(3)]
     first, _ = queue.claim_queue(conn, worker="w1", now=200, lease=15)
     assert first is not None and first.id == ids[0]
-    assert first.task_name == "T" and first.job == "test" and first.settings["seconds"] == 0 and first.settings["fail"] is False
+    settings = json.loads(first.settings_text)
+    assert first.task_name == "T" and first.job == "test" and settings["seconds"] == 0 and settings["fail"] is False
     # While a queue-lane run is running, nobody (this or another worker) claims another.
     assert queue.claim_queue(conn, worker="w2", now=201, lease=15)[0] is None
     done = Outcome(first.id, "succeeded", 202, logs=[(202, "info", "done")])

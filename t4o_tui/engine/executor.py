@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import threading
 import time
@@ -38,7 +40,7 @@ class EngineRunContext(RunContext):
         self.claimed = claimed
         self.run_id = claimed.id
         self.task_name = claimed.task_name
-        self.settings: dict[str, Any] = dict(claimed.settings)
+        self.settings: dict[str, Any] = {}
         self.row = claimed.context
         self.db = db
         self.data_dir = data_dir
@@ -151,10 +153,10 @@ def execute(ctx: EngineRunContext, *, worker: str, policy: str) -> Outcome:
     status, error = SUCCEEDED, None
     try:
         job_cls = get_job(c.job)
-        clean, errors = job_cls.settings.validate(c.settings)
-        if errors:
-            raise JobError("; ".join(str(e) for e in errors))
-        ctx.settings = clean
+        clean, problem = _validated(c.job, c.settings_text)
+        if problem:
+            raise JobError(problem)
+        ctx.settings = dict(clean)
         job_cls().run(ctx)
         if ctx.cancelled:
             raise RunCancelled()
@@ -179,8 +181,19 @@ def execute(ctx: EngineRunContext, *, worker: str, policy: str) -> Outcome:
     return Outcome(
         run_id=c.id, status=status, finished_at=ctx.clock.now(), error=error if status != QUEUED else None,
         progress=prog[0] if prog else None, progress_msg=prog[1] if prog else None,
-        logs=logs, artifacts=ctx.artifacts if status == SUCCEEDED else [],
+        logs=logs, artifacts=ctx.artifacts if status == SUCCEEDED else [], task_name=c.task_name, elapsed=elapsed,
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _validated(job_id: str, settings_text: str) -> tuple[dict[str, Any], str | None]:
+    """The settings checked against the job's schema before the run starts (cached: most runs repeat)."""
+    try:
+        values = json.loads(settings_text)
+    except ValueError:
+        return {}, "the task's settings are not readable (not JSON)"
+    clean, errors = get_job(job_id).settings.validate(values if isinstance(values, dict) else {})
+    return clean, ("; ".join(str(e) for e in errors) or None)
 
 
 def _stopped(ctx: EngineRunContext, policy: str) -> tuple[str, str]:

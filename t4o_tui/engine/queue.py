@@ -44,7 +44,7 @@ class Claimed:
     job: str
     lane: str
     trigger: str
-    settings: dict[str, Any]
+    settings_text: str  # the task's settings (JSON) as they were when the run started
     context: dict[str, Any] | None
     attempts: int
     timeout: float | None
@@ -72,6 +72,8 @@ class Outcome:
     progress_msg: str | None = None
     logs: list[tuple[float, str, str]] = field(default_factory=list)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
+    task_name: str = ""
+    elapsed: float | None = None
 
 
 @contextmanager
@@ -140,7 +142,7 @@ def _claimed(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[
         out.append(
             Claimed(
                 id=rid, task_id=task_id, task_name=task[0], job=task[1], lane=lane, trigger=trigger,
-                settings=json.loads(settings) if settings else {},
+                settings_text=settings or "{}",
                 context=json.loads(context) if context else None,
                 attempts=attempts, timeout=task[2], on_orphan=task[3],
             )

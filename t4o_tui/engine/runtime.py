@@ -252,7 +252,8 @@ class Runtime:
         ctx = EngineRunContext(claimed, db=self.db, data_dir=self.data_dir, clock=self.clock, timeout=timeout)
         with self._active_lock:
             self._active[claimed.id] = ctx
-        log.info("run %d (%s) started: %s lane, trigger %s", claimed.id, claimed.task_name, claimed.lane, claimed.trigger)
+        # Per run, one INFO line when it ends is enough for the journal; the start is in the run's log.
+        log.debug("run %d (%s) started: %s lane, trigger %s", claimed.id, claimed.task_name, claimed.lane, claimed.trigger)
         policy = claimed.on_orphan or self._policies.get(claimed.job, "fail")
         try:
             outcome = execute(ctx, worker=self.worker_id, policy=policy)
@@ -284,9 +285,9 @@ class Runtime:
         if not recorded:
             log.warning("run %d: lost to another worker before it ended; result %s discarded", outcome.run_id, outcome.status)
         elif outcome.error:
-            log.info("run %d %s: %s", outcome.run_id, outcome.status, outcome.error)
+            log.info("run %d (%s) %s: %s", outcome.run_id, outcome.task_name, outcome.status, outcome.error)
         else:
-            log.info("run %d %s", outcome.run_id, outcome.status)
+            log.info("run %d (%s) %s in %.2fs", outcome.run_id, outcome.task_name, outcome.status, outcome.elapsed or 0.0)
         for cb in self.on_finished:
             cb(outcome)
 
