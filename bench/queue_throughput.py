@@ -1,6 +1,10 @@
 """Queue throughput: t4o-tui's queue lane against the raw SQLite floor and Huey's SQLite queue.
 
-    python bench/queue_throughput.py [-n 5000] [--repeat 3]
+    python bench/queue_throughput.py [-n 10000] [--repeat 3] [--only t4o,huey,...] [--tmp DIR]
+                                     [--profile FILE]
+
+About 40 s on 2 cores with the defaults. `--tmp /dev/shm` takes the disk out of the picture (all
+variants then measure CPU only); `--profile FILE` writes a cProfile of the t4o queue-lane thread.
 
 Every variant runs in its own subprocess on a fresh database in a fresh temporary folder
 (Peewee's models are bound globally, and a fresh interpreter keeps the variants from warming or
@@ -13,10 +17,17 @@ Variants (N trivial runs each):
                real enqueue), then a Runtime with the queue lane only (direct_lane=False, logging
                at WARNING) drains them: claim, execute the Test job with seconds=0, record the
                outcome and its log lines (finish and next claim share one transaction).
-  t4o-2w       the same N runs drained by two `t4o-tui --db PATH --worker` processes (their
-               INFO log goes to a file, as a service's would); drain time is from the first run's
-               started_at to the last run's finished_at in the database, so process start-up
-               is not counted.
+               Drain time runs from Runtime.start() to the N-th on_finished callback (which
+               fires after the run's end is committed).
+  t4o-queue    t4o's own queue transactions without the runtime: `queue.enqueue`, then
+               `queue.claim_queue(finish=previous outcome with its two log lines)` in a tight loop
+               on the real schema. No job, no executor, no lane thread: the ceiling for this
+               design in Python.
+  t4o-1w       the same N runs drained by one `t4o-tui --db PATH --worker` process (a service:
+               its INFO log, two lines per run, goes to a file); drain time is from the first
+               run's started_at to the last run's finished_at in the database, so process
+               start-up is not counted.
+  t4o-2w       the same with two worker processes on the database.
   floor        plain sqlite3, same pragmas as t4o_tui.store.db.PRAGMAS, a minimal run table with
                the same partial indexes; per run three transactions: insert, claim
                (UPDATE ... WHERE id=(SELECT ... LIMIT 1) RETURNING id), complete.
@@ -24,7 +35,10 @@ Variants (N trivial runs each):
                transaction that completes the previous run, writes its two log lines and claims
                the next. The floor for this design (no Python engine around it).
   huey         huey.SqliteHuey, one no-op task, N enqueued, one consumer worker thread
-               (polling knobs at their tightest), synchronous=NORMAL like t4o (same durability).
+               (Consumer(workers=1, worker_type='thread', periodic=False, initial_delay=0.001,
+               backoff=1.0, max_delay=0.001, check_worker_health=False): the worker never sleeps
+               while tasks are queued), synchronous=NORMAL like t4o (same durability). Drain
+               time runs from consumer.start() until the N-th task body has run.
   huey-full    the same with Huey's stock connection settings (synchronous=FULL: an fsync per
                commit), for reference.
 
@@ -36,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sqlite3
 import statistics
@@ -48,7 +63,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
-ALL_VARIANTS = ["t4o", "t4o-2w", "floor", "floor-t4o", "huey", "huey-full"]
+ALL_VARIANTS = ["t4o", "t4o-queue", "t4o-1w", "t4o-2w", "floor", "floor-t4o", "huey", "huey-full"]
 DRAIN_TIMEOUT_S = 300.0
 
 
@@ -97,7 +112,9 @@ def _verify_t4o(path: Path, n: int) -> dict[str, Any]:
         "last_finish": q("SELECT max(finished_at) FROM run"),
     }
     # The queue lane runs one run at a time everywhere: no two [started_at, finished_at] overlap.
-    rows = conn.execute("SELECT id, started_at, finished_at FROM run ORDER BY started_at, id").fetchall()
+    rows = conn.execute(
+        "SELECT id, started_at, finished_at FROM run ORDER BY started_at, id"
+    ).fetchall()
     overlaps = 0
     prev_end = float("-inf")
     for _rid, start, end in rows:
@@ -106,11 +123,18 @@ def _verify_t4o(path: Path, n: int) -> dict[str, Any]:
         if end is not None:
             prev_end = max(prev_end, end)
     out["overlaps"] = overlaps
-    out["by_worker"] = dict(conn.execute("SELECT worker, count(*) FROM run GROUP BY worker ORDER BY 2 DESC").fetchall())
+    out["by_worker"] = dict(
+        conn.execute("SELECT worker, count(*) FROM run GROUP BY worker ORDER BY 2 DESC").fetchall()
+    )
     conn.close()
     out["ok"] = (
-        out["runs"] == n and out["succeeded"] == n and out["missing_fields"] == 0 and out["attempts_not_1"] == 0
-        and out["lease_left"] == 0 and out["runs_without_2_logs"] == 0 and overlaps == 0
+        out["runs"] == n
+        and out["succeeded"] == n
+        and out["missing_fields"] == 0
+        and out["attempts_not_1"] == 0
+        and out["lease_left"] == 0
+        and out["runs_without_2_logs"] == 0
+        and overlaps == 0
     )
     return out
 
@@ -145,8 +169,11 @@ def child_t4o(folder: Path, n: int, profile: str | None) -> dict[str, Any]:
     async def drain() -> tuple[float, float]:
         # retention well above N: the default (500 per task) would prune finished runs while
         # we count them, and pruning is not what this measures.
-        rt = Runtime(db, data_dir=folder / "event-files",
-                     options=RuntimeOptions(direct_lane=False, retention=1_000_000))
+        rt = Runtime(
+            db,
+            data_dir=folder / "event-files",
+            options=RuntimeOptions(direct_lane=False, retention=1_000_000),
+        )
         done = threading.Event()
 
         def on_finished(_outcome: Any) -> None:
@@ -166,7 +193,9 @@ def child_t4o(folder: Path, n: int, profile: str | None) -> dict[str, Any]:
         ok = await asyncio.to_thread(done.wait, DRAIN_TIMEOUT_S)
         drain_s = time.perf_counter() - t0
         if not ok:
-            raise SystemExit(f"t4o: only {rt.finished_count} of {n} runs finished in {DRAIN_TIMEOUT_S:g} s")
+            raise SystemExit(
+                f"t4o: only {rt.finished_count} of {n} runs finished in {DRAIN_TIMEOUT_S:g} s"
+            )
         t1 = time.perf_counter()
         await rt.stop()
         stop_s = time.perf_counter() - t1
@@ -183,7 +212,7 @@ def child_t4o(folder: Path, n: int, profile: str | None) -> dict[str, Any]:
     return res
 
 
-def child_t4o_2w(folder: Path, n: int) -> dict[str, Any]:
+def child_t4o_workers(folder: Path, n: int, workers: int) -> dict[str, Any]:
     db, _task_id, enqueue_s = _t4o_setup(folder, n)
     db.close()
     path = folder / "event.sqlite"
@@ -195,13 +224,18 @@ def child_t4o_2w(folder: Path, n: int) -> dict[str, Any]:
     env.pop("T4O_TUI_DB", None)
     procs, logs = [], []
     t0 = time.perf_counter()
-    for i in range(2):
+    for i in range(workers):
         fh = open(folder / f"worker-{i}.log", "wb")  # noqa: SIM115
         logs.append(fh)
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "t4o_tui.cli", "--db", str(path), "--worker"],
-            stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, env=env,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "t4o_tui.cli", "--db", str(path), "--worker"],
+                stdin=subprocess.DEVNULL,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
     watch = sqlite3.connect(path, timeout=60)
     try:
         while True:
@@ -211,9 +245,11 @@ def child_t4o_2w(folder: Path, n: int) -> dict[str, Any]:
             if finished >= n:
                 break
             if any(p.poll() is not None for p in procs):
-                raise SystemExit("t4o-2w: a worker exited early; see " + str(folder))
+                raise SystemExit(f"t4o-{workers}w: a worker exited early; see " + str(folder))
             if time.perf_counter() - t0 > DRAIN_TIMEOUT_S:
-                raise SystemExit(f"t4o-2w: only {finished} of {n} runs finished in {DRAIN_TIMEOUT_S:g} s")
+                raise SystemExit(
+                    f"t4o-{workers}w: only {finished} of {n} runs finished in {DRAIN_TIMEOUT_S:g} s"
+                )
             time.sleep(0.05)
         wall_s = time.perf_counter() - t0
     finally:
@@ -226,11 +262,55 @@ def child_t4o_2w(folder: Path, n: int) -> dict[str, Any]:
             fh.close()
     check = _verify_t4o(path, n)
     check["exit_codes"] = codes
-    check["ok"] = check["ok"] and codes == [0, 0]
+    # Every worker's share, also of those that took no run (their ids are in their own log).
+    for i in range(workers):
+        text = (folder / f"worker-{i}.log").read_text(encoding="utf-8", errors="replace")
+        m = re.search(r"runtime started as (\S+)", text)
+        wid = m.group(1) if m else f"worker-{i} (id not in its log)"
+        check["by_worker"].setdefault(wid, 0)
+    check["ok"] = check["ok"] and codes == [0] * workers
     drain_s = check["last_finish"] - check["first_start"]
     res = _rates(n, enqueue_s, drain_s)
     res["wall_with_startup_s"] = wall_s
     res["check"] = check
+    return res
+
+
+def child_t4o_queue(folder: Path, n: int) -> dict[str, Any]:
+    from t4o_tui.engine import queue
+    from t4o_tui.engine.runtime import make_worker_id
+    from t4o_tui.store.models import SUCCEEDED
+
+    db, _task_id, enqueue_s = _t4o_setup(folder, n)
+    conn = db.connection()
+    worker = make_worker_id()
+    t0 = time.perf_counter()
+    pending = None
+    while True:
+        claimed, _recorded = queue.claim_queue(
+            conn, worker=worker, now=time.time(), lease=15.0, finish=pending
+        )
+        if claimed is None:
+            break
+        now = time.time()
+        pending = queue.Outcome(
+            claimed.id,
+            SUCCEEDED,
+            now,
+            progress=1.0,
+            logs=[
+                (
+                    now,
+                    "info",
+                    f"started on {worker} ({claimed.lane} lane, trigger {claimed.trigger}, attempt {claimed.attempts})",
+                ),
+                (now, "info", "succeeded in 0.00 s"),
+            ],
+        )
+    drain_s = time.perf_counter() - t0
+    db.close()
+    res = _rates(n, enqueue_s, drain_s)
+    res["check"] = _verify_t4o(folder / "event.sqlite", n)
     return res
 
 
@@ -257,7 +337,9 @@ FLOOR_DONE = "UPDATE run SET status='succeeded', finished_at=?, lease_until=NULL
 
 
 def _floor_open(folder: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(folder / "floor.sqlite", isolation_level=None, timeout=60, check_same_thread=False)
+    conn = sqlite3.connect(
+        folder / "floor.sqlite", isolation_level=None, timeout=60, check_same_thread=False
+    )
     _apply_pragmas(conn, _t4o_pragmas())
     conn.executescript(FLOOR_SCHEMA)
     return conn
@@ -267,13 +349,18 @@ def _floor_enqueue(conn: sqlite3.Connection, n: int) -> float:
     t0 = time.perf_counter()
     for _ in range(n):
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO run(status, lane, enqueued_at) VALUES ('queued', 'queue', ?)", (time.time(),))
+        conn.execute(
+            "INSERT INTO run(status, lane, enqueued_at) VALUES ('queued', 'queue', ?)",
+            (time.time(),),
+        )
         conn.execute("COMMIT")
     return time.perf_counter() - t0
 
 
 def _floor_check(conn: sqlite3.Connection, n: int, logs_per_run: int) -> dict[str, Any]:
-    done = conn.execute("SELECT count(*) FROM run WHERE status='succeeded' AND attempts=1").fetchone()[0]
+    done = conn.execute(
+        "SELECT count(*) FROM run WHERE status='succeeded' AND attempts=1"
+    ).fetchone()[0]
     lines = conn.execute("SELECT count(*) FROM run_log").fetchone()[0]
     return {"succeeded": done, "log_lines": lines, "ok": done == n and lines == n * logs_per_run}
 
@@ -313,7 +400,10 @@ def child_floor_t4o(folder: Path, n: int) -> dict[str, Any]:
             conn.execute(FLOOR_DONE, (now, prev, worker))
             conn.executemany(
                 "INSERT INTO run_log(run_id, ts, level, message) VALUES (?, ?, ?, ?)",
-                [(prev, now, "info", f"started on {worker}"), (prev, now, "info", "succeeded in 0.00 s")],
+                [
+                    (prev, now, "info", f"started on {worker}"),
+                    (prev, now, "info", "succeeded in 0.00 s"),
+                ],
             )
         row = conn.execute(FLOOR_CLAIM, (now, worker, now + lease)).fetchone()
         conn.execute("COMMIT")
@@ -363,8 +453,13 @@ def child_huey(folder: Path, n: int, *, normal_sync: bool) -> dict[str, Any]:
     # Tightest polling: the worker never sleeps while the queue has tasks, so these only matter at
     # the start; no periodic scheduler work, no health checks.
     consumer = huey.create_consumer(
-        workers=1, worker_type="thread", periodic=False, initial_delay=0.001, backoff=1.0,
-        max_delay=0.001, check_worker_health=False,
+        workers=1,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.001,
+        backoff=1.0,
+        max_delay=0.001,
+        check_worker_health=False,
     )
     t0 = time.perf_counter()
     consumer.start()
@@ -375,15 +470,24 @@ def child_huey(folder: Path, n: int, *, normal_sync: bool) -> dict[str, Any]:
         raise SystemExit(f"huey: only {count[0]} of {n} tasks executed in {DRAIN_TIMEOUT_S:g} s")
     left = huey.pending_count()
     res = _rates(n, enqueue_s, drain_s)
-    res["check"] = {"queued": queued, "executed": count[0], "left": left, "ok": queued == n and count[0] == n and left == 0}
+    res["check"] = {
+        "queued": queued,
+        "executed": count[0],
+        "left": left,
+        "ok": queued == n and count[0] == n and left == 0,
+    }
     return res
 
 
 def run_child(variant: str, n: int, folder: Path, profile: str | None) -> dict[str, Any]:
     if variant == "t4o":
         return child_t4o(folder, n, profile)
+    if variant == "t4o-queue":
+        return child_t4o_queue(folder, n)
+    if variant == "t4o-1w":
+        return child_t4o_workers(folder, n, 1)
     if variant == "t4o-2w":
-        return child_t4o_2w(folder, n)
+        return child_t4o_workers(folder, n, 2)
     if variant == "floor":
         return child_floor(folder, n)
     if variant == "floor-t4o":
@@ -417,13 +521,27 @@ def _fmt_rate(x: float) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", type=int, default=5000, help="runs (tasks) per variant (default 5000)")
-    ap.add_argument("--repeat", type=int, default=3, help="repeats of every variant, interleaved (default 3)")
-    ap.add_argument("--only", default=",".join(ALL_VARIANTS), help="comma-separated variants (default: all)")
-    ap.add_argument("--tmp", default=None, help="parent folder for the temporary databases (default: system temp)")
-    ap.add_argument("--profile", default=None, metavar="FILE",
-                    help="cProfile the t4o queue-lane thread into FILE (pstats), slows t4o down")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("-n", type=int, default=10000, help="runs (tasks) per variant (default 10000)")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="repeats of every variant, interleaved (default 3)"
+    )
+    ap.add_argument(
+        "--only", default=",".join(ALL_VARIANTS), help="comma-separated variants (default: all)"
+    )
+    ap.add_argument(
+        "--tmp",
+        default=None,
+        help="parent folder for the temporary databases (default: system temp)",
+    )
+    ap.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="cProfile the t4o queue-lane thread into FILE (pstats), slows t4o down",
+    )
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--dir", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -438,9 +556,11 @@ def main() -> int:
         if v not in ALL_VARIANTS:
             ap.error(f"unknown variant {v} (known: {', '.join(ALL_VARIANTS)})")
     n, repeat = args.n, args.repeat
-    print(f"queue throughput: N={n} trivial runs per variant, {repeat} repeat(s), "
-          f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpu(s)",
-          flush=True)
+    print(
+        f"queue throughput: N={n} trivial runs per variant, {repeat} repeat(s), "
+        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpu(s)",
+        flush=True,
+    )
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     t_all = time.perf_counter()
     for r in range(repeat):
@@ -448,8 +568,11 @@ def main() -> int:
             res = spawn(v, n, args.tmp, args.profile if v == "t4o" else None)
             results[v].append(res)
             ok = res["check"]["ok"]
-            print(f"  repeat {r + 1}/{repeat} {v:<10} drain {_fmt_rate(res['drain_rate']):>7}/s  "
-                  f"e2e {_fmt_rate(res['e2e_rate']):>7}/s  check {'ok' if ok else 'FAILED'}", flush=True)
+            print(
+                f"  repeat {r + 1}/{repeat} {v:<10} drain {_fmt_rate(res['drain_rate']):>7}/s  "
+                f"e2e {_fmt_rate(res['e2e_rate']):>7}/s  check {'ok' if ok else 'FAILED'}",
+                flush=True,
+            )
 
     summary: dict[str, dict[str, Any]] = {}
     for v, runs in results.items():
@@ -458,59 +581,102 @@ def main() -> int:
             vals = [x[key] for x in runs]
             s[key] = statistics.median(vals)
             s[key + "_best"] = max(vals)
+        s["drain_us_per_run"] = 1e6 / s["drain_rate"]
         s["ok"] = all(x["check"]["ok"] for x in runs)
         summary[v] = s
 
-    print()
-    print(f"{'variant':<10} {'enqueue/s':>10} {'drain/s':>10} {'e2e/s':>10}   {'best drain':>10} {'best e2e':>10}  check")
     labels = {
-        "t4o": "t4o-tui runtime, in-process, queue lane",
-        "t4o-2w": "t4o-tui, two --worker processes",
-        "floor": "raw sqlite3: insert / claim / complete",
-        "floor-t4o": "raw sqlite3 in t4o's tx shape (+2 log rows)",
-        "huey": "Huey SqliteHuey, 1 thread, sync=NORMAL",
-        "huey-full": "Huey SqliteHuey, 1 thread, stock (sync=FULL)",
+        "t4o": "t4o-tui Runtime in-process, queue lane, log at WARNING",
+        "t4o-queue": "t4o queue.claim_queue loop only (no runtime, no job)",
+        "t4o-1w": "t4o-tui, one --worker process (INFO log to a file)",
+        "t4o-2w": "t4o-tui, two --worker processes (INFO log to files)",
+        "floor": "raw sqlite3: insert / claim / complete (3 tx per run)",
+        "floor-t4o": "raw sqlite3, t4o's tx shape (finish+2 log rows+claim)",
+        "huey": "Huey SqliteHuey, 1 worker thread, synchronous=NORMAL",
+        "huey-full": "Huey SqliteHuey, 1 worker thread, stock (sync=FULL)",
     }
+    print()
+    print(
+        f"{'variant':<10} {'enqueue/s':>10} {'drain/s':>9} {'e2e/s':>9} {'us/run':>7} "
+        f"{'best drain':>10} {'best e2e':>9}  check  what"
+    )
     for v, s in summary.items():
-        print(f"{v:<10} {_fmt_rate(s['enqueue_rate']):>10} {_fmt_rate(s['drain_rate']):>10} {_fmt_rate(s['e2e_rate']):>10}"
-              f"   {_fmt_rate(s['drain_rate_best']):>10} {_fmt_rate(s['e2e_rate_best']):>10}  "
-              f"{'ok' if s['ok'] else 'FAILED'}   {labels[v]}")
-    print("(median of the repeats; best = highest of the repeats)")
+        print(
+            f"{v:<10} {_fmt_rate(s['enqueue_rate']):>10} {_fmt_rate(s['drain_rate']):>9} {_fmt_rate(s['e2e_rate']):>9} "
+            f"{s['drain_us_per_run']:>7.1f} {_fmt_rate(s['drain_rate_best']):>10} {_fmt_rate(s['e2e_rate_best']):>9}  "
+            f"{'ok    ' if s['ok'] else 'FAILED'} {labels[v]}"
+        )
+    print(
+        f"(median of {repeat} repeat(s); us/run = drain time per run; best = highest of the repeats)"
+    )
 
     ratios: dict[str, float] = {}
-    print()
-    for a in ("t4o", "t4o-2w"):
-        for b in ("huey", "floor", "floor-t4o"):
-            if a in summary and b in summary:
-                for key, name in (("e2e_rate", "e2e"), ("drain_rate", "drain")):
-                    ratios[f"{a}/{b}:{name}"] = summary[a][key] / summary[b][key]
-    if ratios:
-        print(f"{'ratio':<22} {'e2e':>6} {'drain':>6}")
-        for pair in dict.fromkeys(k.split(":")[0] for k in ratios):
-            print(f"{pair:<22} {ratios[pair + ':e2e']:>6.2f} {ratios[pair + ':drain']:>6.2f}")
+    mine = [v for v in ("t4o", "t4o-queue", "t4o-1w", "t4o-2w") if v in summary]
+    peers = [v for v in ("huey", "huey-full", "floor", "floor-t4o") if v in summary]
+    for a in mine:
+        for b in peers:
+            for key, name in (("e2e_rate", "e2e"), ("drain_rate", "drain")):
+                ratios[f"{a}/{b}:{name}"] = summary[a][key] / summary[b][key]
+    if mine and peers:
+        print()
+        print("ratios, end-to-end / drain (above 1: faster than the column)")
+        print(f"{'':<10}" + "".join(f"{b:>16}" for b in peers))
+        for a in mine:
+            cells = "".join(
+                f"{ratios[f'{a}/{b}:e2e']:>9.2f} /{ratios[f'{a}/{b}:drain']:>5.2f}" for b in peers
+            )
+            print(f"{a:<10}{cells}")
 
     checks: dict[str, Any] = {}
-    if "t4o" in results:
-        c = results["t4o"][-1]["check"]
-        checks["t4o"] = {k: c[k] for k in ("ok", "succeeded", "missing_fields", "attempts_not_1", "lease_left",
-                                            "runs_without_2_logs", "log_lines", "overlaps")}
-        print()
-        print(f"t4o check (last repeat): {'OK' if c['ok'] else 'FAILED'} - {c['succeeded']}/{n} succeeded, "
-              f"{c['missing_fields']} without started_at/finished_at/worker, {c['attempts_not_1']} with attempts!=1, "
-              f"{c['lease_left']} with a lease left, {c['runs_without_2_logs']} without their log lines "
-              f"({c['log_lines']} log rows), {c['overlaps']} overlapping")
-    if "t4o-2w" in results:
-        c = results["t4o-2w"][-1]["check"]
-        shares = ", ".join(f"{w.split(':')[1] if ':' in w else w}: {k} ({k / n:.0%})" for w, k in c["by_worker"].items())
-        checks["t4o-2w"] = {k: c[k] for k in ("ok", "succeeded", "missing_fields", "attempts_not_1", "lease_left",
-                                               "runs_without_2_logs", "overlaps", "by_worker", "exit_codes")}
-        print(f"t4o-2w check (last repeat): {'OK' if c['ok'] else 'FAILED'} - {c['succeeded']}/{n} succeeded, "
-              f"{c['attempts_not_1']} executed more than once, {c['overlaps']} overlapping intervals, "
-              f"{c['runs_without_2_logs']} without log lines, exit codes {c['exit_codes']}; runs per worker (pid): {shares}")
+    print()
+    for v in mine:
+        c = results[v][-1]["check"]
+        keep = (
+            "ok",
+            "succeeded",
+            "missing_fields",
+            "attempts_not_1",
+            "lease_left",
+            "runs_without_2_logs",
+            "log_lines",
+            "overlaps",
+            "by_worker",
+            "exit_codes",
+        )
+        checks[v] = {k: c[k] for k in keep if k in c}
+        line = (
+            f"check {v} (last repeat): {'OK' if c['ok'] else 'FAILED'} - {c['succeeded']}/{n} succeeded, "
+            f"{c['missing_fields']} missing started_at/finished_at/worker, {c['attempts_not_1']} executed more "
+            f"than once, {c['lease_left']} with a lease left, {c['runs_without_2_logs']} without their log lines "
+            f"({c['log_lines']} log rows), {c['overlaps']} overlapping [started_at, finished_at]"
+        )
+        if "exit_codes" in c:
+            shares = ", ".join(
+                f"pid {w.split(':')[1] if w.count(':') >= 2 else w}: {k} ({k / n:.0%})"
+                for w, k in c["by_worker"].items()
+            )
+            line += f"; exit codes {c['exit_codes']}; runs per worker: {shares}"
+        print(line)
+    for v in peers:
+        c = results[v][-1]["check"]
+        checks[v] = c
+        print(f"check {v} (last repeat): {'OK' if c['ok'] else 'FAILED'} - {json.dumps(c)}")
     total = time.perf_counter() - t_all
     print(f"\ntotal {total:.1f} s")
-    print(json.dumps({"n": n, "repeat": repeat, "summary": summary, "ratios": ratios, "checks": checks,
-                      "runs": results, "total_s": total}, default=str))
+    print(
+        json.dumps(
+            {
+                "n": n,
+                "repeat": repeat,
+                "summary": summary,
+                "ratios": ratios,
+                "checks": checks,
+                "runs": results,
+                "total_s": total,
+            },
+            default=str,
+        )
+    )
     return 0 if all(s["ok"] for s in summary.values()) else 1
 
 
