@@ -298,3 +298,18 @@ def test_sub_minute_only_for_jobs_that_allow_it(db, clock):
         add_schedule(db, ScheduleInput(task="B", kind="cron", cron="*/10 * * * * *", start=T0, expiry=T0 + 3600), clock=clock)
     assert add_schedule(db, ScheduleInput(task="T", kind="interval", every=5, start=T0, expiry=T0 + 3600), clock=clock).id
     assert add_schedule(db, ScheduleInput(task="B", kind="cron", cron="0 * * * * *", start=T0, expiry=T0 + 3600), clock=clock).id
+
+
+def test_occurrences_are_pruned_with_the_runs(db, clock, ev):
+    from t4o_tui.engine.maintenance import prune
+
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=1, start=T0 + 1, expiry=T0 + 600, overlap="allow"), clock=clock)
+    advance_to(ev, clock, T0 + 30)
+    for r in Run.select():
+        queue.request_cancel(db.connection(), r.id, now=clock.now())
+    assert len(occ(db, s.id)) == 30
+    prune(db, keep=10)
+    kept = occ(db, s.id)
+    assert [o.nominal for o in kept] == [T0 + i for i in range(21, 31)]
+    assert Run.select().count() == 10

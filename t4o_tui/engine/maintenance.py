@@ -55,4 +55,20 @@ def prune(db: peewee.Database, *, keep: int) -> int:
                 except OSError as exc:
                     log.warning("retention: could not remove %s: %s", path, exc.strerror)
             removed += len(batch)
+    prune_occurrences(db, keep=keep)
+    return removed
+
+
+def prune_occurrences(db: peewee.Database, *, keep: int) -> int:
+    """Keep the newest `keep` occurrence records of each schedule (a record may stand for a range)."""
+    conn = db.connection()
+    removed = 0
+    for (sid,) in conn.execute("SELECT id FROM schedule").fetchall():
+        with write_tx(conn):
+            cur = conn.execute(
+                "DELETE FROM occurrence WHERE schedule_id = ? AND id <= "
+                "(SELECT id FROM occurrence WHERE schedule_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (sid, sid, keep),
+            )
+            removed += cur.rowcount
     return removed
