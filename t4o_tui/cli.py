@@ -37,6 +37,8 @@ def _common() -> _Parser:
     # SUPPRESS: the option may stand before or after the subcommand without one hiding the other.
     p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="event database (default: config file, then the platform's data folder)")
     p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (TOML)")
+    p.add_argument("--share-host", metavar="ADDR", default=argparse.SUPPRESS, help="share server address (default 127.0.0.1)")
+    p.add_argument("--share-port", metavar="PORT", type=int, default=argparse.SUPPRESS, help="share server port (default 8470)")
     return p
 
 
@@ -84,6 +86,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     _schedule_parsers(sub, common)
+
+    share = sub.add_parser("share", parents=[common], help="public links to a task's latest file")
+    shsub = share.add_subparsers(dest="share_command", metavar="ACTION", required=True, parser_class=_Parser)
+    s = shsub.add_parser("add", parents=[common], help="make a link; prints its URL")
+    s.add_argument("task")
+    s.add_argument("--run-task", action="store_true", help="run the task for a fresh file when the last is older than --cache")
+    s.add_argument("--cache", metavar="DURATION", default="5m", help="how fresh a file must be for run-task links (default 5m)")
+    s.add_argument("--expires", metavar="TIME", help="the link stops working at this time")
+    s.add_argument("--label")
+    s = shsub.add_parser("revoke", parents=[common], help="the link stops working at once")
+    s.add_argument("id", type=int)
+    s = shsub.add_parser("set", parents=[common], help="change a link's options")
+    s.add_argument("id", type=int)
+    s.add_argument("--run-task", dest="run_task", action="store_true", default=None)
+    s.add_argument("--no-run-task", dest="run_task", action="store_false")
+    s.add_argument("--cache", metavar="DURATION")
+    s.add_argument("--expires", metavar="TIME", help="a time, or 'never'")
+    s.add_argument("--label")
+    s = sub.add_parser("shares", parents=[common], help="list share links")
+    s.add_argument("--task")
+    s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("run", parents=[common], help="enqueue a run of a task")
     s.add_argument("task")
@@ -182,6 +205,12 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
         db_arg = str(demo_db_path())
         Path(db_arg).parent.mkdir(parents=True, exist_ok=True)
     cfg = load_config(Path(cfg_path) if cfg_path else None, db=db_arg)
+    if getattr(args, "share_host", None):
+        cfg.share_host = args.share_host
+    if getattr(args, "share_port", None) is not None:
+        if not 0 <= args.share_port <= 65535:
+            raise CliError(f"--share-port: must be between 0 and 65535 (got {args.share_port})")
+        cfg.share_port = args.share_port
     if cfg.db == default_db_path():
         # The default location is ours to create; an explicit path in a missing folder is an error.
         cfg.db.parent.mkdir(parents=True, exist_ok=True)
@@ -322,7 +351,9 @@ def _run_in_process(cfg: Any, db: Any, run_id: int) -> None:
             await rt.stop()
 
     def _options(c: Any) -> RuntimeOptions:
-        return RuntimeOptions(lease=c.lease, direct_slots=c.direct_slots, retention=c.retention, grace=c.grace)
+        # A helper engine for one run: no schedule evaluation, no share server.
+        return RuntimeOptions(lease=c.lease, direct_slots=c.direct_slots, retention=c.retention, grace=c.grace,
+                              scheduler=False)
 
     asyncio.run(main())
 
@@ -611,12 +642,93 @@ def cmd_occurrences(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"jobs": cmd_jobs, "schedule": cmd_schedule, "schedules": cmd_schedules, "occurrences": cmd_occurrences, "tasks": cmd_tasks, "task": cmd_task, "run": cmd_run, "runs": cmd_runs,
+def cmd_share(args: argparse.Namespace) -> int:
+    from t4o_tui.config import share_base_url
+    from t4o_tui.share import links
+    from t4o_tui.timefmt import parse_instant
+
+    cfg, db = _open(args)
+    now = time.time()
+    base = share_base_url(cfg)
+
+    def expires(text: str) -> float:
+        try:
+            return parse_instant(text, now)
+        except ValueError as exc:
+            raise CliError(f"--expires: {exc}") from None
+
+    try:
+        if args.share_command == "add":
+            sh = links.create_share(db, args.task, run_task=args.run_task, cache_window=_duration(args.cache, "--cache"),
+                                    expires_at=expires(args.expires) if args.expires else None, label=args.label)
+            print(links.share_url(base, sh.token))
+        elif args.share_command == "revoke":
+            links.revoke_share(db, args.id)
+            print(f"share {args.id} revoked")
+        elif args.share_command == "set":
+            changes: dict[str, Any] = {}
+            if args.run_task is not None:
+                changes["run_task"] = args.run_task
+            if args.cache:
+                changes["cache_window"] = _duration(args.cache, "--cache")
+            if args.expires:
+                changes["expires_at"] = None if args.expires == "never" else expires(args.expires)
+            if args.label is not None:
+                changes["label"] = args.label
+            links.update_share(db, args.id, **changes)
+            print(f"share {args.id} saved")
+    except links.ShareError as exc:
+        raise CliError(str(exc)) from None
+    return EXIT_OK
+
+
+def cmd_shares(args: argparse.Namespace) -> int:
+    from t4o_tui.config import share_base_url
+    from t4o_tui.share.links import list_shares, share_url
+    from t4o_tui.timefmt import relative
+
+    cfg, db = _open(args)
+    now = time.time()
+    rows = list_shares(db, task=args.task)
+    base = share_base_url(cfg)
+    if args.json:
+        print(json.dumps([r.as_json(base, now) for r in rows], indent=2))
+        return EXIT_OK
+    _print_table(
+        [[str(r.id), r.task, r.state(now), "run-task" if r.run_task else "-", str(r.hits),
+          relative(r.last_access, now) if r.last_access else "-", share_url(base, r.token)] for r in rows],
+        ["ID", "TASK", "STATE", "MODE", "HITS", "LAST", "URL"],
+    )
+    return EXIT_OK
+
+
+COMMANDS = {"jobs": cmd_jobs, "share": cmd_share, "shares": cmd_shares, "schedule": cmd_schedule, "schedules": cmd_schedules, "occurrences": cmd_occurrences, "tasks": cmd_tasks, "task": cmd_task, "run": cmd_run, "runs": cmd_runs,
             "cancel": cmd_cancel, "log": cmd_log}
 
 
+# Options whose value may be a negative offset ("-1h"), which argparse would take for an option.
+_SIGNED_OPTIONS = {"--from", "--to", "--offset", "--expires", "--start", "--expiry", "--at", "--until"}
+
+
+def _join_signed(argv: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in _SIGNED_OPTIONS:
+            nxt = next(it, None)
+            if nxt is not None and len(nxt) > 1 and nxt[0] == "-" and (nxt[1].isdigit() or nxt[1] == "."):
+                out.append(f"{arg}={nxt}")
+                continue
+            out.append(arg)
+            if nxt is not None:
+                out.append(nxt)
+            continue
+        out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_signed(sys.argv[1:] if argv is None else argv))
     from t4o_tui.config import ConfigError
     from t4o_tui.engine.queue import AlreadyEnded
     from t4o_tui.engine.tasks import TaskError

@@ -26,6 +26,7 @@ class Config:
     grace: float = 10.0
     share_host: str = "127.0.0.1"
     share_port: int = 8470
+    share_public_url: str | None = None
     timezone: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
@@ -67,7 +68,7 @@ def _check(key: str, value: Any, where: str) -> Any:
         if not lo <= value <= hi:
             raise ConfigError(f"{where}: '{key}' must be between {lo:g} and {hi:g} (got {value})")
         return kind(value)
-    if key in ("share_host", "timezone") and not isinstance(value, str):
+    if key in ("share_host", "share_public_url", "timezone") and not isinstance(value, str):
         raise ConfigError(f"{where}: '{key}' must be text")
     return value
 
@@ -103,10 +104,24 @@ def load_config(path: Path | None = None, *, db: str | None = None) -> Config:
             raise ConfigError(f"{where}: unknown key 'engine.{key}' (known: {', '.join(sorted(known))})")
         setattr(cfg, key, _check(key, value, where))
     for key, value in share.items():
-        if key not in ("host", "port"):
-            raise ConfigError(f"{where}: unknown key 'share.{key}' (known: host, port)")
+        if key not in ("host", "port", "public_url"):
+            raise ConfigError(f"{where}: unknown key 'share.{key}' (known: host, port, public_url)")
         setattr(cfg, f"share_{key}", _check(f"share_{key}", value, where))
     if "timezone" in data:
         cfg.timezone = _check("timezone", data["timezone"], where)
     cfg.keys = {str(k): str(v) for k, v in keys.items()}
     return cfg
+
+
+def share_base_url(cfg: Config) -> str:
+    """The address printed in share links: the configured public URL, else the listening address."""
+    if cfg.share_public_url:
+        return cfg.share_public_url.rstrip("/")
+    host = cfg.share_host
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        host = socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{cfg.share_port}"

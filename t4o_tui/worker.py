@@ -14,8 +14,9 @@ from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 log = logging.getLogger("t4o_tui.worker")
 
 
-def runtime_options(cfg: Config) -> RuntimeOptions:
-    return RuntimeOptions(lease=cfg.lease, direct_slots=cfg.direct_slots, retention=cfg.retention, grace=cfg.grace)
+def runtime_options(cfg: Config, *, share: bool = True) -> RuntimeOptions:
+    return RuntimeOptions(lease=cfg.lease, direct_slots=cfg.direct_slots, retention=cfg.retention, grace=cfg.grace,
+                          share=share, share_host=cfg.share_host, share_port=cfg.share_port)
 
 
 def run_worker(cfg: Config, db: Any) -> int:

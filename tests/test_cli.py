@@ -42,7 +42,7 @@ def test_jobs_and_tasks_json(cli):
     assert tasks[0]["name"] == "Import late" and tasks[0]["direct"] is True and tasks[0]["settings"]["seconds"] == 3
 
 
-def test_task_life_cycle(cli):
+def test_task_life_cycle(cli, db_path):
     cli("task", "add", "A", "--job", "test", "--set", "seconds=1", "--timeout", "5m", "--on-orphan", "fail", check=True)
     cli("task", "set", "A", "seconds=2.5", "fail=true", check=True)
     shown = json.loads(cli("task", "show", "A", "--json", check=True).stdout)
@@ -53,9 +53,12 @@ def test_task_life_cycle(cli):
     assert shown["timeout"] == 3600 and shown["on_orphan"] == "requeue"
     out = cli("task", "duplicate", "B", check=True).stdout
     assert "'B (copy)'" in out
-    cli("run", "B", check=True)
+    cli("task", "set", "B", "seconds=0", "fail=false", "write_file=true", check=True)
+    cli("run", "B", "--wait", check=True)
+    assert any((db_path.parent / "event-files" / "files").rglob("*.txt"))
     out = cli("task", "delete", "B", check=True).stdout
     assert "deleted with 1 run(s)" in out
+    assert not any((db_path.parent / "event-files" / "files").rglob("*.txt"))  # its files went with it
     assert [t["name"] for t in json.loads(cli("tasks", "--json").stdout)] == ["B (copy)"]
 
 

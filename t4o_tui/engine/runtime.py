@@ -29,6 +29,7 @@ from t4o_tui.engine.evaluator import Evaluator
 from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute
 from t4o_tui.engine.queue import Claimed, Outcome
 from t4o_tui.jobs.registry import JOBS
+from t4o_tui.share.server import ShareServer
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED
 
 log = logging.getLogger("t4o_tui.engine")
@@ -47,6 +48,9 @@ class RuntimeOptions:
     queue_lane: bool = True
     direct_lane: bool = True
     scheduler: bool = True  # take part in schedule evaluation (one process at a time holds the lease)
+    share: bool = False  # serve share links (the TUI and --worker turn it on from the config)
+    share_host: str = "127.0.0.1"
+    share_port: int = 8470
 
 
 def make_worker_id() -> str:
@@ -87,6 +91,7 @@ class Runtime:
         # takes over the lane and the stuck one exits when (if ever) its job returns.
         self._queue_gen = 0
         self.evaluator: Evaluator | None = None
+        self.share_server: ShareServer | None = None
         self.on_finished: list[Callable[[Outcome], None]] = []
         self.finished_count = 0
 
@@ -105,6 +110,10 @@ class Runtime:
         if self.opt.scheduler:
             self.evaluator = Evaluator(self.db, clock=self.clock, holder=self.worker_id, notify=self.notify)
             self.evaluator.start()
+        if self.opt.share:
+            self.share_server = ShareServer(self.db, host=self.opt.share_host, port=self.opt.share_port,
+                                            clock=self.clock, notify=self.notify)
+            await self.share_server.start()  # a taken port is logged; the rest keeps working
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._supervise(), name="supervisor"),
@@ -120,6 +129,8 @@ class Runtime:
         if self.evaluator is not None:
             # First: no new runs from schedules, and the lease goes to a standby at once.
             await asyncio.to_thread(self.evaluator.stop)
+        if self.share_server is not None:
+            await self.share_server.stop()
         self._stopping.set()
         self.notify()
         log.info("stopping: %d run(s) running, grace %gs", len(self._active), grace)

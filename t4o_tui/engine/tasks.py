@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import peewee
@@ -11,7 +12,7 @@ import peewee
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.jobs.registry import UnknownJob, get_job
 from t4o_tui.jobs.settings import SettingError
-from t4o_tui.store.models import ORPHAN_POLICIES, Run, Task
+from t4o_tui.store.models import ORPHAN_POLICIES, Artifact, Run, Task
 
 NAME_MAX = 100
 TIMEOUT_MAX = 7 * 86400.0
@@ -135,14 +136,18 @@ def update_task(
 
 
 def delete_task(name_or_id: str | int) -> int:
-    """Delete a task with its runs, logs and files' records; returns how many runs went with it."""
+    """Delete a task with its runs, logs, schedules, share links and files; returns how many runs went."""
     db = Task._meta.database
     with db.atomic():
         task = find_task(name_or_id)
         if Run.select().where(Run.task == task, Run.status == "running").exists():
             raise TaskError(f"task '{task.name}' has a running run; cancel it first")
         runs = Run.select().where(Run.task == task).count()
+        files = [a.path for a in Artifact.select(Artifact.path).where(Artifact.task == task, Artifact.managed == True)]  # noqa: E712
         task.delete_instance()
+    # Files go after the commit: a failed delete must not lose them.
+    for path in files:
+        Path(path).unlink(missing_ok=True)
     return runs
 
 

@@ -210,8 +210,33 @@ def _v3_schedules(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_shares(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        CREATE TABLE share (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,
+            token TEXT NOT NULL,
+            -- Looked up by the token's SHA-256, then compared in constant time: the index search
+            -- never sees the token itself.
+            token_hash TEXT NOT NULL UNIQUE,
+            label TEXT,
+            run_task INTEGER NOT NULL DEFAULT 0,
+            cache_window REAL NOT NULL DEFAULT 300,
+            expires_at REAL,
+            revoked INTEGER NOT NULL DEFAULT 0,
+            hits INTEGER NOT NULL DEFAULT 0,
+            last_access REAL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX share_task ON share(task_id)
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
-STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules]
+STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares]
 LATEST = len(STEPS)
 
 

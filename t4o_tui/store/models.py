@@ -165,7 +165,25 @@ class Occurrence(BaseModel):
     row_key = peewee.TextField(null=True)
 
 
-ALL_MODELS: list[type[BaseModel]] = [Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence]
+class Share(BaseModel):
+    id = peewee.AutoField()
+    task = peewee.ForeignKeyField(Task, backref="shares", on_delete="CASCADE")
+    task_id: int
+    token = peewee.TextField()
+    token_hash = peewee.TextField(unique=True)
+    label = peewee.TextField(null=True)
+    run_task = peewee.BooleanField(default=False)
+    cache_window = peewee.FloatField(default=300.0)
+    expires_at = peewee.FloatField(null=True)
+    revoked = peewee.BooleanField(default=False)
+    hits = peewee.IntegerField(default=0)
+    last_access = peewee.FloatField(null=True)
+    created_at = peewee.FloatField()
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
+]
 
 # Run states: queued -> running -> succeeded | failed | cancelled.
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"

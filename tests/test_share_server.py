@@ -1,0 +1,311 @@
+"""Share links against a real HTTP server on 127.0.0.1: content, caching headers, 404s, run-task."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from t4o_tui.config import data_dir_for
+from t4o_tui.engine.runs import enqueue_run, get_run, list_runs
+from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+from t4o_tui.engine.tasks import create_task, delete_task
+from t4o_tui.share import links
+from t4o_tui.share.server import REFRESH_S, ShareServer
+from t4o_tui.store.models import Share
+
+
+def serve(db, db_path: Path, body: Callable[[str, ShareServer], Awaitable[None]], *, runtime: bool = False,
+          wait_limit: float = 10.0) -> None:
+    """Run `body(base_url, server)` against a real server on an ephemeral port (and a runtime if asked)."""
+
+    async def main() -> None:
+        rt = None
+        if runtime:
+            rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, scheduler=False))
+            await rt.start()
+        server = ShareServer(db, host="127.0.0.1", port=0, wait_limit=wait_limit, notify=rt.notify if rt else None)
+        assert await server.start()
+        try:
+            await body(f"http://127.0.0.1:{server.port}", server)
+        finally:
+            await server.stop()
+            if rt is not None:
+                await rt.stop()
+
+    asyncio.run(main())
+    db.connect(reuse_if_open=True)
+
+
+def produce(db, db_path: Path, task: str) -> int:
+    """Run a task to success in-process; returns the run id."""
+    rid = enqueue_run(db, task)
+
+    async def main() -> None:
+        rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, scheduler=False))
+        await rt.start()
+        while (await asyncio.to_thread(get_run, db, rid)).status in ("queued", "running"):
+            await asyncio.sleep(0.02)
+        await rt.stop()
+
+    asyncio.run(main())
+    db.connect(reuse_if_open=True)
+    assert get_run(db, rid).status == "succeeded"
+    return rid
+
+
+async def wait_state(url: str, status: int, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while time.monotonic() < end:
+            async with s.get(url) as r:
+                if r.status == status:
+                    return
+            await asyncio.sleep(REFRESH_S / 2)
+    raise AssertionError(f"{url} did not answer {status}")
+
+
+def test_content_and_caching_headers_304_and_head(db, db_path):
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    rid = produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    file_text = Path(get_run(db, rid).output).read_text()
+
+    async def body(base: str, server: ShareServer) -> None:
+        url = links.share_url(base, sh.token)
+        async with aiohttp.ClientSession() as s:
+            async with s.get(url) as r:
+                assert r.status == 200
+                assert await r.text() == file_text
+                assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
+                assert r.headers["Content-Disposition"] == f'inline; filename="test-run-{rid}.txt"'
+                assert r.headers["Cache-Control"] == "no-cache"
+                etag, modified = r.headers["ETag"], r.headers["Last-Modified"]
+            async with s.get(url, headers={"If-None-Match": etag}) as r:
+                assert r.status == 304 and await r.read() == b""
+                assert r.headers["ETag"] == etag
+            async with s.get(url, headers={"If-Modified-Since": modified}) as r:
+                assert r.status == 304
+            async with s.get(url, headers={"If-Modified-Since": formatdate(time.time() - 3600, usegmt=True)}) as r:
+                assert r.status == 200
+            async with s.get(url, headers={"If-None-Match": '"something-else"'}) as r:
+                assert r.status == 200
+            async with s.head(url) as r:
+                assert r.status == 200 and await r.read() == b""
+                assert r.headers["ETag"] == etag and int(r.headers["Content-Length"]) == len(file_text)
+            async with s.get(base + "/healthz") as r:
+                assert r.status == 200 and (await r.json())["status"] == "ok"
+        await asyncio.to_thread(server._flush_hits)
+
+    serve(db, db_path, body)
+    share = Share.get_by_id(sh.id)
+    assert share.hits == 6 and share.last_access is not None  # the health check is not a hit
+
+
+def test_revoked_expired_unknown_and_malformed_tokens_get_the_same_404(db, db_path):
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    revoked = links.create_share(db, "Results")
+    expiring = links.create_share(db, "Results", expires_at=time.time() + 1.0)
+    alive = links.create_share(db, "Results")
+
+    async def body(base: str, server: ShareServer) -> None:
+        await wait_state(links.share_url(base, expiring.token), 200)
+        links.revoke_share(db, revoked.id)
+        await wait_state(links.share_url(base, revoked.token), 404)
+        await asyncio.sleep(max(0.0, expiring.expires_at - time.time()) + 0.05)
+        answers = []
+        async with aiohttp.ClientSession() as s:
+            for token in (revoked.token, expiring.token, links.new_token(), alive.token[:-1] + "A"
+                          if alive.token[-1] != "A" else alive.token[:-1] + "B", "short", "x" * 500, "%00"):
+                async with s.get(f"{base}/s/{token}") as r:
+                    headers = {k: v for k, v in r.headers.items() if k not in ("Date",)}
+                    answers.append((r.status, await r.read(), headers))
+            async with s.get(links.share_url(base, alive.token)) as r:
+                assert r.status == 200
+        assert all(a == answers[0] for a in answers), answers
+        assert answers[0][0] == 404 and answers[0][1] == b"Not found\n"
+
+    serve(db, db_path, body)
+
+
+def raw_request(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_paths_never_reach_the_file_system_and_bad_requests_are_refused(db, db_path, tmp_path):
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    rid = produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    secret = Path(get_run(db, rid).output).parent / "secret.txt"
+    secret.write_text("TOP SECRET")
+
+    async def body(base: str, server: ShareServer) -> None:
+        port = server.port
+        paths = [
+            "/s/../../../../etc/passwd", "/s/%2e%2e/%2e%2e/etc/passwd", "/s/..%2f..%2f..%2fetc%2fpasswd",
+            f"/s/{sh.token}/../secret.txt", f"/s/{sh.token}/secret.txt", "/secret.txt", "//etc/passwd",
+            f"/files/task-1/run-{rid}-test-run-{rid}.txt", "/s/", "/s", "/", "/%2e%2e%2fetc%2fpasswd",
+            f"/s/{sh.token}%00", f"/s/{sh.token}?../../etc/passwd",
+        ]
+        for path in paths:
+            raw = await asyncio.to_thread(raw_request, port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            status = int(raw.split(b" ", 2)[1])
+            if path.endswith("?../../etc/passwd"):
+                assert status == 200, path  # the query string is not part of the token: it is ignored
+            else:
+                assert status in (400, 404), (path, raw[:200])
+            assert b"TOP SECRET" not in raw and b"root:" not in raw
+        oversized = b"GET /s/" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        assert (await asyncio.to_thread(raw_request, port, oversized)).split(b" ", 2)[1] in (b"400", b"414", b"431")
+        big_header = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n"
+        assert (await asyncio.to_thread(raw_request, port, big_header)).split(b" ", 2)[1] in (b"400", b"431")
+        for junk in (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", b"BREW /pot HTCPCP/1.0\r\n\r\n", b"GET\r\n\r\n"):
+            raw = await asyncio.to_thread(raw_request, port, junk)
+            assert raw == b"" or raw.split(b" ", 2)[1] in (b"400", b"404", b"501", b"505"), raw[:100]
+        big_body = b"POST /s/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n" + b"z" * 1000
+        assert (await asyncio.to_thread(raw_request, port, big_body)).split(b" ", 2)[1] in (b"404", b"413")
+        async with aiohttp.ClientSession() as s, s.get(links.share_url(base, sh.token)) as r:
+            assert r.status == 200  # still serving after all that
+
+    serve(db, db_path, body)
+
+
+def test_fifty_concurrent_visitors_of_a_run_task_link_share_one_run(db, db_path):
+    create_task("Live results", "test", {"seconds": 0.5, "write_file": True})
+    sh = links.create_share(db, "Live results", run_task=True, cache_window=60)
+
+    async def body(base: str, server: ShareServer) -> None:
+        url = links.share_url(base, sh.token)
+        async with aiohttp.ClientSession() as s:
+            async def visit() -> tuple[int, bytes, str | None]:
+                async with s.get(url) as r:
+                    return r.status, await r.read(), r.headers.get("X-T4O-Stale")
+            answers = await asyncio.gather(*(visit() for _ in range(50)))
+            assert {a[0] for a in answers} == {200}
+            assert len({a[1] for a in answers}) == 1 and all(a[2] is None for a in answers)
+            # Within the cache window: served as is, no new run.
+            again = await asyncio.gather(*(visit() for _ in range(10)))
+            assert {a[1] for a in again} == {answers[0][1]}
+
+    serve(db, db_path, body, runtime=True)
+    runs = list_runs(db, task="Live results")
+    assert len(runs) == 1 and runs[0].trigger == "share" and runs[0].status == "succeeded"
+
+
+def test_cache_window_expired_runs_again(db, db_path):
+    create_task("Live results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Live results")
+    sh = links.create_share(db, "Live results", run_task=True, cache_window=0.5)
+
+    async def body(base: str, server: ShareServer) -> None:
+        url = links.share_url(base, sh.token)
+        async with aiohttp.ClientSession() as s:
+            async with s.get(url) as r:
+                first = await r.read()
+            await asyncio.sleep(0.7)
+            async with s.get(url) as r:
+                assert r.status == 200 and await r.read() != first
+
+    serve(db, db_path, body, runtime=True)
+    assert [r.trigger for r in list_runs(db, task="Live results")] == ["share", "manual"]
+
+
+def test_stale_fallback_and_503_when_there_is_no_file(db, db_path):
+    create_task("Slow", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Slow")
+    db.execute_sql("UPDATE task SET settings = json_set(settings, '$.seconds', 30) WHERE name = 'Slow'")
+    create_task("Never", "test", {"seconds": 30, "write_file": True})
+    stale = links.create_share(db, "Slow", run_task=True, cache_window=0)
+    empty = links.create_share(db, "Never", run_task=True, cache_window=0)
+
+    async def body(base: str, server: ShareServer) -> None:
+        async with aiohttp.ClientSession() as s:
+            t0 = time.monotonic()
+            async with s.get(links.share_url(base, stale.token)) as r:
+                assert r.status == 200
+                assert r.headers["X-T4O-Stale"].startswith("run ") and "still running" in r.headers["X-T4O-Stale"]
+                assert r.headers["Warning"] == '110 - "Response is Stale"'
+            assert time.monotonic() - t0 < 5
+            async with s.get(links.share_url(base, empty.token)) as r:
+                assert r.status == 503 and r.headers["Retry-After"] == "10"
+
+    serve(db, db_path, body, runtime=True, wait_limit=0.5)
+
+
+def test_a_task_deleted_under_a_link(db, db_path):
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+
+    async def body(base: str, server: ShareServer) -> None:
+        url = links.share_url(base, sh.token)
+        await wait_state(url, 200)
+        await asyncio.to_thread(delete_task, "Results")
+        await wait_state(url, 404)
+
+    serve(db, db_path, body)
+
+
+def test_port_taken_is_a_clear_error_and_the_runtime_goes_on(db, db_path):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        create_task("Q", "test", {"seconds": 0})
+        rid = enqueue_run(db, "Q")
+
+        async def main() -> Runtime:
+            rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, share=True, share_port=port))
+            await rt.start()
+            while (await asyncio.to_thread(get_run, db, rid)).status != "succeeded":
+                await asyncio.sleep(0.02)
+            await rt.stop()
+            return rt
+
+        rt = asyncio.run(main())
+        assert rt.share_server is not None and not rt.share_server.listening
+        assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in (rt.share_server.error or "")
+
+
+def test_tokens_are_long_random_and_urlsafe():
+    tokens = {links.new_token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    assert all(len(t) >= 43 and links.TOKEN_RE.fullmatch(t) for t in tokens)  # 256 bits
+
+
+@pytest.mark.parametrize("args", [["share", "add", "Ghost"], ["share", "revoke", "99"], ["share", "add", "T", "--cache", "soon"],
+                                  ["share", "add", "T", "--expires", "-1h"]])
+def test_share_cli_errors(cli, args):
+    cli("task", "add", "T", "--job", "test", check=True)
+    res = cli(*args)
+    assert res.returncode == 1 and res.stderr.startswith("t4o-tui: error: ") and "Traceback" not in res.stderr
+
+
+def test_share_cli(cli):
+    cli("task", "add", "T", "--job", "test", check=True)
+    url = cli("share", "add", "T", "--run-task", "--cache", "2m", "--label", "speaker", check=True).stdout.strip()
+    assert url.startswith("http://127.0.0.1:8470/s/") and len(url.rsplit("/", 1)[1]) >= 43
+    import json
+
+    [row] = json.loads(cli("shares", "--json", check=True).stdout)
+    assert (row["url"], row["run_task"], row["cache_window"], row["state"], row["label"]) == (url, True, 120.0, "active", "speaker")
+    cli("share", "revoke", str(row["id"]), check=True)
+    assert json.loads(cli("shares", "--json").stdout)[0]["state"] == "revoked"
