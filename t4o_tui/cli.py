@@ -414,18 +414,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     cfg, db = _open(args)
     if args.demo:
-        from t4o_tui.demo import build_demo
-
-        build_demo(db)
+        _demo(cfg, db)
     return run_worker(cfg, db)
+
+
+def _demo(cfg: Any, db: Any) -> None:
+    from t4o_tui.config import share_base_url
+    from t4o_tui.demo import build_demo, demo_share_urls
+
+    build_demo(db)
+    print(f"demo event: {cfg.db}", file=sys.stderr)
+    for url in demo_share_urls(share_base_url(cfg)):
+        print(f"demo share link: {url}", file=sys.stderr)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     cfg, db = _open(args)
     if args.demo:
-        from t4o_tui.demo import build_demo
-
-        build_demo(db)
+        _demo(cfg, db)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise CliError("the terminal UI needs a terminal; use --worker to run headless, or a command (see --help)")
     from t4o_tui.tui.app import run_tui

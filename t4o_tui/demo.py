@@ -9,7 +9,8 @@ import peewee
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.schedules import ScheduleInput, add_schedule
 from t4o_tui.engine.tasks import create_task
-from t4o_tui.store.models import Schedule, Task
+from t4o_tui.share.links import create_share, share_url
+from t4o_tui.store.models import Schedule, Share, Task
 from t4o_tui.timefmt import local_zone_name
 
 # (name, job, settings, direct)
@@ -29,6 +30,8 @@ DEMO_SCHEDULES: list[tuple[str, dict[str, Any]]] = [
     ("Test slow with file", {"kind": "cron", "cron": "*/2 * * * *"}),
 ]
 DEMO_SCHEDULE_DAYS = 7
+# The demo's file-producing task, published through a share link.
+DEMO_SHARED_TASK = "Test slow with file"
 
 
 def build_demo(db: peewee.Database, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
@@ -47,4 +50,13 @@ def build_demo(db: peewee.Database, *, clock: Clock = SYSTEM_CLOCK) -> list[str]
                 add_schedule(db, ScheduleInput(task=task.id, start=now, expiry=now + DEMO_SCHEDULE_DAYS * 86400,
                                                tz=local_zone_name(), **fields), clock=clock)
                 created.append(f"schedule for {task_name}")
+        shared = Task.get(Task.name == DEMO_SHARED_TASK)
+        if not Share.select().where(Share.task == shared, Share.revoked == False).exists():  # noqa: E712
+            create_share(db, shared.id, label="demo", clock=clock)
+            created.append(f"share link for {DEMO_SHARED_TASK}")
     return created
+
+
+def demo_share_urls(base: str) -> list[str]:
+    """The demo's live share links, to print at start-up."""
+    return [share_url(base, s.token) for s in Share.select().where(Share.revoked == False)]  # noqa: E712

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -145,3 +146,37 @@ def test_sigterm_is_logged_one_line_per_event(db, workers):
     lines = w.output.strip().splitlines()
     assert all("Traceback" not in line for line in lines)
     assert any("SIGINT received: stopping" in line for line in lines)
+
+
+def test_demo_worker_builds_the_demo_and_prints_its_share_link(db_path, tmp_path):
+    import urllib.request
+
+    from conftest import child_env
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "t4o_tui", "--db", str(db_path), "--demo", "--worker", "--share-port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env(tmp_path))
+    try:
+        lines: list[str] = []
+        assert proc.stdout is not None
+        while not any("share server listening" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = next(line.split("demo share link: ")[1].strip() for line in lines if "demo share link: " in line)
+        local = url.replace(":8470/", f":{port}/")
+        try:
+            urllib.request.urlopen(local, timeout=5)
+            status = 200
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status == 503  # no file yet: the demo's file task has not run
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    res = subprocess.run([sys.executable, "-m", "t4o_tui", "--db", str(db_path), "tasks", "--json"], capture_output=True,
+                         text=True, env=child_env(tmp_path))
+    names = {t["name"] for t in json.loads(res.stdout)}
+    assert {"Test quick", "Backup", "Test slow with file"} <= names
