@@ -134,7 +134,11 @@ def validate(db: peewee.Database, data: ScheduleInput) -> tuple[sm.ScheduleSpec 
             except UnknownSource as exc:
                 errors.append(sm.ScheduleError("source", str(exc)))
                 source = None
-            if source is not None and data.kind == "window":
+            if source is not None and data.kind == "window" and not source.window:
+                errors.append(sm.ScheduleError("source", f"{source.label} has many rows: use it for a per-row schedule"))
+            elif source is not None and data.kind == "per_row" and not source.per_row:
+                errors.append(sm.ScheduleError("source", f"{source.label} is one record's date: use it for a window"))
+            elif source is not None and data.kind == "window":
                 if data.start_offset is None or data.expiry_offset is None:
                     errors.append(sm.ScheduleError("start_offset", "an anchored window needs a start offset and an expiry offset"))
                 elif data.expiry_offset <= data.start_offset:

@@ -235,8 +235,139 @@ def _v4_shares(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v5_event_data(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        ALTER TABLE race ADD COLUMN race_number INTEGER;
+        CREATE TABLE course (
+            id INTEGER PRIMARY KEY,
+            race_id INTEGER NOT NULL REFERENCES race(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            length REAL,
+            climb REAL,
+            start_box TEXT,
+            UNIQUE (race_id, name)
+        );
+        CREATE TABLE control (
+            id INTEGER PRIMARY KEY,
+            race_id INTEGER NOT NULL REFERENCES race(id) ON DELETE CASCADE,
+            code TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'control',
+            description TEXT,
+            exempt INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (race_id, code)
+        );
+        CREATE TABLE course_control (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES course(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            control_id INTEGER NOT NULL REFERENCES control(id),
+            kind TEXT NOT NULL,
+            leg_length REAL,
+            UNIQUE (course_id, seq)
+        );
+        CREATE TABLE class (
+            id INTEGER PRIMARY KEY,
+            race_id INTEGER NOT NULL REFERENCES race(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            short_name TEXT,
+            sex TEXT,
+            min_age INTEGER,
+            max_age INTEGER,
+            course_id INTEGER REFERENCES course(id) ON DELETE SET NULL,
+            start_type TEXT NOT NULL DEFAULT 'interval',
+            first_start REAL,
+            start_interval REAL,
+            bib_start INTEGER,
+            vacancies INTEGER NOT NULL DEFAULT 0,
+            draw_order INTEGER,
+            start_box TEXT,
+            max_time REAL,
+            result_type TEXT NOT NULL DEFAULT 'normal',
+            start_source TEXT NOT NULL DEFAULT 'drawn',
+            ids TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (race_id, name)
+        );
+        CREATE TABLE organisation (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            short_name TEXT,
+            country TEXT,
+            ids TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX organisation_name ON organisation(name);
+        CREATE TABLE person (
+            id INTEGER PRIMARY KEY,
+            given TEXT NOT NULL DEFAULT '',
+            family TEXT NOT NULL DEFAULT '',
+            sex TEXT,
+            birth_date TEXT,
+            birth_year INTEGER,
+            nationality TEXT,
+            seeding REAL,
+            points REAL
+        );
+        CREATE TABLE person_identifier (
+            person_id INTEGER NOT NULL REFERENCES person(id) ON DELETE CASCADE,
+            type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (type, value)
+        );
+        CREATE INDEX person_identifier_person ON person_identifier(person_id);
+        CREATE TABLE card (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            card_type TEXT NOT NULL DEFAULT 'SI',
+            rental INTEGER NOT NULL DEFAULT 0,
+            info TEXT,
+            UNIQUE (number, card_type)
+        );
+        CREATE TABLE entry (
+            id INTEGER PRIMARY KEY,
+            race_id INTEGER NOT NULL REFERENCES race(id) ON DELETE CASCADE,
+            class_id INTEGER REFERENCES class(id) ON DELETE SET NULL,
+            person_id INTEGER REFERENCES person(id) ON DELETE SET NULL,
+            organisation_id INTEGER REFERENCES organisation(id) ON DELETE SET NULL,
+            identifier TEXT,
+            identifier_type TEXT,
+            status TEXT NOT NULL DEFAULT 'entered',
+            bib TEXT,
+            hand_edited INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX entry_race_class ON entry(race_id, class_id);
+        CREATE UNIQUE INDEX entry_identifier ON entry(race_id, identifier_type, identifier) WHERE identifier IS NOT NULL;
+        CREATE INDEX entry_person ON entry(person_id);
+        CREATE TABLE entry_card (
+            entry_id INTEGER NOT NULL REFERENCES entry(id) ON DELETE CASCADE,
+            card_id INTEGER NOT NULL REFERENCES card(id) ON DELETE CASCADE,
+            PRIMARY KEY (entry_id, card_id)
+        );
+        CREATE INDEX entry_card_card ON entry_card(card_id);
+        CREATE TABLE start (
+            id INTEGER PRIMARY KEY,
+            race_id INTEGER NOT NULL REFERENCES race(id) ON DELETE CASCADE,
+            class_id INTEGER NOT NULL REFERENCES class(id) ON DELETE CASCADE,
+            bib TEXT,
+            start_time REAL,
+            course_id INTEGER REFERENCES course(id) ON DELETE SET NULL,
+            entry_id INTEGER UNIQUE REFERENCES entry(id) ON DELETE SET NULL,
+            hand_set INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX start_class ON start(class_id, start_time);
+        CREATE INDEX start_time ON start(race_id, start_time);
+        -- Per-row schedules on start times and class first starts follow their rows.
+        CREATE TRIGGER schedule_rev_class AFTER UPDATE OF first_start ON class BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'schedule_rev';
+        END
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
-STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares]
+STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data]
 LATEST = len(STEPS)
 
 

@@ -112,9 +112,150 @@ class Race(BaseModel):
     id = peewee.AutoField()
     event = peewee.ForeignKeyField(Event, backref="races", on_delete="CASCADE")
     name = peewee.TextField()
-    date = peewee.TextField(null=True)
+    date = peewee.TextField(null=True)  # ISO date, in the event's time zone
     first_start = peewee.FloatField(null=True)
     zero_time = peewee.FloatField(null=True)
+    race_number = peewee.IntegerField(null=True)
+
+
+class Course(BaseModel):
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, backref="courses", on_delete="CASCADE")
+    race_id: int
+    name = peewee.TextField()
+    length = peewee.FloatField(null=True)
+    climb = peewee.FloatField(null=True)
+    start_box = peewee.TextField(null=True)
+
+
+class Control(BaseModel):
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, backref="controls", on_delete="CASCADE")
+    race_id: int
+    code = peewee.TextField()
+    kind = peewee.TextField(default="control")  # start | control | finish
+    description = peewee.TextField(null=True)
+    exempt = peewee.BooleanField(default=False)  # not checked in the punch check
+
+
+class CourseControl(BaseModel):
+    id = peewee.AutoField()
+    course = peewee.ForeignKeyField(Course, backref="course_controls", on_delete="CASCADE")
+    course_id: int
+    seq = peewee.IntegerField()
+    control = peewee.ForeignKeyField(Control)
+    control_id: int
+    kind = peewee.TextField()  # start | control | finish
+    leg_length = peewee.FloatField(null=True)
+
+
+class Class(BaseModel):
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, backref="classes", on_delete="CASCADE")
+    race_id: int
+    name = peewee.TextField()
+    short_name = peewee.TextField(null=True)
+    sex = peewee.TextField(null=True)
+    min_age = peewee.IntegerField(null=True)
+    max_age = peewee.IntegerField(null=True)
+    course = peewee.ForeignKeyField(Course, null=True, on_delete="SET NULL")
+    course_id: int | None
+    start_type = peewee.TextField(default="interval")  # interval | mass | free
+    first_start = peewee.FloatField(null=True)
+    start_interval = peewee.FloatField(null=True)
+    bib_start = peewee.IntegerField(null=True)
+    vacancies = peewee.IntegerField(default=0)
+    draw_order = peewee.IntegerField(null=True)
+    start_box = peewee.TextField(null=True)
+    max_time = peewee.FloatField(null=True)
+    result_type = peewee.TextField(default="normal")  # normal | unsorted | no_times
+    start_source = peewee.TextField(default="drawn")  # drawn | punch
+    ids = JSONField(default=dict)
+
+    class Meta:
+        table_name = "class"
+
+
+class Organisation(BaseModel):
+    id = peewee.AutoField()
+    name = peewee.TextField()
+    short_name = peewee.TextField(null=True)
+    country = peewee.TextField(null=True)
+    ids = JSONField(default=dict)
+
+
+class Person(BaseModel):
+    id = peewee.AutoField()
+    given = peewee.TextField(default="")
+    family = peewee.TextField(default="")
+    sex = peewee.TextField(null=True)
+    birth_date = peewee.TextField(null=True)
+    birth_year = peewee.IntegerField(null=True)
+    nationality = peewee.TextField(null=True)
+    seeding = peewee.FloatField(null=True)
+    points = peewee.FloatField(null=True)
+
+
+class PersonIdentifier(BaseModel):
+    person = peewee.ForeignKeyField(Person, backref="identifiers", on_delete="CASCADE")
+    person_id: int
+    type = peewee.TextField()
+    value = peewee.TextField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("type", "value")
+
+
+class Card(BaseModel):
+    id = peewee.AutoField()
+    number = peewee.TextField()
+    card_type = peewee.TextField(default="SI")
+    rental = peewee.BooleanField(default=False)
+    info = peewee.TextField(null=True)
+
+
+class Entry(BaseModel):
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, backref="entries", on_delete="CASCADE")
+    race_id: int
+    klass = peewee.ForeignKeyField(Class, column_name="class_id", null=True, on_delete="SET NULL", backref="entries")
+    klass_id: int | None
+    person = peewee.ForeignKeyField(Person, null=True, on_delete="SET NULL", backref="entries")
+    person_id: int | None
+    organisation = peewee.ForeignKeyField(Organisation, null=True, on_delete="SET NULL", backref="entries")
+    organisation_id: int | None
+    identifier = peewee.TextField(null=True)
+    identifier_type = peewee.TextField(null=True)
+    status = peewee.TextField(default="entered")  # entered | withdrawn | not_competing
+    bib = peewee.TextField(null=True)
+    hand_edited = peewee.BooleanField(default=False)
+    created_at = peewee.FloatField()
+    updated_at = peewee.FloatField()
+
+
+class EntryCard(BaseModel):
+    entry = peewee.ForeignKeyField(Entry, backref="entry_cards", on_delete="CASCADE")
+    entry_id: int
+    card = peewee.ForeignKeyField(Card, backref="entry_cards", on_delete="CASCADE")
+    card_id: int
+
+    class Meta:
+        primary_key = peewee.CompositeKey("entry", "card")
+
+
+class Start(BaseModel):
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, backref="starts", on_delete="CASCADE")
+    race_id: int
+    klass = peewee.ForeignKeyField(Class, column_name="class_id", on_delete="CASCADE", backref="starts")
+    klass_id: int
+    bib = peewee.TextField(null=True)
+    start_time = peewee.FloatField(null=True)
+    course = peewee.ForeignKeyField(Course, null=True, on_delete="SET NULL")
+    course_id: int | None
+    entry = peewee.ForeignKeyField(Entry, null=True, unique=True, on_delete="SET NULL", backref="start")
+    entry_id: int | None
+    hand_set = peewee.BooleanField(default=False)
 
 
 class Schedule(BaseModel):
@@ -183,6 +324,7 @@ class Share(BaseModel):
 
 ALL_MODELS: list[type[BaseModel]] = [
     Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
+    Course, Control, CourseControl, Class, Organisation, Person, PersonIdentifier, Card, Entry, EntryCard, Start,
 ]
 
 # Run states: queued -> running -> succeeded | failed | cancelled.
