@@ -258,6 +258,72 @@ class Start(BaseModel):
     hand_set = peewee.BooleanField(default=False)
 
 
+class Station(BaseModel):
+    id = peewee.AutoField()
+    name = peewee.TextField(unique=True)
+    role = peewee.TextField()  # override | readout | finish | start_check | card_check | radio
+    priority = peewee.IntegerField()  # lowest wins
+    card_types = peewee.TextField(null=True)
+
+
+class StationData(BaseModel):
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, on_delete="CASCADE")
+    race_id: int
+    station = peewee.ForeignKeyField(Station)
+    station_id: int
+    card_number = peewee.TextField(null=True)
+    card_type = peewee.TextField(null=True)
+    bib = peewee.TextField(null=True)
+    read_at = peewee.FloatField(null=True)
+    punches = JSONField(default=list)  # [[code, epoch seconds], ...]
+    start_time = peewee.FloatField(null=True)
+    finish_time = peewee.FloatField(null=True)
+    check_time = peewee.FloatField(null=True)
+    clear_time = peewee.FloatField(null=True)
+    status = peewee.TextField(null=True)  # a status given by the station (override)
+    twelve_hour = peewee.BooleanField(default=False)  # SI-Card 5 and older
+    source = peewee.TextField()
+    dedupe_key = peewee.TextField(null=True)
+    active = peewee.BooleanField(default=True)
+    data_status = peewee.TextField(null=True)
+    data_message = peewee.TextField(null=True)
+    entry = peewee.ForeignKeyField(Entry, null=True, on_delete="SET NULL")
+    entry_id: int | None
+    processed_at = peewee.FloatField(null=True)
+    created_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "station_data"
+
+
+class Result(BaseModel):
+    id = peewee.AutoField()
+    entry = peewee.ForeignKeyField(Entry, unique=True, on_delete="CASCADE", backref="result")
+    entry_id: int
+    status = peewee.TextField()
+    start_time = peewee.FloatField(null=True)
+    finish_time = peewee.FloatField(null=True)
+    time = peewee.FloatField(null=True)
+    splits = JSONField(default=list)
+    missing = peewee.TextField(null=True)
+    station_data = peewee.ForeignKeyField(StationData, null=True, on_delete="SET NULL")
+    station_data_id: int | None
+    overdue = peewee.BooleanField(default=False)
+    computed_at = peewee.FloatField()
+
+
+class TaskState(BaseModel):
+    task = peewee.ForeignKeyField(Task, on_delete="CASCADE")
+    task_id: int
+    key = peewee.TextField()
+    value = peewee.TextField()
+
+    class Meta:
+        table_name = "task_state"
+        primary_key = peewee.CompositeKey("task", "key")
+
+
 class Schedule(BaseModel):
     id = peewee.AutoField()
     task = peewee.ForeignKeyField(Task, backref="schedules", on_delete="CASCADE")
@@ -325,6 +391,7 @@ class Share(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
     Course, Control, CourseControl, Class, Organisation, Person, PersonIdentifier, Card, Entry, EntryCard, Start,
+    Station, StationData, Result, TaskState,
 ]
 
 # Run states: queued -> running -> succeeded | failed | cancelled.
