@@ -1,0 +1,91 @@
+"""Every key binding of the TUI in one table, each with an id that the config's [keys] remaps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding, BindingType
+
+
+@dataclass(frozen=True)
+class Key:
+    key: str
+    action: str
+    description: str
+    show: bool = True
+    priority: bool = False
+    key_display: str | None = None
+
+
+KEYS: dict[str, Key] = {
+    # Everywhere.
+    "app.quit": Key("q", "quit", "Quit"),
+    # Admins press ctrl+c to quit; priority so that a focused Input's copy does not swallow it.
+    "app.interrupt": Key("ctrl+c", "quit", "Quit", show=False, priority=True),
+    "app.help": Key("question_mark,f1", "help", "Help"),
+    "app.palette": Key("colon", "command_palette", "Commands", show=False),
+    # Main views: "view.<mode>" with the next number key when a view joins app.VIEWS.
+    "view.dashboard": Key("1", "switch_view('dashboard')", "Dashboard", show=False),
+    "view.queue": Key("2", "switch_view('queue')", "Queue", show=False),
+    "view.tasks": Key("3", "switch_view('tasks')", "Tasks", show=False),
+    "view.prev": Key("left_square_bracket", "cycle_view(-1)", "Previous view", show=False),
+    "view.next": Key("right_square_bracket", "cycle_view(1)", "Next view", show=False),
+    "view.back": Key("escape", "back", "Clear filter", show=False),
+    # Lists.
+    "list.filter": Key("slash", "filter", "Filter"),
+    "list.down": Key("j", "cursor_down", "Down", show=False),
+    "list.up": Key("k", "cursor_up", "Up", show=False),
+    "list.top": Key("g", "scroll_top", "First row", show=False),
+    "list.bottom": Key("G", "scroll_bottom", "Last row", show=False),
+    # Dashboard.
+    "dashboard.details": Key("d", "details", "Details", show=False, key_display="Enter/d"),
+    "dashboard.log": Key("l", "log", "Log"),
+    # Queue.
+    "queue.details": Key("d", "details", "Details", show=False, key_display="Enter/d"),
+    "queue.log": Key("l", "log", "Log"),
+    "queue.cancel": Key("x", "cancel", "Cancel run"),
+    "queue.retry": Key("R", "retry", "Retry"),
+    # Tasks.
+    "tasks.run": Key("r", "run", "Run now"),
+    "tasks.new": Key("n", "new", "New"),
+    "tasks.edit": Key("e", "edit", "Edit", key_display="Enter/e"),
+    "tasks.duplicate": Key("c", "duplicate", "Duplicate", show=False),
+    "tasks.delete": Key("delete", "delete", "Delete", show=False),
+    "tasks.log": Key("l", "log", "Last log", show=False),
+    # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
+    "editor.save": Key("ctrl+r", "save", "Save", priority=True),
+    "editor.tab": Key("ctrl+t", "next_tab", "Settings/Runs"),
+    "editor.back": Key("escape", "back", "Back"),
+    # Run details.
+    "details.log": Key("l", "log", "Log"),
+    "details.cancel": Key("x", "cancel", "Cancel run"),
+    "details.retry": Key("R", "retry", "Retry"),
+    "details.back": Key("escape", "back", "Back"),
+    # Run log.
+    "log.follow": Key("f", "follow", "Follow"),
+    "log.down": Key("j", "scroll_down_line", "Down", show=False),
+    "log.up": Key("k", "scroll_up_line", "Up", show=False),
+    "log.top": Key("g", "scroll_to_top", "Top", show=False),
+    "log.bottom": Key("G", "follow", "Bottom and follow", show=False),
+    "log.back": Key("escape", "back", "Back"),
+    # Dialogs.
+    "dialog.cancel": Key("escape", "dismiss_safe", "Cancel", show=False),
+    "dialog.left": Key("left", "app.focus_previous", "Previous", show=False),
+    "dialog.right": Key("right", "app.focus_next", "Next", show=False),
+    "help.close": Key("escape,question_mark,q", "dismiss", "Close"),
+}
+
+
+def bindings(*ids: str) -> list[BindingType]:
+    """The Textual bindings for these ids, in this order."""
+    out: list[BindingType] = []
+    for binding_id in ids:
+        k = KEYS[binding_id]
+        out.append(Binding(k.key, k.action, k.description, show=k.show, priority=k.priority,
+                           key_display=k.key_display, id=binding_id))
+    return out
+
+
+def unknown_ids(keymap: dict[str, str]) -> list[str]:
+    """Ids in a config's [keys] table that name no binding (typos the admin should hear about)."""
+    return sorted(k for k in keymap if k not in KEYS)

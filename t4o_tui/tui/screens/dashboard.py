@@ -1,0 +1,121 @@
+"""Dashboard: how the queue stands, who works on the database, and what failed lately."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from t4o_tui.engine.runs import RunRow
+from t4o_tui.tui.format import ago, clip
+from t4o_tui.tui.keys import bindings
+from t4o_tui.tui.screens.view import ViewScreen
+from t4o_tui.tui.services import DashboardData
+from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
+
+FAILURE_COLUMNS = [Column("id", "#"), Column("task", "Task"), Column("reason", "Reason"), Column("when", "When", 10)]
+
+
+class DashboardScreen(ViewScreen):
+    VIEW = "dashboard"
+    CSS_PATH = "dashboard.tcss"
+    HELP_TITLE = "Dashboard"
+    POLL_SECONDS = 1.0
+    BINDINGS: ClassVar = bindings("dashboard.details", "dashboard.log")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data: DashboardData | None = None
+        self._shown_texts: dict[str, Text] = {}
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="body"):
+            with Horizontal(id="counts"):
+                yield Static(id="count-queued", classes="count")
+                yield Static(id="count-running", classes="count")
+                yield Static(id="count-failed", classes="count")
+            # Schedules come with the scheduler; the container is here so that they slot in.
+            yield Vertical(id="schedules")
+            yield Static("Workers on this database", classes="section")
+            yield Static(id="workers")
+            yield Static("Recent failures", classes="section")
+            yield LiveTable(FAILURE_COLUMNS, id="failures")
+            yield Static("No failed runs.", id="no-failures", classes="empty")
+
+    async def load(self) -> DashboardData:
+        return await self.services.dashboard()
+
+    def apply(self, data: DashboardData) -> None:
+        self._data = data
+        self._update("#count-queued", Text.assemble(("◦ queued  ", "cyan"), (str(data.queued), "bold")))
+        self._update("#count-running", Text.assemble(("▸ running  ", "yellow"), (str(data.running), "bold")))
+        self._update("#count-failed", Text.assemble(("✗ failed, last hour  ", "red" if data.failed_last_hour else ""),
+                                                    (str(data.failed_last_hour), "bold")))
+        self._show_workers(data)
+        self._show_failures(data)
+
+    def _update(self, selector: str, text: Text) -> None:
+        # Polled every second: repaint only what changed, so that an idle dashboard costs nothing.
+        if self._shown_texts.get(selector) != text:
+            self._shown_texts[selector] = text
+            self.query_one(selector, Static).update(text)
+
+    def tick(self) -> None:
+        if self._data is not None:
+            self._show_failures(self._data, now=self.services.now())
+
+    def _show_workers(self, data: DashboardData) -> None:
+        me = self.t4o.worker_id
+        lines = Text()
+        if not data.workers:
+            lines.append("No worker is running: queued runs wait until a worker or a TUI starts.", style="yellow")
+        for i, (worker, role) in enumerate(sorted(data.workers, key=lambda w: (w[0] != me, w[0]))):
+            if i:
+                lines.append("\n")
+            lines.append("● ", style="green")
+            lines.append(worker)
+            lines.append(f"  {role or '?'}", style="dim")
+            if worker == me:
+                lines.append("  this process", style="bold")
+        if self.services.readonly:
+            lines.append("\nThis TUI is read-only: it runs nothing.", style="dim")
+        self._update("#workers", lines)
+
+    def _show_failures(self, data: DashboardData, now: float | None = None) -> None:
+        t = now if now is not None else data.now
+        rows = [
+            Row(str(r.id), (Text(str(r.id), justify="right"), Text(clip(r.task, 24)),
+                            Text(clip(r.error or "failed", 60), style="red"), Text(ago(r.finished_at, t))), (-r.id,))
+            for r in data.failures
+        ]
+        self.query_one("#failures", LiveTable).sync(rows)
+        self.query_one("#no-failures").display = not rows
+        self.query_one("#failures").display = bool(rows)
+
+    # -- actions ------------------------------------------------------------------------------------
+    def _selected(self) -> RunRow | None:
+        key = self.query_one("#failures", LiveTable).selected_key
+        if key is None or self._data is None:
+            return None
+        return next((r for r in self._data.failures if str(r.id) == key), None)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_details()
+
+    def action_details(self) -> None:
+        run = self._selected()
+        if run is None:
+            self.notify("Select a failed run first.", severity="warning")
+            return
+        self.t4o.open_run_details(run.id)
+
+    def action_log(self) -> None:
+        run = self._selected()
+        if run is None:
+            self.notify("Select a failed run first.", severity="warning")
+            return
+        self.t4o.open_run_log(run.id)
