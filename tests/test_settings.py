@@ -48,7 +48,7 @@ def test_valid_text_is_parsed_to_typed_values(tmp_path):
         ("count=1.5", "count", "not a whole number"),
         ("count=11", "count", "at most 10"),
         ("count=0", "count", "at least 1"),
-        ("ratio=abc", "ratio", "could not convert"),
+        ("ratio=abc", "ratio", "'abc' is not a number"),
         ("ratio=nan", "ratio", "not a finite number"),
         ("ratio=2", "ratio", "at most 1"),
         ("on=maybe", "on", "not yes/no"),

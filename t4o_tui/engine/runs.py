@@ -33,6 +33,8 @@ class RunRow:
     progress_msg: str | None
     attempts: int
     settings: dict[str, Any] | None
+    cancel_requested: bool = False
+    context: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The fixed JSON shape of `t4o-tui runs --json`."""
@@ -64,15 +66,17 @@ class FileRow:
 _SELECT = (
     "SELECT r.id, r.task_id, t.name, t.job, r.status, r.lane, r.trigger, r.enqueued_at, r.started_at, "
     "r.finished_at, r.worker, r.error, (SELECT path FROM artifact a WHERE a.run_id = r.id ORDER BY a.id DESC LIMIT 1), "
-    "r.progress, r.progress_msg, r.attempts, r.settings FROM run r JOIN task t ON t.id = r.task_id "
+    "r.progress, r.progress_msg, r.attempts, r.settings, r.cancel_requested, r.context FROM run r "
+    "JOIN task t ON t.id = r.task_id "
 )
 
 
 def _row(r: tuple[Any, ...]) -> RunRow:
     (rid, task_id, task, job, status, lane, trigger, enq, started, fin, worker, error, output,
-     progress, progress_msg, attempts, settings) = r
+     progress, progress_msg, attempts, settings, cancel_requested, context) = r
     return RunRow(rid, task_id, task, job, status, lane, trigger, enq, started, fin, worker, error, output,
-                  progress, progress_msg, attempts, json.loads(settings) if settings else None)
+                  progress, progress_msg, attempts, json.loads(settings) if settings else None,
+                  bool(cancel_requested), json.loads(context) if context else None)
 
 
 def enqueue_run(

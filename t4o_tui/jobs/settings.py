@@ -100,7 +100,10 @@ class Setting:
                     raise ValueError(f"'{raw}' is not a whole number")
                 value: Any = int(raw)
             elif self.type == "number":
-                value = float(raw.replace(",", "."))
+                try:
+                    value = float(raw.replace(",", "."))
+                except ValueError:
+                    raise ValueError(f"'{raw}' is not a number") from None
                 if not math.isfinite(value):
                     raise ValueError(f"'{raw}' is not a finite number")
             elif self.type == "boolean":
