@@ -1,0 +1,623 @@
+"""Lenient readers for IOF XML 3.0 ClassList, CourseData, EntryList and StartList (and 2.0.3 CourseData)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, tzinfo
+from typing import TypeAlias
+
+from lxml import etree
+
+from t4o_tui.orienteering.model import (
+    CONTROL_TYPES,
+    Card,
+    ClassCourseAssignment,
+    ClassDef,
+    ClassList,
+    ClassStart,
+    Control,
+    ControlType,
+    Course,
+    CourseControl,
+    CourseData,
+    EntryList,
+    EntryRecord,
+    EventInfo,
+    Ids,
+    IofDocument,
+    Organisation,
+    Person,
+    PersonCourseAssignment,
+    RaceInfo,
+    Sex,
+    StartListDoc,
+    StartRecord,
+)
+from t4o_tui.orienteering.xmlsafe import (
+    IofError,
+    clean,
+    date_and_time,
+    date_value,
+    datetime_of,
+    int_attr,
+    int_of,
+    int_value,
+    metres_of,
+    parse,
+    text_of,
+)
+
+El: TypeAlias = etree._Element
+
+MESSAGE_TYPES = (
+    "CompetitorList", "OrganisationList", "EventList", "ClassList", "EntryList",
+    "CourseData", "StartList", "ResultList", "ServiceRequestList", "ControlCardList",
+)  # fmt: skip
+READABLE = ("ClassList", "CourseData", "EntryList", "StartList")
+START_CODES = ("S",)
+FINISH_CODES = ("F", "M")  # M: "mål", the finish in the Scandinavian programs
+
+
+# ---- the message: parse, identify, dispatch -------------------------------------------------------
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'AEIOU' else 'a'} {word}"
+
+
+def _load(data: bytes, expected: str | None) -> tuple[El, str, list[str]]:
+    root, warnings = parse(data)
+    tag = root.tag
+    if tag.startswith("{"):
+        local = etree.QName(tag).localname
+        if local in MESSAGE_TYPES:
+            raise IofError(
+                f"<{local}> is in namespace {etree.QName(tag).namespace}, not IOF XML 3.0's",
+                root.sourceline,
+            )
+        raise IofError(f"wrong root element <{local}>: not an IOF XML 3.0 file", root.sourceline)
+    if tag not in MESSAGE_TYPES:
+        raise IofError(f"wrong root element <{tag}>: not an IOF XML 3.0 file", root.sourceline)
+    old = root.find("IOFVersion")
+    if old is not None and not (tag == "CourseData" and (old.get("version") or "").startswith("2")):
+        raise IofError(
+            f"this is an IOF XML {old.get('version') or '2'} {tag}: export IOF XML 3.0 instead",
+            root.sourceline,
+        )
+    if expected is not None and tag != expected:
+        raise IofError(f"this is {_a(tag)}, expected {_a(expected)}", root.sourceline)
+    if tag not in READABLE:
+        raise IofError(
+            f"this is {_a(tag)}; the readable IOF XML files are {', '.join(READABLE)}",
+            root.sourceline,
+        )
+    return root, tag, warnings
+
+
+def read_iof(
+    data: bytes,
+    *,
+    tz: tzinfo = UTC,
+    race_number: int | None = None,
+    start_codes: Sequence[str] = START_CODES,
+    finish_codes: Sequence[str] = FINISH_CODES,
+) -> IofDocument:
+    """Read any supported IOF XML message, chosen by its root element."""
+    root, tag, warnings = _load(data, None)
+    if tag == "ClassList":
+        return _class_list(root, warnings)
+    if tag == "CourseData":
+        return _course_data(root, warnings, race_number, start_codes, finish_codes, tz)
+    if tag == "EntryList":
+        return _entry_list(root, warnings, tz)
+    return _start_list(root, warnings, race_number, tz)
+
+
+def read_class_list(data: bytes) -> ClassList:
+    """Read an IOF XML 3.0 ClassList."""
+    root, _, warnings = _load(data, "ClassList")
+    return _class_list(root, warnings)
+
+
+def read_course_data(
+    data: bytes,
+    *,
+    race_number: int | None = None,
+    start_codes: Sequence[str] = START_CODES,
+    finish_codes: Sequence[str] = FINISH_CODES,
+    tz: tzinfo = UTC,
+) -> CourseData:
+    """Read CourseData (3.0, or 2.0.3); unmarked codes beginning with a start/finish code (any case) are starts/finishes."""
+    root, _, warnings = _load(data, "CourseData")
+    return _course_data(root, warnings, race_number, start_codes, finish_codes, tz)
+
+
+def read_entry_list(data: bytes, *, tz: tzinfo = UTC) -> EntryList:
+    """Read an IOF XML 3.0 EntryList; `tz` places times written without an offset."""
+    root, _, warnings = _load(data, "EntryList")
+    return _entry_list(root, warnings, tz)
+
+
+def read_start_list(
+    data: bytes, *, race_number: int | None = None, tz: tzinfo = UTC
+) -> StartListDoc:
+    """Read an IOF XML 3.0 StartList; with `race_number`, only that race's starts (multi-race files)."""
+    root, _, warnings = _load(data, "StartList")
+    return _start_list(root, warnings, race_number, tz)
+
+
+# ---- IOF values ----------------------------------------------------------------------------------
+
+
+def _ids(el: El, name: str = "Id") -> Ids:
+    out: Ids = {}
+    for child in el.findall(name):
+        value = clean(child.text)
+        if value:
+            out.setdefault(clean(child.get("type")) or "", value)
+    return out
+
+
+def _sex(s: str | None) -> Sex | None:
+    s = (s or "").strip().upper()
+    return "M" if s in ("M", "H") else "F" if s in ("F", "W", "K", "D") else None
+
+
+# ---- shared elements ------------------------------------------------------------------------------
+
+
+def _event(el: El | None, tz: tzinfo) -> EventInfo:
+    if el is None:
+        return EventInfo(name="")
+    d, first = date_and_time(el.find("StartTime"), tz)
+    races: list[RaceInfo] = []
+    for r in el.findall("Race"):
+        rd, rfirst = date_and_time(r.find("StartTime"), tz)
+        races.append(
+            RaceInfo(
+                number=int_of(r, "RaceNumber") or len(races) + 1,
+                name=text_of(r, "Name") or "",
+                date=rd,
+                first_start=rfirst,
+            )
+        )
+    return EventInfo(
+        name=text_of(el, "Name") or "", date=d, first_start=first, races=tuple(races), ids=_ids(el)
+    )
+
+
+def _person(el: El | None) -> Person | None:
+    """None when there is no name: programs write nameless persons for vacant starts."""
+    if el is None:
+        return None
+    name = el.find("Name")
+    given, family = text_of(name, "Given") or "", text_of(name, "Family") or ""
+    if not given and not family:
+        return None
+    birth, year = None, None
+    raw = text_of(el, "BirthDate")
+    if raw is not None and raw.isdigit() and len(raw) == 4:
+        year = int(raw)  # a bare year is not xsd:date, but programs write it
+    else:
+        birth = date_value(raw, el.sourceline)
+        year = birth.year if birth else None
+    nat = el.find("Nationality")
+    nationality = (clean(nat.get("code")) or clean(nat.text)) if nat is not None else None
+    return Person(
+        given=given,
+        family=family,
+        sex=_sex(el.get("sex")),
+        birth_date=birth,
+        birth_year=year,
+        nationality=nationality,
+        ids=_ids(el),
+    )
+
+
+def _organisation(el: El | None) -> Organisation | None:
+    if el is None:
+        return None
+    name, short = text_of(el, "Name"), text_of(el, "ShortName")
+    if not (name or short):
+        return None
+    country = el.find("Country")
+    code = (clean(country.get("code")) or clean(country.text)) if country is not None else None
+    return Organisation(name=name or short or "", short_name=short, country=code, ids=_ids(el))
+
+
+def _class(el: El) -> ClassDef:
+    name, short = text_of(el, "Name"), text_of(el, "ShortName")
+    if not (name or short):
+        raise IofError("<Class> without <Name>", el.sourceline)
+    return ClassDef(
+        name=name or short or "",
+        short_name=short,
+        ids=_ids(el),
+        sex=_sex(el.get("sex")),
+        min_age=int_attr(el, "minAge"),
+        max_age=int_attr(el, "maxAge"),
+        status=text_of(el, "Status") or "Normal",
+        legs=len(el.findall("Leg")),
+        number_of_competitors=int_attr(el, "numberOfCompetitors"),
+    )
+
+
+def _class_name(el: El) -> str | None:
+    return text_of(el, "Name") or text_of(el, "ShortName")
+
+
+def _cards(el: El) -> tuple[Card, ...]:
+    out = []
+    for c in el.findall("ControlCard"):
+        number = clean(c.text)
+        if number and number.strip("0"):  # "0" and empty mean "no card" in several programs
+            out.append(Card(number=number, system=clean(c.get("punchingSystem"))))
+    return tuple(out)
+
+
+def _simple_course(el: El | None) -> Course | None:
+    if el is None:
+        return None
+    return Course(
+        name=text_of(el, "Name") or "",
+        length=metres_of(el, "Length"),
+        climb=metres_of(el, "Climb"),
+        family=text_of(el, "CourseFamily"),
+        ids=_ids(el),
+    )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+# ---- ClassList ------------------------------------------------------------------------------------
+
+
+def _class_list(root: El, warnings: list[str]) -> ClassList:
+    return ClassList(
+        classes=tuple(_class(c) for c in root.findall("Class")),
+        creator=clean(root.get("creator")),
+        warnings=tuple(warnings),
+    )
+
+
+# ---- EntryList ------------------------------------------------------------------------------------
+
+
+def _entry_list(root: El, warnings: list[str], tz: tzinfo) -> EntryList:
+    event_el = root.find("Event")
+    entries = []
+    for pe in root.findall("PersonEntry"):
+        person = _person(pe.find("Person"))
+        if person is None:
+            warnings.append(f"line {pe.sourceline}: an entry without a person name is skipped")
+            continue
+        races = tuple(
+            n
+            for r in pe.findall("RaceNumber")
+            if (n := int_value(clean(r.text), "<RaceNumber>", r.sourceline)) is not None
+        )
+        entries.append(
+            EntryRecord(
+                person=person,
+                organisation=_organisation(pe.find("Organisation")),
+                class_names=tuple(cn for c in pe.findall("Class") if (cn := _class_name(c))),
+                cards=_cards(pe),
+                entry_id=text_of(pe, "Id"),
+                race_numbers=races,
+            )
+        )
+    if teams := len(root.findall("TeamEntry")):
+        warnings.append(
+            f"{_count(teams, 'team entry', 'team entries')} skipped: relay and team entries are not imported"
+        )
+    return EntryList(
+        event=_event(event_el, tz),
+        entries=tuple(entries),
+        classes=tuple(_class(c) for c in event_el.findall("Class")) if event_el is not None else (),
+        creator=clean(root.get("creator")),
+        warnings=tuple(warnings),
+    )
+
+
+# ---- StartList ------------------------------------------------------------------------------------
+
+
+def _for_race(el: El, race_number: int | None) -> bool:
+    n = int_attr(el, "raceNumber")
+    return race_number is None or n is None or n == race_number
+
+
+def _start_list(root: El, warnings: list[str], race_number: int | None, tz: tzinfo) -> StartListDoc:
+    classes, teams = [], 0
+    for cs in root.findall("ClassStart"):
+        class_el = cs.find("Class")
+        if class_el is None:
+            raise IofError("<ClassStart> without <Class>", cs.sourceline)
+        starts = []
+        for ps in cs.findall("PersonStart"):
+            person, org, entry_id = (
+                _person(ps.find("Person")),
+                _organisation(ps.find("Organisation")),
+                text_of(ps, "EntryId"),
+            )
+            for st in ps.findall("Start"):
+                if not _for_race(st, race_number):
+                    continue
+                cards = _cards(st)
+                starts.append(
+                    StartRecord(
+                        person=person,
+                        organisation=org if person is not None else None,
+                        bib=text_of(st, "BibNumber"),
+                        start_time=datetime_of(st, "StartTime", tz),
+                        course=_simple_course(st.find("Course")),
+                        card=cards[0] if cards else None,
+                        entry_id=entry_id,
+                        race_number=int_attr(st, "raceNumber"),
+                    )
+                )
+        teams += len(cs.findall("TeamStart"))
+        course = next((c for c in cs.findall("Course") if _for_race(c, race_number)), None)
+        start_name = next(
+            (clean(s.text) for s in cs.findall("StartName") if _for_race(s, race_number)), None
+        )
+        classes.append(
+            ClassStart(
+                class_def=_class(class_el),
+                starts=tuple(starts),
+                course=_simple_course(course),
+                start_name=start_name,
+            )
+        )
+    if teams:
+        warnings.append(
+            f"{_count(teams, 'team', 'teams')} skipped: relay and team starts are not imported"
+        )
+    return StartListDoc(
+        event=_event(root.find("Event"), tz),
+        classes=tuple(classes),
+        creator=clean(root.get("creator")),
+        warnings=tuple(warnings),
+    )
+
+
+# ---- CourseData -----------------------------------------------------------------------------------
+
+
+class _Types:
+    """Control types: what the file says, else the start/finish code settings."""
+
+    def __init__(self, start_codes: Sequence[str], finish_codes: Sequence[str]) -> None:
+        self.start = tuple(c.upper() for c in start_codes if c)
+        self.finish = tuple(c.upper() for c in finish_codes if c)
+        self.declared: dict[str, ControlType] = {}
+
+    @staticmethod
+    def attr(value: str | None) -> ControlType | None:
+        v = (value or "").strip().lower()
+        return next((t for t in CONTROL_TYPES if t.lower() == v), None)
+
+    def guess(self, code: str) -> ControlType:
+        u = code.upper()
+        if u.startswith(self.start):
+            return "Start"
+        return "Finish" if u.startswith(self.finish) else "Control"
+
+
+def _code(el: El) -> str | None:
+    # Final 3.0 writes <Id>; drafts of 3.0 and some exporters wrote <ControlCode> or <Code>.
+    return text_of(el, "Id") or text_of(el, "ControlCode") or text_of(el, "Code")
+
+
+def _race_course_data(root: El, race_number: int | None) -> El:
+    races = root.findall("RaceCourseData")
+    if not races:
+        if root.find("Course") is not None or root.find("Control") is not None:
+            return root  # courses straight under <CourseData>: lenient
+        raise IofError("<CourseData> without <RaceCourseData>", root.sourceline)
+    if len(races) == 1 and (race_number is None or _for_race(races[0], race_number)):
+        return races[0]
+    numbers = [int_attr(r, "raceNumber") for r in races]
+    if race_number is not None and race_number in numbers:
+        return races[numbers.index(race_number)]
+    listed = ", ".join(str(n) for n in numbers if n is not None) or "unnumbered"
+    if race_number is None:
+        raise IofError(
+            f"the file holds course data for several races ({listed}): choose one by its number",
+            root.sourceline,
+        )
+    raise IofError(
+        f"the file holds no course data for race {race_number} (only for {listed})", root.sourceline
+    )
+
+
+def _course_data(
+    root: El,
+    warnings: list[str],
+    race_number: int | None,
+    start_codes: Sequence[str],
+    finish_codes: Sequence[str],
+    tz: tzinfo,
+) -> CourseData:
+    types = _Types(start_codes, finish_codes)
+    if root.find("IOFVersion") is not None:
+        return _course_data_203(root, warnings, types)
+    race = _race_course_data(root, race_number)
+    defined: list[str] = []
+    for c in race.findall("Control"):
+        code = _code(c)
+        if code is None:
+            raise IofError("<Control> without <Id>", c.sourceline)
+        defined.append(code)
+        if t := types.attr(c.get("type")):
+            types.declared[code] = t
+    courses = [_course(c, types) for c in race.findall("Course")]
+    assignments = [_class_assignment(a) for a in race.findall("ClassCourseAssignment")]
+    # <CourseAssignment>: the element of the 3.0 drafts, still written by older OCAD versions.
+    for a in race.findall("CourseAssignment"):
+        course, family = text_of(a, "CourseName"), text_of(a, "CourseFamily")
+        assignments += [
+            ClassCourseAssignment(class_name=n, course_name=course, course_family=family)
+            for c in a.findall("Class")
+            if (n := _class_name(c))
+        ]
+    people = [
+        PersonCourseAssignment(
+            course_name=text_of(p, "CourseName"),
+            course_family=text_of(p, "CourseFamily"),
+            bib=text_of(p, "BibNumber"),
+            entry_id=text_of(p, "EntryId"),
+            person_name=text_of(p, "PersonName"),
+            class_name=text_of(p, "ClassName"),
+        )
+        for p in race.findall("PersonCourseAssignment")
+    ]
+    if teams := len(race.findall("TeamCourseAssignment")):
+        warnings.append(
+            f"{_count(teams, 'team course assignment', 'team course assignments')} skipped: relay forking is not imported"
+        )
+    return CourseData(
+        event=_event(root.find("Event"), tz),
+        controls=_controls(defined, courses, types),
+        courses=tuple(courses),
+        assignments=tuple(assignments),
+        person_assignments=tuple(people),
+        race_number=int_attr(race, "raceNumber") if race is not root else None,
+        creator=clean(root.get("creator")),
+        warnings=tuple(warnings),
+    )
+
+
+def _course(el: El, types: _Types) -> Course:
+    name = text_of(el, "Name") or text_of(el, "CourseName")
+    if name is None:
+        raise IofError("<Course> without <Name>", el.sourceline)
+    controls = []
+    for cc in el.findall("CourseControl"):
+        codes = [
+            c for x in (cc.findall("Control") or cc.findall("ControlCode")) if (c := clean(x.text))
+        ]
+        if not codes:
+            raise IofError(
+                f"a <CourseControl> of course {name!r} has no control code", cc.sourceline
+            )
+        kind = types.attr(cc.get("type")) or types.declared.get(codes[0]) or types.guess(codes[0])
+        controls.append(
+            CourseControl(
+                code=codes[0],
+                type=kind,
+                leg_length=metres_of(cc, "LegLength"),
+                alternatives=tuple(codes[1:]),
+            )
+        )
+    return Course(
+        name=name,
+        length=metres_of(el, "Length"),
+        climb=metres_of(el, "Climb"),
+        controls=tuple(controls),
+        family=text_of(el, "CourseFamily"),
+        ids=_ids(el),
+    )
+
+
+def _class_assignment(el: El) -> ClassCourseAssignment:
+    class_ids = _ids(el, "ClassId")
+    name = text_of(el, "ClassName") or next(iter(class_ids.values()), None)
+    if name is None:
+        raise IofError("<ClassCourseAssignment> without <ClassName>", el.sourceline)
+    legs = tuple(
+        n
+        for x in el.findall("AllowedOnLeg")
+        if (n := int_value(clean(x.text), "<AllowedOnLeg>", x.sourceline)) is not None
+    )
+    return ClassCourseAssignment(
+        class_name=name,
+        course_name=text_of(el, "CourseName"),
+        course_family=text_of(el, "CourseFamily"),
+        legs=legs,
+        class_ids=class_ids,
+    )
+
+
+def _controls(defined: list[str], courses: list[Course], types: _Types) -> tuple[Control, ...]:
+    # Definitions first, in file order; then codes only the courses name (Condes may omit definitions).
+    used: dict[str, ControlType] = {}
+    for course in courses:
+        for cc in course.controls:
+            for code in (cc.code, *cc.alternatives):
+                used.setdefault(code, cc.type if code == cc.code else "Control")
+    out: dict[str, ControlType] = {}
+    for code in [*defined, *used]:
+        if code not in out:
+            out[code] = types.declared.get(code) or used.get(code) or types.guess(code)
+    return tuple(Control(code=c, type=t) for c, t in out.items())
+
+
+def _course_data_203(root: El, warnings: list[str], types: _Types) -> CourseData:
+    """IOF XML 2.0.3 CourseData, as OCAD, Condes and Purple Pen still offer it."""
+    defined: list[str] = []
+    points: tuple[tuple[str, str, ControlType], ...] = (
+        ("StartPoint", "StartPointCode", "Start"),
+        ("Control", "ControlCode", "Control"),
+        ("FinishPoint", "FinishPointCode", "Finish"),
+    )
+    for tag, sub, kind in points:
+        for el in root.findall(tag):
+            if code := text_of(el, sub):
+                defined.append(code)
+                types.declared[code] = kind
+    courses: list[Course] = []
+    assignments: list[ClassCourseAssignment] = []
+    for el in root.findall("Course"):
+        name = text_of(el, "CourseName")
+        if name is None:
+            raise IofError("<Course> without <CourseName>", el.sourceline)
+        variations = el.findall("CourseVariation")
+        single = len(variations) == 1
+        for v in variations:
+            ccs = sorted(v.findall("CourseControl"), key=lambda c: int_of(c, "Sequence") or 0)
+            controls = [
+                CourseControl(code=s, type="Start") for s in [text_of(v, "StartPointCode")] if s
+            ]
+            controls += [
+                CourseControl(code=c, type="Control", leg_length=metres_of(cc, "LegLength"))
+                for cc in ccs
+                if (c := text_of(cc, "ControlCode"))
+            ]
+            controls += [
+                CourseControl(code=f, type="Finish", leg_length=metres_of(v, "DistanceToFinish"))
+                for f in [text_of(v, "FinishPointCode")]
+                if f
+            ]
+            label = text_of(v, "Name") or text_of(v, "CourseVariationId") or str(len(courses))
+            courses.append(
+                Course(
+                    name=name if single else f"{name} {label}",
+                    length=metres_of(v, "CourseLength"),
+                    climb=metres_of(v, "CourseClimb"),
+                    controls=tuple(controls),
+                    family=None if single else name,
+                )
+            )
+        for cls in el.findall("ClassShortName"):
+            if c := clean(cls.text):
+                assignments.append(
+                    ClassCourseAssignment(
+                        class_name=c,
+                        course_name=name if single else None,
+                        course_family=None if single else name,
+                    )
+                )
+    return CourseData(
+        event=EventInfo(name=""),
+        controls=_controls(defined, courses, types),
+        courses=tuple(courses),
+        assignments=tuple(assignments),
+        creator=None,
+        warnings=(
+            *warnings,
+            "old IOF XML 2.0.3 format: export IOF XML 3.0 if the program offers it",
+        ),
+    )
