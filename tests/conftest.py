@@ -122,3 +122,46 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_job(db: peewee.Database, db_path: Path, job: str, settings: dict | None = None, *, name: str | None = None,
+            timeout: float = 60) -> object:
+    """Create (or reuse) a task of `job`, run it once through a real runtime, return its RunRow."""
+    import asyncio
+
+    from t4o_tui.config import data_dir_for
+    from t4o_tui.engine.runs import enqueue_run, get_run
+    from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+    from t4o_tui.engine.tasks import create_task, update_task
+    from t4o_tui.store.models import Task
+
+    name = name or f"{job} task"
+    if Task.get_or_none(Task.name == name) is None:
+        create_task(name, job, settings or {})
+    elif settings is not None:
+        update_task(name, settings=settings, replace_settings=True)
+    rid = enqueue_run(db, name)
+
+    async def main() -> None:
+        rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, scheduler=False))
+        await rt.start()
+        try:
+            end = time.monotonic() + timeout
+            while (await asyncio.to_thread(get_run, db, rid)).status in ("queued", "running"):
+                if time.monotonic() > end:
+                    raise AssertionError(f"run of {job} did not finish")
+                await asyncio.sleep(0.02)
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    db.connect(reuse_if_open=True)
+    return get_run(db, rid)
+
+
+def iof_examples() -> Path:
+    """The IOF examples folder, or a skip with the reason."""
+    folder = SHARED / "iof" / "examples"
+    if not folder.is_dir():
+        pytest.skip(f"IOF examples not found at {folder} (the project's ../shared/iof)")
+    return folder

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from t4o_tui.jobs.base import JobError, RunContext
 from t4o_tui.jobs.settings import Setting
@@ -42,3 +44,54 @@ def resolve_race(ctx: RunContext, *, create: bool = False, event_name: str | Non
                        date=race_date.isoformat() if race_date else None)
     ctx.info(f"created race {race.race_number} '{race.name}' (the event had none)")
     return race
+
+
+def event_zone(race: Race | None = None) -> ZoneInfo:
+    """The event's time zone (IANA name stored on the event, else the machine's)."""
+    event = race.event if race is not None else Event.select().first()
+    name = (event.timezone if event is not None else None) or local_zone_name()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def name_key(name: str) -> str:
+    """Class and course names match with spaces, hyphens and underscores ignored, any case."""
+    return "".join(ch for ch in name.casefold() if ch not in " -_\t")
+
+
+def read_input(ctx: RunContext, key: str = "file", *, max_bytes: int = 200 * 1024 * 1024) -> bytes:
+    """The bytes of the file named by a setting, or a clear JobError."""
+    path = ctx.settings.get(key)
+    if not path:
+        raise JobError(f"setting '{key}': no file given")
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise JobError(f"{p}: the file is {size // (1024 * 1024)} MB; at most {max_bytes // (1024 * 1024)} MB")
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise JobError(f"file not found: {p}") from None
+    except IsADirectoryError:
+        raise JobError(f"{p} is a folder, not a file") from None
+    except PermissionError:
+        raise JobError(f"no permission to read {p}") from None
+    except OSError as exc:
+        raise JobError(f"cannot read {p}: {exc.strerror}") from None
+    ctx.info(f"read {p} ({len(data)} bytes)")
+    return data
+
+
+class Progress:
+    """Reports progress and checks for cancel every `every` items (jobs check at least each second)."""
+
+    def __init__(self, ctx: RunContext, total: int, label: str, every: int = 200) -> None:
+        self.ctx, self.total, self.label, self.every, self.n = ctx, max(total, 1), label, every, 0
+
+    def step(self) -> None:
+        self.n += 1
+        if self.n % self.every == 0:
+            self.ctx.check()
+            self.ctx.progress(self.n / self.total, f"{self.label} {self.n}/{self.total}")

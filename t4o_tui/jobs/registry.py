@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from t4o_tui.jobs.assign_cards import AssignCardsJob
+from t4o_tui.jobs.assign_starts import AssignStartsJob
 from t4o_tui.jobs.backup import BackupJob
 from t4o_tui.jobs.base import Job
+from t4o_tui.jobs.create_starts import CreateStartsJob
+from t4o_tui.jobs.import_cards import ImportCardsJob
+from t4o_tui.jobs.import_classes import ImportClassesJob
+from t4o_tui.jobs.import_courses import ImportCoursesJob
+from t4o_tui.jobs.import_entries import ImportEntriesJob
+from t4o_tui.jobs.start_list import StartListJob
 from t4o_tui.jobs.test import TestJob
 
-JOBS: dict[str, type[Job]] = {job.id: job for job in (TestJob, BackupJob)}
+JOBS: dict[str, type[Job]] = {
+    job.id: job
+    for job in (
+        ImportClassesJob, ImportCoursesJob, ImportEntriesJob, ImportCardsJob, CreateStartsJob, AssignStartsJob,
+        AssignCardsJob, StartListJob, TestJob, BackupJob,
+    )
+}
 
 
 class UnknownJob(LookupError):

@@ -1,0 +1,85 @@
+"""Assign Starts (the draw): free starts to entries without one, club separation, seeding, vacancies."""
+
+from __future__ import annotations
+
+from t4o_tui.jobs.base import Job, RunContext
+from t4o_tui.jobs.create_starts import CLASSES, selected_classes
+from t4o_tui.jobs.event_data import RACE, resolve_race
+from t4o_tui.jobs.settings import Schema, Setting
+from t4o_tui.orienteering.draw import (
+    DrawClass,
+    DrawEntry,
+    DrawOptions,
+    DrawStart,
+    Seeding,
+    VacancyPlacement,
+    draw,
+)
+
+
+class AssignStartsJob(Job):
+    id = "assign-starts"
+    title = "Assign Starts"
+    category = "Starts"
+    description = (
+        "The draw: gives free starts to entries without a start, in random order, keeping runners of the "
+        "same club apart where possible (the log says how many neighbours remain). Optional seeding "
+        "(best last), vacant starts first, last or mixed, and redraw (never starts set by hand). Run it "
+        "again after late entries. A seed makes the draw reproducible; without one, the seed used is logged."
+    )
+    settings = Schema((
+        RACE, CLASSES,
+        Setting("seed", "text", "Seed", "Any text or number; the same seed gives the same draw."),
+        Setting("separate_clubs", "boolean", "Separate clubs", "Avoid same-club neighbours.", default=True),
+        Setting("seeding", "choice", "Seeding", "Seeded runners start last (highest or lowest seeding value last).",
+                default="none", choices=(("none", "None"), ("highest_last", "Highest last"), ("lowest_last", "Lowest last"))),
+        Setting("vacancies", "choice", "Vacant starts", "Where the vacant starts go.", default="mixed",
+                choices=(("first", "First"), ("last", "Last"), ("mixed", "Mixed"))),
+        Setting("redraw", "boolean", "Redraw", "Remove drawn starts first (starts set by hand stay).", default=False),
+    ))
+    timeout = 300.0
+
+    def run(self, ctx: RunContext) -> None:
+        race = resolve_race(ctx)
+        s = ctx.settings
+        options = DrawOptions(seed=s.get("seed") or None, vacancies=VacancyPlacement(s.get("vacancies", "mixed")),
+                              seeding=Seeding(s.get("seeding", "none")), redraw=bool(s.get("redraw")),
+                              separate_clubs=bool(s.get("separate_clubs", True)))
+        with ctx.transaction():
+            conn = ctx.db.connection()
+            classes = selected_classes(ctx, conn, race.id)
+            inputs = []
+            for c in classes:
+                ctx.check()
+                starts = [DrawStart(sid, order, bool(hand)) for order, (sid, hand) in enumerate(conn.execute(
+                    "SELECT id, hand_set FROM start WHERE class_id=? ORDER BY start_time IS NULL, start_time, "
+                    "CAST(bib AS INTEGER), id", (c[0],)).fetchall())]
+                entries = [DrawEntry(eid, club, seed, start) for eid, club, seed, start in conn.execute(
+                    "SELECT e.id, e.organisation_id, p.seeding, s.id FROM entry e LEFT JOIN person p ON p.id = e.person_id "
+                    "LEFT JOIN start s ON s.entry_id = e.id WHERE e.class_id=? AND e.status='entered' ORDER BY e.id",
+                    (c[0],)).fetchall()]
+                inputs.append(DrawClass(c[0], entries, starts, c[1]))
+            report = draw(inputs, options)
+            names = {c[0]: c[1] for c in classes}
+            total_neighbours = 0
+            for cd in report.classes:
+                if cd.assignments:
+                    ids = [a.start_id for a in cd.assignments]
+                    # Unlink first: an entry may move from one start to another within the class.
+                    conn.executemany("UPDATE start SET entry_id=NULL WHERE id=?", [(i,) for i in ids])
+                    conn.executemany("UPDATE start SET entry_id=? WHERE id=?",
+                                     [(a.entry_id, a.start_id) for a in cd.assignments if a.entry_id is not None])
+                conn.execute("UPDATE entry SET bib=(SELECT bib FROM start WHERE start.entry_id=entry.id) "
+                             "WHERE class_id=? AND status='entered' AND EXISTS (SELECT 1 FROM start WHERE start.entry_id=entry.id)",
+                             (cd.class_id,))
+                total_neighbours += cd.neighbours
+                line = (f"class {names.get(cd.class_id, cd.class_id)}: {cd.drawn} drawn, {cd.vacancies} vacant, "
+                        f"{cd.neighbours} same-club neighbour pair(s) left")
+                ctx.info(line)
+                for w in cd.warnings:
+                    ctx.warning(f"class {names.get(cd.class_id, cd.class_id)}: {w}")
+                if cd.without_start:
+                    ctx.warning(f"class {names.get(cd.class_id, cd.class_id)}: {len(cd.without_start)} entries got no "
+                                "start (not enough free starts: run Create Starts for late entries)")
+        ctx.info(f"draw done with seed {report.seed!r}: {len(report.classes)} classes, {total_neighbours} same-club "
+                 "neighbour pairs in all")

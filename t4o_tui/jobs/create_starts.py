@@ -1,0 +1,168 @@
+"""Create Starts: start slots (bib, time) from class settings, or from an IOF StartList / CSV file."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime
+
+from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.jobs.event_data import RACE, event_zone, name_key, read_input, resolve_race
+from t4o_tui.jobs.settings import Schema, Setting
+from t4o_tui.orienteering import iof
+from t4o_tui.orienteering.entry_table import TableError
+from t4o_tui.orienteering.starts import StartClass, StartType, create_starts, read_start_file
+from t4o_tui.store.models import Race
+
+CLASSES = Setting("classes", "multi-choice", "Classes", "Class names, comma separated; empty: all classes.")
+
+
+def selected_classes(ctx: RunContext, conn: sqlite3.Connection, race_id: int) -> list[tuple]:  # type: ignore[type-arg]
+    """The race's classes named in the 'classes' setting (all when empty); unknown names are an error."""
+    rows = conn.execute(
+        "SELECT id, name, course_id, start_type, first_start, start_interval, bib_start, vacancies, draw_order, "
+        "start_box FROM class WHERE race_id=? ORDER BY COALESCE(draw_order, 1e9), name", (race_id,)).fetchall()
+    wanted = ctx.settings.get("classes") or []
+    if not wanted:
+        return rows
+    keys = {name_key(r[1]): r for r in rows}
+    missing = [w for w in wanted if name_key(w) not in keys]
+    if missing:
+        raise JobError(f"setting 'classes': no class {', '.join(missing)} (classes: {', '.join(r[1] for r in rows)})")
+    return [keys[name_key(w)] for w in wanted]
+
+
+class CreateStartsJob(Job):
+    id = "create-starts"
+    title = "Create Starts"
+    category = "Starts"
+    description = (
+        "Creates start slots for the selected classes: as many as entries plus vacant starts, bibs from "
+        "the class's series, times from its first start and interval (classes sharing a course or start "
+        "box follow each other in draw order; mass and free start classes get no times). Run again after "
+        "late entries: new slots are added after the last start. Or read the starts from an IOF XML 3.0 "
+        "StartList or a CSV file (CLASS NAME, BIB NO, START TIME, COURSE NAME)."
+    )
+    settings = Schema((
+        RACE, CLASSES,
+        Setting("source", "choice", "Source", "Where the starts come from.", default="class-settings",
+                choices=(("class-settings", "Class settings"), ("iof-xml", "IOF XML StartList"), ("csv", "CSV file"))),
+        Setting("file", "file", "File", "StartList or CSV file (for those sources)."),
+        Setting("delete_existing", "boolean", "Delete existing", "Delete the selected classes' starts first.", default=False),
+    ))
+    timeout = 300.0
+
+    def run(self, ctx: RunContext) -> None:
+        race = resolve_race(ctx)
+        source = ctx.settings.get("source", "class-settings")
+        with ctx.transaction():
+            conn = ctx.db.connection()
+            classes = selected_classes(ctx, conn, race.id)
+            if ctx.settings.get("delete_existing"):
+                ids = [c[0] for c in classes]
+                marks = ",".join("?" * len(ids))
+                n = conn.execute(f"DELETE FROM start WHERE class_id IN ({marks})", ids).rowcount if ids else 0
+                ctx.info(f"deleted {n} existing starts of {len(ids)} classes")
+            if source == "class-settings":
+                self._from_settings(ctx, conn, race, classes)
+            else:
+                self._from_file(ctx, conn, race, source)
+
+    def _from_settings(self, ctx: RunContext, conn: sqlite3.Connection, race: Race, classes: list[tuple]) -> None:  # type: ignore[type-arg]
+        race_id = race.id
+        counts = dict(conn.execute("SELECT class_id, count(*) FROM entry WHERE race_id=? AND status='entered' "
+                                   "GROUP BY class_id", (race_id,)).fetchall())
+        existing = dict(conn.execute("SELECT class_id, count(*) FROM start WHERE race_id=? GROUP BY class_id",
+                                     (race_id,)).fetchall())
+        fresh = [c for c in classes if not existing.get(c[0])]
+        topping = [c for c in classes if existing.get(c[0])]
+        inputs = [StartClass(
+            id=c[0], name=c[1], entries=counts.get(c[0], 0), start_type=StartType(c[3] or "interval"),
+            first_start=datetime.fromtimestamp(c[4], UTC) if c[4] else None, interval=int(c[5] or 0),
+            bib_start=c[6], vacancies=c[7] or 0, draw_order=c[8], course=str(c[2]) if c[2] else None, start_box=c[9],
+        ) for c in fresh]
+        first = race.first_start
+        made = create_starts(inputs, datetime.fromtimestamp(first, UTC) if first else None)
+        for w in made.warnings:
+            ctx.warning(w)
+        course_of = {c[0]: c[2] for c in classes}
+        conn.executemany("INSERT INTO start(race_id, class_id, bib, start_time, course_id) VALUES (?, ?, ?, ?, ?)",
+                         [(race_id, s.class_id, str(s.bib) if s.bib is not None else None,
+                           s.time.timestamp() if s.time else None, course_of[s.class_id]) for s in made.starts])
+        per_class: dict[int, int] = {}
+        for s in made.starts:
+            per_class[s.class_id] = per_class.get(s.class_id, 0) + 1
+        zone = event_zone(race)
+        for c in fresh:
+            times = [s.time for s in made.starts if s.class_id == c[0] and s.time]
+            when = f", {times[0].astimezone(zone):%H:%M:%S}–{times[-1].astimezone(zone):%H:%M:%S}" if times else ""
+            ctx.info(f"class {c[1]}: {per_class.get(c[0], 0)} starts ({counts.get(c[0], 0)} entries + {c[7] or 0} vacant{when})")
+        for c in topping:
+            self._top_up(ctx, conn, race_id, c)
+
+    @staticmethod
+    def _top_up(ctx: RunContext, conn: sqlite3.Connection, race_id: int, c: tuple) -> None:  # type: ignore[type-arg]
+        """Late entries: add slots after the class's last start so every entry can get one."""
+        without = conn.execute("SELECT count(*) FROM entry e WHERE e.class_id=? AND e.status='entered' AND NOT EXISTS "
+                               "(SELECT 1 FROM start s WHERE s.entry_id=e.id)", (c[0],)).fetchone()[0]
+        free = conn.execute("SELECT count(*) FROM start WHERE class_id=? AND entry_id IS NULL", (c[0],)).fetchone()[0]
+        need = without - free
+        if need <= 0:
+            ctx.info(f"class {c[1]}: has starts; {free} free for {without} entries without a start")
+            return
+        last_time, last_bib = conn.execute("SELECT max(start_time), max(CAST(bib AS INTEGER)) FROM start WHERE class_id=?",
+                                           (c[0],)).fetchone()
+        interval = c[5] or 0
+        rows = []
+        for k in range(1, need + 1):
+            t = last_time + k * interval if (last_time is not None and c[3] == "interval") else None
+            bib = str(last_bib + k) if last_bib is not None else None
+            rows.append((race_id, c[0], bib, t, c[2]))
+        conn.executemany("INSERT INTO start(race_id, class_id, bib, start_time, course_id) VALUES (?, ?, ?, ?, ?)", rows)
+        ctx.info(f"class {c[1]}: added {need} starts after the last one for late entries")
+
+    def _from_file(self, ctx: RunContext, conn: sqlite3.Connection, race: Race, source: str) -> None:
+        race_id = race.id
+        data = read_input(ctx)
+        zone = event_zone(race)
+        classes = {name_key(n): cid for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race_id,))}
+        courses = {n: cid for cid, n in conn.execute("SELECT id, name FROM course WHERE race_id=?", (race_id,))}
+        entry_by_ident = {i: e for e, i in conn.execute("SELECT id, identifier FROM entry WHERE race_id=? AND identifier IS NOT NULL", (race_id,))}
+        entry_by_bib = {(c, b): e for e, c, b in conn.execute("SELECT id, class_id, bib FROM entry WHERE race_id=? AND bib IS NOT NULL", (race_id,))}
+        rows: list[tuple[str, str | None, float | None, str | None, str | None]] = []  # class, bib, time, course, entry id
+        if source == "iof-xml":
+            try:
+                doc = iof.read_start_list(data, race_number=race.race_number, tz=zone)
+            except iof.IofError as exc:
+                raise JobError(f"{ctx.settings['file']}: {exc}") from None
+            for w in doc.warnings:
+                ctx.warning(w)
+            for cs in doc.classes:
+                for st in cs.starts:
+                    rows.append((cs.class_def.name, st.bib, st.start_time.timestamp() if st.start_time else None,
+                                 st.course.name if st.course else (cs.course.name if cs.course else None), st.entry_id))
+        else:
+            try:
+                sf = read_start_file(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=zone)
+            except TableError as exc:
+                raise JobError(f"{ctx.settings['file']}: {exc}") from None
+            for w in sf.warnings:
+                ctx.warning(w)
+            rows = [(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
+                     r.course_name, None) for r in sf.rows]
+        made = linked = 0
+        unknown: set[str] = set()
+        for class_name, bib, when, course_name, entry_ident in rows:
+            cid = classes.get(name_key(class_name))
+            if cid is None:
+                unknown.add(class_name)
+                continue
+            entry = entry_by_ident.get(entry_ident) if entry_ident else entry_by_bib.get((cid, bib))
+            if entry is not None and conn.execute("SELECT 1 FROM start WHERE entry_id=?", (entry,)).fetchone():
+                entry = None  # already has a start: keep that one
+            conn.execute("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
+                         "VALUES (?, ?, ?, ?, ?, ?, 1)", (race_id, cid, bib, when, courses.get(course_name or ""), entry))
+            made += 1
+            linked += entry is not None
+        if unknown:
+            ctx.warning(f"classes not in the event, their starts skipped: {', '.join(sorted(unknown))}")
+        ctx.info(f"starts from the file: {made} created, {linked} linked to entries; they count as set by hand")

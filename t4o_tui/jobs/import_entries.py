@@ -1,0 +1,403 @@
+"""Import Entries: IOF XML 3.0 EntryList, or a CSV/Excel table with column titles.
+
+Both become rows of one shape (entry_table.EntryRow: value, CLEAR or ABSENT per field) and go
+through one matcher, so a re-import never duplicates and the two formats behave alike. The whole
+import is one transaction: a broken file leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.jobs.event_data import (
+    FILE,
+    RACE,
+    Progress,
+    event_zone,
+    name_key,
+    read_input,
+    resolve_race,
+)
+from t4o_tui.jobs.settings import Schema, Setting
+from t4o_tui.orienteering import iof
+from t4o_tui.orienteering.entry_table import (
+    ABSENT,
+    CLEAR,
+    EntryRow,
+    NoValue,
+    TableError,
+    read_entry_table,
+)
+from t4o_tui.orienteering.model import EntryList, EntryRecord
+
+LOG_DETAIL_MAX = 2000  # per-entry log lines; the rest is counted in the summary
+
+
+def _present(v: Any) -> bool:
+    return not isinstance(v, NoValue)
+
+
+def rows_from_entry_list(el: EntryList, id_type: str) -> list[EntryRow]:
+    """IOF records as table rows: what the file does not say is ABSENT (kept), never cleared."""
+    rows = []
+    for i, rec in enumerate(el.entries, 1):
+        rows.append(_row_from_record(i, rec, id_type))
+    return rows
+
+
+def _row_from_record(line: int, rec: EntryRecord, id_type: str) -> EntryRow:
+    p = rec.person
+    cards: dict[str | None, int | NoValue] = {}
+    for c in rec.cards:
+        if c.number.isdigit():
+            cards[c.system] = int(c.number)
+    return EntryRow(
+        line=line,
+        entry_identifiers={id_type: rec.entry_id} if rec.entry_id else {},
+        person_identifiers={k or id_type: v for k, v in p.ids.items()},
+        given_name=p.given or ABSENT, family_name=p.family or ABSENT, sex=p.sex or ABSENT,
+        birth_year=p.birth_year if p.birth_year is not None else (p.birth_date.year if p.birth_date else ABSENT),
+        birth_date=p.birth_date or ABSENT,
+        class_name=rec.class_names[0] if rec.class_names else ABSENT,
+        organisation_name=rec.organisation.name if rec.organisation else ABSENT,
+        cards=cards,
+    )
+
+
+@dataclass
+class _Index:
+    """What the race already holds, loaded once so that 10,000 rows need no query each."""
+
+    classes: dict[str, int] = field(default_factory=dict)  # name key -> id
+    orgs: dict[str, int] = field(default_factory=dict)  # casefolded name -> id
+    person_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, value) -> person
+    person_names: dict[tuple[str, str, int | None], int] = field(default_factory=dict)
+    entries_by_id: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, value) -> entry
+    entries_by_person: dict[int, int] = field(default_factory=dict)
+    entry_rows: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # entry -> (class, org, person, status, bib, hand)
+    cards: dict[tuple[str, str], int] = field(default_factory=dict)  # (number, type) -> card
+    entry_cards: dict[int, set[int]] = field(default_factory=dict)
+    card_types: dict[int, str] = field(default_factory=dict)
+
+
+class ImportEntriesJob(Job):
+    id = "import-entries"
+    title = "Import Entries"
+    category = "Entries"
+    description = (
+        "Imports entries from an IOF XML 3.0 EntryList or a CSV/Excel table with column titles "
+        "(ENTRY IDENTIFIER, PERSON FIRST NAME, CLASS NAME, CARD NO, ...). Creates classes, persons, "
+        "clubs and cards as needed; re-importing updates and never duplicates; entries edited by "
+        "hand are left alone. A full import marks entries missing from the file as withdrawn."
+    )
+    settings = Schema((
+        FILE,
+        RACE,
+        Setting("format", "choice", "Format", "File format; auto looks at the content.", default="auto",
+                choices=(("auto", "Detect"), ("iof-xml", "IOF XML 3.0 EntryList"), ("table", "CSV or Excel table"))),
+        Setting("match_by", "choice", "Match by", "Which key finds an existing entry to update.", default="entry-id",
+                choices=(("entry-id", "Entry identifier"), ("person-id", "Person identifier"), ("name", "Name and birth year"))),
+        Setting("id_type", "text", "Identifier type", "Identifier type for ids without one (e.g. Eventor).", default="Eventor"),
+        Setting("full_import", "boolean", "Full import", "Entries of this identifier type missing from the file become withdrawn.", default=False),
+        Setting("card_type", "text", "Card type", "Card type for card numbers without one.", default="SI"),
+    ))
+    idempotent = True
+    timeout = 600.0
+
+    def run(self, ctx: RunContext) -> None:
+        data = read_input(ctx)
+        id_type = str(ctx.settings.get("id_type") or "Eventor")
+        fmt = ctx.settings.get("format", "auto")
+        is_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+        if fmt == "iof-xml" or (fmt == "auto" and is_xml):
+            try:
+                el = iof.read_entry_list(data)
+            except iof.IofError as exc:
+                raise JobError(f"{ctx.settings['file']}: {exc}") from None
+            for w in el.warnings:
+                ctx.warning(w)
+            rows = rows_from_entry_list(el, id_type)
+            ctx.info(f"IOF XML EntryList with {len(rows)} entries" + (f" from {el.creator}" if el.creator else ""))
+            race = resolve_race(ctx, create=True, event_name=el.event.name or None, race_date=el.event.date)
+        else:
+            race = resolve_race(ctx, create=True)
+            tz = event_zone(race)
+            try:
+                table = read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=tz)
+            except TableError as exc:
+                raise JobError(f"{ctx.settings['file']}: {exc}") from None
+            for w in table.warnings:
+                ctx.warning(w)
+            rows = table.rows
+            ctx.info(f"table with {len(rows)} rows; columns: {', '.join(table.columns)}")
+        _Importer(ctx, race.id, id_type).apply(rows)
+
+
+class _Importer:
+    def __init__(self, ctx: RunContext, race_id: int, id_type: str) -> None:
+        self.ctx, self.race_id, self.id_type = ctx, race_id, id_type
+        self.match_by = ctx.settings.get("match_by", "entry-id")
+        self.card_type = str(ctx.settings.get("card_type") or "SI")
+        self.now = time.time()
+        self.counts = {"created": 0, "updated": 0, "unchanged": 0, "hand-edited": 0, "withdrawn": 0,
+                       "classes": 0, "clubs": 0, "persons": 0, "cards": 0}
+        self.details = 0
+
+    def note(self, level: str, message: str) -> None:
+        self.details += 1
+        if self.details <= LOG_DETAIL_MAX:
+            self.ctx.log(level, message)
+
+    def apply(self, rows: list[EntryRow]) -> None:
+        ctx = self.ctx
+        with ctx.transaction():
+            self.conn = ctx.db.connection()
+            self.ix = self._load()
+            seen: set[int] = set()
+            prog = Progress(ctx, len(rows), "entries")
+            for row in rows:
+                prog.step()
+                eid = self._one(row)
+                if eid is not None:
+                    seen.add(eid)
+            if ctx.settings.get("full_import"):
+                self._withdraw_missing(seen)
+        c = self.counts
+        if self.details > LOG_DETAIL_MAX:
+            ctx.info(f"… {self.details - LOG_DETAIL_MAX} more detail lines not shown")
+        ctx.info(
+            f"entries: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, "
+            f"{c['hand-edited']} edited by hand (kept), {c['withdrawn']} withdrawn; new: {c['classes']} classes, "
+            f"{c['clubs']} clubs, {c['persons']} persons, {c['cards']} cards"
+        )
+        ctx.progress(1.0)
+
+    # -- loading ----------------------------------------------------------------------------------
+    def _load(self) -> _Index:
+        q, ix = self.conn.execute, _Index()
+        for cid, name in q("SELECT id, name FROM class WHERE race_id=?", (self.race_id,)):
+            ix.classes[name_key(name)] = cid
+        for oid, name in q("SELECT id, name FROM organisation"):
+            ix.orgs.setdefault(name.casefold(), oid)
+        for pid, typ, val in q("SELECT person_id, type, value FROM person_identifier"):
+            ix.person_ids[(typ, val)] = pid
+        for pid, given, family, year in q("SELECT id, given, family, birth_year FROM person"):
+            ix.person_names.setdefault((given.casefold(), family.casefold(), year), pid)
+        for eid, typ, ident, pid, cid, oid, status, bib, hand in q(
+            "SELECT id, identifier_type, identifier, person_id, class_id, organisation_id, status, bib, hand_edited "
+            "FROM entry WHERE race_id=?", (self.race_id,)
+        ):
+            if ident is not None:
+                ix.entries_by_id[(typ or "", ident)] = eid
+            if pid is not None:
+                ix.entries_by_person.setdefault(pid, eid)
+            ix.entry_rows[eid] = (cid, oid, pid, status, bib, hand)
+        for card_id, number, ctype in q("SELECT id, number, card_type FROM card"):
+            ix.cards[(number, ctype)] = card_id
+            ix.card_types[card_id] = ctype
+        for eid, card_id in q("SELECT ec.entry_id, ec.card_id FROM entry_card ec JOIN entry e ON e.id = ec.entry_id "
+                              "WHERE e.race_id=?", (self.race_id,)):
+            ix.entry_cards.setdefault(eid, set()).add(card_id)
+        return ix
+
+    # -- one row ----------------------------------------------------------------------------------
+    def _one(self, row: EntryRow) -> int | None:
+        ix, q = self.ix, self.conn.execute
+        name = " ".join(v for v in (row.given_name, row.family_name) if isinstance(v, str)) or f"line {row.line}"
+        entry_ids = {(k or self.id_type): v for k, v in row.entry_identifiers.items() if isinstance(v, str)}
+        person_ids = {(k or self.id_type): v for k, v in row.person_identifiers.items() if isinstance(v, str)}
+        pid = self._find_person(row, person_ids)
+        eid = self._find_entry(entry_ids, pid, row)
+        if pid is None and eid is not None:
+            pid = ix.entry_rows[eid][2]  # the entry's own person: update it rather than make another
+        if eid is not None and ix.entry_rows[eid][5]:
+            self.counts["hand-edited"] += 1
+            self.note("warning", f"{name}: edited by hand, not overwritten")
+            return eid
+        pid = self._save_person(pid, row, person_ids, name)
+        cid = self._class(row)
+        oid = self._org(row)
+        created = eid is None
+        if eid is None:
+            ident = next(iter(entry_ids.items()), None)
+            cur = q("INSERT INTO entry(race_id, class_id, person_id, organisation_id, identifier, identifier_type, status, "
+                    "bib, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'entered', ?, ?, ?)",
+                    (self.race_id, cid if _present(cid) else None, pid, oid if _present(oid) else None,
+                     ident[1] if ident else None, ident[0] if ident else None,
+                     str(row.bib) if isinstance(row.bib, int) else None, self.now, self.now))
+            eid = int(cur.lastrowid or 0)
+            ix.entry_rows[eid] = (cid, oid, pid, "entered", None, 0)
+            if ident:
+                ix.entries_by_id[ident] = eid
+            if pid is not None:
+                ix.entries_by_person.setdefault(pid, eid)
+            self.counts["created"] += 1
+            self.note("info", f"created entry: {name}" + (f" ({row.class_name})" if isinstance(row.class_name, str) else ""))
+            changed = True
+        else:
+            old = ix.entry_rows[eid]
+            new_cid = old[0] if isinstance(cid, NoValue) and cid is ABSENT else (None if cid is CLEAR else cid)
+            new_oid = old[1] if isinstance(oid, NoValue) and oid is ABSENT else (None if oid is CLEAR else oid)
+            new_bib = old[4] if row.bib is ABSENT else (None if row.bib is CLEAR else str(row.bib))
+            changed = (new_cid, new_oid, pid, "entered", new_bib) != old[:5]
+            if changed:
+                q("UPDATE entry SET class_id=?, organisation_id=?, person_id=?, status='entered', bib=?, updated_at=? "
+                  "WHERE id=?", (new_cid, new_oid, pid, new_bib, self.now, eid))
+                if old[3] == "withdrawn":
+                    self.note("info", f"{name}: back from withdrawn")
+                ix.entry_rows[eid] = (new_cid, new_oid, pid, "entered", new_bib, 0)
+            for typ, val in entry_ids.items():
+                ix.entries_by_id.setdefault((typ, val), eid)
+        changed = self._cards(eid, row) or changed
+        changed = self._start(eid, row, name) or changed
+        if not created:
+            if changed:
+                self.counts["updated"] += 1
+                self.note("info", f"updated entry: {name}")
+            else:
+                self.counts["unchanged"] += 1
+        return eid
+
+    def _find_person(self, row: EntryRow, person_ids: dict[str, str]) -> int | None:
+        for key in person_ids.items():
+            if key in self.ix.person_ids:
+                return self.ix.person_ids[key]
+        if isinstance(row.given_name, str) and isinstance(row.family_name, str) and self.match_by == "name":
+            year = row.birth_year if isinstance(row.birth_year, int) else None
+            return self.ix.person_names.get((row.given_name.casefold(), row.family_name.casefold(), year))
+        return None
+
+    def _find_entry(self, entry_ids: dict[str, str], pid: int | None, row: EntryRow) -> int | None:
+        ix = self.ix
+        by_entry = next((ix.entries_by_id[k] for k in entry_ids.items() if k in ix.entries_by_id), None)
+        by_person = ix.entries_by_person.get(pid) if pid is not None else None
+        order = {"entry-id": (by_entry, by_person), "person-id": (by_person, by_entry), "name": (by_person, by_entry)}
+        return next((e for e in order.get(self.match_by, (by_entry, by_person)) if e is not None), None)
+
+    def _save_person(self, pid: int | None, row: EntryRow, person_ids: dict[str, str], name: str) -> int:
+        ix, q = self.ix, self.conn.execute
+        fields = {"given": row.given_name, "family": row.family_name, "sex": row.sex, "birth_year": row.birth_year,
+                  "birth_date": row.birth_date.isoformat() if hasattr(row.birth_date, "isoformat") else row.birth_date,
+                  "seeding": row.seeding, "points": row.points}
+        present = {k: (None if v is CLEAR else v) for k, v in fields.items() if v is not ABSENT}
+        for k in ("given", "family"):
+            if k in present and present[k] is None:
+                present[k] = ""
+        if pid is None:
+            cols = ["given", "family", *[k for k in present if k not in ("given", "family")]]
+            vals = [present.get("given", ""), present.get("family", ""), *[present[k] for k in cols[2:]]]
+            cur = q(f"INSERT INTO person({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
+            pid = int(cur.lastrowid or 0)
+            self.counts["persons"] += 1
+            year = present.get("birth_year")
+            ix.person_names.setdefault((str(present.get("given", "")).casefold(), str(present.get("family", "")).casefold(),
+                                        year if isinstance(year, int) else None), pid)
+        elif present:
+            q(f"UPDATE person SET {', '.join(f'{k}=?' for k in present)} WHERE id=?", (*present.values(), pid))
+        for key in person_ids.items():
+            owner = ix.person_ids.get(key)
+            if owner is None:
+                q("INSERT INTO person_identifier(person_id, type, value) VALUES (?, ?, ?)", (pid, key[0], key[1]))
+                ix.person_ids[key] = pid
+            elif owner != pid:
+                self.note("warning", f"{name}: person identifier {key[0]} {key[1]} belongs to another person; not moved")
+        return pid
+
+    def _class(self, row: EntryRow) -> int | NoValue:
+        if not isinstance(row.class_name, str):
+            return row.class_name  # ABSENT or CLEAR
+        key = name_key(row.class_name)
+        cid = self.ix.classes.get(key)
+        if cid is None:
+            cur = self.conn.execute("INSERT INTO class(race_id, name) VALUES (?, ?)", (self.race_id, row.class_name.strip()))
+            cid = int(cur.lastrowid or 0)
+            self.ix.classes[key] = cid
+            self.counts["classes"] += 1
+            self.note("info", f"created class {row.class_name}")
+        return cid
+
+    def _org(self, row: EntryRow) -> int | NoValue:
+        if not isinstance(row.organisation_name, str):
+            return row.organisation_name
+        key = row.organisation_name.strip().casefold()
+        oid = self.ix.orgs.get(key)
+        if oid is None:
+            cur = self.conn.execute("INSERT INTO organisation(name) VALUES (?)", (row.organisation_name.strip(),))
+            oid = int(cur.lastrowid or 0)
+            self.ix.orgs[key] = oid
+            self.counts["clubs"] += 1
+        return oid
+
+    def _cards(self, eid: int, row: EntryRow) -> bool:
+        if not row.cards:
+            return False
+        ix, q = self.ix, self.conn.execute
+        linked = ix.entry_cards.setdefault(eid, set())
+        changed = False
+        for typ, number in row.cards.items():
+            ctype = typ or self.card_type
+            of_type = {c for c in linked if ix.card_types.get(c) == ctype}
+            if number is ABSENT:
+                continue
+            want: set[int] = set()
+            if isinstance(number, int):
+                key = (str(number), ctype)
+                card_id = ix.cards.get(key)
+                if card_id is None:
+                    card_id = int(q("INSERT INTO card(number, card_type) VALUES (?, ?)", key).lastrowid or 0)
+                    ix.cards[key] = card_id
+                    ix.card_types[card_id] = ctype
+                    self.counts["cards"] += 1
+                want = {card_id}
+            for gone in of_type - want:
+                q("DELETE FROM entry_card WHERE entry_id=? AND card_id=?", (eid, gone))
+                linked.discard(gone)
+                changed = True
+            for new in want - of_type:
+                q("INSERT OR IGNORE INTO entry_card(entry_id, card_id) VALUES (?, ?)", (eid, new))
+                linked.add(new)
+                changed = True
+        return changed
+
+    def _start(self, eid: int, row: EntryRow, name: str) -> bool:
+        if row.start_time is ABSENT and row.course_name is ABSENT:
+            return False
+        q = self.conn.execute
+        cid = self.ix.entry_rows[eid][0]
+        existing = q("SELECT id, start_time, course_id FROM start WHERE entry_id=?", (eid,)).fetchone()
+        course_id = None
+        if isinstance(row.course_name, str):
+            found = q("SELECT id FROM course WHERE race_id=? AND name=?", (self.race_id, row.course_name.strip())).fetchone()
+            if found is None:
+                self.note("warning", f"{name}: no course named {row.course_name}")
+            else:
+                course_id = found[0]
+        when = row.start_time.timestamp() if not isinstance(row.start_time, NoValue) else None
+        if existing is None:
+            if when is None or cid is None:
+                return False
+            q("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) VALUES (?, ?, ?, ?, ?, ?, 1)",
+              (self.race_id, cid, self.ix.entry_rows[eid][4], when, course_id, eid))
+            return True
+        new_time = existing[1] if row.start_time is ABSENT else when
+        new_course = existing[2] if row.course_name is ABSENT else course_id
+        if (new_time, new_course) == (existing[1], existing[2]):
+            return False
+        # A start time from the file counts as set by hand: a redraw leaves it alone.
+        q("UPDATE start SET start_time=?, course_id=?, hand_set=1 WHERE id=?", (new_time, new_course, existing[0]))
+        return True
+
+    def _withdraw_missing(self, seen: set[int]) -> None:
+        q = self.conn.execute
+        rows = q("SELECT e.id, p.given, p.family FROM entry e LEFT JOIN person p ON p.id = e.person_id "
+                 "WHERE e.race_id=? AND e.identifier_type=? AND e.status='entered' AND e.hand_edited=0",
+                 (self.race_id, self.id_type)).fetchall()
+        for eid, given, family in rows:
+            if eid not in seen:
+                q("UPDATE entry SET status='withdrawn', updated_at=? WHERE id=?", (self.now, eid))
+                self.counts["withdrawn"] += 1
+                self.note("info", f"withdrawn (not in the file): {given or ''} {family or ''}".rstrip())
