@@ -429,8 +429,8 @@ def _v6_timing(conn: sqlite3.Connection) -> None:
             PRIMARY KEY (task_id, key)
         );
         INSERT INTO station(name, role, priority) VALUES
-            ('Override', 'override', 0), ('Readout', 'readout', 1), ('Finish', 'finish', 2),
-            ('Start check', 'start_check', 3), ('Card check', 'card_check', 4), ('Radio', 'radio', 5)
+            ('Override', 'override', 0), ('Readout', 'readout', 10), ('Finish', 'finish', 20),
+            ('Start check', 'start_check', 30), ('Radio', 'radio', 30), ('Card check', 'card_check', 40)
         """,
     )
 
