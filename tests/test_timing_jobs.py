@@ -1,0 +1,206 @@
+"""Timing on a real database: simulated race end to end, re-processing, overrides, readout files, radio feed."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from t4o_tui.engine.runs import run_log
+from t4o_tui.orienteering.punch_check import Status
+from t4o_tui.orienteering.ranking import ListType, ResultEntry, rank_class
+from t4o_tui.store.models import Class, Entry, Result, Station, StationData, TaskState
+
+from conftest import iof_examples, run_job
+
+
+def log_text(db, run) -> str:
+    return "\n".join(line.message for line in run_log(db, run.id))
+
+
+def build_race(db, db_path, tmp_path, *, runners: int = 40, started_ago: float = 4 * 3600) -> None:
+    """Courses from the official example, entries from a CSV, starts drawn in the past."""
+    f = tmp_path / "entries.csv"
+    f.write_text("ENTRY IDENTIFIER;PERSON NAME;CLASS NAME;ORGANISATION NAME;CARD NO\n" + "".join(
+        f"{i};Runner {i};{'Men Open' if i % 2 else 'Women Open'};Club {i % 6};{200000 + i if i % 7 else ''}\n"
+        for i in range(runners)), encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    assert run_job(db, db_path, "import-courses", {"file": str(iof_examples() / "CourseData_Individual_Step2.xml")}).status == "succeeded"
+    first = time.time() - started_ago
+    Class.update(first_start=first, start_interval=60, max_time=3 * 3600).execute()
+    Class.update(bib_start=1).where(Class.name == "Men Open").execute()
+    Class.update(bib_start=500).where(Class.name == "Women Open").execute()
+    assert run_job(db, db_path, "create-starts", {}).status == "succeeded"
+    assert run_job(db, db_path, "assign-starts", {"seed": "1"}).status == "succeeded"
+
+
+def results_snapshot() -> list[tuple]:
+    return sorted((r.entry_id, r.status, r.start_time, r.finish_time, r.time, r.splits, r.missing) for r in Result.select())
+
+
+def test_end_to_end_simulated_race_and_reprocessing_gives_identical_results(db, db_path, tmp_path):
+    build_race(db, db_path, tmp_path)
+    sim = run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 1000, "seed": 3, "missing_probability": 0.2})
+    assert sim.status == "succeeded", sim.error
+    assert StationData.select().count() == Entry.select().count()
+    proc = run_job(db, db_path, "process-station-data", {})
+    assert proc.status == "succeeded", proc.error
+    first = results_snapshot()
+    statuses = {r[1] for r in first}
+    assert "OK" in statuses and "MissingPunch" in statuses
+    assert "MissingPunch: missing" in log_text(db, proc)
+    # Deleting results and processing everything again gives the same answer.
+    Result.delete().execute()
+    assert run_job(db, db_path, "process-station-data", {"all": True}, name="again").status == "succeeded"
+    assert results_snapshot() == first
+    html = run_job(db, db_path, "result-list", {"format": "html", "splits": True, "refresh": 30})
+    page = Path(html.output).read_bytes()
+    assert html.status == "succeeded" and b'http-equiv="refresh" content="30"' in page and b"Men Open" in page
+    csv = run_job(db, db_path, "result-list", {"format": "csv"}, name="csv")
+    lines = Path(csv.output).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "Class;Place;Bib;Name;Club;Time;Behind;Status" and len(lines) == 1 + Entry.select().count()
+    # A second simulation finds nobody left to read out.
+    again = run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 1000, "seed": 3})
+    assert "0 simulated readouts" in log_text(db, again)
+
+
+def test_test_timing_refuses_a_real_event(db, db_path, tmp_path):
+    build_race(db, db_path, tmp_path, runners=4)
+    run = run_job(db, db_path, "test-timing", {})
+    assert run.status == "failed" and "only for test events" in run.error
+    assert StationData.select().count() == 0
+
+
+def test_runners_come_home_as_the_clock_passes_their_finish(db, db_path, tmp_path):
+    build_race(db, db_path, tmp_path, runners=30, started_ago=35 * 60)
+    run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 1000})
+    home = StationData.select().count()
+    assert 0 < home < Entry.select().count()  # 35 minutes after the first start: some back, some out
+
+
+def test_an_override_status_is_kept_on_reprocessing(db, db_path, tmp_path):
+    build_race(db, db_path, tmp_path, runners=6)
+    run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 100, "missing_probability": 0})
+    run_job(db, db_path, "process-station-data", {})
+    entry = Entry.select().join(Result, on=(Result.entry == Entry.id)).where(Result.status == "OK").first()
+    card = entry.entry_cards[0].card.number if list(entry.entry_cards) else None
+    override = Station.get(Station.role == "override")
+    StationData.create(race=entry.race_id, station=override, card_number=card, bib=None if card else entry.bib,
+                       status="Disqualified", source="jury decision", created_at=time.time())
+    run_job(db, db_path, "process-station-data", {})
+    assert Result.get(Result.entry == entry.id).status == "Disqualified"
+    run_job(db, db_path, "process-station-data", {"all": True}, name="all")
+    assert Result.get(Result.entry == entry.id).status == "Disqualified"
+    # Deactivating the override (raw data is never deleted) gives the punch result back.
+    StationData.update(active=False).where(StationData.source == "jury decision").execute()
+    run_job(db, db_path, "process-station-data", {"all": True}, name="all")
+    assert Result.get(Result.entry == entry.id).status == "OK"
+
+
+SI_HEADER = ("No;Read on;SIID;Start no;Clear CN;Clear DOW;Clear time;Check CN;Check DOW;Check time;Start CN;Start DOW;"
+             "Start time;Finish CN;Finish DOW;Finish time;No. of records;Record 1 CN;Record 1 DOW;Record 1 time;"
+             "Record 2 CN;Record 2 DOW;Record 2 time")
+
+
+def test_card_readout_file_unknown_card_broken_row_and_no_double_import(db, db_path, tmp_path):
+    build_race(db, db_path, tmp_path, runners=4)
+    f = tmp_path / "readouts.csv"
+    f.write_text(SI_HEADER + "\n"
+                 "1;2026-06-01 12:00:00;200001;;;;;;;;;;;;Mo;11:40:00;2;31;Mo;11:00:00;32;Mo;11:20:00\n"
+                 "2;2026-06-01 12:01:00;999999;;;;;;;;;;;;Mo;11:41:00;0\n"
+                 "3;2026-06-01 12:02:00;200002;;;;;;;;;;;;Mo;99:99:99;0\n", encoding="utf-8")
+    run = run_job(db, db_path, "import-card-readouts", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    assert "line 4" in log_text(db, run)  # the broken row is named and skipped
+    assert StationData.select().count() == 2
+    again = run_job(db, db_path, "import-card-readouts", {"file": str(f)})
+    assert "0 readouts imported, 2 already imported before" in log_text(db, again)
+    proc = run_job(db, db_path, "process-station-data", {})
+    assert "card not found" in log_text(db, proc)
+    assert StationData.get(StationData.card_number == "999999").data_status == "card not found"
+    bad = tmp_path / "wrong.csv"
+    bad.write_text("Name;Club\nA;B\n", encoding="utf-8")
+    run = run_job(db, db_path, "import-card-readouts", {"file": str(bad)}, name="wrong")
+    assert run.status == "failed" and "\n" not in run.error
+
+
+class _Feed(http.server.BaseHTTPRequestHandler):
+    answers: list[tuple[int, bytes, float]] = []
+    seen: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.seen.append(self.path)
+        status, body, delay = self.answers.pop(0) if self.answers else (200, b"", 0)
+        time.sleep(delay)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        # The job may have given up waiting: that is what the slow answer is for.
+        with contextlib.suppress(BrokenPipeError):
+            self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def feed():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Feed.answers, _Feed.seen = [], []
+    yield f"http://127.0.0.1:{server.server_address[1]}/punches", _Feed
+    server.shutdown()
+
+
+def test_radio_feed_resumes_after_the_last_id_through_timeouts_and_garbage(db, db_path, tmp_path, feed):
+    build_race(db, db_path, tmp_path, runners=4)
+    url, handler = feed
+    settings = {"url": url, "timeout": 0.5}
+    handler.answers = [
+        (200, b"101;31;200001;2026-06-01 11:00:00\n102;32;200001;2026-06-01 11:05:00\n", 0),
+        (200, b"", 2.0),  # too slow: timeout
+        (200, b"<html>proxy error</html>", 0),  # garbage
+        (500, b"oops", 0),
+        (200, b"103,200002,1780000000000,31,radio\nnot a punch\n", 0),
+    ]
+    runs = [run_job(db, db_path, "radio-punches", settings, name="radio") for _ in range(5)]
+    assert [r.status for r in runs] == ["succeeded", "failed", "failed", "failed", "succeeded"]
+    assert "no answer" in runs[1].error and "will ask again after id 102" in runs[1].error
+    assert "not radio punch CSV" in runs[2].error
+    assert "answered 500" in runs[3].error
+    assert [p.split("last=")[1] for p in handler.seen] == ["0", "102", "102", "102", "102"]
+    assert StationData.select().count() == 3
+    assert TaskState.get().value == "103"
+    assert "1 lines not understood" in log_text(db, runs[4])
+
+
+def test_official_result_lists_rank_the_same_way_in_the_program():
+    ns = {"i": "http://www.orienteering.org/datastandard/3.0"}
+    checked = 0
+    for name in ("ResultList1.xml", "ResultList2.xml", "ResultList3.xml", "ResultList4.xml"):
+        root = etree.parse(str(iof_examples() / name)).getroot()
+        for cr in root.findall("i:ClassResult", ns):
+            people = []
+            for pr in cr.findall("i:PersonResult", ns):
+                res = pr.find("i:Result", ns)
+                if res is None:
+                    continue
+                status = res.findtext("i:Status", namespaces=ns)
+                t = res.findtext("i:Time", namespaces=ns)
+                pos = res.findtext("i:Position", namespaces=ns)
+                given = pr.findtext("i:Person/i:Name/i:Given", namespaces=ns) or ""
+                family = pr.findtext("i:Person/i:Name/i:Family", namespaces=ns) or ""
+                people.append((f"{given} {family}", Status(status), float(t) if t else None, int(pos) if pos else None))
+            if not people:
+                continue
+            ranked = rank_class([ResultEntry(n, n, s, t) for n, s, t, _ in people], ListType.NORMAL)
+            got = {str(r.key): r.place for r in ranked}
+            for n, _s, _t, pos in people:
+                assert got[n] == pos, (name, n)
+                checked += 1
+    assert checked >= 3
