@@ -204,3 +204,21 @@ def test_official_result_lists_rank_the_same_way_in_the_program():
                 assert got[n] == pos, (name, n)
                 checked += 1
     assert checked >= 3
+
+
+def test_event_status_counts_and_overdue(db, db_path, tmp_path):
+    from t4o_tui.engine.event_status import event_status
+
+    build_race(db, db_path, tmp_path, runners=20, started_ago=4 * 3600)
+    Class.update(max_time=60).execute()  # everybody is past the max time
+    run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 5, "missing_probability": 0})
+    run_job(db, db_path, "process-station-data", {})
+    st = event_status(db, now=time.time())
+    assert st.entries == 20 and st.home == 5 and st.in_forest == 15
+    run = run_job(db, db_path, "overdue-check", {})
+    assert run.status == "succeeded"
+    assert "15 runners overdue (15 newly flagged)" in log_text(db, run)
+    assert "OVERDUE: " in log_text(db, run)
+    assert event_status(db, now=time.time()).overdue == 15
+    again = run_job(db, db_path, "overdue-check", {})
+    assert "15 runners overdue (0 newly flagged)" in log_text(db, again)
