@@ -1,26 +1,33 @@
 """Strict IOF XML 3.0 writers: default namespace, schema element order, output that validates.
 
-The element helpers (`add_person`, `add_organisation`, `add_class`, …) are shared by every writer;
-a ResultList writer builds on `message_root`, `add_event` and them the same way `write_start_list` does.
+StartList, EntryList, ClassList, CourseData and ResultList. The element helpers (`add_person`,
+`add_organisation`, `add_class`, …) are shared by every writer. Values the schema would refuse (a
+naive datetime, an unknown status, a course of fewer than two controls) raise ValueError here,
+so a bad file is never written.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeAlias
+from typing import Literal, TypeAlias, cast
 
 from lxml import etree
 
 from t4o_tui.orienteering.model import (
     CLASS_STATUSES,
+    CONTROL_TYPES,
     Card,
     ClassDef,
     ClassStart,
     Course,
+    CourseData,
+    EntryRecord,
     EventInfo,
     Ids,
     Organisation,
@@ -28,6 +35,8 @@ from t4o_tui.orienteering.model import (
     StartRecord,
     preferred_id,
 )
+from t4o_tui.orienteering.punch_check import SplitTime, Status, normalize_code
+from t4o_tui.orienteering.ranking import ResultEntry, rank_class
 from t4o_tui.orienteering.xmlsafe import IOF_NS
 
 El: TypeAlias = etree._Element
@@ -97,12 +106,14 @@ def _date_and_time(parent: El, tag: str, day: date | None, at: datetime | None) 
         sub(sub(parent, tag), "Date", day.isoformat())
 
 
-def add_event(parent: El, event: EventInfo) -> El:
-    """Event: Id, Name, StartTime, then Race elements."""
+def add_event(parent: El, event: EventInfo, *, classes: Sequence[ClassDef] = ()) -> El:
+    """Event: Id, Name, StartTime, the event's classes (entry lists), then Race elements."""
     el = sub(parent, "Event")
     add_one_id(el, event.ids)
     sub(el, "Name", event.name)
     _date_and_time(el, "StartTime", event.date, event.first_start)
+    for cls in classes:
+        add_class(el, cls)
     for race in event.races:
         r = sub(el, "Race")
         sub(r, "RaceNumber", race.number)
@@ -219,6 +230,312 @@ def write_start_list(
             sub(el, "StartName", cs.start_name)
         for start in cs.starts:
             add_person_start(el, start)
+    return to_bytes(root)
+
+
+# ---- EntryList, ClassList, CourseData -------------------------------------------------------------
+
+
+def add_person_entry(parent: El, entry: EntryRecord, class_ids: dict[str, Ids]) -> El:
+    """PersonEntry: Id, Person, Organisation, ControlCard*, Class* (Id when known, Name), RaceNumber*."""
+    el = sub(parent, "PersonEntry")
+    if entry.entry_id:
+        sub(el, "Id", entry.entry_id)
+    add_person(el, entry.person)
+    if entry.organisation is not None:
+        add_organisation(el, entry.organisation)
+    for card in entry.cards:
+        add_card(el, card)
+    for name in entry.class_names:
+        cls = sub(el, "Class")
+        add_one_id(cls, class_ids.get(name, {}))
+        sub(cls, "Name", name)
+    for n in entry.race_numbers:
+        sub(el, "RaceNumber", n)
+    return el
+
+
+def write_entry_list(
+    event: EventInfo,
+    entries: Sequence[EntryRecord],
+    *,
+    creator: str,
+    create_time: datetime,
+    classes: Sequence[ClassDef] = (),
+) -> bytes:
+    """An IOF XML 3.0 EntryList; `classes` go into the Event (importers create them from there).
+
+    IOF entries carry no bib, start time or entry status: those EntryRecord fields are not written.
+    """
+    root = message_root("EntryList", creator=creator, create_time=create_time)
+    add_event(root, event, classes=classes)
+    class_ids = {c.name: c.ids for c in classes}
+    for entry in entries:
+        add_person_entry(root, entry, class_ids)
+    return to_bytes(root)
+
+
+def write_class_list(classes: Sequence[ClassDef], *, creator: str, create_time: datetime) -> bytes:
+    """An IOF XML 3.0 ClassList."""
+    root = message_root("ClassList", creator=creator, create_time=create_time)
+    for cls in classes:
+        add_class(root, cls)
+    return to_bytes(root)
+
+
+def _control_type(value: str, where: str) -> str:
+    if value not in CONTROL_TYPES:
+        raise ValueError(
+            f"{where}: control type {value!r} is not one of {', '.join(CONTROL_TYPES)}"
+        )
+    return value
+
+
+def add_course(parent: El, course: Course) -> El:
+    """Course of CourseData: Id, Name, CourseFamily, Length, Climb, CourseControl (type, Control+, LegLength)."""
+    if not course.name:
+        raise ValueError("a course without a name cannot be written to CourseData")
+    if len(course.controls) < 2:
+        # The schema wants at least a start and a finish; an empty course means the data is incomplete.
+        raise ValueError(
+            f"course {course.name!r} has {len(course.controls)} controls: at least 2 needed"
+        )
+    el = sub(parent, "Course")
+    add_one_id(el, course.ids)
+    sub(el, "Name", course.name)
+    if course.family:
+        sub(el, "CourseFamily", course.family)
+    if course.length is not None:
+        sub(el, "Length", course.length)
+    if course.climb is not None:
+        sub(el, "Climb", course.climb)
+    for cc in course.controls:
+        # The type is written even for plain controls: readers that guess from the code then agree.
+        cel = sub(el, "CourseControl", type=_control_type(cc.type, f"course {course.name!r}"))
+        for code in (cc.code, *cc.alternatives):
+            sub(cel, "Control", code)
+        if cc.leg_length is not None:
+            sub(cel, "LegLength", cc.leg_length)
+    return el
+
+
+def write_course_data(data: CourseData, *, creator: str, create_time: datetime) -> bytes:
+    """An IOF XML 3.0 CourseData of one race: controls, courses, class and person course assignments."""
+    root = message_root("CourseData", creator=creator, create_time=create_time)
+    add_event(root, data.event)
+    race = sub(root, "RaceCourseData", raceNumber=data.race_number)
+    for control in data.controls:
+        cel = sub(race, "Control", type=_control_type(control.type, f"control {control.code!r}"))
+        sub(cel, "Id", control.code)
+    for course in data.courses:
+        add_course(race, course)
+    for a in data.assignments:
+        if a.course_name is None and a.course_family is None:
+            raise ValueError(
+                f"class {a.class_name!r}: a course assignment needs a course or a family"
+            )
+        el = sub(race, "ClassCourseAssignment")
+        add_one_id(el, a.class_ids, "ClassId")
+        sub(el, "ClassName", a.class_name)
+        for leg in a.legs:
+            sub(el, "AllowedOnLeg", leg)
+        if a.course_name is not None:
+            sub(el, "CourseName", a.course_name)
+        if a.course_family is not None:
+            sub(el, "CourseFamily", a.course_family)
+    for p in data.person_assignments:
+        el = sub(race, "PersonCourseAssignment")
+        for tag, value in (
+            ("EntryId", p.entry_id),
+            ("BibNumber", p.bib),
+            ("PersonName", p.person_name),
+            ("ClassName", p.class_name),
+            ("CourseName", p.course_name),
+            ("CourseFamily", p.course_family),
+        ):
+            if value is not None:
+                sub(el, tag, value)
+    return to_bytes(root)
+
+
+# ---- ResultList -----------------------------------------------------------------------------------
+
+RESULT_STATUSES = (
+    "OK", "Finished", "MissingPunch", "Disqualified", "DidNotFinish", "Active", "Inactive",
+    "OverTime", "SportingWithdrawal", "NotCompeting", "Moved", "MovedUp", "DidNotStart",
+    "DidNotEnter", "Cancelled",
+)  # fmt: skip
+"""IOF 3.0 ResultStatus values, as the schema lists them."""
+
+# Time4o's in-the-forest statuses are not IOF values: on the course means Active (as iof_status).
+_STATUS_ALIASES = {"Started": "Active", "Checked": "Active"}
+
+SplitStatus = Literal["OK", "Missing", "Additional"]
+ResultListStatus = Literal["Complete", "Delta", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class SplitOut:
+    """Time since start at one course control; a Missing control has no time (nor may an OK one whose time is lost)."""
+
+    code: str
+    time: float | None = None
+    status: SplitStatus = "OK"
+
+
+@dataclass(frozen=True)
+class PersonResultOut:
+    """One runner's result as a ResultList carries it; `status` is an IOF ResultStatus, `time`s are seconds."""
+
+    person: Person
+    status: str
+    organisation: Organisation | None = None
+    bib: str | None = None
+    start_time: datetime | None = None
+    finish_time: datetime | None = None
+    time: float | None = None
+    time_behind: float | None = None
+    position: int | None = None
+    splits: tuple[SplitOut, ...] = ()
+    card: Card | None = None
+    course: Course | None = None
+    entry_id: str | None = None
+    race_number: int | None = None
+
+
+@dataclass(frozen=True)
+class ClassResultOut:
+    """The results of one class in list order; `course` is the class's course when all run the same."""
+
+    class_def: ClassDef
+    results: tuple[PersonResultOut, ...] = ()
+    course: Course | None = None
+
+
+def split_outs(splits: Iterable[SplitTime]) -> tuple[SplitOut, ...]:
+    """The punch check's split times as a ResultList writes them."""
+    return tuple(
+        SplitOut(s.code, None if s.missing else s.time, "Missing" if s.missing else "OK")
+        for s in splits
+    )
+
+
+def rank_results(results: Iterable[PersonResultOut]) -> tuple[PersonResultOut, ...]:
+    """Results in list order with Position and TimeBehind filled in by `ranking.rank_class`."""
+    items = list(results)
+    entries = []
+    for i, r in enumerate(items):
+        status = _STATUS_ALIASES.get(r.status, r.status)
+        if status not in RESULT_STATUSES:
+            raise ValueError(f"{r.person.name}: status {r.status!r} is not an IOF ResultStatus")
+        entries.append(ResultEntry(key=i, name=r.person.name, status=Status(status), time=r.time))
+    return tuple(
+        replace(items[cast(int, row.key)], position=row.place, time_behind=row.behind)
+        for row in rank_class(entries)
+    )
+
+
+def _seconds(value: float, what: str) -> str:
+    """xsd:double seconds: whole seconds without a decimal point, as the IOF examples write them."""
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{what} is {value!r}: expected a non-negative number of seconds")
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _same_code(a: str, b: str) -> bool:
+    return normalize_code(a) == normalize_code(b)
+
+
+def _check_splits(who: str, splits: Sequence[SplitOut], course: Course | None) -> None:
+    for s in splits:
+        if s.status not in ("OK", "Missing", "Additional"):
+            raise ValueError(f"{who}: split status {s.status!r} is not OK, Missing or Additional")
+        if s.status == "Missing" and s.time is not None:
+            raise ValueError(f"{who}: control {s.code} is Missing but has a time")
+    if course is None or not course.controls or not splits:
+        return
+    # The schema cannot say it, the IOF rules do: every course control, in course order.
+    wanted = [cc for cc in course.controls if cc.type == "Control"]
+    listed = [s for s in splits if s.status != "Additional"]
+    ok = len(wanted) == len(listed) and all(
+        any(_same_code(s.code, c) for c in (cc.code, *cc.alternatives))
+        for s, cc in zip(listed, wanted, strict=True)
+    )
+    if not ok:
+        raise ValueError(
+            f"{who}: split times {[s.code for s in listed]} do not list course {course.name!r}'s "
+            f"controls {[cc.code for cc in wanted]} in order (missing ones with status Missing)"
+        )
+
+
+def add_person_result(parent: El, r: PersonResultOut, class_course: Course | None = None) -> El:
+    """PersonResult: EntryId, Person, Organisation, Result (BibNumber … Status, Course, SplitTime*, ControlCard)."""
+    who = r.person.name or "a runner"
+    status = _STATUS_ALIASES.get(r.status, r.status)
+    if status not in RESULT_STATUSES:
+        raise ValueError(f"{who}: status {r.status!r} is not one of {', '.join(RESULT_STATUSES)}")
+    if r.position is not None and status != "OK":
+        raise ValueError(
+            f"{who}: position {r.position} with status {status}: places are only for OK"
+        )
+    if r.position is not None and r.position < 1:
+        raise ValueError(f"{who}: position {r.position} is not a place")
+    _check_splits(who, r.splits, r.course if r.course and r.course.controls else class_course)
+    el = sub(parent, "PersonResult")
+    if r.entry_id:
+        sub(el, "EntryId", r.entry_id)
+    add_person(el, r.person)
+    if r.organisation is not None:
+        add_organisation(el, r.organisation)
+    res = sub(el, "Result", raceNumber=r.race_number)
+    if r.bib:
+        sub(res, "BibNumber", r.bib)
+    if r.start_time is not None:
+        sub(res, "StartTime", xml_datetime(r.start_time))
+    if r.finish_time is not None:
+        sub(res, "FinishTime", xml_datetime(r.finish_time))
+    if r.time is not None:
+        sub(res, "Time", _seconds(r.time, f"{who}: time"))
+    if r.time_behind is not None:
+        sub(res, "TimeBehind", _seconds(r.time_behind, f"{who}: time behind"))
+    if r.position is not None:
+        sub(res, "Position", r.position)
+    sub(res, "Status", status)
+    if r.course is not None:
+        add_simple_course(res, r.course)
+    for s in r.splits:
+        st = sub(res, "SplitTime", status=None if s.status == "OK" else s.status)
+        sub(st, "ControlCode", s.code)
+        if s.time is not None:
+            sub(st, "Time", _seconds(s.time, f"{who}: split time at {s.code}"))
+    if r.card is not None:
+        add_card(res, r.card)
+    return el
+
+
+def write_result_list(
+    event: EventInfo,
+    classes: Sequence[ClassResultOut],
+    *,
+    creator: str,
+    create_time: datetime,
+    status: ResultListStatus = "Complete",
+) -> bytes:
+    """An IOF XML 3.0 ResultList; results are written in the order given (see `rank_results`)."""
+    if status not in ("Complete", "Delta", "Snapshot"):
+        raise ValueError(f"result list status {status!r} is not Complete, Delta or Snapshot")
+    root = message_root("ResultList", creator=creator, create_time=create_time)
+    root.set("status", status)
+    add_event(root, event)
+    for cr in classes:
+        el = sub(root, "ClassResult")
+        add_class(el, cr.class_def)
+        if cr.course is not None:
+            add_simple_course(el, cr.course)
+        for r in cr.results:
+            add_person_result(el, r, cr.course)
     return to_bytes(root)
 
 
