@@ -222,3 +222,18 @@ def test_event_status_counts_and_overdue(db, db_path, tmp_path):
     assert event_status(db, now=time.time()).overdue == 15
     again = run_job(db, db_path, "overdue-check", {})
     assert "15 runners overdue (0 newly flagged)" in log_text(db, again)
+
+
+def test_result_list_xml_validates_against_the_schema(db, db_path, tmp_path):
+    from t4o_tui.orienteering import iof
+
+    from conftest import SHARED
+
+    build_race(db, db_path, tmp_path, runners=20)
+    run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 15, "missing_probability": 0.3})
+    run_job(db, db_path, "process-station-data", {})
+    run = run_job(db, db_path, "result-list", {"format": "iof-xml"})
+    assert run.status == "succeeded", run.error
+    xml = Path(run.output).read_bytes()
+    assert iof.validate(xml, SHARED / "iof" / "IOF.xsd") == []
+    assert b"<Position>1</Position>" in xml and b'status="Missing"' in xml
