@@ -419,10 +419,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _demo(cfg: Any, db: Any) -> None:
-    from t4o_tui.config import share_base_url
-    from t4o_tui.demo import build_demo, demo_share_urls
+    from t4o_tui.config import data_dir_for, share_base_url
+    from t4o_tui.demo import build_demo, demo_share_urls, prepare_demo
 
-    build_demo(db)
+    created = build_demo(db, data_dir_for(cfg.db))
+    if "Import entries" in created:
+        prepare_demo(db, data_dir_for(cfg.db), say=lambda line: print(line, file=sys.stderr))
     print(f"demo event: {cfg.db}", file=sys.stderr)
     for url in demo_share_urls(share_base_url(cfg)):
         print(f"demo share link: {url}", file=sys.stderr)
