@@ -280,14 +280,20 @@ def _construct(
         pending.setdefault(_token(e), []).append(e)
     counts: Counter[Token] = Counter({t: len(es) for t, es in pending.items()})
     own = set(positions)
+    unbroken = bool(positions) and positions[-1] - positions[0] == len(positions) - 1
     for idx, pos in enumerate(positions):
         prev = seq[pos - 1] if pos > 0 else None
         after = seq[pos + 1] if pos + 1 < len(seq) and pos + 1 not in own else None
-        bound = _Bound(seq, positions[idx + 1:], pos, counts)
+        # An unbroken block needs no copy of the rest: its first and last position say it all.
+        if unbroken:
+            bound = _Bound(seq, [], pos, counts, run=(positions[idx + 1], positions[-1]) if idx + 1 < len(positions) else None)
+        else:
+            bound = _Bound(seq, positions[idx + 1:], pos, counts)
         best_cost: int | None = None
         best: list[Token] = []
         for tok in counts:
-            cost = (tok == prev) + (tok == after) + bound.after_placing(tok)
+            # The bound's total is the same for every club: only the change matters for the choice.
+            cost = (tok == prev) + (tok == after) + bound.change_if_placed(tok)
             if best_cost is None or cost < best_cost:
                 best_cost, best = cost, [tok]
             elif cost == best_cost:
@@ -312,14 +318,22 @@ class _Bound:
 
     def __init__(
         self, seq: list[Token | None], rest: list[int], pos: int, counts: Counter[Token],
+        run: tuple[int, int] | None = None,
     ) -> None:
         self.counts = counts
         runs: list[list[int]] = []
-        for p in rest:
-            if runs and runs[-1][1] == p - 1:
-                runs[-1][1] = p
-            else:
-                runs.append([p, p])
+        if run is not None:
+            # One unbroken run given by its ends: the common case, in O(1). Walking (and copying)
+            # the rest for every placed runner made a big class quadratic.
+            runs.append([run[0], run[1]])
+        elif rest and rest[-1] - rest[0] == len(rest) - 1:
+            runs.append([rest[0], rest[-1]])
+        else:
+            for p in rest:
+                if runs and runs[-1][1] == p - 1:
+                    runs[-1][1] = p
+                else:
+                    runs.append([p, p])
         self.capacity = 0
         self.cheap = 0
         self.adjust: dict[Token, list[int]] = {}
@@ -340,10 +354,25 @@ class _Bound:
                 adj = self.adjust.setdefault(tok, [0, 0])
                 adj[0] += cap - cap0
                 adj[1] += cheap - cheap0
-        self.total = sum(self._cost(tok, n) for tok, n in counts.items())
+        self._memo: dict[tuple[int, int, int, bool, bool], int] = {}
+
+    @property
+    def total(self) -> int:
+        return sum(self._cost(tok, n) for tok, n in self.counts.items())
 
     def _cost(self, tok: Token, count: int, extra_end: bool = False) -> int:
         cap_adj, cheap_adj = self.adjust.get(tok, (0, 0))
+        right_is_tok = self.first is not None and self.first[1] == tok
+        # Most clubs have no fixed neighbours: their cost depends only on these few numbers.
+        key = (cap_adj, cheap_adj, count, extra_end, right_is_tok)
+        memo = self._memo.get(key)
+        if memo is not None:
+            return memo
+        memo = self._compute(tok, count, extra_end, cap_adj, cheap_adj)
+        self._memo[key] = memo
+        return memo
+
+    def _compute(self, tok: Token, count: int, extra_end: bool, cap_adj: int, cheap_adj: int) -> int:
         capacity, cheap = self.capacity + cap_adj, self.cheap + cheap_adj
         if extra_end and self.first is not None:
             length, right = self.first
@@ -356,8 +385,12 @@ class _Bound:
 
     def after_placing(self, tok: Token) -> int:
         """The bound once one runner of `tok` is placed at `pos`."""
+        return self.total + self.change_if_placed(tok)
+
+    def change_if_placed(self, tok: Token) -> int:
+        """How the bound changes when one runner of `tok` is placed at `pos`."""
         n = self.counts[tok]
-        return self.total - self._cost(tok, n) + self._cost(tok, n - 1, extra_end=True)
+        return self._cost(tok, n - 1, extra_end=True) - self._cost(tok, n)
 
 
 def _repair(
