@@ -47,7 +47,7 @@ def main() -> None:
     _, figures["import_courses"] = run_job(db, db_path, "import-courses", {"file": str(files / "courses.xml")})
     with db.atomic():
         for i, c in enumerate(Class.select().order_by(Class.name)):
-            c.first_start, c.start_interval, c.bib_start, c.vacancies, c.draw_order = first.timestamp(), 30, 1000 * (i + 1), 2, i
+            c.first_start, c.start_interval, c.bib_start, c.vacancies, c.draw_order = first.timestamp(), 30, 10000 * (i + 1), 2, i
             c.save()
     _, figures["create_starts"] = run_job(db, db_path, "create-starts", {})
     draw_run, figures["draw"] = run_job(db, db_path, "assign-starts", {"seed": "bench"})

@@ -42,7 +42,7 @@ def main() -> None:
     run_job(db, db_path, "import-courses", {"file": str(tmp / "courses.xml")})
     with db.atomic():
         for i, c in enumerate(Class.select().order_by(Class.name)):
-            c.first_start, c.start_interval, c.bib_start, c.max_time = first.timestamp(), 4, 1000 * (i + 1), 4 * 3600
+            c.first_start, c.start_interval, c.bib_start, c.max_time = first.timestamp(), 4, 10000 * (i + 1), 4 * 3600
             c.save()
     run_job(db, db_path, "create-starts", {})
     run_job(db, db_path, "assign-starts", {"seed": "1"})
