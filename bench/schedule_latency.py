@@ -1,7 +1,8 @@
 """Schedule latency: t4o-tui's evaluator against APScheduler 3's asyncio scheduler, 10,000 schedules.
 
     python bench/schedule_latency.py [-n 10000] [--duration 60] [--warmup 5] [--tasks 100]
-                                     [--only t4o,apscheduler] [--tmp DIR] [--profile FILE]
+                                     [--only t4o,apscheduler] [--batch SECONDS] [--tmp DIR]
+                                     [--profile FILE]
 
 About 2.5 minutes on 2 cores with the defaults (each variant: set-up, warm-up, 60 s measured,
 analysis). Needs `pip install 'apscheduler>=3.10,<4'` (bench-only dependency, the peer).
@@ -22,8 +23,9 @@ one variant at a time, so they never share the CPU):
                the scheduler only (queue_lane=False, direct_lane=False: nobody executes the runs,
                the cost measured is evaluation + persistence), logging at WARNING.
                Lateness = occurrence.actual - occurrence.nominal, read from the database for
-               every fire (no sampling). "committed" lateness = the end of the step (its commit)
-               that wrote the occurrence - nominal: when the run became visible to a worker.
+               every fire (no sampling). "committed" lateness = the end of the transaction (its
+               commit) that wrote the occurrence - nominal: when the run became visible to a
+               worker.
   apscheduler  AsyncIOScheduler, in-memory job store, the same N schedules (IntervalTrigger with
                the same start dates; CronTrigger with the same fields), a no-op coroutine job
                (runs on the event loop itself, no thread pool) that returns time.time(); an
@@ -173,18 +175,21 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
             ))
     create_s = time.perf_counter() - t0
 
-    # Each working step: (the `now` it evaluated, the wall time after its commit).
-    steps: list[tuple[float, float]] = []
-    inner_step = Evaluator.step
+    # The wall time at the end of each write transaction (after its commit). The evaluator writes
+    # in `_write` (one transaction each; older versions: one per `step`), and counts them in
+    # `steps`. A fire's commit is the first end at or after its `actual`, which is read inside.
+    commits: list[float] = []
+    name = "_write" if hasattr(Evaluator, "_write") else "step"
+    inner = getattr(Evaluator, name)
 
-    def step(self: Evaluator, now: float) -> float | None:
+    def counted(self: Evaluator, *a: Any) -> Any:
         before = self.steps
-        wake = inner_step(self, now)
+        out = inner(self, *a)
         if self.steps != before:
-            steps.append((now, time.time()))
-        return wake
+            commits.append(time.time())
+        return out
 
-    Evaluator.step = step  # type: ignore[method-assign]
+    setattr(Evaluator, name, counted)
     prof = None
     if args.profile:
         import cProfile
@@ -239,7 +244,6 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     late: list[float] = []
     late_kind: dict[str, list[float]] = {"interval": [], "cron": []}
     committed: list[float] = []
-    step_nows = [s[0] for s in steps]
     for sid, nominal, actual, state, count, status in rows:
         states[state] = states.get(state, 0) + count
         i = sid_index[sid]
@@ -249,16 +253,15 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         runs_ok += status == "queued"
         late.append(actual - nominal)
         late_kind[plan[i]["kind"]].append(actual - nominal)
-        # The step that wrote it is the last one that started (its `now`) at or before `actual`.
-        j = bisect.bisect_right(step_nows, actual) - 1
-        if j >= 0:
-            committed.append(steps[j][1] - nominal)
+        j = bisect.bisect_left(commits, actual)
+        if j < len(commits):
+            committed.append(commits[j] - nominal)
     conn.close()
     check = check_counts(plan, expected_nominals(plan, base, w0, w1), got)
     fired = len(late)
     check.update(states=states, runs_queued=runs_ok, lease_held=marks["holder"])
     check["ok"] = check["ok"] and states.get("fired", 0) == fired == runs_ok == check["expected"]
-    in_window = [s for s in steps if w0 <= s[0] < w1]
+    in_window = [c for c in commits if w0 <= c < w1]
     return {
         "fires": fired, "fires_per_s": fired / (w1 - w0),
         **lateness_stats(late),
