@@ -1,10 +1,10 @@
 """Share load: a results page served through a share link to 100 concurrent clients on loopback.
 
-    python bench/share_load.py [-c 100] [-n 10000] [-d 3] [--repeat 5]
-                               [--only share,ceiling,share-304,ceiling-304] [--client auto|wrk|python]
-                               [--tmp DIR] [--profile FILE]
+    python bench/share_load.py [-c 100] [-n 10000] [-d 3] [--repeat 4]
+                               [--only share,ceiling,share-304,ceiling-304,ceiling-app]
+                               [--client auto|wrk|python] [--threads 1] [--tmp DIR] [--profile FILE]
 
-About 85 s on 2 cores with the defaults. Needs `wrk` (`apt-get install wrk`) for the load;
+About 90 s on 2 cores with the defaults. Needs `wrk` (`apt-get install wrk`) for the load;
 without it (or with `--client python`) a Python load generator runs in its own process (aiohttp
 ClientSession, TCPConnector(limit=c)), which is slower than the servers, so its ratios say less.
 
@@ -13,7 +13,7 @@ with `write_file`, run once through the real `Runtime`; its file is then replace
 HTML results page (classes, runners, clubs, times) and its artifact row updated (size, name
 `results.html`, `text/html`); a plain share link (no run-task) to the task.
 
-Servers, each in its own process, both listening on 127.0.0.1 (ephemeral ports) for the whole
+Servers, each kind in its own process, listening on 127.0.0.1 (ephemeral ports) for the whole
 run; only one is loaded at a time:
 
   share        the real `ShareServer` (port 0) in its own event loop, logging set up as
@@ -21,9 +21,11 @@ run; only one is loaded at a time:
                file: its access log (one line per request) is part of the cost. Every request goes
                through the token check (format, hash lookup, constant-time compare), revocation,
                expiry, the hit count (in memory, written every 5 s and on stop) and the ETag.
-  ceiling      a bare aiohttp app: one GET route answering the same bytes from memory
-               (`web.Response(body=PAGE, content_type="text/html")`), no logic, no access log; and
-               one answering a bare 304 for the `ceiling-304` variant.
+  ceilings     one process, three listeners, no logic and no access log: aiohttp's low-level
+               server (`web.Server`) answering every request with the same bytes from memory
+               (`web.Response(body=PAGE, content_type="text/html")`), another answering a bare
+               304, and a `web.Application` with one route answering the same bytes (the usual way
+               to write an aiohttp server: its router included).
 
 Variants (each: c connections, keep-alive, a 1 s warm-up, then at least -d seconds and -n
 requests; the duration is stretched from the warm-up rate when -n needs it):
@@ -31,14 +33,16 @@ requests; the duration is stretched from the warm-up rate when -n needs it):
   share        GET /s/<token>: 200 with the page
   share-304    the same with `If-None-Match: <its ETag>`: 304, what a browser refreshing a
                results page mostly sends (Cache-Control: no-cache)
-  ceiling      GET of the same bytes from the bare app
-  ceiling-304  GET answered with a bare 304 by the bare app
+  ceiling      the same bytes from the low-level server: the ceiling of the aim
+  ceiling-304  a bare 304 from the low-level server
+  ceiling-app  the same bytes from the Application (for reference)
 
 The variants run interleaved, `--repeat` times, each share variant next to its ceiling (every
-other repeat in reverse order). Ratios: share / ceiling and share-304 / ceiling-304 (share-304 /
-ceiling is shown too): of the median requests per second; "paired", the median of the per-repeat
-ratios (less moved by other load on the machine); "cpu", the ceiling's server CPU time per request
-over the share's (what a request costs the server, whoever is faster at sending them).
+other repeat in reverse order). Ratios: share / ceiling and share-304 / ceiling-304 (the aim:
+0.80), share / ceiling-app and share-304 / ceiling for reference: of the median requests per
+second; "paired", the median of the per-repeat ratios (less moved by other load on the
+machine); "cpu", the ceiling's server CPU time per request over the share's (what a request
+costs the server, whoever is faster at sending them).
 
 Check after the load: the server is stopped (it writes its pending hit counts on stop); the
 share's `hits` in the database must equal the number of share requests the server answered
@@ -70,7 +74,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
-ALL_VARIANTS = ["share", "ceiling", "share-304", "ceiling-304"]
+ALL_VARIANTS = ["share", "ceiling", "share-304", "ceiling-304", "ceiling-app"]
 WARMUP_S = 1.0
 PROFILE_FORMATS = {".svg": "flamegraph", ".txt": "raw"}  # else speedscope
 
@@ -197,31 +201,43 @@ def child_share(db_path: str) -> None:
 
 
 def child_ceiling(page_file: str) -> None:
-    """The same HTTP library answering the same bytes from memory: no logic, no access log."""
+    """The same HTTP library answering the same bytes from memory: no logic, no access log.
+
+    Three listeners: aiohttp's low-level server answering the page (`ceiling`) or a bare 304
+    (`ceiling-304`) to every request, and a `web.Application` with one route answering the page
+    (`ceiling-app`: the usual way to write an aiohttp server, router included).
+    """
     import asyncio
 
     from aiohttp import web
 
     page = Path(page_file).read_bytes()
 
-    async def ok(request: web.Request) -> web.Response:
+    async def ok(request: web.BaseRequest) -> web.Response:
         return web.Response(body=page, content_type="text/html")
 
-    async def not_modified(request: web.Request) -> web.Response:
+    async def not_modified(request: web.BaseRequest) -> web.Response:
         return web.Response(status=304)
+
+    async def listen(runner: web.BaseRunner) -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, reuse_address=True)
+        await site.start()
+        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
     async def main() -> None:
         app = web.Application()
         app.router.add_get("/page", ok)
-        app.router.add_get("/304", not_modified)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, reuse_address=True)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        print(json.dumps({"port": port, "pid": os.getpid()}), flush=True)
+        runners = {
+            "ceiling": web.ServerRunner(web.Server(ok, access_log=None), handle_signals=False),
+            "ceiling-304": web.ServerRunner(web.Server(not_modified, access_log=None), handle_signals=False),
+            "ceiling-app": web.AppRunner(app, access_log=None, handle_signals=False),
+        }
+        ports = {name: await listen(r) for name, r in runners.items()}
+        print(json.dumps({"ports": ports, "pid": os.getpid()}), flush=True)
         await asyncio.to_thread(sys.stdin.readline)
-        await runner.cleanup()
+        for r in runners.values():
+            await r.cleanup()
 
     asyncio.run(main())
 
@@ -365,7 +381,7 @@ def main() -> int:
     ap.add_argument("-c", "--connections", type=int, default=100, help="concurrent connections (default 100)")
     ap.add_argument("-n", "--requests", type=int, default=10_000, help="at least this many requests per measured run")
     ap.add_argument("-d", "--duration", type=float, default=3.0, help="at least this many seconds per measured run")
-    ap.add_argument("--repeat", type=int, default=5, help="repeats of every variant, interleaved (default 5)")
+    ap.add_argument("--repeat", type=int, default=4, help="repeats of every variant, interleaved (default 4)")
     ap.add_argument("--only", default=",".join(ALL_VARIANTS), help="comma-separated variants (default: all)")
     ap.add_argument("--client", choices=["auto", "wrk", "python"], default="auto",
                     help="load generator: wrk if installed (auto), or the Python one")
@@ -436,8 +452,7 @@ def main() -> int:
             targets = {
                 "share": (share_url, {}),
                 "share-304": (share_url, {"If-None-Match": etag}),
-                "ceiling": (f"http://127.0.0.1:{ceil_meta['port']}/page", {}),
-                "ceiling-304": (f"http://127.0.0.1:{ceil_meta['port']}/304", {}),
+                **{name: (f"http://127.0.0.1:{port}/page", {}) for name, port in ceil_meta["ports"].items()},
             }
 
             def load(url: str, headers: dict[str, str], seconds: float) -> dict[str, Any]:
@@ -510,8 +525,9 @@ def main() -> int:
     labels = {
         "share": "share link GET: 200 + page (token, revocation, expiry, hit, ETag, access log)",
         "share-304": "share link GET with If-None-Match: 304 (a browser refresh)",
-        "ceiling": "bare aiohttp: same bytes from memory, no logic, no access log",
-        "ceiling-304": "bare aiohttp: a bare 304, no logic, no access log",
+        "ceiling": "aiohttp low-level server: the same bytes from memory, no logic, no access log",
+        "ceiling-304": "aiohttp low-level server: a bare 304, no logic, no access log",
+        "ceiling-app": "aiohttp Application, one route: the same bytes, no logic, no access log",
     }
     print()
     print(f"{'variant':<12} {'req/s':>8} {'best':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} "
@@ -521,9 +537,11 @@ def main() -> int:
               f"{s['p99_ms']:>7.2f} {s['max_ms']:>7.1f} {s['mb_s']:>6.0f} {_fmt_cpu(s['server_cpu_us']):>6} {s['requests_min']:>7,} {s['errors']:>6}  {labels[v]}")
     print(f"(median of {args.repeat} repeat(s); best = highest req/s; cpu us = server process CPU time per request; "
           f"min n = fewest requests in a measured run; {conns} connections, client {client})")
+    if client == "python":
+        print("(the Python client is slower than these servers: req/s are its own limit, the cpu ratio says more)")
 
     ratios: dict[str, float] = {}
-    pairs = [("share", "ceiling"), ("share-304", "ceiling-304"), ("share-304", "ceiling")]
+    pairs = [("share", "ceiling"), ("share-304", "ceiling-304"), ("share", "ceiling-app"), ("share-304", "ceiling")]
     for a, b in pairs:
         if a not in summary or b not in summary:
             continue
@@ -541,7 +559,7 @@ def main() -> int:
         for a, b in pairs:
             key = f"{a}/{b}"
             if key in ratios:
-                aim = "" if b == "ceiling" and a == "share-304" else (
+                aim = "" if key in ("share-304/ceiling", "share/ceiling-app") else (
                     "  aim met" if ratios[key] >= 0.8 else "  below the 80 % aim")
                 cpu = f"{ratios[key + ':cpu']:5.2f}" if key + ":cpu" in ratios else "    -"
                 print(f"  {key:<22} req/s {ratios[key]:5.2f}   paired {ratios[key + ':paired']:5.2f}   cpu {cpu}   "

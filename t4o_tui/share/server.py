@@ -4,7 +4,9 @@ Nothing from the request path reaches the file system: the token selects a share
 selects a task, and the task's latest file is a path the engine registered. Unknown, revoked and
 expired tokens get the same 404. Shares and latest files are kept in memory and refreshed from the
 database twice a second, and hits are counted in memory and written every few seconds, so a
-request costs no database access.
+request costs no database access. What every answer for a file shares (its headers, validators and,
+up to a size, its bytes) is computed once per file, so a request costs the share checks, a hit in
+memory and its access-log line.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import peewee
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 
 from t4o_tui.engine import queue
@@ -44,7 +46,7 @@ NOT_FOUND = b"Not found\n"
 class _ShareInfo:
     id: int
     task_id: int
-    token: str
+    token: bytes  # compared in constant time with the request's token
     run_task: bool
     cache_window: float
     expires_at: float | None
@@ -66,6 +68,32 @@ class _File:
         return f'"t4o-{self.artifact_id}-{self.size}"'
 
 
+class _Reply:
+    """What every answer for one file shares, computed once: headers, validators and (up to a size) the bytes."""
+
+    __slots__ = ("file", "etag", "etags", "modified", "headers_304", "headers_200", "body", "size")
+
+    def __init__(self, f: _File, body: bytes | None) -> None:
+        self.file = f
+        self.etag = f.etag
+        self.etags = frozenset((self.etag, "W/" + self.etag, "*"))  # If-None-Match values that match
+        self.modified = int(f.created_at)
+        self.headers_304: dict[str, str] = {
+            hdrs.ETAG: self.etag,
+            hdrs.LAST_MODIFIED: formatdate(f.created_at, usegmt=True),
+            # Browsers keep the page but ask every time; an unchanged file costs a 304.
+            hdrs.CACHE_CONTROL: "no-cache",
+            hdrs.CONTENT_DISPOSITION: f'inline; filename="{_header_safe(f.name)}"',
+            "X-Content-Type-Options": "nosniff",
+        }
+        media = f.media_type
+        if media.startswith("text/") and "charset" not in media:
+            media += "; charset=utf-8"
+        self.headers_200 = {**self.headers_304, hdrs.CONTENT_TYPE: media}
+        self.body = body  # None: streamed from disk (larger than MEMORY_FILE_MAX)
+        self.size = len(body) if body is not None else 0  # bytes held in memory
+
+
 LATEST_SQL = (
     "SELECT a.task_id, a.id, a.run_id, a.path, a.name, a.media_type, a.size, a.created_at FROM artifact a "
     "WHERE a.id IN (SELECT max(a2.id) FROM artifact a2 JOIN run r ON r.id = a2.run_id "
@@ -74,7 +102,15 @@ LATEST_SQL = (
 
 
 class _AccessLogger(AbstractAccessLogger):
-    """One line per request, with the token shortened so the journal does not hold working links."""
+    """One line per request, with the token shortened so the journal does not hold working links.
+
+    The lines go through the `t4o_tui.share.access` logger (its level, filters and handlers apply),
+    but not as a record each: the line is formatted here, and the lines of one turn of the event
+    loop leave together as one record at the start of the next turn (at a quiet time that is one
+    line per record, as before; under load a few dozen). A record per request (made, formatted,
+    written and flushed one by one) took about a fifth of the CPU time of a share request
+    (bench/share_load.py).
+    """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         if not access_log.isEnabledFor(logging.INFO):
@@ -82,14 +118,28 @@ class _AccessLogger(AbstractAccessLogger):
         path = request.path
         if path.startswith("/s/") and len(path) > 12:
             path = path[:9] + "…"
-        access_log.info(
-            '%s "%s %s" %d %s %.1fms', request.remote, request.method, path, response.status,
-            response.body_length, time * 1000,
+        if not path.isprintable():  # a decoded %0A must not start a line of its own
+            path = ascii(path)[1:-1]
+        if not _access_lines:
+            asyncio.get_running_loop().call_soon(_flush_access_log)
+        _access_lines.append(
+            f'{request.remote} "{request.method} {path}" {response.status} {response.body_length} {time * 1000:.1f}ms'
         )
 
     @property
     def enabled(self) -> bool:
         return access_log.isEnabledFor(logging.INFO)
+
+
+# Access-log lines not yet written (all connections' loggers share it; the event loop's thread only).
+_access_lines: list[str] = []
+
+
+def _flush_access_log() -> None:
+    if _access_lines:
+        text = "\n".join(_access_lines)
+        _access_lines.clear()
+        access_log.info("%s", text)
 
 
 class ShareServer:
@@ -110,27 +160,19 @@ class ShareServer:
         self._latest: dict[int, _File] = {}
         self._hits: dict[int, int] = defaultdict(int)
         self._last_access: dict[int, float] = {}
-        self._bytes: dict[str, tuple[int, int, bytes]] = {}
+        self._replies: dict[int, _Reply] = {}  # by artifact id
         self._bytes_total = 0
         self._inflight: dict[int, asyncio.Task[None]] = {}
         # Why the last run-task wait ended without a fresh file, per task (for the stale header).
         self._inflight_note: dict[int, str] = {}
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- life cycle ---------------------------------------------------------------------------------
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=1024)
-        app.router.add_get("/s/{token}", self._handle)  # HEAD too
-        app.router.add_get("/healthz", self._health)
-        # Every other path, method or shape of request: the same plain 404 (405 would tell more).
-        app.router.add_route("*", "/{tail:.*}", self._not_found)
-        return app
-
     async def start(self) -> bool:
         """Listen; False (and a clear log line) when the address is taken — the runtime goes on."""
         await asyncio.to_thread(self._refresh)
-        self._runner = web.AppRunner(self.app(), access_log_class=_AccessLogger, handle_signals=False)
+        self._runner = web.ServerRunner(web.Server(self._route, access_log_class=_AccessLogger), handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         try:
@@ -160,6 +202,7 @@ class ShareServer:
             t.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
+        _flush_access_log()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._flush_hits)
         self.listening = False
@@ -168,6 +211,7 @@ class ShareServer:
     async def _refresh_loop(self) -> None:
         while True:
             await asyncio.sleep(REFRESH_S)
+            _flush_access_log()  # normally done already; lines left by a loop that ended go out here
             try:
                 await asyncio.to_thread(self._refresh)
             except Exception as exc:  # locked for long, disk trouble: keep serving what we know
@@ -179,7 +223,7 @@ class ShareServer:
             "SELECT id, task_id, token, token_hash, run_task, cache_window, expires_at, revoked FROM share"
         ).fetchall()
         self._shares = {
-            r[3]: _ShareInfo(r[0], r[1], r[2], bool(r[4]), r[5], r[6], bool(r[7])) for r in rows
+            r[3]: _ShareInfo(r[0], r[1], r[2].encode(), bool(r[4]), r[5], r[6], bool(r[7])) for r in rows
         }
         self._latest = self._load_latest({info.task_id for info in self._shares.values()})
 
@@ -215,23 +259,30 @@ class ShareServer:
             raise
 
     # -- requests -----------------------------------------------------------------------------------
-    async def _not_found(self, request: web.Request) -> web.Response:
-        return web.Response(status=404, body=NOT_FOUND, content_type="text/plain")
+    async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
+        """The three routes, by hand, on aiohttp's low-level server: an Application and its router
+        took 15-25 % of the CPU time of a share request (bench/share_load.py)."""
+        if request.method == hdrs.METH_GET or request.method == hdrs.METH_HEAD:
+            path = request.path  # decoded; a token has none of "/%." so nothing odd gets through
+            if path.startswith("/s/"):
+                return await self._handle(request, path[3:])
+            if path == "/healthz":
+                return web.json_response({"status": "ok", "shares": len(self._shares)})
+        # Every other path, method or shape of request: the same plain 404 (405 would tell more).
+        return _not_found()
 
-    async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "shares": len(self._shares)})
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        token = request.match_info["token"]
+    async def _handle(self, request: web.BaseRequest, token: str) -> web.StreamResponse:
         now = self.clock.now()
+        # The format first (no hashing of junk), then the hash selects the share (the lookup does not
+        # depend on how much of the token is right), then the constant-time comparison.
         info = self._shares.get(token_hash(token)) if TOKEN_RE.fullmatch(token) else None
         if (
             info is None
-            or not hmac.compare_digest(info.token.encode(), token.encode())
+            or not hmac.compare_digest(info.token, token.encode())
             or info.revoked
             or (info.expires_at is not None and now >= info.expires_at)
         ):
-            return await self._not_found(request)
+            return _not_found()
         self._hits[info.id] += 1
         self._last_access[info.id] = now
         f = self._latest.get(info.task_id)
@@ -243,49 +294,51 @@ class ShareServer:
             return web.Response(status=503, headers={"Retry-After": "10", "Cache-Control": "no-store"},
                                 body=b"No file yet: the task has not produced one. Try again shortly.\n",
                                 content_type="text/plain")
-        return await self._serve(request, f, stale)
+        reply = self._replies.get(f.artifact_id)
+        if reply is None:
+            try:
+                reply = await self._reply(f)
+            except OSError:
+                log.warning("share: file of run %d is gone: %s", f.run_id, f.path)
+                return _not_found()
+        if stale:
+            return self._answer(request, reply, stale)
+        if _not_modified(request, reply):
+            return web.Response(status=304, headers=reply.headers_304)
+        if reply.body is None:
+            return self._answer(request, reply, None)
+        return web.Response(body=reply.body, headers=reply.headers_200)
 
-    async def _serve(self, request: web.Request, f: _File, stale: str | None) -> web.StreamResponse:
-        headers = {
-            "ETag": f.etag,
-            "Last-Modified": formatdate(f.created_at, usegmt=True),
-            # Browsers keep the page but ask every time; an unchanged file costs a 304.
-            "Cache-Control": "no-cache",
-            "Content-Disposition": f'inline; filename="{_header_safe(f.name)}"',
-            "X-Content-Type-Options": "nosniff",
-        }
+    def _answer(self, request: web.BaseRequest, reply: _Reply, stale: str | None) -> web.StreamResponse:
+        """The general answer: with a stale mark, or a file streamed from disk."""
+        modified = not _not_modified(request, reply)
+        headers = dict(reply.headers_200 if modified else reply.headers_304)
         if stale:
             headers["X-T4O-Stale"] = stale
             headers["Warning"] = '110 - "Response is Stale"'
-        if _not_modified(request, f):
+        if not modified:
             return web.Response(status=304, headers=headers)
-        media = f.media_type + ("; charset=utf-8" if f.media_type.startswith("text/") and "charset" not in f.media_type else "")
-        headers["Content-Type"] = media
-        if f.size > MEMORY_FILE_MAX:
-            if not os.path.exists(f.path):
-                return await self._not_found(request)
-            return web.FileResponse(Path(f.path), headers=headers)
-        try:
-            body = await self._read(f)
-        except OSError:
-            log.warning("share: file of run %d is gone: %s", f.run_id, f.path)
-            return await self._not_found(request)
-        return web.Response(body=body, headers=headers)
+        if reply.body is None:
+            if not os.path.exists(reply.file.path):
+                return _not_found()
+            return web.FileResponse(Path(reply.file.path), headers=headers)
+        return web.Response(body=reply.body, headers=headers)
 
-    async def _read(self, f: _File) -> bytes:
-        cached = self._bytes.get(f.path)
-        if cached is not None and cached[0] == f.artifact_id:
-            return cached[2]
-        data = await asyncio.to_thread(Path(f.path).read_bytes)
-        if self._bytes_total + len(data) > MEMORY_TOTAL_MAX:
-            self._bytes.clear()
+    async def _reply(self, f: _File) -> _Reply:
+        """Headers and bytes of a file, read once (an artifact's file does not change; files larger
+        than MEMORY_FILE_MAX stay on disk)."""
+        body = None if f.size > MEMORY_FILE_MAX else await asyncio.to_thread(Path(f.path).read_bytes)
+        size = len(body) if body is not None else 0  # what the new reply holds
+        latest = {g.artifact_id for g in self._latest.values()}
+        # Drop the files no link serves any more (and this file's entry, replaced below).
+        for aid in [aid for aid in self._replies if aid not in latest or aid == f.artifact_id]:
+            self._bytes_total -= self._replies.pop(aid).size
+        if self._bytes_total + size > MEMORY_TOTAL_MAX:
+            self._replies.clear()
             self._bytes_total = 0
-        old = self._bytes.pop(f.path, None)
-        if old is not None:
-            self._bytes_total -= len(old[2])
-        self._bytes[f.path] = (f.artifact_id, len(data), data)
-        self._bytes_total += len(data)
-        return data
+        reply = self._replies[f.artifact_id] = _Reply(f, body)
+        self._bytes_total += size
+        return reply
 
     # -- run-task links -----------------------------------------------------------------------------
     async def _fresh(self, info: _ShareInfo, f: _File | None) -> tuple[_File | None, str | None]:
@@ -343,18 +396,24 @@ class ShareServer:
         return (row[0], row[1]) if row else ("gone", None)
 
 
+def _not_found() -> web.Response:
+    return web.Response(status=404, body=NOT_FOUND, content_type="text/plain")
+
+
 def _header_safe(name: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
 
 
-def _not_modified(request: web.Request, f: _File) -> bool:
-    inm = request.headers.get("If-None-Match")
+def _not_modified(request: web.BaseRequest, reply: _Reply) -> bool:
+    headers = request.headers
+    inm = headers.get(hdrs.IF_NONE_MATCH)
     if inm is not None:
-        return any(tag.strip() in (f.etag, "*") or tag.strip() == "W/" + f.etag for tag in inm.split(","))
-    ims = request.headers.get("If-Modified-Since")
+        # A browser sends back the one ETag it has: compare it as is before splitting a list.
+        return inm == reply.etag or any(tag.strip() in reply.etags for tag in inm.split(","))
+    ims = headers.get(hdrs.IF_MODIFIED_SINCE)
     if ims:
         try:
-            return int(f.created_at) <= parsedate_to_datetime(ims).timestamp()
+            return reply.modified <= parsedate_to_datetime(ims).timestamp()
         except (TypeError, ValueError, IndexError):
             return False
     return False
