@@ -1,29 +1,38 @@
 """Write the SVG screenshots in screenshots/ from the demo event: `python scripts/screenshots.py`.
 
-Builds the demo database in a temporary folder, lets the engine inside the app run a few demo
-runs (one still running, one failed), and saves each main screen at 100x30.
+Builds and prepares the race-day demo in a temporary folder (imports, draw, start list), opens it
+with the engine running inside the app (the demo schedules fire, the share server serves), runs
+a failing test task, and saves each main view, the schedule editor, a schedule's history, a
+run's log and the task editor at 100x30. Takes about a minute.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import peewee
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from t4o_tui.config import Config
-from t4o_tui.demo import build_demo
+from t4o_tui.config import Config, data_dir_for
+from t4o_tui.demo import build_demo, prepare_demo
 from t4o_tui.engine.runs import enqueue_run, get_run
 from t4o_tui.engine.runtime import RuntimeOptions
+from t4o_tui.engine.schedules import list_occurrences
 from t4o_tui.engine.tasks import find_task
 from t4o_tui.store.db import open_database
+from t4o_tui.store.models import Schedule
+from t4o_tui.timefmt import local_zone_name
 from t4o_tui.tui.app import T4oApp
+from t4o_tui.tui.screens.occurrences import OccurrencesScreen
 from t4o_tui.tui.screens.run_log import RunLogScreen
+from t4o_tui.tui.screens.schedule_editor import ScheduleEditorScreen
 from t4o_tui.tui.screens.task_editor import TaskEditorScreen
 from t4o_tui.tui.widgets.live_table import LiveTable
 
@@ -31,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZE = (100, 30)
 
 
-async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
@@ -40,13 +49,28 @@ async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str, t
     raise SystemExit(f"screenshots: timed out waiting for {what}")
 
 
-async def shoot(out: Path, folder: Path) -> list[Path]:
-    db_path = folder / "demo.sqlite"
-    db = open_database(db_path)
-    build_demo(db)
-    first = [enqueue_run(db, name) for name in ("Backup", "Test quick", "Test that fails", "Test direct")]
-    app = T4oApp(Config(db=db_path, grace=0.5), db, options=RuntimeOptions(poll=0.05, grace=0.5),
+def free_port() -> int:
+    """The share server's port: 8470 as in a real setup when it is free, else any free one."""
+    for port in (8470, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise SystemExit("screenshots: no free port")
+
+
+def schedule_of(task: str) -> int:
+    return int(Schedule.get(Schedule.task == find_task(task).id).id)
+
+
+async def shoot(out: Path, db: peewee.Database, db_path: Path) -> list[Path]:
+    port = free_port()
+    cfg = Config(db=db_path, grace=0.5, share_port=port, timezone=local_zone_name())
+    app = T4oApp(cfg, db, options=RuntimeOptions(poll=0.05, grace=0.5, share=True, share_port=port),
                  watch_terminal=False)
+    ticking, overdue = schedule_of("Test timing"), schedule_of("Overdue check")
     written: list[Path] = []
 
     def save(name: str) -> None:
@@ -59,24 +83,36 @@ async def shoot(out: Path, folder: Path) -> list[Path]:
 
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.engine_started, "the engine")
+        # A failure for the dashboard, and a result list now rather than at its next half minute.
+        first = [await asyncio.to_thread(enqueue_run, db, name) for name in ("Test that fails", "Result list")]
         for run_id in first:
             while not await finished(run_id):
                 await pilot.pause(0.1)
-        slow = await asyncio.to_thread(enqueue_run, db, "Test slow with file")
-        await asyncio.to_thread(enqueue_run, db, "Test quick")
-        while ((await asyncio.to_thread(get_run, db, slow)).progress or 0.0) < 0.3:
-            await pilot.pause(0.1)
-
+        # The demo's every-5-seconds schedules have fired a few times: histories and results exist.
+        while len(await asyncio.to_thread(list_occurrences, db, schedule_id=ticking)) < 3:
+            await pilot.pause(0.2)
         await pilot.pause(1.2)
         save("dashboard")
 
+        app.open_occurrences(ticking)
+        await until(pilot, lambda: isinstance(app.screen, OccurrencesScreen) and app.screen.data is not None,
+                    "the history")
+        await pilot.pause(0.6)
+        save("occurrences")
+        await pilot.press("escape")
+
+        app.open_schedule_editor(overdue)
+        await until(pilot, lambda: isinstance(app.screen, ScheduleEditorScreen) and app.screen.checks > 0,
+                    "the schedule editor")
+        await pilot.pause(0.8)
+        save("schedule-editor")
+        await pilot.press("escape")
+
         await pilot.press("2")
         await pilot.pause(1.2)
-        app.screen.query_one(LiveTable).select_key(str(slow))
-        await pilot.pause(0.2)
         save("queue")
 
-        await pilot.press("l")
+        app.open_run_log(first[1])
         await until(pilot, lambda: isinstance(app.screen, RunLogScreen) and app.screen.lines > 0, "the log")
         await pilot.pause(0.6)
         save("run-log")
@@ -84,7 +120,7 @@ async def shoot(out: Path, folder: Path) -> list[Path]:
 
         await pilot.press("3")
         await pilot.pause(1.0)
-        task = await asyncio.to_thread(find_task, "Test slow with file")
+        task = await asyncio.to_thread(find_task, "Result list")
         app.screen.query_one(LiveTable).select_key(str(task.id))
         await pilot.pause(0.2)
         save("tasks")
@@ -94,7 +130,10 @@ async def shoot(out: Path, folder: Path) -> list[Path]:
         await pilot.pause(0.5)
         save("task-editor")
         await pilot.press("escape")
-    db.close()
+
+        await pilot.press("4")
+        await pilot.pause(1.5)
+        save("shares")
     return written
 
 
@@ -104,8 +143,14 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="t4o-screenshots-") as tmp:
-        for path in asyncio.run(shoot(args.out, Path(tmp))):
+        db_path = Path(tmp) / "demo.sqlite"
+        db = open_database(db_path)
+        build_demo(db, data_dir_for(db_path))
+        if not prepare_demo(db, data_dir_for(db_path), say=lambda line: None):
+            raise SystemExit("screenshots: the demo's preparation failed")
+        for path in asyncio.run(shoot(args.out, db, db_path)):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        db.close()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from t4o_tui.tui.screens.help import HelpScreen
 from t4o_tui.tui.screens.queue import QueueScreen
 from t4o_tui.tui.screens.run_details import RunDetailsScreen
 from t4o_tui.tui.screens.run_log import RunLogScreen
+from t4o_tui.tui.screens.shares import SharesScreen
 from t4o_tui.tui.screens.task_editor import TaskEditorScreen
 from t4o_tui.tui.screens.tasks import TasksScreen
 from t4o_tui.tui.widgets.fields import Field
@@ -41,7 +42,7 @@ LARGE = (160, 50)
 def make_app(db: peewee.Database, db_path: Path, *, readonly: bool = False, keys: dict[str, str] | None = None) -> T4oApp:
     cfg = Config(db=db_path, grace=0.5, keys=keys or {})
     # A fast-polling runtime, and a short grace so that quitting with a run still going is quick.
-    options = RuntimeOptions(poll=0.05, grace=0.5, cancel_wait=1.0)
+    options = RuntimeOptions(poll=0.2, grace=0.5, cancel_wait=1.0)
     app = T4oApp(cfg, db, readonly=readonly, options=options, watch_terminal=False)
     app.notes = []  # type: ignore[attr-defined]
     notify = app.notify
@@ -124,11 +125,15 @@ def test_views_keys_help_and_palette(db, db_path):
         assert isinstance(app.screen, QueueScreen)
         await pilot.press("right_square_bracket")
         assert isinstance(app.screen, TasksScreen)
-        await pilot.press("right_square_bracket")
+        await pilot.press("right_square_bracket", "right_square_bracket")
         assert isinstance(app.screen, DashboardScreen)
-        await pilot.press("left_square_bracket")
+        await pilot.press("left_square_bracket", "left_square_bracket")
         assert isinstance(app.screen, TasksScreen)
-        await pilot.press("4")  # no fourth view yet: nothing happens
+        await pilot.press("4")
+        assert isinstance(app.screen, SharesScreen)
+        await pilot.press("5")  # no fifth view yet: nothing happens
+        assert isinstance(app.screen, SharesScreen)
+        await pilot.press("3")
         assert isinstance(app.screen, TasksScreen)
 
         await pilot.press("question_mark")
@@ -141,14 +146,14 @@ def test_views_keys_help_and_palette(db, db_path):
 
         await pilot.press("colon")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
-        await pilot.press(*"go to queue")
+        await pilot.press(*"to queue")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue via palette")
 
         await pilot.press("colon")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
-        await pilot.press(*"run task: test quick")
+        await pilot.press(*"run test quick")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await until(pilot, lambda: any("queued" in n for n in app.notes), what="run queued via palette")
@@ -221,7 +226,8 @@ def test_create_task_invalid_then_valid(db, db_path):
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, TaskEditorScreen), what="editor")
         await pilot.pause()
-        await pilot.press(*"Import late entries")
+        app.screen.query_one("#field-name Input", Input).value = "Import late entries"
+        await pilot.pause()  # the change is checked first, as when typed
         await pilot.press("ctrl+r")
         await until(pilot, lambda: "already exists" in field_message(app, "name"), what="name error")
         assert isinstance(app.screen, TaskEditorScreen)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -20,11 +21,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from t4o_tui.config import Config, data_dir_for
-from t4o_tui.engine.clock import clock_from_env
+from t4o_tui.engine.clock import Clock, clock_from_env
 from t4o_tui.engine.queue import AlreadyEnded
 from t4o_tui.engine.runs import RunRow
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+from t4o_tui.engine.schedules import ScheduleRow
 from t4o_tui.engine.tasks import TaskError, TaskRow
+from t4o_tui.share.links import ShareRow, share_url
 from t4o_tui.timefmt import local_zone
 from t4o_tui.tui.commands import T4oCommands
 from t4o_tui.tui.format import ACTIVE
@@ -32,9 +35,15 @@ from t4o_tui.tui.keys import bindings, unknown_ids
 from t4o_tui.tui.screens.confirm import ConfirmScreen
 from t4o_tui.tui.screens.dashboard import DashboardScreen
 from t4o_tui.tui.screens.help import HelpScreen
+from t4o_tui.tui.screens.occurrences import OccurrencesScreen
+from t4o_tui.tui.screens.pause import PauseScreen
 from t4o_tui.tui.screens.queue import QueueScreen
 from t4o_tui.tui.screens.run_details import RunDetailsScreen
 from t4o_tui.tui.screens.run_log import RunLogScreen
+from t4o_tui.tui.screens.schedule_editor import ScheduleEditorScreen
+from t4o_tui.tui.screens.share_editor import ShareEditorScreen
+from t4o_tui.tui.screens.share_link import ShareLinkScreen
+from t4o_tui.tui.screens.shares import SharesScreen
 from t4o_tui.tui.screens.task_editor import TaskEditorScreen
 from t4o_tui.tui.screens.tasks import TasksScreen
 from t4o_tui.tui.services import ReadOnlyError, Services
@@ -42,8 +51,9 @@ from t4o_tui.worker import runtime_options
 
 log = logging.getLogger("t4o_tui.tui")
 
-# The main views in key order (1, 2, 3, …). Shares and Log views slot in here when they exist.
-VIEWS: list[tuple[str, str]] = [("dashboard", "Dashboard"), ("queue", "Queue"), ("tasks", "Tasks")]
+# The main views in key order (1, 2, 3, …). A Log view slots in here when it exists.
+VIEWS: list[tuple[str, str]] = [("dashboard", "Dashboard"), ("queue", "Queue"), ("tasks", "Tasks"),
+                                ("shares", "Shares")]
 TERMINAL_CHECK_SECONDS = 3.0
 
 
@@ -69,7 +79,7 @@ class T4oApp(App[int], inherit_bindings=False):
     TITLE = "t4o-tui"
     VIEWS: ClassVar[list[tuple[str, str]]] = VIEWS
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        "dashboard": DashboardScreen, "queue": QueueScreen, "tasks": TasksScreen,
+        "dashboard": DashboardScreen, "queue": QueueScreen, "tasks": TasksScreen, "shares": SharesScreen,
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {T4oCommands}
@@ -78,20 +88,24 @@ class T4oApp(App[int], inherit_bindings=False):
     engine_state: reactive[str] = reactive("")
 
     def __init__(self, cfg: Config, db: peewee.Database, *, readonly: bool = False,
-                 options: RuntimeOptions | None = None, watch_terminal: bool = True) -> None:
+                 options: RuntimeOptions | None = None, watch_terminal: bool = True, clock: Clock | None = None,
+                 worker_id: str | None = None) -> None:
         super().__init__()
         self.cfg = cfg
         self.db = db
         self.readonly = readonly
         self.db_name = Path(str(db.database)).name
         self.watch_terminal = watch_terminal
-        clock = clock_from_env()  # the rehearsal clock, when set, as every other process uses it
+        # The rehearsal clock, when set, as every other process uses it; tests give a fixed one
+        # (and a fixed worker id) so that snapshots show the same times on every run.
+        clock = clock or clock_from_env()
         # Read-only: no runtime at all, so this process never claims or runs anything.
         self.runtime: Runtime | None = None if readonly else Runtime(
-            db, data_dir=data_dir_for(cfg.db), options=options or runtime_options(cfg), role="tui", clock=clock)
+            db, data_dir=data_dir_for(cfg.db), options=options or runtime_options(cfg), role="tui", clock=clock,
+            worker_id=worker_id)
         self.worker_id: str | None = self.runtime.worker_id if self.runtime else None
         self.services = Services(db, readonly=readonly, tz=local_zone(cfg.timezone), runtime=self.runtime,
-                                 clock=clock)
+                                 clock=clock, cfg=cfg)
         self.engine_started = False
         self.stopping = False
         self._frozen: AbstractContextManager[None] | None = None
@@ -99,6 +113,7 @@ class T4oApp(App[int], inherit_bindings=False):
         self._reported_clashes: set[str] = set()
         self._textual_sigcont: Any = None
         self._engine_start_done = asyncio.Event()
+        self._gc_frozen = False
         self.engine_state = "READ-ONLY · runs nothing" if readonly else "engine starting…"
         if (os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY")) and "NO_COLOR" not in os.environ:
             # The terminal's own palette: right over SSH and in 16 colours. Not with NO_COLOR:
@@ -116,6 +131,8 @@ class T4oApp(App[int], inherit_bindings=False):
         self._apply_keymap()
         if self.runtime is not None:
             self.run_worker(self._start_engine(), group="engine")
+        else:
+            self.call_after_refresh(self._freeze_startup_objects)
         if self.watch_terminal and not self.is_headless:
             loop = asyncio.get_running_loop()
             # A hang-up sends SIGCONT right after SIGHUP. Textual's own SIGCONT handler would
@@ -140,8 +157,21 @@ class T4oApp(App[int], inherit_bindings=False):
                 self.engine_state = f"worker {self.runtime.worker_id}"
         finally:
             self._engine_start_done.set()
+            self.call_after_refresh(self._freeze_startup_objects)
+
+    def _freeze_startup_objects(self) -> None:
+        # What start-up built (Textual, Rich, the styles, the engine's schedule state) lives as
+        # long as the app. Moved out of the collector's reach, it no longer makes each full
+        # collection stall the screen for 60-300 ms (bench/tui_load.py); unfrozen at exit.
+        if not self._gc_frozen:
+            gc.collect()
+            gc.freeze()
+            self._gc_frozen = True
 
     async def on_unmount(self) -> None:
+        if self._gc_frozen:
+            gc.unfreeze()
+            self._gc_frozen = False
         # Reached on every way out, a crash included: the runtime must still stop gracefully.
         if self.runtime is not None and self.engine_started and not self.runtime.stopping:
             await self.runtime.stop()
@@ -168,7 +198,7 @@ class T4oApp(App[int], inherit_bindings=False):
     def action_quit(self) -> None:  # type: ignore[override]
         unsaved = getattr(self.screen, "has_unsaved_changes", None)
         if callable(unsaved) and unsaved():
-            self.confirm("Quit and discard the changes to this task?", yes="Discard and quit", no="Keep editing",
+            self.confirm("Quit and discard the unsaved changes?", yes="Discard and quit", no="Keep editing",
                          on_yes=self.shutdown)
             return
         self.shutdown()
@@ -314,6 +344,68 @@ class T4oApp(App[int], inherit_bindings=False):
             self.open_task_editor(task, on_saved=tasks.select_task if tasks else None)
 
         self.run_safely(find_and_open(), "Opening the task")
+
+    def open_occurrences(self, schedule_id: int) -> None:
+        self.push_screen(OccurrencesScreen(schedule_id))
+
+    def open_schedule_editor(self, schedule_id: int | None, *, task: str | None = None,
+                             on_saved: Callable[[int], object] | None = None) -> None:
+        """The editor of a schedule (None: a new one, of `task` or of a task chosen in the form)."""
+
+        async def load_and_open() -> None:
+            details = await self.services.schedule(schedule_id) if schedule_id is not None else None
+            names = await self.services.task_names() if task is None and details is None else []
+
+            def done(saved: int | None) -> None:
+                if saved is not None and on_saved is not None:
+                    on_saved(saved)
+
+            await self.push_screen(ScheduleEditorScreen(details, task=task, tasks=names, readonly=self.readonly), done)
+
+        self.run_safely(load_and_open(), "Opening the schedule")
+
+    def open_pause_dialog(self, schedule: ScheduleRow, on_done: Callable[[], object] | None = None) -> None:
+        def done(paused: bool | None) -> None:
+            if paused and on_done is not None:
+                on_done()
+
+        self.push_screen(PauseScreen(schedule), done)
+
+    def open_share_editor(self, share: ShareRow | None, *, task: str | None,
+                          on_saved: Callable[[], object] | None = None) -> None:
+        """Create a link (then show it in full, to copy) or change one."""
+
+        def done(result: tuple[int, str] | None) -> None:
+            if result is None:
+                return
+            if on_saved is not None:
+                on_saved()
+            if share is None:
+                self.show_new_link(*result)
+            else:
+                self.notify(f"Link #{share.id} saved.")
+
+        self.push_screen(ShareEditorScreen(share, task=task), done)
+
+    def show_new_link(self, share_id: int, token: str) -> None:
+        async def load_and_show() -> None:
+            data = await self.services.shares()
+            row = next((s for s in data.shares if s.id == share_id), None)
+            url = share_url(data.base_url, token)
+            if row is None:
+                self.push_screen(ShareLinkScreen(url, title=f"New link #{share_id}"))
+            else:
+                self.push_screen(ShareLinkScreen.for_share(url, row, data.now, created=True))
+
+        self.run_safely(load_and_show(), "Showing the new link")
+
+    def show_share_link(self, url: str, share: ShareRow) -> None:
+        self.push_screen(ShareLinkScreen.for_share(url, share, self.services.now()))
+
+    def copy_link(self, url: str) -> None:
+        # OSC 52 through the terminal: works over SSH and in tmux (set-clipboard on) in most terminals.
+        self.copy_to_clipboard(url)
+        self.notify(f"Copied {url}", title="Clipboard")
 
     def run_task_now(self, name: str, on_done: Callable[[], object] | None = None) -> None:
         if self.refuse_readonly("run tasks"):

@@ -75,3 +75,51 @@ def when(ts: float | None, now: float, tz: tzinfo | None) -> str:
 
 def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+# Schedules and occurrences: again a glyph and a word, the colour only helps.
+SCHEDULE_STATE = {"active": ("↻", "green"), "upcoming": ("⋯", "cyan"), "paused": ("⊖", "yellow bold"),
+                  "ended": ("⊗", "dim")}
+OCCURRENCE_STATE = {"fired": ("✓", "green"), "missed": ("✗", "red"), "skipped-overlap": ("↷", "magenta"),
+                    "coalesced": ("⊜", "cyan"), "paused": ("⊖", "yellow"), "dst-shifted": ("⚠", "yellow")}
+SHARE_STATE = {"active": ("✓", "green"), "revoked": ("⊘", "magenta"), "expired": ("⊗", "dim")}
+# Why a preview time is marked: the admin must see that daylight saving moved or repeated it.
+DST_WORDS = {"gap": "DST gap: moved past the skipped hour", "fold": "DST: repeated hour, second pass"}
+
+
+def state_text(state: str, table: dict[str, tuple[str, str]]) -> Text:
+    glyph, style = table.get(state, ("?", ""))
+    return Text(f"{glyph} {state}", style=style)
+
+
+def stamp(ts: float | None, now: float, tz: tzinfo | None, *, wide: bool = False) -> str:
+    """A compact absolute time for table cells: '14:02:11' today, 'Sat 14:02' within a week
+    ('Sat 14:02:11' when wide), '2026-06-01' otherwise ('2026-06-01 14:02' when wide)."""
+    if ts is None:
+        return "–"
+    local = datetime.fromtimestamp(ts, tz)
+    today = datetime.fromtimestamp(now, tz).date()
+    if local.date() == today:
+        return local.strftime("%H:%M:%S")
+    if abs((local.date() - today).days) < 7:
+        return local.strftime("%a %H:%M:%S" if wide else "%a %H:%M")
+    return local.strftime("%Y-%m-%d %H:%M" if wide else "%Y-%m-%d")
+
+
+def full_stamp(ts: float | None, tz: tzinfo | None) -> str:
+    """'Sat 2026-06-01 14:02:11 CEST', the way systemctl list-timers writes NEXT and LAST."""
+    if ts is None:
+        return "–"
+    return datetime.fromtimestamp(ts, tz).strftime("%a %Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def lateness(ms: float | None) -> str:
+    """'+3 ms', '+1.2 s', '+4 min'; '' when nothing was enqueued."""
+    if ms is None:
+        return ""
+    if abs(ms) < 1000:
+        return f"{ms:+.0f} ms"
+    s = ms / 1000
+    if abs(s) < 60:
+        return f"{s:+.1f} s"
+    return f"{s / 60:+.0f} min"

@@ -28,6 +28,7 @@ KEYS: dict[str, Key] = {
     "view.dashboard": Key("1", "switch_view('dashboard')", "Dashboard", show=False),
     "view.queue": Key("2", "switch_view('queue')", "Queue", show=False),
     "view.tasks": Key("3", "switch_view('tasks')", "Tasks", show=False),
+    "view.shares": Key("4", "switch_view('shares')", "Shares", show=False),
     "view.prev": Key("left_square_bracket", "cycle_view(-1)", "Previous view", show=False),
     "view.next": Key("right_square_bracket", "cycle_view(1)", "Next view", show=False),
     "view.back": Key("escape", "back", "Clear filter", show=False),
@@ -38,13 +39,33 @@ KEYS: dict[str, Key] = {
     "list.top": Key("g", "scroll_top", "First row", show=False),
     "list.bottom": Key("G", "scroll_bottom", "Last row", show=False),
     # Dashboard.
-    "dashboard.details": Key("d", "details", "Details", show=False, key_display="Enter/d"),
-    "dashboard.log": Key("l", "log", "Log"),
+    # d and l act on the recent failures; Enter on a failure too (on a schedule: its history).
+    "dashboard.details": Key("d", "details", "Failure details", show=False),
+    "dashboard.log": Key("l", "log", "Failure log"),
     # Queue.
     "queue.details": Key("d", "details", "Details", show=False, key_display="Enter/d"),
     "queue.log": Key("l", "log", "Log"),
     "queue.cancel": Key("x", "cancel", "Cancel run"),
     "queue.retry": Key("R", "retry", "Retry"),
+    # Schedule lists: the dashboard's and the task editor's Schedules tab.
+    "schedules.pause": Key("p", "pause", "Pause/resume"),
+    "schedules.run": Key("r", "run_now", "Run now"),
+    "schedules.history": Key("o", "history", "History", key_display="Enter/o"),
+    "schedules.new": Key("n", "new", "New schedule", show=False),
+    "schedules.edit": Key("e", "edit", "Edit schedule", show=False),
+    "schedules.delete": Key("delete", "delete", "Delete schedule", show=False),
+    # Share link lists: the Shares view and the task editor's Shares tab.
+    "shares.new": Key("n", "new", "New link"),
+    "shares.copy": Key("c", "copy", "Copy URL"),
+    "shares.revoke": Key("delete", "revoke", "Revoke", key_display="Del"),
+    "shares.run_task": Key("t", "toggle_run_task", "Run task on/off", show=False),
+    "shares.edit": Key("e", "edit", "Edit link", show=False),
+    "shares.show": Key("d", "show", "Show link", show=False, key_display="Enter/d"),
+    # Occurrence history of a schedule.
+    "occurrences.details": Key("d", "details", "Run details", key_display="Enter/d"),
+    "occurrences.log": Key("l", "log", "Run log"),
+    "occurrences.edit": Key("e", "edit", "Edit schedule"),
+    "occurrences.back": Key("escape", "back", "Back"),
     # Tasks.
     "tasks.run": Key("r", "run", "Run now"),
     "tasks.new": Key("n", "new", "New"),
@@ -54,7 +75,7 @@ KEYS: dict[str, Key] = {
     "tasks.log": Key("l", "log", "Last log", show=False),
     # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
     "editor.save": Key("ctrl+r", "save", "Save", priority=True),
-    "editor.tab": Key("ctrl+t", "next_tab", "Settings/Runs"),
+    "editor.tab": Key("ctrl+t", "next_tab", "Tabs"),
     "editor.back": Key("escape", "back", "Back"),
     # Run details.
     "details.log": Key("l", "log", "Log"),
@@ -72,6 +93,8 @@ KEYS: dict[str, Key] = {
     "dialog.cancel": Key("escape", "dismiss_safe", "Cancel", show=False),
     "dialog.left": Key("left", "app.focus_previous", "Previous", show=False),
     "dialog.right": Key("right", "app.focus_next", "Next", show=False),
+    # The link just created (or shown): copy it.
+    "link.copy": Key("c", "copy", "Copy URL"),
     "help.close": Key("escape,question_mark,q", "dismiss", "Close"),
 }
 

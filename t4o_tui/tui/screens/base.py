@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
@@ -12,6 +15,18 @@ from t4o_tui.tui.services import Services
 
 if TYPE_CHECKING:
     from t4o_tui.tui.app import T4oApp
+
+
+@dataclass(frozen=True)
+class PollTiming:
+    """One refresh of a screen: fetching off the loop, then showing on it (seconds)."""
+
+    load: float
+    apply: float
+
+    @property
+    def total(self) -> float:
+        return self.load + self.apply
 
 
 class PollingScreen(Screen[Any]):
@@ -31,6 +46,8 @@ class PollingScreen(Screen[Any]):
         self._polling = False
         self._poll_again = False
         self.last_error: str | None = None
+        # The last refreshes' durations: bench/tui_load.py reads them (a cheap, always-on hook).
+        self.poll_timings: deque[PollTiming] = deque(maxlen=1000)
 
     @property
     def t4o(self) -> T4oApp:
@@ -88,7 +105,9 @@ class PollingScreen(Screen[Any]):
     @work(group="poll", exclusive=True)
     async def _poll(self) -> None:
         try:
+            started = time.perf_counter()
             data = await self.load()
+            loaded = time.perf_counter()
         except Exception as exc:  # a locked or unreadable database must not kill the screen; retry
             self.last_error = f"{type(exc).__name__}: {exc}"
             self.show_error(self.last_error)
@@ -97,6 +116,7 @@ class PollingScreen(Screen[Any]):
                 self.last_error = None
                 self.show_error(None)
             self.apply(data)
+            self.poll_timings.append(PollTiming(loaded - started, time.perf_counter() - loaded))
         finally:
             self._polling = False
         if self._poll_again:

@@ -1,4 +1,5 @@
-"""Dashboard: how the queue stands, who works on the database, and what failed lately."""
+"""Dashboard: how the queue stands, the schedules that fire next (systemctl list-timers style),
+who works on the database and evaluates the schedules, and what failed lately."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from t4o_tui.tui.format import ago, clip
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.view import ViewScreen
 from t4o_tui.tui.services import DashboardData
+from t4o_tui.tui.widgets.event_status import EventStatus
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
+from t4o_tui.tui.widgets.schedule_list import ScheduleList
 
 FAILURE_COLUMNS = [Column("id", "#"), Column("task", "Task"), Column("reason", "Reason"), Column("when", "When", 10)]
 
@@ -37,8 +40,16 @@ class DashboardScreen(ViewScreen):
                 yield Static(id="count-queued", classes="count")
                 yield Static(id="count-running", classes="count")
                 yield Static(id="count-failed", classes="count")
-            # Schedules come with the scheduler; the container is here so that they slot in.
-            yield Vertical(id="schedules")
+            # The event's status counts (entries, starts, results…) are mounted here by the event
+            # views; the area is hidden while it has nothing in it.
+            yield EventStatus(id="event-status")
+            with Horizontal(id="schedules-head", classes="section"):
+                yield Static("Schedules", classes="title")
+                yield Static(id="schedule-counts")
+                yield Static(id="scheduler")
+            with Vertical(id="schedules"):
+                yield ScheduleList(id="schedule-list", empty="No active or upcoming schedules. Press n to add one, "
+                                   "or open a task (3, Enter) and its Schedules tab.")
             yield Static("Workers on this database", classes="section")
             yield Static(id="workers")
             yield Static("Recent failures", classes="section")
@@ -56,6 +67,8 @@ class DashboardScreen(ViewScreen):
                                                     (str(data.failed_last_hour), "bold")))
         self._show_workers(data)
         self._show_failures(data)
+        self._show_schedules(data)
+        self.query_one(EventStatus).update_shown()
 
     def _update(self, selector: str, text: Text) -> None:
         # Polled every second: repaint only what changed, so that an idle dashboard costs nothing.
@@ -65,10 +78,43 @@ class DashboardScreen(ViewScreen):
 
     def tick(self) -> None:
         if self._data is not None:
-            self._show_failures(self._data, now=self.services.now())
+            now = self.services.now()
+            self._show_failures(self._data, now=now)
+            self.query_one(ScheduleList).tick(now)
+
+    def _show_schedules(self, data: DashboardData) -> None:
+        self.query_one(ScheduleList).show(data.schedules, data.now)
+        c = data.schedule_counts
+        counts = Text()
+        for state, style in (("active", "green"), ("upcoming", "cyan"), ("paused", "yellow")):
+            if counts.plain:
+                counts.append(" · ", style="dim")
+            counts.append(f"{c.get(state, 0)} {state}", style=style if c.get(state) else "dim")
+        live = sum(c.get(st, 0) for st in ("active", "upcoming", "paused"))
+        if live > len(data.schedules):
+            counts.append(f" · {len(data.schedules)} shown: the soonest and the paused", style="dim")
+        self._update("#schedule-counts", counts)
+        sch = data.scheduler
+        if sch.mine:
+            who = Text("● scheduler: this process", style="green")
+        elif sch.holder:
+            # The full id is in the workers list below; here it gets what the counts leave.
+            room = self.app.size.width - 2 - len("Schedules  ") - counts.cell_len - 1 - len("● scheduler: ")
+            who = Text.assemble(("● ", "green"), "scheduler: ", (clip(sch.holder, max(room, 8)), "bold"))
+        else:
+            who = Text("⚠ no scheduler: schedules do not fire", style="yellow bold")
+        self._update("#scheduler", who)
+
+    def on_schedule_list_changed(self, event: ScheduleList.Changed) -> None:
+        event.stop()
+        self.poll_now()
+
+    def on_mount(self) -> None:
+        self.query_one(ScheduleList).table.focus()
 
     def _show_workers(self, data: DashboardData) -> None:
         me = self.t4o.worker_id
+        holder = data.scheduler.holder
         lines = Text()
         if not data.workers:
             lines.append("No worker is running: queued runs wait until a worker or a TUI starts.", style="yellow")
@@ -80,6 +126,10 @@ class DashboardScreen(ViewScreen):
             lines.append(f"  {role or '?'}", style="dim")
             if worker == me:
                 lines.append("  this process", style="bold")
+            if worker == holder:
+                lines.append("  evaluates the schedules", style="green")
+        if holder is not None and holder not in {w for w, _ in data.workers}:
+            lines.append(f"\n● {holder}  holds the scheduler lease", style="green")
         if self.services.readonly:
             lines.append("\nThis TUI is read-only: it runs nothing.", style="dim")
         self._update("#workers", lines)
@@ -97,6 +147,7 @@ class DashboardScreen(ViewScreen):
 
     # -- actions ------------------------------------------------------------------------------------
     def _selected(self) -> RunRow | None:
+        # d and l act on the failures (Enter on a schedule opens its history instead).
         key = self.query_one("#failures", LiveTable).selected_key
         if key is None or self._data is None:
             return None

@@ -14,26 +14,30 @@ from t4o_tui.tui.format import ago, clip, elapsed, progress_bar, status_text
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.view import ViewScreen
 from t4o_tui.tui.services import FINISHED_SHOWN, QueueData
-from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
+from t4o_tui.tui.widgets.live_table import Cells, Column, LiveTable, Row
 
 COLUMNS = [
-    Column("id", "#"), Column("task", "Task"), Column("status", "Status", 11), Column("progress", "Progress", 9),
+    Column("id", "#"), Column("task", "Task"), Column("status", "Status", 12), Column("progress", "Progress", 9),
     Column("time", "Time", 10), Column("lane", "Lane", 6), Column("trigger", "Trigger", 8),
 ]
 # Fixed columns plus cell padding: what is left of the width goes to the task name.
-OTHER_COLUMNS_WIDTH = 6 + 13 + 11 + 12 + 8 + 10 + 3
+OTHER_COLUMNS_WIDTH = 6 + 14 + 11 + 12 + 8 + 10 + 3
 
 
-def run_cells(r: RunRow, now: float, task_width: int) -> tuple[Text, ...]:
+def run_cells(r: RunRow, now: float, task_width: int, cells: Cells | None = None) -> tuple[Text, ...]:
+    c = cells or Cells()
     if r.status == "running":
-        time_cell = Text(elapsed(now - (r.started_at or now)), style="yellow")
+        time_cell = c.text(elapsed(now - (r.started_at or now)), "yellow")
     elif r.status == "queued":
-        time_cell = Text(elapsed(now - r.enqueued_at), style="dim")
+        time_cell = c.text(elapsed(now - r.enqueued_at), "dim")
     else:
-        time_cell = Text(ago(r.finished_at, now))
-    prog = progress_bar(r.progress, 4) if r.status == "running" else Text("")
-    return (Text(str(r.id), justify="right"), Text(clip(r.task, task_width)), status_text(r.status), prog,
-            time_cell, Text(r.lane, style="bold" if r.lane == "direct" else ""), Text(r.trigger))
+        time_cell = c.text(ago(r.finished_at, now))
+    status = "cancelling" if r.status == "running" and r.cancel_requested else r.status
+    prog = c.get(("progress", round(r.progress or 0.0, 2)), lambda: progress_bar(r.progress, 4)) \
+        if r.status == "running" else c.text("")
+    return (c.text(str(r.id), justify="right"), c.text(clip(r.task, task_width)),
+            c.get(("status", status), lambda: status_text(r.status, cancelling=r.cancel_requested)), prog,
+            time_cell, c.text(r.lane, "bold" if r.lane == "direct" else ""), c.text(r.trigger))
 
 
 def run_order(r: RunRow) -> tuple[int, float, int]:
@@ -57,6 +61,7 @@ class QueueScreen(ViewScreen):
         super().__init__()
         self._data: QueueData | None = None
         self._by_key: dict[str, RunRow] = {}
+        self._cells = Cells()
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -84,7 +89,7 @@ class QueueScreen(ViewScreen):
         runs = self._data.active + self._data.finished
         self._by_key = {str(r.id): r for r in runs}
         rows = [
-            Row(str(r.id), run_cells(r, now, task_width), run_order(r))
+            Row(str(r.id), run_cells(r, now, task_width, self._cells), run_order(r))
             for r in runs
             if self.filter_matches(f"{r.id} {r.task} {r.status} {r.lane} {r.trigger} {r.error or ''}")
         ]

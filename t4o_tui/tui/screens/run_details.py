@@ -25,7 +25,8 @@ def details_table(r: RunRow, now: float, tz: tzinfo | None) -> Table:
     t.add_column(style="bold", no_wrap=True)
     t.add_column()
     t.add_row("Task", f"{r.task}  (job {r.job})")
-    status = Text.assemble(status_text(r.status))  # the status's colour stays on the status word
+    # Assembled, so that the status's colour stays on the status word.
+    status = Text.assemble(status_text(r.status, cancelling=r.cancel_requested))
     if r.error:
         status.append(f"  {r.error}", style="red" if r.status == "failed" else "")
     t.add_row("Status", status)

@@ -74,7 +74,7 @@ class RunLogScreen(PollingScreen):
             self.lines += 1
         self.query_one(AppHeader).set_title(f"Log of run #{run.id} · {run.task}")
         # Assembled, so that the status's colour stays on the status word.
-        status = Text.assemble(status_text(run.status))
+        status = Text.assemble(status_text(run.status, cancelling=run.cancel_requested))
         if run.status == "running":
             status.append("  ")
             status.append_text(progress_bar(run.progress))

@@ -1,4 +1,5 @@
-"""Create or edit a task: name, job, Direct, timeout, on-orphan, and the job's settings form."""
+"""Create or edit a task: name, job, Direct, timeout, on-orphan, and the job's settings form;
+its runs, its schedules and its share links in the other tabs."""
 
 from __future__ import annotations
 
@@ -29,14 +30,17 @@ from t4o_tui.jobs.settings import format_duration_text, parse_duration_text
 from t4o_tui.tui.format import ago, clip, status_text
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.base import PollingScreen
-from t4o_tui.tui.services import ReadOnlyError
+from t4o_tui.tui.services import ReadOnlyError, SharesData
 from t4o_tui.tui.widgets.fields import Field, input_field, select_field, setting_field, switch_field
 from t4o_tui.tui.widgets.header import AppHeader
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
+from t4o_tui.tui.widgets.schedule_list import ScheduleList
+from t4o_tui.tui.widgets.share_list import ShareList
 
 RUN_COLUMNS = [Column("id", "#"), Column("status", "Status", 11), Column("when", "When", 10),
                Column("trigger", "Trigger", 8), Column("reason", "Reason")]
 _SETTING_ERROR = re.compile(r"setting '([^']+)': (.*?)(?=; setting '|$)")
+TABS = ["settings-tab", "runs-tab", "schedules-tab", "shares-tab"]
 
 
 def parse_name(text: str) -> str:
@@ -118,6 +122,18 @@ class TaskEditorScreen(PollingScreen):
                 else:
                     yield LiveTable(RUN_COLUMNS, id="runs")
                     yield Static("No runs yet. Press r on the task list to run it.", id="no-runs", classes="empty")
+            with TabPane("Schedules", id="schedules-tab"):
+                if t is None:
+                    yield Static("No schedules: save the task first.", classes="empty")
+                else:
+                    yield ScheduleList(task=t.name, id="task-schedules",
+                                       empty="No schedules. Press n to make this task run at times.")
+            with TabPane("Shares", id="shares-tab"):
+                if t is None:
+                    yield Static("No share links: save the task first.", classes="empty")
+                else:
+                    yield ShareList(task=t.name, id="task-shares",
+                                    empty="No share links. Press n to publish this task's latest file.")
         yield Footer()
 
     def _job_options(self) -> list[tuple[str, str]]:
@@ -221,6 +237,13 @@ class TaskEditorScreen(PollingScreen):
     def _cancel_pressed(self) -> None:
         self.action_back()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Save belongs to the Settings tab: elsewhere it would crowd the list's keys off an
+        # 80-column footer.
+        if action == "save" and self.is_mounted:
+            return self.query_one(TabbedContent).active == "settings-tab"
+        return True
+
     def action_save(self) -> None:
         if self.t4o.refuse_readonly("save tasks"):
             return
@@ -295,19 +318,54 @@ class TaskEditorScreen(PollingScreen):
 
     def action_next_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
-        tabs.active = "runs-tab" if tabs.active == "settings-tab" else "settings-tab"
+        tabs.active = TABS[(TABS.index(tabs.active) + 1) % len(TABS)] if tabs.active in TABS else TABS[0]
         if tabs.active == "settings-tab":
             self.query_one("#field-name Input", Input).focus()
 
-    # -- runs tab -----------------------------------------------------------------------------------
-    async def load(self) -> list[RunRow] | None:
-        if self.task_row is None or self.query_one(TabbedContent).active != "runs-tab":
+    # -- runs, schedules and shares tabs --------------------------------------------------------------
+    async def load(self) -> tuple[str, Any] | None:
+        # Only the tab on show is polled: the others cost nothing until the admin opens them.
+        tab = self.query_one(TabbedContent).active
+        if self.task_row is None or tab == "settings-tab":
             return None
-        return await self.services.task_runs(self.task_row.name)
+        name = self.task_row.name
+        if tab == "runs-tab":
+            return tab, await self.services.task_runs(name)
+        if tab == "schedules-tab":
+            return tab, await self.services.task_schedules(name)
+        return tab, await self.services.shares(name)
 
-    def apply(self, data: list[RunRow] | None) -> None:
+    def apply(self, data: tuple[str, Any] | None) -> None:
         if data is None:
             return
+        tab, payload = data
+        if tab == "schedules-tab":
+            now, schedules = payload
+            self.query_one(ScheduleList).show(schedules, now)
+        elif tab == "shares-tab":
+            shares: SharesData = payload
+            self.query_one(ShareList).show(shares)
+        else:
+            self._show_runs(payload)
+
+    def tick(self) -> None:
+        if self.task_row is None:
+            return
+        tab = self.query_one(TabbedContent).active
+        if tab == "schedules-tab":
+            self.query_one(ScheduleList).tick(self.services.now())
+        elif tab == "shares-tab":
+            self.query_one(ShareList).tick(self.services.now())
+
+    def on_schedule_list_changed(self, event: ScheduleList.Changed) -> None:
+        event.stop()
+        self.poll_now()
+
+    def on_share_list_changed(self, event: ShareList.Changed) -> None:
+        event.stop()
+        self.poll_now()
+
+    def _show_runs(self, data: list[RunRow]) -> None:
         now = self.services.now()
         rows = [Row(str(r.id), (Text(str(r.id), justify="right"), status_text(r.status),
                                 Text(ago(r.finished_at or r.started_at or r.enqueued_at, now)), Text(r.trigger),
@@ -319,9 +377,16 @@ class TaskEditorScreen(PollingScreen):
         return self.task_row is not None
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "runs-tab" and self.task_row is not None:
-            self.poll_now()
+        self.refresh_bindings()
+        if self.task_row is None or event.pane.id == "settings-tab":
+            return
+        self.poll_now()
+        if event.pane.id == "runs-tab":
             self.query_one("#runs", LiveTable).focus()
+        elif event.pane.id == "schedules-tab":
+            self.query_one(ScheduleList).table.focus()
+        elif event.pane.id == "shares-tab":
+            self.query_one(ShareList).table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

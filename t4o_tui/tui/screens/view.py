@@ -19,12 +19,13 @@ class ViewScreen(PollingScreen):
 
     VIEW: ClassVar[str]
     FILTERABLE: ClassVar[bool] = False
-    BINDINGS = bindings("view.dashboard", "view.queue", "view.tasks", "view.prev", "view.next",
+    BINDINGS = bindings("view.dashboard", "view.queue", "view.tasks", "view.shares", "view.prev", "view.next",
                         "view.back", "list.filter")
 
     def __init__(self) -> None:
         super().__init__()
         self.status_line = ""  # beside the view names: counts, how many rows the filter shows
+        self._filter_bar: FilterBar | None = None
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.VIEW, self.status_line)
@@ -85,9 +86,12 @@ class ViewScreen(PollingScreen):
         """The filter text changed: show the matching rows of the last data."""
 
     def filter_matches(self, text: str) -> bool:
+        # Called for every row of every refresh: one lookup of the bar, none when it is empty.
         if not self.FILTERABLE:
             return True
-        return self.query_one(FilterBar).matches(text)
+        if self._filter_bar is None:
+            self._filter_bar = self.query_one(FilterBar)
+        return not self._filter_bar.value or self._filter_bar.matches(text)
 
     def focus_list(self) -> None:
         tables = self.query(LiveTable)

@@ -1,0 +1,129 @@
+"""Pause a schedule: an optional note (why, shown on the dashboard) and an optional end."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow
+from t4o_tui.tui.keys import bindings
+from t4o_tui.tui.parsing import WHEN_HINT, parse_when
+from t4o_tui.tui.services import ReadOnlyError
+from t4o_tui.tui.widgets.fields import Field, input_field
+
+if TYPE_CHECKING:
+    from t4o_tui.tui.app import T4oApp
+
+NOTE_MAX = 200
+
+
+class PauseScreen(ModalScreen[bool]):
+    """Dismissed with True once the schedule is paused."""
+
+    CSS_PATH = "pause.tcss"
+    BINDINGS: ClassVar = bindings("dialog.cancel")
+
+    def __init__(self, schedule: ScheduleRow) -> None:
+        super().__init__()
+        self.schedule = schedule
+        self.saving = False
+
+    @property
+    def t4o(self) -> T4oApp:
+        return cast("T4oApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        s = self.schedule
+        with Vertical(id="dialog"):
+            yield Static(Text.assemble("Pause schedule ", (f"#{s.id}", "bold"), " of ", (s.task, "bold"),
+                                       f" ({s.description})"), id="question")
+            yield Static("Times that pass while it is paused are recorded as 'paused', not run.", classes="hint")
+            yield input_field("note", "Note", "", self._parse_note, placeholder="why (shown on the dashboard)")
+            yield input_field("until", "Until", "", self._parse_until,
+                              placeholder="empty: until resumed (p)", help=f"When to resume by itself: {WHEN_HINT}.")
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="no", compact=True)
+                yield Button("Pause", id="yes", variant="warning", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#field-note Input", Input).focus()
+
+    @staticmethod
+    def _parse_note(text: str) -> str | None:
+        t = " ".join(text.split())
+        if len(t) > NOTE_MAX:
+            raise ValueError(f"at most {NOTE_MAX} characters")
+        return t or None
+
+    def _parse_until(self, text: str) -> float | None:
+        if not text.strip():
+            return None
+        now = self.t4o.services.now()
+        at = parse_when(text, now, self.t4o.services.tz)
+        if at <= now:
+            raise ValueError("must be in the future")
+        return at
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        field = next((a for a in event.input.ancestors if isinstance(a, Field)), None)
+        if field is not None:
+            field.check()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        field = next((a for a in event.input.ancestors if isinstance(a, Field)), None)
+        if field is not None and field.key == "note":
+            self.query_one("#field-until Input", Input).focus()
+        else:
+            self.action_pause()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "yes":
+            self.action_pause()
+        else:
+            self.dismiss(False)
+
+    def action_dismiss_safe(self) -> None:
+        self.dismiss(False)
+
+    def action_pause(self) -> None:
+        if self.saving or self.t4o.refuse_readonly("pause schedules"):
+            return
+        values: dict[str, Any] = {}
+        for f in self.query(Field):
+            ok, value = f.check()
+            if not ok:
+                f.control.focus()
+                return
+            values[f.key] = value
+        self.saving = True
+        self.t4o.run_safely(self._pause(values["note"], values["until"]), "Pausing the schedule")
+
+    async def _pause(self, note: str | None, until: float | None) -> None:
+        try:
+            await self.t4o.services.pause_schedule(self.schedule.id, note=note, until=until)
+        except ScheduleInvalid as exc:
+            for e in exc.errors:
+                fields = self.query(f"#field-{e.field}")
+                if fields:
+                    cast(Field, fields.first()).set_error(e.message)
+                else:
+                    self.notify(e.message, severity="error", title="Not paused")
+            return
+        except (LookupError, ReadOnlyError) as exc:
+            self.notify(str(exc.args[0] if exc.args else exc), severity="warning", title="Not paused")
+            self.dismiss(False)
+            return
+        finally:
+            self.saving = False
+        self.notify(f"Schedule #{self.schedule.id} of '{self.schedule.task}' paused" + (f": {note}" if note else "."))
+        self.dismiss(True)
