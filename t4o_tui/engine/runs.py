@@ -97,8 +97,10 @@ def list_runs(
         where.append("r.task_id = ?")
         params.append(find_task(task).id)
     if statuses:
-        where.append(f"r.status IN ({','.join('?' * len(statuses))})")
-        params.extend(statuses)
+        # Literal values, not bound parameters: SQLite uses the partial indexes on queued and
+        # running runs only when it can see the value in the query.
+        known = [s for s in statuses if s in ("queued", "running", "succeeded", "failed", "cancelled")]
+        where.append("(" + " OR ".join(f"r.status = '{s}'" for s in known) + ")" if known else "0")
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY r.id " + ("DESC" if newest_first else "ASC")
     if limit is not None:
