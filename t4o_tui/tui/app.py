@@ -34,16 +34,19 @@ from t4o_tui.tui.format import ACTIVE
 from t4o_tui.tui.keys import bindings, unknown_ids
 from t4o_tui.tui.screens.confirm import ConfirmScreen
 from t4o_tui.tui.screens.dashboard import DashboardScreen
+from t4o_tui.tui.screens.event import EventScreen
 from t4o_tui.tui.screens.help import HelpScreen
 from t4o_tui.tui.screens.occurrences import OccurrencesScreen
 from t4o_tui.tui.screens.pause import PauseScreen
 from t4o_tui.tui.screens.queue import QueueScreen
+from t4o_tui.tui.screens.results import ResultsScreen
 from t4o_tui.tui.screens.run_details import RunDetailsScreen
 from t4o_tui.tui.screens.run_log import RunLogScreen
 from t4o_tui.tui.screens.schedule_editor import ScheduleEditorScreen
 from t4o_tui.tui.screens.share_editor import ShareEditorScreen
 from t4o_tui.tui.screens.share_link import ShareLinkScreen
 from t4o_tui.tui.screens.shares import SharesScreen
+from t4o_tui.tui.screens.station_data import StationDataScreen
 from t4o_tui.tui.screens.task_editor import TaskEditorScreen
 from t4o_tui.tui.screens.tasks import TasksScreen
 from t4o_tui.tui.services import ReadOnlyError, Services
@@ -53,7 +56,8 @@ log = logging.getLogger("t4o_tui.tui")
 
 # The main views in key order (1, 2, 3, …). A Log view slots in here when it exists.
 VIEWS: list[tuple[str, str]] = [("dashboard", "Dashboard"), ("queue", "Queue"), ("tasks", "Tasks"),
-                                ("shares", "Shares")]
+                                ("shares", "Shares"), ("event", "Event"), ("results", "Results"),
+                                ("station", "Station")]
 TERMINAL_CHECK_SECONDS = 3.0
 
 
@@ -80,6 +84,7 @@ class T4oApp(App[int], inherit_bindings=False):
     VIEWS: ClassVar[list[tuple[str, str]]] = VIEWS
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "dashboard": DashboardScreen, "queue": QueueScreen, "tasks": TasksScreen, "shares": SharesScreen,
+        "event": EventScreen, "results": ResultsScreen, "station": StationDataScreen,
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {T4oCommands}

@@ -29,6 +29,9 @@ KEYS: dict[str, Key] = {
     "view.queue": Key("2", "switch_view('queue')", "Queue", show=False),
     "view.tasks": Key("3", "switch_view('tasks')", "Tasks", show=False),
     "view.shares": Key("4", "switch_view('shares')", "Shares", show=False),
+    "view.event": Key("5", "switch_view('event')", "Event", show=False),
+    "view.results": Key("6", "switch_view('results')", "Results", show=False),
+    "view.station": Key("7", "switch_view('station')", "Station data", show=False),
     "view.prev": Key("left_square_bracket", "cycle_view(-1)", "Previous view", show=False),
     "view.next": Key("right_square_bracket", "cycle_view(1)", "Next view", show=False),
     "view.back": Key("escape", "back", "Clear filter", show=False),
@@ -73,6 +76,11 @@ KEYS: dict[str, Key] = {
     "tasks.duplicate": Key("c", "duplicate", "Duplicate", show=False),
     "tasks.delete": Key("delete", "delete", "Delete", show=False),
     "tasks.log": Key("l", "log", "Last log", show=False),
+    # Event views.
+    "event.tab": Key("t", "next_tab", "Classes/Entries/Courses"),
+    "results.prev": Key("comma", "cycle_class(-1)", "Previous class", key_display=","),
+    "results.next": Key("full_stop", "cycle_class(1)", "Next class", key_display="."),
+    "station.active": Key("a", "toggle_active", "Active on/off"),
     # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
     "editor.save": Key("ctrl+r", "save", "Save", priority=True),
     "editor.tab": Key("ctrl+t", "next_tab", "Tabs"),

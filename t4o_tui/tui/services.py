@@ -25,6 +25,8 @@ from t4o_tui.engine import tasks as task_svc
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.evaluator import scheduler_holder
+from t4o_tui.engine.event_status import EventStatus as EventStatusCounts
+from t4o_tui.engine.event_status import event_status
 from t4o_tui.engine.runs import LogLine, RunRow
 from t4o_tui.engine.runtime import Runtime, workers_alive
 from t4o_tui.engine.schedule_math import Fire, ScheduleError
@@ -138,6 +140,7 @@ class DashboardData:
     schedules: list[ScheduleRow] = dataclasses.field(default_factory=list)
     schedule_counts: dict[str, int] = dataclasses.field(default_factory=dict)  # by state, ended included
     scheduler: SchedulerState = SchedulerState(None, False)
+    event: EventStatusCounts | None = None  # None: no event tables or no entries
 
 
 @dataclass(frozen=True)
@@ -244,9 +247,34 @@ class Services:
                 now=now, queued=queued, running=running, failed_last_hour=failed,
                 workers=workers_alive(self.db, now), failures=failures,
                 schedules=schedules, schedule_counts=counts, scheduler=self._scheduler(now),
+                event=self._event_status(now),
             )
 
         return await self._read(load)
+
+    def _event_status(self, now: float) -> EventStatusCounts | None:
+        try:
+            counts = event_status(self.db, now=now)
+        except peewee.DatabaseError:  # a database without the event tables
+            return None
+        return counts if counts.entries else None
+
+    # -- the event views: plain SQL, in threads ------------------------------------------------------
+    async def event_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return await self._read(lambda: list(self.db.execute_sql(sql, params).fetchall()))
+
+    async def event_call(self, fn: Callable[[Any], T]) -> T:
+        """fn(connection) in a thread: for the jobs' own loaders (result lists)."""
+        return await self._read(lambda: fn(self.db.connection()))
+
+    async def toggle_station_data(self, row_id: int) -> bool:
+        def toggle() -> bool:
+            with self.db.atomic():
+                self.db.execute_sql("UPDATE station_data SET active = NOT active WHERE id = ?", (row_id,))
+                row = self.db.execute_sql("SELECT active FROM station_data WHERE id = ?", (row_id,)).fetchone()
+            return bool(row and row[0])
+
+        return await self._write(toggle)
 
     def _scheduler(self, now: float) -> SchedulerState:
         holder = scheduler_holder(self.db, now)

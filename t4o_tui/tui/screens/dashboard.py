@@ -14,12 +14,25 @@ from t4o_tui.engine.runs import RunRow
 from t4o_tui.tui.format import ago, clip
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.view import ViewScreen
-from t4o_tui.tui.services import DashboardData
+from t4o_tui.tui.services import DashboardData, EventStatusCounts
 from t4o_tui.tui.widgets.event_status import EventStatus
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 from t4o_tui.tui.widgets.schedule_list import ScheduleList
 
 FAILURE_COLUMNS = [Column("id", "#"), Column("task", "Task"), Column("reason", "Reason"), Column("when", "When", 10)]
+
+
+def event_line(e: EventStatusCounts) -> Text:
+    """'Runners 300 · not started 12 · in forest 41 · home 247 (OK 230, MP 9, DNF 3, DSQ 1) · ⚠ overdue 2'."""
+    home = ", ".join(f"{label} {n}" for label, n in (("OK", e.ok), ("MP", e.missing_punch), ("DNF", e.did_not_finish),
+                                                     ("DSQ", e.disqualified), ("other", e.other), ("read-out due", e.finished)) if n)
+    text = Text.assemble(("Runners ", "bold"), (str(e.entries), "bold"), f" · not started {e.not_started}",
+                         f" · in forest {e.in_forest}", f" · home {e.home}" + (f" ({home})" if home else ""))
+    if e.did_not_start:
+        text.append(f" · DNS {e.did_not_start}")
+    if e.overdue:
+        text.append(f" · ⚠ overdue {e.overdue}", style="yellow bold")
+    return text
 
 
 class DashboardScreen(ViewScreen):
@@ -68,7 +81,22 @@ class DashboardScreen(ViewScreen):
         self._show_workers(data)
         self._show_failures(data)
         self._show_schedules(data)
+        self._show_event(data)
         self.query_one(EventStatus).update_shown()
+
+    def _show_event(self, data: DashboardData) -> None:
+        area = self.query_one(EventStatus)
+        line = area.query("#event-counts")
+        if data.event is None:
+            if line:
+                line.first().display = False
+            return
+        if not line:
+            area.mount(Static(id="event-counts"))
+            self.call_after_refresh(lambda: self._show_event(data))
+            return
+        line.first().display = True
+        self._update("#event-counts", event_line(data.event))
 
     def _update(self, selector: str, text: Text) -> None:
         # Polled every second: repaint only what changed, so that an idle dashboard costs nothing.

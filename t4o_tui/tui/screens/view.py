@@ -19,7 +19,8 @@ class ViewScreen(PollingScreen):
 
     VIEW: ClassVar[str]
     FILTERABLE: ClassVar[bool] = False
-    BINDINGS = bindings("view.dashboard", "view.queue", "view.tasks", "view.shares", "view.prev", "view.next",
+    BINDINGS = bindings("view.dashboard", "view.queue", "view.tasks", "view.shares", "view.event",
+                        "view.results", "view.station", "view.prev", "view.next",
                         "view.back", "list.filter")
 
     def __init__(self) -> None:

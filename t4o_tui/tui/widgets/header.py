@@ -48,9 +48,13 @@ class NavLine(Static):
             return Text(f" {self.title}", style="bold")
         views = getattr(self.app, "VIEWS", ())
         parts: list[Text | str] = [" "]
+        # On a narrow terminal only the current view is named, so the status text keeps its room.
+        compact = self.size.width < 110
         for n, (mode, label) in enumerate(views, start=1):
-            style = "reverse bold" if mode == self.current else ""
-            parts.extend([Text(f" {n} {label} ", style=style), " "])
+            current = mode == self.current
+            style = "reverse bold" if current else ""
+            text = f" {n} {label} " if current or not compact else f"{n}"
+            parts.extend([Text(text, style=style), " "])
         if self.title:
             parts.append(Text(f"  {self.title}", style="italic"))
         return Text.assemble(*parts)
