@@ -134,6 +134,16 @@ async def shoot(out: Path, db: peewee.Database, db_path: Path) -> list[Path]:
         await pilot.press("4")
         await pilot.pause(1.5)
         save("shares")
+
+        await pilot.press("5")
+        await pilot.pause(1.5)
+        save("event")
+        await pilot.press("6")
+        await pilot.pause(2.0)
+        save("results")
+        await pilot.press("7")
+        await pilot.pause(1.5)
+        save("station-data")
     return written
 
 
