@@ -234,3 +234,16 @@ def test_windows_1252_entries(db, db_path, tmp_path):
 def test_missing_file_is_a_clear_error(db, db_path, tmp_path):
     run = run_job(db, db_path, "import-classes", {"file": str(tmp_path / "nope.xml")})
     assert run.status == "failed" and run.error == f"file not found: {tmp_path / 'nope.xml'}"
+
+
+@pytest.mark.parametrize("example", ["StartList1.xml", "StartList2.xml", "StartList3.xml", "StartList4.xml",
+                                     "StartList_Individual_Step3.xml"])
+def test_official_start_lists_import_and_a_second_import_changes_nothing(db, db_path, example):
+    path = iof_examples() / example
+    first = run_job(db, db_path, "create-starts", {"source": "iof-xml", "file": str(path)})
+    assert first.status == "succeeded", first.error
+    before = event_digest(db)
+    assert Start.select().count() >= 1 or "skipped" in log_text(db, first)
+    second = run_job(db, db_path, "create-starts", {"source": "iof-xml", "file": str(path)})
+    assert second.status == "succeeded", second.error
+    assert event_digest(db) == before

@@ -52,7 +52,8 @@ class CreateStartsJob(Job):
     timeout = 300.0
 
     def run(self, ctx: RunContext) -> None:
-        race = resolve_race(ctx)
+        source = ctx.settings.get("source", "class-settings")
+        race = resolve_race(ctx, create=source != "class-settings")
         source = ctx.settings.get("source", "class-settings")
         with ctx.transaction():
             conn = ctx.db.connection()
@@ -149,20 +150,36 @@ class CreateStartsJob(Job):
                 ctx.warning(w)
             rows = [(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
                      r.course_name, None) for r in sf.rows]
-        made = linked = 0
-        unknown: set[str] = set()
+        made = updated = linked = 0
+        created_classes: list[str] = []
         for class_name, bib, when, course_name, entry_ident in rows:
             cid = classes.get(name_key(class_name))
             if cid is None:
-                unknown.add(class_name)
-                continue
+                # A start list may be the first thing an event gets: its classes come with it.
+                cid = int(conn.execute("INSERT INTO class(race_id, name) VALUES (?, ?)", (race_id, class_name.strip())).lastrowid or 0)
+                classes[name_key(class_name)] = cid
+                created_classes.append(class_name)
             entry = entry_by_ident.get(entry_ident) if entry_ident else entry_by_bib.get((cid, bib))
+            # The same start again (re-import): found by bib in its class, or by its entry.
+            existing = conn.execute("SELECT id, entry_id FROM start WHERE class_id=? AND bib=?", (cid, bib)).fetchone() if bib else None
+            if existing is None and entry is not None:
+                existing = conn.execute("SELECT id, entry_id FROM start WHERE entry_id=?", (entry,)).fetchone()
+            if existing is None and not bib and entry is None:
+                # No bib, no entry: the same class and start time is the same start.
+                existing = conn.execute("SELECT id, entry_id FROM start WHERE class_id=? AND bib IS NULL AND start_time IS ?",
+                                        (cid, when)).fetchone()
+            if existing is not None:
+                conn.execute("UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), hand_set=1 WHERE id=?",
+                             (when, courses.get(course_name or ""), existing[0]))
+                updated += 1
+                continue
             if entry is not None and conn.execute("SELECT 1 FROM start WHERE entry_id=?", (entry,)).fetchone():
                 entry = None  # already has a start: keep that one
             conn.execute("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
                          "VALUES (?, ?, ?, ?, ?, ?, 1)", (race_id, cid, bib, when, courses.get(course_name or ""), entry))
             made += 1
             linked += entry is not None
-        if unknown:
-            ctx.warning(f"classes not in the event, their starts skipped: {', '.join(sorted(unknown))}")
-        ctx.info(f"starts from the file: {made} created, {linked} linked to entries; they count as set by hand")
+        if created_classes:
+            ctx.info(f"classes created from the file: {', '.join(created_classes)}")
+        ctx.info(f"starts from the file: {made} created, {updated} already there (time and course updated), "
+                 f"{linked} linked to entries; they count as set by hand")
