@@ -5,9 +5,11 @@ from __future__ import annotations
 from test_timing_jobs import build_race
 from test_tui import in_thread, plain, scenario, table, until
 from textual.pilot import Pilot
+from textual.widgets import Input
 
-from t4o_tui.store.models import StationData
+from t4o_tui.store.models import Entry, StationData
 from t4o_tui.tui.app import T4oApp
+from t4o_tui.tui.screens.entry_edit import EntryEditScreen
 from t4o_tui.tui.screens.event import EventScreen
 from t4o_tui.tui.screens.results import ResultsScreen
 from t4o_tui.tui.screens.station_data import StationDataScreen
@@ -45,6 +47,16 @@ def test_event_views_on_a_simulated_race(db, db_path, tmp_path):
         await until(pilot, lambda: table(app).row_count == 1, what="filtered entries")
         await pilot.press("escape")
         await until(pilot, lambda: table(app).row_count == 20, what="filter cleared")
+        # Edit an entry by hand: it is marked, so imports leave it alone.
+        entry_key = table(app).selected_key
+        assert entry_key is not None
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EntryEditScreen), what="entry editor")
+        app.screen.query_one("#bib", Input).value = "999"
+        await pilot.click("#yes")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen), what="back from the editor")
+        entry = await in_thread(lambda: Entry.get_by_id(int(entry_key)))
+        assert entry.hand_edited and entry.bib == "999"
         await pilot.press("t")
         await until(pilot, lambda: table(app).row_count > 0 and "[Courses]" in header(app), what="courses")
 

@@ -78,6 +78,7 @@ KEYS: dict[str, Key] = {
     "tasks.log": Key("l", "log", "Last log", show=False),
     # Event views.
     "event.tab": Key("t", "next_tab", "Classes/Entries/Courses"),
+    "event.edit": Key("e", "edit_entry", "Edit entry"),
     "results.prev": Key("comma", "cycle_class(-1)", "Previous class", key_display=","),
     "results.next": Key("full_stop", "cycle_class(1)", "Next class", key_display="."),
     "station.active": Key("a", "toggle_active", "Active on/off"),

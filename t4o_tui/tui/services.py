@@ -267,6 +267,23 @@ class Services:
         """fn(connection) in a thread: for the jobs' own loaders (result lists)."""
         return await self._read(lambda: fn(self.db.connection()))
 
+    async def edit_entry(self, entry_id: int, *, class_id: int | None, bib: str | None, card: str | None,
+                         status: str) -> None:
+        """Save an entry edited by hand, and mark it so: imports will not overwrite it."""
+
+        def edit() -> None:
+            with self.db.atomic():
+                self.db.execute_sql("UPDATE entry SET class_id=?, bib=?, status=?, hand_edited=1, updated_at=? WHERE id=?",
+                                    (class_id, bib, status, self.now(), entry_id))
+                self.db.execute_sql("UPDATE start SET bib=? WHERE entry_id=?", (bib, entry_id))
+                self.db.execute_sql("DELETE FROM entry_card WHERE entry_id=?", (entry_id,))
+                if card:
+                    self.db.execute_sql("INSERT OR IGNORE INTO card(number, card_type) VALUES (?, 'SI')", (card,))
+                    self.db.execute_sql("INSERT INTO entry_card(entry_id, card_id) SELECT ?, id FROM card "
+                                        "WHERE number=? AND card_type='SI'", (entry_id, card))
+
+        await self._write(edit)
+
     async def toggle_station_data(self, row_id: int) -> bool:
         def toggle() -> bool:
             with self.db.atomic():

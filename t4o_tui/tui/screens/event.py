@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from t4o_tui.tui.format import clip, stamp
 from t4o_tui.tui.keys import bindings
+from t4o_tui.tui.screens.entry_edit import EntryEditScreen
 from t4o_tui.tui.screens.view import ViewScreen
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
@@ -71,7 +72,7 @@ class EventScreen(ViewScreen):
     HELP_TITLE = "Event"
     POLL_SECONDS = 5.0
     FILTERABLE = True
-    BINDINGS: ClassVar = bindings("event.tab")
+    BINDINGS: ClassVar = bindings("event.tab", "event.edit")
 
     def __init__(self) -> None:
         super().__init__()
@@ -109,6 +110,35 @@ class EventScreen(ViewScreen):
         table.reset_columns(COLUMNS[self.tab])
         table.sync([])
         self.poll_now()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_entry" and self.tab != "entries":
+            return False  # the key shows only where it works
+        return super().check_action(action, parameters)
+
+    def action_edit_entry(self) -> None:
+        key = self.query_one(LiveTable).selected_key
+        if self.tab != "entries" or key is None:
+            self.notify("Select an entry (t switches to Entries).", severity="warning")
+            return
+        if self.t4o.refuse_readonly("edit entries"):
+            return
+        self.t4o.run_safely(self._edit(int(key)), "Editing the entry")
+
+    async def _edit(self, entry_id: int) -> None:
+        rows = await self.services.event_rows(
+            "SELECT e.id, TRIM(COALESCE(p.given, '') || ' ' || COALESCE(p.family, '')), e.class_id, "
+            "COALESCE((SELECT s.bib FROM start s WHERE s.entry_id = e.id), e.bib), "
+            "(SELECT cd.number FROM entry_card ec JOIN card cd ON cd.id = ec.card_id WHERE ec.entry_id = e.id LIMIT 1), "
+            "e.status FROM entry e LEFT JOIN person p ON p.id = e.person_id WHERE e.id = ?", (entry_id,))
+        if not rows:
+            return
+        r = rows[0]
+        classes = [(str(name), int(cid)) for cid, name in await self.services.event_rows("SELECT id, name FROM class ORDER BY name")]
+        entry = {"id": r[0], "name": r[1], "class_id": r[2], "bib": r[3], "card": r[4], "status": r[5]}
+        if await self.app.push_screen_wait(EntryEditScreen(entry, classes)):
+            self.notify(f"{r[1]}: saved, marked as edited by hand.")
+            self.poll_now()
 
     def _cells(self, r: tuple[Any, ...]) -> tuple[str, ...]:
         now, tz = self.services.now(), self.services.tz
