@@ -476,3 +476,31 @@ def test_multi_race_event_header_validates() -> None:
         ),
     ):
         assert validate(xml, XSD) == []
+
+
+def test_the_text_writer_gives_the_same_person_results_as_the_element_writer():
+    """write_result_list writes PersonResults as text for speed; it must be the same XML."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from lxml import etree
+
+    from t4o_tui.orienteering import iof_write as w
+    from t4o_tui.orienteering.model import Card, Course, Organisation, Person
+
+    tz = ZoneInfo("Europe/Oslo")
+    start = dt.datetime(2026, 6, 6, 10, 0, tzinfo=tz)
+    results = [
+        w.PersonResultOut(person=Person("Åse & Co", "<Ødegård>", "F", dt.date(1990, 1, 2), None, "NOR", {"Norway": "12", "": "x"}),
+                          status="OK", organisation=Organisation('IL "Tyrving"', "ILT", "NOR", {"Norway": "5"}), bib="101",
+                          start_time=start, finish_time=start + dt.timedelta(seconds=1800.5), time=1800.5, time_behind=0,
+                          position=1, splits=(w.SplitOut("31", 100), w.SplitOut("32", None, "Missing"), w.SplitOut("99", 300.25, "Additional")),
+                          card=Card("1234567", "SI"), course=Course("A", 3200, 120), entry_id="E1", race_number=1),
+        w.PersonResultOut(person=Person("Bo", "B"), status="MissingPunch", time=2000),
+        w.PersonResultOut(person=Person("Cy", "C"), status="Started"),
+    ]
+    for r in results:
+        wrapper = etree.Element(f"{{{w.IOF_NS}}}w", nsmap={None: w.IOF_NS})
+        w.add_person_result(wrapper, r)
+        parsed = etree.fromstring(f'<w xmlns="{w.IOF_NS}">{w.person_result_xml(r)}</w>')
+        assert etree.tostring(wrapper, method="c14n") == etree.tostring(parsed, method="c14n")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeAlias, cast
+from xml.sax.saxutils import escape as xml_escape
 
 from lxml import etree
 
@@ -61,6 +62,9 @@ def xml_datetime(dt: datetime) -> str:
 
 _QNAMES: dict[str, str] = {}
 _sub_element = etree.SubElement
+_SPLITS_OPEN = f'<w xmlns="{IOF_NS}">'
+# Our own text only (never a file's): a plain, non-resolving parser is enough and safe.
+_FRAGMENT_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 _SPLIT_TIME, _CONTROL_CODE, _TIME = (f"{{{IOF_NS}}}{t}" for t in ("SplitTime", "ControlCode", "Time"))
 
 
@@ -482,8 +486,8 @@ def _check_splits(who: str, splits: Sequence[SplitOut], course: Course | None) -
         )
 
 
-def add_person_result(parent: El, r: PersonResultOut, class_course: Course | None = None) -> El:
-    """PersonResult: EntryId, Person, Organisation, Result (BibNumber … Status, Course, SplitTime*, ControlCard)."""
+def _checked_status(r: PersonResultOut, class_course: Course | None) -> str:
+    """The IOF status to write, after the checks a result must pass; ValueError otherwise."""
     who = r.person.name or "a runner"
     status = _STATUS_ALIASES.get(r.status, r.status)
     if status not in RESULT_STATUSES:
@@ -495,6 +499,13 @@ def add_person_result(parent: El, r: PersonResultOut, class_course: Course | Non
     if r.position is not None and r.position < 1:
         raise ValueError(f"{who}: position {r.position} is not a place")
     _check_splits(who, r.splits, r.course if r.course and r.course.controls else class_course)
+    return status
+
+
+def add_person_result(parent: El, r: PersonResultOut, class_course: Course | None = None) -> El:
+    """PersonResult: EntryId, Person, Organisation, Result (BibNumber … Status, Course, SplitTime*, ControlCard)."""
+    who = r.person.name or "a runner"
+    status = _checked_status(r, class_course)
     el = sub(parent, "PersonResult")
     if r.entry_id:
         sub(el, "EntryId", r.entry_id)
@@ -517,20 +528,117 @@ def add_person_result(parent: El, r: PersonResultOut, class_course: Course | Non
     sub(res, "Status", status)
     if r.course is not None:
         add_simple_course(res, r.course)
-    for s in r.splits:
-        # Split times are most of a result list's elements: SubElement directly, no helper overhead.
-        st = _sub_element(res, _SPLIT_TIME)
-        if s.status != "OK":
-            st.set("status", s.status)
-        _sub_element(st, _CONTROL_CODE).text = xml_text(s.code)
-        if s.time is not None:
+    if r.splits:
+        # Split times are most of a result list's elements (~150,000 for 10,000 runners): they are
+        # written as escaped text and parsed by libxml2 in one go per runner, instead of three
+        # Python-level SubElement calls each. Codes are escaped; times are formatted numbers.
+        parts = [_SPLITS_OPEN]
+        for s in r.splits:
             t = s.time
-            # The common case without a call; odd values go through _seconds for its message.
-            _sub_element(st, _TIME).text = (str(int(t)) if t >= 0 and math.isfinite(t) and t == int(t)
-                                            else _seconds(t, f"{who}: split time at {s.code}"))
+            attr = "" if s.status == "OK" else f' status="{s.status}"'
+            code = xml_escape(xml_text(s.code))
+            if t is None:
+                parts.append(f"<SplitTime{attr}><ControlCode>{code}</ControlCode></SplitTime>")
+            else:
+                text = (str(int(t)) if t >= 0 and math.isfinite(t) and t == int(t)
+                        else _seconds(t, f"{who}: split time at {s.code}"))
+                parts.append(f"<SplitTime{attr}><ControlCode>{code}</ControlCode><Time>{text}</Time></SplitTime>")
+        parts.append("</w>")
+        res.extend(etree.fromstring("".join(parts), _FRAGMENT_PARSER))
     if r.card is not None:
         add_card(res, r.card)
     return el
+
+
+def _t(value: object) -> str:
+    text = value if type(value) is str else str(value)
+    # Codes, numbers and one-word names (most values) need no escaping at all.
+    return text if text.isalnum() else xml_escape(xml_text(text))
+
+
+def _q(value: object) -> str:
+    return '"' + xml_escape(xml_text(value), {'"': "&quot;"}) + '"'
+
+
+def _id_xml(ids: Ids) -> str:
+    chosen = preferred_id(ids)
+    if not chosen:
+        return ""
+    return f"<Id type={_q(chosen[0])}>{_t(chosen[1])}</Id>" if chosen[0] else f"<Id>{_t(chosen[1])}</Id>"
+
+
+def _course_xml(c: Course) -> str:
+    out = ["<Course>", _id_xml(c.ids)]
+    if c.name:
+        out.append(f"<Name>{_t(c.name)}</Name>")
+    if c.family:
+        out.append(f"<CourseFamily>{_t(c.family)}</CourseFamily>")
+    if c.length is not None:
+        out.append(f"<Length>{_t(c.length)}</Length>")
+    if c.climb is not None:
+        out.append(f"<Climb>{_t(c.climb)}</Climb>")
+    if c.controls:
+        out.append(f"<NumberOfControls>{sum(1 for cc in c.controls if cc.type == 'Control')}</NumberOfControls>")
+    out.append("</Course>")
+    return "".join(out)
+
+
+def person_result_xml(r: PersonResultOut, class_course: Course | None = None) -> str:
+    """The same PersonResult as `add_person_result`, as text (no namespace prefix): a 10,000-runner
+    list is written as text per class and parsed once by libxml2, several times faster than building
+    ~370,000 elements from Python. `tests/test_iof_write_more.py` checks both give the same XML."""
+    who = r.person.name or "a runner"
+    status = _checked_status(r, class_course)
+    p = r.person
+    out = ["<PersonResult>"]
+    if r.entry_id:
+        out.append(f"<EntryId>{_t(r.entry_id)}</EntryId>")
+    out.append(f"<Person sex={_q(p.sex)}>" if p.sex is not None else "<Person>")
+    out.extend(f"<Id type={_q(t)}>{_t(v)}</Id>" if t else f"<Id>{_t(v)}</Id>" for t, v in p.ids.items())
+    out.append(f"<Name><Family>{_t(p.family)}</Family><Given>{_t(p.given)}</Given></Name>")
+    if p.birth_date is not None:
+        out.append(f"<BirthDate>{p.birth_date.isoformat()}</BirthDate>")
+    if p.nationality:
+        out.append(f"<Nationality code={_q(p.nationality)}>{_t(p.nationality)}</Nationality>")
+    out.append("</Person>")
+    org = r.organisation
+    if org is not None:
+        out.extend(("<Organisation>", _id_xml(org.ids), f"<Name>{_t(org.name)}</Name>"))
+        if org.short_name:
+            out.append(f"<ShortName>{_t(org.short_name)}</ShortName>")
+        if org.country:
+            out.append(f"<Country code={_q(org.country)}>{_t(org.country)}</Country>")
+        out.append("</Organisation>")
+    out.append(f"<Result raceNumber={_q(r.race_number)}>" if r.race_number is not None else "<Result>")
+    if r.bib:
+        out.append(f"<BibNumber>{_t(r.bib)}</BibNumber>")
+    if r.start_time is not None:
+        out.append(f"<StartTime>{xml_datetime(r.start_time)}</StartTime>")
+    if r.finish_time is not None:
+        out.append(f"<FinishTime>{xml_datetime(r.finish_time)}</FinishTime>")
+    if r.time is not None:
+        out.append(f"<Time>{_seconds(r.time, f'{who}: time')}</Time>")
+    if r.time_behind is not None:
+        out.append(f"<TimeBehind>{_seconds(r.time_behind, f'{who}: time behind')}</TimeBehind>")
+    if r.position is not None:
+        out.append(f"<Position>{int(r.position)}</Position>")
+    out.append(f"<Status>{status}</Status>")
+    if r.course is not None:
+        out.append(_course_xml(r.course))
+    for sp in r.splits:
+        t = sp.time
+        attr = "" if sp.status == "OK" else f" status={_q(sp.status)}"
+        if t is None:
+            out.append(f"<SplitTime{attr}><ControlCode>{_t(sp.code)}</ControlCode></SplitTime>")
+        else:
+            text = (str(int(t)) if t >= 0 and math.isfinite(t) and t == int(t)
+                    else _seconds(t, f"{who}: split time at {sp.code}"))
+            out.append(f"<SplitTime{attr}><ControlCode>{_t(sp.code)}</ControlCode><Time>{text}</Time></SplitTime>")
+    if r.card is not None:
+        system = f" punchingSystem={_q(r.card.system)}" if r.card.system is not None else ""
+        out.append(f"<ControlCard{system}>{_t(r.card.number)}</ControlCard>")
+    out.append("</Result></PersonResult>")
+    return "".join(out)
 
 
 def write_result_list(
@@ -552,8 +660,9 @@ def write_result_list(
         add_class(el, cr.class_def)
         if cr.course is not None:
             add_simple_course(el, cr.course)
-        for r in cr.results:
-            add_person_result(el, r, cr.course)
+        if cr.results:
+            text = "".join(person_result_xml(r, cr.course) for r in cr.results)
+            el.extend(etree.fromstring(f"{_SPLITS_OPEN}{text}</w>", _FRAGMENT_PARSER))
     return to_bytes(root)
 
 
