@@ -35,13 +35,18 @@ def result_list_xml(conn: Any, race: Any, classes: list[Any], ranked: dict[int, 
     first = datetime.fromtimestamp(race.first_start, zone) if race.first_start else None
     event = EventInfo(name=race.event.name, date=day, races=(RaceInfo(race.race_number or 1, race.name, day, first),))
     out = []
+    orgs: dict[tuple[str, str | None], Organisation] = {}  # ~50 clubs for 10,000 runners: build each once
     for c in classes:
         results = []
         for row, r in ranked[c[0]]:
             x = r.row
             person = Person(given=x[12] or "", family=x[13] or "", sex=x[14], birth_date=date.fromisoformat(x[15]) if x[15] else None,
                             birth_year=x[16])
-            org = Organisation(r.club, ids=json.loads(x[17]) if x[17] else {}) if r.club else None
+            org = None
+            if r.club:
+                org = orgs.get((r.club, x[17]))
+                if org is None:
+                    org = orgs[(r.club, x[17])] = Organisation(r.club, ids=json.loads(x[17]) if x[17] else {})
             has_result = r.status not in ("Inactive", "Started", "Checked", "Active")
             splits = tuple(SplitOut(code, t, "OK" if t is not None else "Missing") for code, t in r.splits) if has_result else ()
             results.append(PersonResultOut(
