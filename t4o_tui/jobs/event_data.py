@@ -14,6 +14,8 @@ from t4o_tui.timefmt import local_zone_name
 RACE = Setting("race", "integer", "Race", "Race number (or id). Default: the event's only race.", min=1)
 FILE = Setting("file", "file", "File", "The file to read.", required=True)
 FORMAT_CHOICES = (("iof-xml", "IOF XML 3.0"), ("html", "HTML page"), ("csv", "CSV"))
+# File name extension and media type of each list format.
+FORMAT_FILES = {"iof-xml": ("xml", "application/xml"), "html": ("html", "text/html"), "csv": ("csv", "text/csv")}
 
 
 def _describe(races: list[Race]) -> str:

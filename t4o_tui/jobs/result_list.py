@@ -11,13 +11,11 @@ from typing import Any
 from t4o_tui import __version__
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
-from t4o_tui.jobs.event_data import FORMAT_CHOICES, RACE, event_zone, resolve_race
+from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, RACE, event_zone, resolve_race
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import html_lists
 from t4o_tui.orienteering.punch_check import Status
 from t4o_tui.orienteering.ranking import ListType, RankedRow, ResultEntry, rank_class
-
-MEDIA = {"iof-xml": ("xml", "application/xml"), "html": ("html", "text/html"), "csv": ("csv", "text/csv")}
 
 ROWS_SQL = (
     "SELECT e.id, e.class_id, TRIM(COALESCE(p.given, '') || ' ' || COALESCE(p.family, '')), COALESCE(o.name, ''), "
@@ -109,7 +107,7 @@ class ResultListJob(Job):
         ranked = {c[0]: [(row, r) for row, r in rank(runners.get(c[0], []), types.get(c[0]) or "normal")
                          if out_too or r.status not in ("Inactive", "Started", "Checked")] for c in classes}
         now = datetime.now(UTC)
-        ext, media = MEDIA[fmt]
+        ext, media = FORMAT_FILES[fmt]
         if fmt == "iof-xml":
             data = self._xml(conn, race, classes, ranked, zone, now)
         elif fmt == "csv":

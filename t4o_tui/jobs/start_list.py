@@ -10,7 +10,7 @@ from typing import Any
 from t4o_tui import __version__
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
-from t4o_tui.jobs.event_data import FORMAT_CHOICES, RACE, event_zone, resolve_race
+from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, RACE, event_zone, resolve_race
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import html_lists, iof
 from t4o_tui.orienteering.model import (
@@ -24,8 +24,6 @@ from t4o_tui.orienteering.model import (
     RaceInfo,
     StartRecord,
 )
-
-MEDIA = {"iof-xml": ("xml", "application/xml"), "html": ("html", "text/html"), "csv": ("csv", "text/csv")}
 
 START_SQL = (
     "SELECT s.class_id, s.bib, s.start_time, co.name, co.length, co.climb, e.identifier, p.given, p.family, p.sex, "
@@ -66,7 +64,7 @@ class StartListJob(Job):
         vacant = bool(ctx.settings.get("include_vacant")) or fmt == "iof-xml"
         sections = [(c, [r for r in by_class.get(c[0], []) if vacant or r[8] is not None or r[7] is not None]) for c in classes]
         total = sum(len(rows) for _, rows in sections)
-        ext, media = MEDIA[fmt]
+        ext, media = FORMAT_FILES[fmt]
         now = datetime.now(UTC)
         if fmt == "iof-xml":
             data = self._xml(race, sections, zone, now)
