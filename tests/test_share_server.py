@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yarl
 
 from t4o_tui.config import data_dir_for
 from t4o_tui.engine.runs import enqueue_run, get_run, list_runs
@@ -86,10 +87,13 @@ def test_content_and_caching_headers_304_and_head(db, db_path):
                 assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
                 assert r.headers["Content-Disposition"] == f'inline; filename="test-run-{rid}.txt"'
                 assert r.headers["Cache-Control"] == "no-cache"
+                assert r.headers["X-Content-Type-Options"] == "nosniff"
+                assert r.headers["Server"] == "t4o-tui"  # no Python or aiohttp version for a visitor to read
                 etag, modified = r.headers["ETag"], r.headers["Last-Modified"]
             async with s.get(url, headers={"If-None-Match": etag}) as r:
                 assert r.status == 304 and await r.read() == b""
-                assert r.headers["ETag"] == etag
+                assert r.headers["ETag"] == etag and r.headers["Cache-Control"] == "no-cache"
+                assert "Content-Type" not in r.headers and "Content-Disposition" not in r.headers  # RFC 9110 15.4.5
             async with s.get(url, headers={"If-Modified-Since": modified}) as r:
                 assert r.status == 304
             async with s.get(url, headers={"If-Modified-Since": formatdate(time.time() - 3600, usegmt=True)}) as r:
@@ -101,11 +105,17 @@ def test_content_and_caching_headers_304_and_head(db, db_path):
                 assert r.headers["ETag"] == etag and int(r.headers["Content-Length"]) == len(file_text)
             async with s.get(base + "/healthz") as r:
                 assert r.status == 200 and (await r.json())["status"] == "ok"
-        await asyncio.to_thread(server._flush_hits)
+            async with s.get(base + "/healthz?probe=1") as r:
+                assert r.status == 200
+            # The token with its characters percent-encoded (unreserved: the same URL, RFC 3986).
+            encoded = "".join(f"%{ord(c):02X}" for c in sh.token)
+            async with s.get(yarl.URL(base + "/s/" + encoded, encoded=True), headers={"If-None-Match": etag}) as r:
+                assert r.status == 304
+        await server.flush_hits()
 
     serve(db, db_path, body)
     share = Share.get_by_id(sh.id)
-    assert share.hits == 6 and share.last_access is not None  # the health check is not a hit
+    assert share.hits == 7 and share.last_access is not None  # the health check is not a hit
 
 
 def test_revoked_expired_unknown_and_malformed_tokens_get_the_same_404(db, db_path):
@@ -309,3 +319,89 @@ def test_share_cli(cli):
     assert (row["url"], row["run_task"], row["cache_window"], row["state"], row["label"]) == (url, True, 120.0, "active", "speaker")
     cli("share", "revoke", str(row["id"]), check=True)
     assert json.loads(cli("shares", "--json").stdout)[0]["state"] == "revoked"
+
+
+def test_access_log_has_one_line_per_request_and_never_a_whole_token(db, db_path):
+    import logging
+
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    access = logging.getLogger("t4o_tui.share.access")
+    keep, level = Keep(), access.level
+    access.addHandler(keep)
+    access.setLevel(logging.INFO)
+
+    async def body(base: str, server: ShareServer) -> None:
+        url = links.share_url(base, sh.token)
+        async with aiohttp.ClientSession() as s:
+            for _ in range(3):  # the first is answered from the slow path, the others from memory
+                async with s.get(url) as r:
+                    assert r.status == 200
+                    etag = r.headers["ETag"]
+            async with s.get(url, headers={"If-None-Match": etag}) as r:
+                assert r.status == 304
+            async with s.head(url) as r:
+                assert r.status == 200
+            async with s.get(base + "/s/" + "x" * 43) as r:
+                assert r.status == 404
+            async with s.get(base + "/healthz") as r:
+                assert r.status == 200
+            # Concurrent visitors: their lines leave together, one line each.
+            async def visit() -> int:
+                async with s.get(url) as r:
+                    await r.read()
+                    return r.status
+
+            assert set(await asyncio.gather(*(visit() for _ in range(40)))) == {200}
+
+    try:
+        serve(db, db_path, body)
+    finally:
+        access.removeHandler(keep)
+        access.setLevel(level)
+    lines = "\n".join(records).splitlines()
+    assert len(lines) == 3 + 1 + 1 + 1 + 1 + 40
+    assert all(sh.token not in line for line in lines)
+    assert sum(f'"GET /s/{sh.token[:6]}..." 200 ' in line for line in lines) == 43
+    assert sum(f'"GET /s/{sh.token[:6]}..." 304 ' in line for line in lines) == 1
+    assert sum(f'"HEAD /s/{sh.token[:6]}..." 200 ' in line for line in lines) == 1
+    assert sum('"GET /s/xxxxxx..." 404 ' in line for line in lines) == 1
+    assert sum('"GET /healthz" 200 ' in line for line in lines) == 1
+    assert all(line.startswith("127.0.0.1 ") and line.endswith("ms") for line in lines)
+    assert len(records) < len(lines)  # batched: not a record per request
+
+
+def test_hit_counts_survive_a_failed_write_and_none_is_counted_twice(db, db_path):
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+
+    async def body(base: str, server: ShareServer) -> None:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(5):
+                async with s.get(links.share_url(base, sh.token)) as r:
+                    assert r.status == 200
+        real = server._write_hits
+
+        def locked(taken):
+            raise RuntimeError("database is locked")
+
+        server._write_hits = locked
+        with pytest.raises(RuntimeError):
+            await server.flush_hits()
+        server._write_hits = real
+        async with aiohttp.ClientSession() as s, s.get(links.share_url(base, sh.token)) as r:
+            assert r.status == 200
+        await server.flush_hits()
+        assert Share.get_by_id(sh.id).hits == 6
+        await server.flush_hits()  # nothing new: nothing written twice
+
+    serve(db, db_path, body)
+    assert Share.get_by_id(sh.id).hits == 6

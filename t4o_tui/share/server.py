@@ -18,19 +18,19 @@ import hmac
 import logging
 import os
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import peewee
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
+from multidict import CIMultiDict
 
 from t4o_tui.engine import queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
-from t4o_tui.share.links import TOKEN_RE, token_hash
 
 log = logging.getLogger("t4o_tui.share")
 access_log = logging.getLogger("t4o_tui.share.access")
@@ -40,17 +40,34 @@ FLUSH_HITS_S = 5.0
 MEMORY_FILE_MAX = 16 * 1024 * 1024  # larger files are streamed from disk
 MEMORY_TOTAL_MAX = 128 * 1024 * 1024
 NOT_FOUND = b"Not found\n"
+SERVER_NAME = "t4o-tui"  # not aiohttp's default, which names the Python and aiohttp versions
 
 
-@dataclass(frozen=True)
+class _Hits:
+    """A link's visits not yet written to the database (kept across refreshes of the link)."""
+
+    __slots__ = ("count", "last")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = 0.0
+
+
 class _ShareInfo:
-    id: int
-    task_id: int
-    token: bytes  # compared in constant time with the request's token
-    run_task: bool
-    cache_window: float
-    expires_at: float | None
-    revoked: bool
+    """A served link, as of the last refresh, with what a request for it needs at hand."""
+
+    __slots__ = ("id", "task_id", "token", "run_task", "cache_window", "expires_at", "hits", "reply")
+
+    def __init__(
+        self, id: int, task_id: int, token: str, run_task: bool, cache_window: float, expires_at: float | None,
+        hits: _Hits,
+    ) -> None:
+        self.id, self.task_id = id, task_id
+        self.token = token  # compared in constant time with the request's token
+        self.run_task, self.cache_window, self.expires_at = run_task, cache_window, expires_at
+        self.hits = hits
+        # The task's latest file, when it is in memory: answered without looking anything else up.
+        self.reply: _Reply | None = None
 
 
 @dataclass(frozen=True)
@@ -71,25 +88,35 @@ class _File:
 class _Reply:
     """What every answer for one file shares, computed once: headers, validators and (up to a size) the bytes."""
 
-    __slots__ = ("file", "etag", "etags", "modified", "headers_304", "headers_200", "body", "size")
+    __slots__ = ("file", "created_at", "etag", "etags", "modified", "headers_304", "headers_200", "body", "size")
 
     def __init__(self, f: _File, body: bytes | None) -> None:
         self.file = f
+        self.created_at = f.created_at
         self.etag = f.etag
         self.etags = frozenset((self.etag, "W/" + self.etag, "*"))  # If-None-Match values that match
         self.modified = int(f.created_at)
-        self.headers_304: dict[str, str] = {
+        # A 304 carries what a cache needs to update its copy: the validator and the caching rule
+        # (RFC 9110 15.4.5: with an ETag, no other metadata of the file).
+        headers_304: dict[str, str] = {
+            hdrs.SERVER: SERVER_NAME,
             hdrs.ETAG: self.etag,
-            hdrs.LAST_MODIFIED: formatdate(f.created_at, usegmt=True),
             # Browsers keep the page but ask every time; an unchanged file costs a 304.
             hdrs.CACHE_CONTROL: "no-cache",
-            hdrs.CONTENT_DISPOSITION: f'inline; filename="{_header_safe(f.name)}"',
-            "X-Content-Type-Options": "nosniff",
         }
         media = f.media_type
         if media.startswith("text/") and "charset" not in media:
             media += "; charset=utf-8"
-        self.headers_200 = {**self.headers_304, hdrs.CONTENT_TYPE: media}
+        # A response copies the headers it is given: from a CIMultiDict that is a C-level copy.
+        headers_200: dict[str, str] = {
+            **headers_304,
+            hdrs.LAST_MODIFIED: formatdate(f.created_at, usegmt=True),
+            hdrs.CONTENT_TYPE: media,
+            hdrs.CONTENT_DISPOSITION: f'inline; filename="{_header_safe(f.name)}"',
+            "X-Content-Type-Options": "nosniff",
+        }
+        self.headers_304 = CIMultiDict(headers_304)
+        self.headers_200 = CIMultiDict(headers_200)
         self.body = body  # None: streamed from disk (larger than MEMORY_FILE_MAX)
         self.size = len(body) if body is not None else 0  # bytes held in memory
 
@@ -105,41 +132,62 @@ class _AccessLogger(AbstractAccessLogger):
     """One line per request, with the token shortened so the journal does not hold working links.
 
     The lines go through the `t4o_tui.share.access` logger (its level, filters and handlers apply),
-    but not as a record each: the line is formatted here, and the lines of one turn of the event
-    loop leave together as one record at the start of the next turn (at a quiet time that is one
-    line per record, as before; under load a few dozen). A record per request (made, formatted,
-    written and flushed one by one) took about a fifth of the CPU time of a share request
-    (bench/share_load.py).
+    but not as a record each, and not formatted while the request is answered: the request only
+    notes what the line needs, and the lines of one turn of the event loop are formatted together
+    and leave as one record at the start of the next turn (at a quiet time that is one line per
+    record; under load a few dozen, the record's time being the first line's). Formatting each line
+    as its request was answered, or a record per request, took a tenth to a fifth of the CPU time
+    of a share request (bench/share_load.py); the same work done in one tight loop costs a fraction
+    of that. (Longer batches, e.g. 50 ms, were slower and tripled p99: more objects kept alive.)
     """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if not access_log.isEnabledFor(logging.INFO):
-            return
-        path = request.path
-        if path.startswith("/s/") and len(path) > 12:
-            path = path[:9] + "…"
-        if not path.isprintable():  # a decoded %0A must not start a line of its own
-            path = ascii(path)[1:-1]
-        if not _access_lines:
+        if not _access_rows:
             asyncio.get_running_loop().call_soon(_flush_access_log)
-        _access_lines.append(
-            f'{request.remote} "{request.method} {path}" {response.status} {response.body_length} {time * 1000:.1f}ms'
-        )
+        _access_rows.append((request, response, time))
 
     @property
     def enabled(self) -> bool:
         return access_log.isEnabledFor(logging.INFO)
 
 
-# Access-log lines not yet written (all connections' loggers share it; the event loop's thread only).
-_access_lines: list[str] = []
+# Requests answered and not yet logged (all connections' loggers share it; the event loop's thread only).
+_access_rows: list[tuple[web.BaseRequest, web.StreamResponse, float]] = []
+
+
+def access_line(request: web.BaseRequest, response: web.StreamResponse, took: float) -> str:
+    """The access-log line of a request."""
+    head = _access_head(request.remote, request.method, request.raw_path, response.status, response.body_length)
+    return f"{head} {took * 1000:.1f}ms"
+
+
+def _access_head(remote: str | None, method: str, path: str, status: int, length: int) -> str:
+    """Who asked for what and got what: the request line as sent, a share token cut to 6 characters."""
+    if path.startswith("/s/") and len(path) > 12:
+        path = path[:9] + "..."
+    if not path.isprintable():  # a raw newline or escape must not start a line of its own
+        path = ascii(path)[1:-1]
+    return f'{remote} "{method} {path}" {status} {length}'
 
 
 def _flush_access_log() -> None:
-    if _access_lines:
-        text = "\n".join(_access_lines)
-        _access_lines.clear()
-        access_log.info("%s", text)
+    if not _access_rows:
+        return
+    rows = _access_rows[:]
+    _access_rows.clear()
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    # Under load most requests of a batch are a few visitors getting the same answer for a few
+    # links: all but the time is formatted once.
+    heads: dict[tuple[str | None, str, str, int, int], str] = {}
+    lines = []
+    for request, response, took in rows:
+        key = (request.remote, request.method, request.raw_path, response.status, response.body_length)
+        head = heads.get(key)
+        if head is None:
+            head = heads[key] = _access_head(*key)
+        lines.append(f"{head} {took * 1000:.1f}ms")
+    access_log.info("%s", "\n".join(lines))
 
 
 class ShareServer:
@@ -152,14 +200,14 @@ class ShareServer:
         self.db = db
         self.host, self.port = host, port
         self.clock = clock
+        self._now = clock.now
         self.wait_limit = wait_limit
         self.notify = notify
         self.listening = False
         self.error: str | None = None
         self._shares: dict[str, _ShareInfo] = {}
         self._latest: dict[int, _File] = {}
-        self._hits: dict[int, int] = defaultdict(int)
-        self._last_access: dict[int, float] = {}
+        self._hits: dict[int, _Hits] = {}  # by share id
         self._replies: dict[int, _Reply] = {}  # by artifact id
         self._bytes_total = 0
         self._inflight: dict[int, asyncio.Task[None]] = {}
@@ -204,7 +252,7 @@ class ShareServer:
             await self._runner.cleanup()
         _flush_access_log()
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(self._flush_hits)
+            await self.flush_hits()
         self.listening = False
 
     # -- memory of shares and files ---------------------------------------------------------------
@@ -220,12 +268,18 @@ class ShareServer:
     def _refresh(self) -> None:
         conn = self.db.connection()
         rows = conn.execute(
-            "SELECT id, task_id, token, token_hash, run_task, cache_window, expires_at, revoked FROM share"
+            "SELECT id, task_id, token, run_task, cache_window, expires_at FROM share WHERE NOT revoked"
         ).fetchall()
-        self._shares = {
-            r[3]: _ShareInfo(r[0], r[1], r[2].encode(), bool(r[4]), r[5], r[6], bool(r[7])) for r in rows
-        }
-        self._latest = self._load_latest({info.task_id for info in self._shares.values()})
+        latest = self._load_latest({r[1] for r in rows})
+        old = self._shares
+        shares = {}
+        for sid, task_id, token, run_task, cache_window, expires_at in rows:  # revoked links are left out
+            hits = self._hits.get(sid) or self._hits.setdefault(sid, _Hits())
+            info = shares[token] = _ShareInfo(sid, task_id, token, bool(run_task), cache_window, expires_at, hits)
+            before, f = old.get(token), latest.get(task_id)
+            if before is not None and before.reply is not None and f is not None and before.reply.file.artifact_id == f.artifact_id:
+                info.reply = before.reply  # the same file: no need to look it up again
+        self._shares, self._latest = shares, latest
 
     def _load_latest(self, task_ids: set[int]) -> dict[int, _File]:
         if not task_ids:
@@ -238,60 +292,85 @@ class ShareServer:
         while True:
             await asyncio.sleep(FLUSH_HITS_S)
             try:
-                await asyncio.to_thread(self._flush_hits)
+                await self.flush_hits()
             except Exception as exc:
                 log.warning("writing share hit counts failed (kept for the next try): %s", exc)
 
-    def _flush_hits(self) -> None:
-        if not self._hits:
+    async def flush_hits(self) -> None:
+        """Write the visits counted since the last time. Taken from the counters in the event loop
+        (where requests count them), so none is lost between taking and writing; on failure they
+        are put back for the next try."""
+        taken = [(h.count, h.last, sid) for sid, h in self._hits.items() if h.count]
+        if not taken:
             return
-        hits, self._hits = self._hits, defaultdict(int)
-        last = dict(self._last_access)
+        for _n, _last, sid in taken:
+            self._hits[sid].count -= _n
         try:
-            with queue.write_tx(self.db.connection()) as conn:
-                conn.executemany(
-                    "UPDATE share SET hits = hits + ?, last_access = max(COALESCE(last_access, 0), ?) WHERE id = ?",
-                    [(n, last.get(sid, 0.0), sid) for sid, n in hits.items()],
-                )
+            await asyncio.to_thread(self._write_hits, taken)
         except BaseException:
-            for sid, n in hits.items():
-                self._hits[sid] += n
+            for n, _last, sid in taken:
+                self._hits[sid].count += n
             raise
+
+    def _write_hits(self, taken: list[tuple[int, float, int]]) -> None:
+        with queue.write_tx(self.db.connection()) as conn:
+            conn.executemany(
+                "UPDATE share SET hits = hits + ?, last_access = max(COALESCE(last_access, 0), ?) WHERE id = ?", taken
+            )
 
     # -- requests -----------------------------------------------------------------------------------
     async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
-        """The three routes, by hand, on aiohttp's low-level server: an Application and its router
-        took 15-25 % of the CPU time of a share request (bench/share_load.py)."""
-        if request.method == hdrs.METH_GET or request.method == hdrs.METH_HEAD:
-            path = request.path  # decoded; a token has none of "/%." so nothing odd gets through
-            if path.startswith("/s/"):
-                return await self._handle(request, path[3:])
-            if path == "/healthz":
-                return web.json_response({"status": "ok", "shares": len(self._shares)})
+        """The three routes, by hand, on aiohttp's low-level server (an Application and its router
+        took 15-25 % of the CPU time of a share request), and the common answer — a file from
+        memory, or a 304 — without leaving this function: every step of a share request shows in
+        its throughput (bench/share_load.py)."""
+        path = request.raw_path  # as sent: the token is checked as is (no decoding for it to slip through)
+        method = request.method
+        if path.startswith("/s/") and (method == "GET" or method == "HEAD"):
+            token = path[3:]
+            if "?" in token:  # a query string is not part of the token
+                token = token.partition("?")[0]
+            # The lookup by the token string: Python hashes the whole string with a per-process
+            # random key (SipHash) and compares strings only on equal hashes, so its time tells
+            # nothing about how much of a guess is right; the comparison that decides is
+            # constant-time. Revoked links are not in the table.
+            info = self._shares.get(token)
+            if info is None and "%" in token:
+                # A client that percent-encodes unreserved characters sends the same token (RFC 3986 6.2.2.2).
+                token = unquote(token)
+                info = self._shares.get(token)
+            if info is None or not hmac.compare_digest(info.token, token):
+                return _not_found()
+            now = self._now()
+            if info.expires_at is not None and now >= info.expires_at:
+                return _not_found()
+            hits = info.hits
+            hits.count += 1
+            hits.last = now
+            reply = info.reply
+            if reply is None or (
+                # HEAD never starts a run: link checkers and previews must not run the task.
+                info.run_task and method == "GET" and now - reply.created_at > info.cache_window
+            ):
+                return await self._handle(request, info, now)
+            headers = request.headers
+            if (hdrs.IF_NONE_MATCH in headers or hdrs.IF_MODIFIED_SINCE in headers) and _not_modified(request, reply):
+                return web.Response(status=304, headers=reply.headers_304)
+            return web.Response(body=reply.body, headers=reply.headers_200)
+        if (method == "GET" or method == "HEAD") and path.partition("?")[0] == "/healthz":
+            return web.json_response({"status": "ok", "shares": len(self._shares)}, headers={hdrs.SERVER: SERVER_NAME})
         # Every other path, method or shape of request: the same plain 404 (405 would tell more).
         return _not_found()
 
-    async def _handle(self, request: web.BaseRequest, token: str) -> web.StreamResponse:
-        now = self.clock.now()
-        # The format first (no hashing of junk), then the hash selects the share (the lookup does not
-        # depend on how much of the token is right), then the constant-time comparison.
-        info = self._shares.get(token_hash(token)) if TOKEN_RE.fullmatch(token) else None
-        if (
-            info is None
-            or not hmac.compare_digest(info.token, token.encode())
-            or info.revoked
-            or (info.expires_at is not None and now >= info.expires_at)
-        ):
-            return _not_found()
-        self._hits[info.id] += 1
-        self._last_access[info.id] = now
+    async def _handle(self, request: web.BaseRequest, info: _ShareInfo, now: float) -> web.StreamResponse:
+        """A share request whose file is not in memory yet, is streamed from disk, or needs a run."""
         f = self._latest.get(info.task_id)
         stale: str | None = None
         # HEAD never starts a run: link checkers and previews must not run the task.
         if info.run_task and request.method == "GET" and (f is None or now - f.created_at > info.cache_window):
             f, stale = await self._fresh(info, f)
         if f is None:
-            return web.Response(status=503, headers={"Retry-After": "10", "Cache-Control": "no-store"},
+            return web.Response(status=503, headers={"Retry-After": "10", "Cache-Control": "no-store", hdrs.SERVER: SERVER_NAME},
                                 body=b"No file yet: the task has not produced one. Try again shortly.\n",
                                 content_type="text/plain")
         reply = self._replies.get(f.artifact_id)
@@ -301,13 +380,9 @@ class ShareServer:
             except OSError:
                 log.warning("share: file of run %d is gone: %s", f.run_id, f.path)
                 return _not_found()
-        if stale:
-            return self._answer(request, reply, stale)
-        if _not_modified(request, reply):
-            return web.Response(status=304, headers=reply.headers_304)
-        if reply.body is None:
-            return self._answer(request, reply, None)
-        return web.Response(body=reply.body, headers=reply.headers_200)
+        if reply.body is not None and self._latest.get(info.task_id) is f:
+            info.reply = reply  # the next request for this link is answered straight away
+        return self._answer(request, reply, stale)
 
     def _answer(self, request: web.BaseRequest, reply: _Reply, stale: str | None) -> web.StreamResponse:
         """The general answer: with a stale mark, or a file streamed from disk."""
@@ -397,7 +472,7 @@ class ShareServer:
 
 
 def _not_found() -> web.Response:
-    return web.Response(status=404, body=NOT_FOUND, content_type="text/plain")
+    return web.Response(status=404, body=NOT_FOUND, content_type="text/plain", headers={hdrs.SERVER: SERVER_NAME})
 
 
 def _header_safe(name: str) -> str:
