@@ -195,7 +195,7 @@ def child_share(db_path: str) -> None:
         print(json.dumps({"port": server.port, "pid": os.getpid()}), flush=True)
         await asyncio.to_thread(sys.stdin.readline)  # the parent says when to stop
         await server.stop()  # writes the pending hit counts
-        print(json.dumps({"stopped": True, "unflushed": sum(server._hits.values())}), flush=True)
+        print(json.dumps({"stopped": True, "unflushed": sum(h.count for h in server._hits.values())}), flush=True)
 
     asyncio.run(main())
 
@@ -473,7 +473,7 @@ def main() -> int:
                         spy = subprocess.Popen(
                             ["py-spy", "record", "--pid", str(pid), "-o", str(out.with_name(f"{out.stem}-{v}{out.suffix}")),
                              "-f", PROFILE_FORMATS.get(out.suffix, "speedscope"), "-d", str(max(1, int(seconds) - 1)),
-                             "-r", "250"],
+                             "-r", "1000"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                         )
                         profiled.add(v)
