@@ -3,13 +3,8 @@ NEXT / LEFT / LAST / PASSED, with the result of the last run; the keys act on th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
 
 from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow
 from t4o_tui.tui.format import (
@@ -26,13 +21,10 @@ from t4o_tui.tui.format import (
 )
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.services import ReadOnlyError
-from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
+from t4o_tui.tui.widgets.live_table import Column, Row
+from t4o_tui.tui.widgets.record_list import RecordList
 
-if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
-
-# From this width on, the list shows every column (ids, absolute last time, result word, expiry).
-WIDE = 140
+# From record_list.WIDE on, the list shows every column (ids, absolute last time, result word, expiry).
 NARROW_COLUMNS = [
     Column("task", "Task"), Column("description", "Schedule"), Column("next", "Next", 9), Column("left", "Left", 9),
     Column("last", "Last", 12), Column("state", "State", 10),
@@ -67,7 +59,7 @@ def result_glyph(r: ScheduleRow) -> Text:
     return Text(glyph, style=style)
 
 
-class ScheduleList(Vertical):
+class ScheduleList(RecordList[ScheduleRow]):
     """Schedules with their keys. Posts `ScheduleList.Changed` after a change so the screen reloads."""
 
     DEFAULT_CSS = """
@@ -78,39 +70,16 @@ class ScheduleList(Vertical):
     """
     BINDINGS = bindings("schedules.pause", "schedules.run", "schedules.history", "schedules.new", "schedules.edit",
                         "schedules.delete")
+    NARROW_COLUMNS, WIDE_COLUMNS = NARROW_COLUMNS, WIDE_COLUMNS
+    NOUN = "schedule"
 
     class Changed(Message):
         """A schedule was added, changed, paused, resumed or deleted from this list."""
 
     def __init__(self, *, task: str | None = None, empty: str = "No schedules.", id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.task_name = task  # the task whose schedules these are; None: any task (the dashboard)
-        self.empty_text = empty
-        self.rows: list[ScheduleRow] = []
-        self.now = 0.0
-        self._by_key: dict[str, ScheduleRow] = {}
-        self._wide: bool | None = None
-        self._detail: Text | None = None
+        super().__init__(task=task, empty=empty, id=id)  # task None: any task (the dashboard)
         self._fixed: dict[tuple[object, ...], tuple[Text, Text, Text]] = {}
-        self._select_id: int | None = None  # a schedule just saved here: selected once it shows up
 
-    @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
-
-    @property
-    def table(self) -> LiveTable:
-        return self.query_one(LiveTable)
-
-    def compose(self) -> ComposeResult:
-        yield LiveTable(NARROW_COLUMNS)
-        yield Static(classes="detail")
-        yield Static(self.empty_text, classes="empty")
-
-    def on_mount(self) -> None:
-        self.query_one(".detail").display = False
-
-    # -- showing ------------------------------------------------------------------------------------
     def show(self, rows: list[ScheduleRow], now: float) -> None:
         if rows is self.rows and int(now) == int(self.now):
             return  # the same rows (the services' cache) within the same second: nothing to redo
@@ -118,38 +87,15 @@ class ScheduleList(Vertical):
         self.now = now
         self._refresh_rows()
 
-    def tick(self, now: float) -> None:
-        """Relative times move on between polls."""
-        if self.rows:
-            self.now = now
-            self._refresh_rows()
-
-    def on_resize(self) -> None:
-        if self.rows:
-            self._refresh_rows()
-
-    def _refresh_rows(self) -> None:
-        width = (self.size.width or self.app.size.width - 2)
-        wide = width >= WIDE
-        table = self.table
-        if wide != self._wide:
-            self._wide = wide
-            table.reset_columns(WIDE_COLUMNS if wide else NARROW_COLUMNS)
+    def _table_rows(self, width: int, wide: bool) -> list[Row]:
         flex = max(width - (WIDE_FIXED if wide else NARROW_FIXED), 20)
-        self._by_key = {str(r.id): r for r in self.rows}
         if wide:
             task_w, desc_w = max(flex * 3 // 10, 8), max(flex * 9 // 20, 10)
             state_w = max(flex - task_w - desc_w, 10)
         else:
             task_w = max(flex * 2 // 5, 8)
             desc_w, state_w = max(flex - task_w, 10), 0
-        rows = [Row(str(r.id), self._cells(r, wide, task_w, desc_w, state_w), (i,)) for i, r in enumerate(self.rows)]
-        table.sync(rows)
-        if self._select_id is not None and table.select_key(str(self._select_id)):
-            self._select_id = None
-        # The table stays even when empty: focused, it is where n (new schedule) works.
-        self.query_one(".empty").display = not rows
-        self._show_detail()
+        return [Row(str(r.id), self._cells(r, wide, task_w, desc_w, state_w), (i,)) for i, r in enumerate(self.rows)]
 
     def _cells(self, r: ScheduleRow, wide: bool, task_w: int, desc_w: int, state_w: int) -> tuple[Text, ...]:
         now, tz = self.now, self.t4o.services.tz
@@ -178,12 +124,9 @@ class ScheduleList(Vertical):
             state.append(clip(f": {r.pause_note}", max(state_w - len(state.plain), 0)), style="yellow")
         return state
 
-    def _show_detail(self) -> None:
-        detail = self.query_one(".detail", Static)
-        r = self.selected
+    def _detail_text(self, r: ScheduleRow | None) -> Text | None:
         if r is None:
-            detail.display = False
-            return
+            return None
         now, tz = self.now, self.t4o.services.tz
         # The table shows next and last; this line adds what it cuts or leaves out. Wide
         # terminals get full dates, narrow ones compact times so that it stays within two lines.
@@ -205,34 +148,12 @@ class ScheduleList(Vertical):
                 text.append(f": “{r.pause_note}”", style="yellow")
             if r.paused_until is not None:
                 text.append(f" until {when(r.paused_until)}", style="yellow")
-        if text != self._detail:  # rewritten every second by the tick: repaint only on change
-            self._detail = text
-            detail.update(text)
-        detail.display = True
+        return text
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        self._show_detail()
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
+    def open_selected(self) -> None:
         self.action_history()
 
     # -- actions ------------------------------------------------------------------------------------
-    @property
-    def selected(self) -> ScheduleRow | None:
-        key = self.table.selected_key if self.rows else None
-        return self._by_key.get(key) if key else None
-
-    def _need_selection(self) -> ScheduleRow | None:
-        r = self.selected
-        if r is None:
-            self.notify("No schedule selected.", severity="warning")
-        return r
-
-    def changed(self) -> None:
-        self.post_message(self.Changed())
-
     def action_history(self) -> None:
         if r := self._need_selection():
             self.t4o.open_occurrences(r.id)
@@ -249,10 +170,6 @@ class ScheduleList(Vertical):
     def action_edit(self) -> None:
         if r := self._need_selection():
             self.t4o.open_schedule_editor(r.id, task=r.task, on_saved=self._saved)
-
-    def _saved(self, schedule_id: int) -> None:
-        self._select_id = schedule_id
-        self.changed()
 
     def action_pause(self) -> None:
         r = self._need_selection()

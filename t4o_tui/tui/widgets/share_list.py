@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
 
 from t4o_tui.engine.schedule_math import format_duration
 from t4o_tui.share.links import ShareError, ShareRow
 from t4o_tui.tui.format import SHARE_STATE, ago, clip, full_stamp, state_text
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.services import ReadOnlyError, SharesData
-from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
+from t4o_tui.tui.widgets.live_table import Column, Row
+from t4o_tui.tui.widgets.record_list import RecordList
 
-if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
-
-WIDE = 140
 NARROW_COLUMNS = [
     Column("task", "Task"), Column("label", "Label"), Column("state", "State", 10), Column("mode", "Mode", 8),
     Column("expires", "Expires", 10), Column("hits", "Hits", 5), Column("access", "Last access", 11),
@@ -39,7 +31,7 @@ def mode_text(s: ShareRow) -> Text:
     return Text("run-task", style="bold") if s.run_task else Text("plain")
 
 
-class ShareList(Vertical):
+class ShareList(RecordList[ShareRow]):
     """Share links with their keys. Posts `ShareList.Changed` after a change so the screen reloads."""
 
     DEFAULT_CSS = """
@@ -49,38 +41,16 @@ class ShareList(Vertical):
     ShareList .empty { color: $text-muted; padding: 0 1; }
     """
     BINDINGS = bindings("shares.new", "shares.copy", "shares.revoke", "shares.run_task", "shares.edit", "shares.show")
+    NARROW_COLUMNS, WIDE_COLUMNS = NARROW_COLUMNS, WIDE_COLUMNS
+    NOUN = "share link"
 
     class Changed(Message):
         """A link was created, changed or revoked from this list."""
 
     def __init__(self, *, task: str | None = None, empty: str = "No share links.", id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.task_name = task  # the task whose links these are; None: every task (the Shares view)
-        self.empty_text = empty
+        super().__init__(task=task, empty=empty, id=id)  # task None: every task (the Shares view)
         self.data: SharesData | None = None
-        self.rows: list[ShareRow] = []
-        self.now = 0.0
-        self._by_key: dict[str, ShareRow] = {}
-        self._wide: bool | None = None
-        self._detail: Text | None = None
 
-    @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
-
-    @property
-    def table(self) -> LiveTable:
-        return self.query_one(LiveTable)
-
-    def compose(self) -> ComposeResult:
-        yield LiveTable(NARROW_COLUMNS)
-        yield Static(classes="detail")
-        yield Static(self.empty_text, classes="empty")
-
-    def on_mount(self) -> None:
-        self.query_one(".detail").display = False
-
-    # -- showing ------------------------------------------------------------------------------------
     def show(self, data: SharesData, rows: list[ShareRow] | None = None) -> None:
         """Show `rows` (the filtered links) of `data`, or all of them."""
         self.data = data
@@ -88,34 +58,15 @@ class ShareList(Vertical):
         self.now = data.now
         self._refresh_rows()
 
-    def tick(self, now: float) -> None:
-        if self.rows:
-            self.now = now
-            self._refresh_rows()
-
-    def on_resize(self) -> None:
-        if self.data is not None:
-            self._refresh_rows()
-
-    def _refresh_rows(self) -> None:
-        width = self.size.width or self.app.size.width - 2
-        wide = width >= WIDE
-        table = self.table
-        if wide != self._wide:
-            self._wide = wide
-            table.reset_columns(WIDE_COLUMNS if wide else NARROW_COLUMNS)
+    def _table_rows(self, width: int, wide: bool) -> list[Row]:
         flex = max(width - (WIDE_FIXED if wide else NARROW_FIXED), 20)
-        self._by_key = {str(s.id): s for s in self.rows}
         if wide:
             task_w, label_w = max(flex // 5, 8), max(flex // 6, 6)
             url_w = max(flex - task_w - label_w, 12)
         else:
             task_w = max(flex // 2, 8)
             label_w, url_w = max(flex - task_w, 6), 0
-        rows = [Row(str(s.id), self._cells(s, wide, task_w, label_w, url_w), (-s.id,)) for s in self.rows]
-        table.sync(rows)
-        self.query_one(".empty").display = not rows
-        self._show_detail()
+        return [Row(str(s.id), self._cells(s, wide, task_w, label_w, url_w), (-s.id,)) for s in self.rows]
 
     def _cells(self, s: ShareRow, wide: bool, task_w: int, label_w: int, url_w: int) -> tuple[Text, ...]:
         now = self.now
@@ -135,12 +86,9 @@ class ShareList(Vertical):
                      Text(clip(self.data.url(s), url_w), style="dim" if state != "active" else "")]
         return tuple(cells)
 
-    def _show_detail(self) -> None:
-        detail = self.query_one(".detail", Static)
-        s = self.selected
+    def _detail_text(self, s: ShareRow | None) -> Text | None:
         if s is None or self.data is None:
-            detail.display = False
-            return
+            return None
         state = s.state(self.now)
         text = Text.assemble((self.data.url(s), "bold" if state == "active" else "dim strike"))
         if state == "active":
@@ -153,34 +101,12 @@ class ShareList(Vertical):
         if s.last_access:
             extra.append(f"last access {full_stamp(s.last_access, self.t4o.services.tz)}")
         text.append("\n" + " · ".join(extra), style="dim")
-        if text != self._detail:
-            self._detail = text
-            detail.update(text)
-        detail.display = True
+        return text
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        self._show_detail()
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
+    def open_selected(self) -> None:
         self.action_show()
 
     # -- actions ------------------------------------------------------------------------------------
-    @property
-    def selected(self) -> ShareRow | None:
-        key = self.table.selected_key if self.rows else None
-        return self._by_key.get(key) if key else None
-
-    def _need_selection(self) -> ShareRow | None:
-        s = self.selected
-        if s is None:
-            self.notify("No share link selected.", severity="warning")
-        return s
-
-    def changed(self) -> None:
-        self.post_message(self.Changed())
-
     def url(self, s: ShareRow) -> str:
         assert self.data is not None
         return self.data.url(s)
