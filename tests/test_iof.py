@@ -287,6 +287,50 @@ def test_ocad_course_data() -> None:
     assert doc.courses_for_class() == {"H21": ("Homme",), "H20": ("Homme",)}
 
 
+def test_ocad_11_course_assignments_with_their_courses_inside() -> None:
+    # OCAD 11 (3.0 beta) nests each <Course> in a <CourseAssignment> with its classes and runners:
+    # by bib alone (individual forking) or by bib and leg (relay, not imported: said once).
+    body = """<Event><Name>Event</Name></Event>
+      <RaceCourseData>
+        <Control><Id>S1</Id><MapPosition x="8.9" y="1.7" unit="mm"/></Control>
+        <Control><Id>31</Id></Control><Control><Id>32</Id></Control><Control><Id>F1</Id></Control>
+        <CourseAssignment>
+          <Course><Name>1A</Name><CourseGroup>1</CourseGroup><Length>2070</Length><Climb>0</Climb>
+            <CourseControl type="Start"><Control>S1</Control></CourseControl>
+            <CourseControl type="Control"><Control>31</Control><LegLength>253</LegLength></CourseControl>
+            <CourseControl type="Finish"><Control>F1</Control><LegLength>40</LegLength></CourseControl>
+          </Course>
+          <Class numberOfCompetitors="2"><Name>H21</Name></Class>
+          <Person><BibNumber>1</BibNumber></Person>
+        </CourseAssignment>
+        <CourseAssignment>
+          <Course><Name>1B</Name><CourseGroup>1</CourseGroup><Length>2190</Length>
+            <CourseControl type="Start"><Control>S1</Control></CourseControl>
+            <CourseControl type="Control"><Control>32</Control></CourseControl>
+            <CourseControl type="Finish"><Control>F1</Control></CourseControl>
+          </Course>
+          <Class><Name>H21</Name></Class>
+          <Person><BibNumber>2</BibNumber></Person>
+        </CourseAssignment>
+        <CourseAssignment>
+          <Course><Name>R1</Name><CourseControl type="Start"><Control>S1</Control></CourseControl></Course>
+          <Class><Name>Relay</Name></Class>
+          <Person><BibNumber>7</BibNumber><Leg>1</Leg></Person><Person><BibNumber>8</BibNumber><Leg>1</Leg></Person>
+        </CourseAssignment>
+        <ClassCourseAssignment><ClassName>Organizer</ClassName></ClassCourseAssignment>
+      </RaceCourseData>"""
+    doc = read_course_data(iof_xml("CourseData", body).replace('creator="test"', 'creator="OCAD 11.0.1.1131"').encode())
+    assert [(c.name, c.family, c.length, [x.code for x in c.controls]) for c in doc.courses] == [
+        ("1A", "1", 2070, ["S1", "31", "F1"]), ("1B", "1", 2190, ["S1", "32", "F1"]), ("R1", None, None, ["S1"]),
+    ]  # fmt: skip
+    assert doc.courses_for_class() == {"H21": ("1A", "1B"), "Relay": ("R1",)}
+    assert [(a.bib, a.course_name) for a in doc.person_assignments] == [("1", "1A"), ("2", "1B")]
+    assert any("2 relay runners (bib and leg) on 1 course not given a course" in w for w in doc.warnings)
+    # A class the course setter left without a course: skipped, and said so (not "course '' not found").
+    assert any("class 'Organizer' has no course in the file: skipped" in w for w in doc.warnings)
+    assert "Organizer" not in doc.courses_for_class()
+
+
 def test_purple_pen_course_data() -> None:
     # Purple Pen: typed <Control>s named STA1/FIN1/XCHG1/CROSS1, forked variations as a CourseFamily,
     # no LegLength on the start, score courses without a length.

@@ -262,7 +262,7 @@ def _simple_course(el: El | None) -> Course | None:
         name=text_of(el, "Name") or "",
         length=metres_of(el, "Length"),
         climb=metres_of(el, "Climb"),
-        family=text_of(el, "CourseFamily"),
+        family=text_of(el, "CourseFamily") or text_of(el, "CourseGroup"),  # CourseGroup: OCAD 11
         ids=_ids(el),
     )
 
@@ -454,15 +454,39 @@ def _course_data(
         if t := types.attr(c.get("type")):
             types.declared[code] = t
     courses = [_course(c, types) for c in race.findall("Course")]
-    assignments = [_class_assignment(a) for a in race.findall("ClassCourseAssignment")]
-    # <CourseAssignment>: the element of the 3.0 drafts, still written by older OCAD versions.
+    assignments = []
+    for a in race.findall("ClassCourseAssignment"):
+        if (assignment := _class_assignment(a)) is not None:
+            assignments.append(assignment)
+        else:
+            warnings.append(f"line {a.sourceline}: class {text_of(a, 'ClassName')!r} has no course in the file: skipped")
+    forked: list[PersonCourseAssignment] = []
+    relay_runners = relay_courses = 0
+    # <CourseAssignment>: the element of the 3.0 drafts, still written by older OCAD versions
+    # (OCAD 11 nests the <Course> itself, with the classes and the runners, by bib and leg, on it).
     for a in race.findall("CourseAssignment"):
-        course, family = text_of(a, "CourseName"), text_of(a, "CourseFamily")
+        nested = [_course(c, types) for c in a.findall("Course")]
+        courses += nested
+        names = [c.name for c in nested] or [text_of(a, "CourseName")]
+        family = text_of(a, "CourseFamily")
+        runners = a.findall("Person")
+        legs = tuple(sorted({n for p in runners if (n := int_value(text_of(p, "Leg"), "<Leg>", p.sourceline))}))
         assignments += [
-            ClassCourseAssignment(class_name=n, course_name=course, course_family=family)
+            ClassCourseAssignment(class_name=n, course_name=course, course_family=family, legs=legs)
             for c in a.findall("Class")
             if (n := _class_name(c))
+            for course in names
         ]
+        for p in runners:
+            if text_of(p, "Leg") is None and (bib := text_of(p, "BibNumber")) and names[0]:
+                forked.append(PersonCourseAssignment(course_name=names[0], bib=bib))
+        if relay := sum(1 for p in runners if text_of(p, "Leg") is not None):
+            relay_runners, relay_courses = relay_runners + relay, relay_courses + 1
+    if relay_runners:
+        warnings.append(
+            f"{_count(relay_runners, 'relay runner', 'relay runners')} (bib and leg) on "
+            f"{_count(relay_courses, 'course', 'courses')} not given a course: relay forking is not imported"
+        )
     people = [
         PersonCourseAssignment(
             course_name=text_of(p, "CourseName"),
@@ -473,7 +497,7 @@ def _course_data(
             class_name=text_of(p, "ClassName"),
         )
         for p in race.findall("PersonCourseAssignment")
-    ]
+    ] + forked
     if teams := len(race.findall("TeamCourseAssignment")):
         warnings.append(
             f"{_count(teams, 'team course assignment', 'team course assignments')} skipped: relay forking is not imported"
@@ -517,12 +541,13 @@ def _course(el: El, types: _Types) -> Course:
         length=metres_of(el, "Length"),
         climb=metres_of(el, "Climb"),
         controls=tuple(controls),
-        family=text_of(el, "CourseFamily"),
+        family=text_of(el, "CourseFamily") or text_of(el, "CourseGroup"),  # CourseGroup: OCAD 11
         ids=_ids(el),
     )
 
 
-def _class_assignment(el: El) -> ClassCourseAssignment:
+def _class_assignment(el: El) -> ClassCourseAssignment | None:
+    """The assignment; None when it names no course (a class the course setter left without one)."""
     class_ids = _ids(el, "ClassId")
     name = text_of(el, "ClassName") or next(iter(class_ids.values()), None)
     if name is None:
@@ -532,13 +557,10 @@ def _class_assignment(el: El) -> ClassCourseAssignment:
         for x in el.findall("AllowedOnLeg")
         if (n := int_value(clean(x.text), "<AllowedOnLeg>", x.sourceline)) is not None
     )
-    return ClassCourseAssignment(
-        class_name=name,
-        course_name=text_of(el, "CourseName"),
-        course_family=text_of(el, "CourseFamily"),
-        legs=legs,
-        class_ids=class_ids,
-    )
+    course, family = text_of(el, "CourseName"), text_of(el, "CourseFamily")
+    if course is None and family is None:
+        return None
+    return ClassCourseAssignment(class_name=name, course_name=course, course_family=family, legs=legs, class_ids=class_ids)
 
 
 def _controls(defined: list[str], courses: list[Course], types: _Types) -> tuple[Control, ...]:
