@@ -127,6 +127,25 @@ def test_unknown_columns_only_is_an_error() -> None:
     assert message.startswith("line 1: no known column; known: ENTRY IDENTIFIER, PERSON IDENTIFIER")
 
 
+def test_the_titles_of_oe_style_exports_when_they_name_first_name_and_surname() -> None:
+    header = "Stno;SI card;Database Id;Surname;First name;YB;S;Cl.name;Short;Course;" + ";".join(f"Punch{i}" for i in range(30))
+    table = read(f"{header}\n7;2071234;5501;Ærø;Bjørn;87;M;Åsane;H21;A\n8;;;Hansen;Kari;1925;F;;D21;B\n")
+    first, second = table.rows
+    assert (first.bib, first.cards, first.person_identifiers) == (7, {None: 2071234}, {"OE": "5501"})
+    assert (first.given_name, first.family_name, first.birth_year, first.sex) == ("Bjørn", "Ærø", 1987, "M")
+    assert (first.organisation_name, first.class_name, first.course_name) == ("Åsane", "H21", "A")
+    assert second.birth_year == 1925 and second.cards == {None: CLEAR}
+    assert table.warnings == ["unknown columns ignored: " + ", ".join(f"Punch{i}" for i in range(15)) + " and 15 more"]
+    # Without both name columns the same titles are not taken for ours ("Short", "S" mean too little).
+    table = read("Short;S;CLASS NAME\nx;M;H21\n")
+    assert table.columns == ["CLASS NAME"] and table.rows[0].sex is ABSENT
+
+
+@pytest.mark.parametrize(("text", "year"), [("87", 1987), ("25", 2025), ("26", 1926), ("00", 2000), ("1950", 1950)])
+def test_two_digit_birth_years_are_the_hundred_years_up_to_the_race(text: str, year: int) -> None:
+    assert read(f"PERSON BIRTHYEAR\n{text}\n").rows[0].birth_year == year  # the race is in 2025
+
+
 def test_repeated_column_is_an_error() -> None:
     assert problems("BIB NO;bib no\n1;2\n") == ["line 1: column BIB NO appears twice"]
 

@@ -178,6 +178,30 @@ def test_csv_entries_columns_blank_clears_and_hand_edited_kept(db, db_path, tmp_
     assert "edited by hand, not overwritten" in log_text(db, run)
 
 
+def test_an_oe_style_export_imports_and_reimports_without_duplicates(db, db_path, tmp_path):
+    # The layout OE (SportSoftware) and programs copying it export: its own titles, two-digit years,
+    # a hundred other columns, vacant slots without a name.
+    f = tmp_path / "oe.csv"
+    f.write_bytes(
+        ("Stno;SI card;Database Id;Surname;First name;YB;S;Block;nc;Start;Finish;Time;Classifier;Club no.;Cl.name;"
+         "City;Nat;Cl. no.;Short;Long;Course\n"
+         "101;2071234;5501;Ærø;Bjørn;87;M;;0;10:00:00;;;;12;Åsane;Bergen;NOR;1;H21;Herrer 21;A\n"
+         "102;2079999;5502;Hansen;Kari;04;F;;0;10:02:00;;;;13;Tyrving;Bærum;NOR;2;D21;Damer 21;B\n"
+         "103;;;;;;;;0;10:04:00;;;;;;;;1;H21;Herrer 21;A\n").encode("cp1252"))
+    run = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    assert "1 rows without a name or an identifier skipped (lines 4)" in log
+    people = {p.family: p for p in Person.select()}
+    assert set(people) == {"Ærø", "Hansen"}
+    assert (people["Ærø"].given, people["Ærø"].birth_year, people["Ærø"].sex) == ("Bjørn", 1987, "M")
+    assert people["Hansen"].birth_year == 2004
+    kari = Entry.get(Entry.person == people["Hansen"])
+    assert (kari.klass.name, kari.organisation.name, kari.bib) == ("D21", "Tyrving", "102")
+    again = run_job(db, db_path, "import-entries", {"file": str(f)}, name="again")
+    assert again.status == "succeeded" and Entry.select().count() == 2 and Person.select().count() == 2
+
+
 def test_full_import_withdraws_missing_entries(db, db_path, tmp_path):
     f = tmp_path / "e.csv"
     f.write_text("ENTRY IDENTIFIER;PERSON NAME;CLASS NAME\n1;Ann A;D21\n2;Bo B;H21\n", encoding="utf-8")
@@ -195,6 +219,12 @@ BAD_FILES = {
     "bomb.xml": (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">'
                  b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;">]><EntryList>&lol3;</EntryList>', ""),
     "unknown-columns.csv": (b"Foo;Bar\n1;2\n", "no known column"),
+    # Only a start time and a class: every row would be a nameless entry, added again at each import.
+    "no-runner-column.csv": (b"Start time;CLASS NAME\n2025-06-14 10:00;H21\n2025-06-14 10:02;D21\n",
+                             "no column names or identifies the runners"),
+    # Several bad cells: the run's reason is one line, the first one and how many more.
+    "bad-cells.csv": (b"ENTRY IDENTIFIER;PERSON NAME;PERSON BIRTHYEAR;BIB NO\n1;Ann A;abc;1\n2;Bo B;1990;-3\n3;Cy C;x;0\n",
+                      "line 2, column PERSON BIRTHYEAR: 'abc' is not a year (and 3 more problems: see the log)"),
     "truncated.csv": (b'ENTRY IDENTIFIER;PERSON NAME;CLASS NAME\n1;"Ann A;D21\n2;Bo', "line"),
 }
 
@@ -213,6 +243,8 @@ def test_bad_entry_files_fail_clearly_and_change_nothing(db, db_path, tmp_path, 
     assert "\n" not in run.error and fragment in run.error, run.error
     assert "Traceback" not in run.error
     assert event_digest(db) == before
+    if name == "bad-cells.csv":  # every problem is in the log, to mend them all in one go
+        assert "line 4, column BIB NO: '0' is not a bib number" in log_text(db, run)
 
 
 def test_another_iof_message_type_is_refused(db, db_path):

@@ -6,7 +6,14 @@ import sqlite3
 from datetime import UTC, date, datetime
 
 from t4o_tui.jobs.base import Job, JobError, RunContext
-from t4o_tui.jobs.event_data import RACE, event_zone, name_key, read_input, resolve_race
+from t4o_tui.jobs.event_data import (
+    RACE,
+    event_zone,
+    file_problems,
+    name_key,
+    read_input,
+    resolve_race,
+)
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import TableError
@@ -145,7 +152,7 @@ class CreateStartsJob(Job):
             try:
                 sf = read_start_file(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=zone)
             except TableError as exc:
-                raise JobError(f"{ctx.settings['file']}: {exc}") from None
+                raise file_problems(ctx, [str(x) for x in exc.problems]) from None
             for w in sf.warnings:
                 ctx.warning(w)
             rows = [(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,

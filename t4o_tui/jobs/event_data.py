@@ -97,3 +97,15 @@ class Progress:
         if self.n % self.every == 0:
             self.ctx.check()
             self.ctx.progress(self.n / self.total, f"{self.label} {self.n}/{self.total}")
+
+
+def file_problems(ctx: RunContext, problems: list[str]) -> JobError:
+    """The run's one-line reason for a file with problems: the first, where it is, and how many
+    more; every problem goes to the run's log first, so the admin can mend them all in one go."""
+    file = ctx.settings.get("file")
+    if len(problems) > 1:
+        for p in problems:
+            ctx.warning(f"{file}: {p}")
+    n = len(problems) - 1
+    more = f" (and {n} more problem{'s' if n > 1 else ''}: see the log)" if n else ""
+    return JobError(f"{file}: {problems[0] if problems else 'unreadable'}{more}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from t4o_tui.jobs.base import Job, JobError, RunContext
-from t4o_tui.jobs.event_data import read_input
+from t4o_tui.jobs.event_data import file_problems, read_input
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering.cards import CardLine, card_range, read_card_file
 from t4o_tui.orienteering.entry_table import TableError
@@ -35,7 +35,7 @@ class ImportCardsJob(Job):
             try:
                 parsed = read_card_file(read_input(ctx))
             except TableError as exc:
-                raise JobError(f"{s['file']}: {exc}") from None
+                raise file_problems(ctx, [str(x) for x in exc.problems]) from None
             for w in parsed.warnings:
                 ctx.warning(w)
             lines = parsed.cards

@@ -18,6 +18,7 @@ from t4o_tui.jobs.event_data import (
     RACE,
     Progress,
     event_zone,
+    file_problems,
     name_key,
     read_input,
     resolve_race,
@@ -28,6 +29,7 @@ from t4o_tui.orienteering.entry_table import (
     ABSENT,
     CLEAR,
     EntryRow,
+    EntryTable,
     NoValue,
     TableError,
     read_entry_table,
@@ -129,12 +131,35 @@ class ImportEntriesJob(Job):
             try:
                 table = read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=tz)
             except TableError as exc:
-                raise JobError(f"{ctx.settings['file']}: {exc}") from None
+                raise file_problems(ctx, [str(x) for x in exc.problems]) from None
             for w in table.warnings:
                 ctx.warning(w)
-            rows = table.rows
+            rows = _identified_rows(ctx, table)
             ctx.info(f"table with {len(rows)} rows; columns: {', '.join(table.columns)}")
         _Importer(ctx, race.id, id_type).apply(rows)
+
+
+IDENTITY_COLUMNS = ("ENTRY IDENTIFIER", "PERSON IDENTIFIER", "PERSON NAME", "PERSON FIRST NAME", "PERSON LAST NAME")
+
+
+def _identified_rows(ctx: RunContext, table: EntryTable) -> list[EntryRow]:
+    """The rows that name or identify their runner. A table without such a column is refused: its
+    rows would become nameless entries that no re-import can find again (so each would add them
+    anew). Rows left blank in those columns (vacant slots of a start list) are skipped and named."""
+    if not any(c.split(":")[0] in IDENTITY_COLUMNS for c in table.columns):
+        raise JobError(
+            f"{ctx.settings['file']}: no column names or identifies the runners (one of {', '.join(IDENTITY_COLUMNS)} "
+            f"is needed); the known columns found: {', '.join(table.columns)}"
+        )
+    rows: list[EntryRow] = []
+    blank: list[EntryRow] = []
+    for row in table.rows:
+        values = [*row.entry_identifiers.values(), *row.person_identifiers.values(), row.given_name, row.family_name]
+        (rows if any(isinstance(v, str) and v for v in values) else blank).append(row)
+    if blank:
+        lines = ", ".join(str(r.line) for r in blank[:10]) + (f" and {len(blank) - 10} more" if len(blank) > 10 else "")
+        ctx.warning(f"{len(blank)} rows without a name or an identifier skipped (lines {lines})")
+    return rows
 
 
 class _Importer:

@@ -174,8 +174,13 @@ def split_title(text: str) -> tuple[str, str | None]:
     return " ".join(title.split()).upper(), (argument.strip() or None)
 
 
-def read_table(data: bytes, known: Mapping[str, bool]) -> RawTable:
-    """Read CSV or .xlsx bytes; `known` maps each title to whether it takes an argument."""
+Aliases: TypeAlias = Callable[[list[str]], Mapping[str, str]]
+"""Given the header's titles (as split_title gives them), other titles → known titles, or none."""
+
+
+def read_table(data: bytes, known: Mapping[str, bool], aliases: Aliases | None = None) -> RawTable:
+    """Read CSV or .xlsx bytes; `known` maps each title to whether it takes an argument; `aliases`
+    recognise the headers other programs write."""
     if data.startswith(b"PK\x03\x04"):
         header, rows, unit = _xlsx_rows(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -187,14 +192,15 @@ def read_table(data: bytes, known: Mapping[str, bool]) -> RawTable:
             raise TableError([Problem("the file is empty")])
         as_cells: list[tuple[int, list[object]]] = [(n, list(r)) for n, r in records]
         header, rows, unit = as_cells[0], as_cells[1:], "line"
-    return _match_header(header, rows, unit, known)
+    return _match_header(header, rows, unit, known, aliases)
 
 
 def _match_header(
     header: tuple[int, list[object]], rows: list[tuple[int, list[object]]], unit: str,
-    known: Mapping[str, bool],
+    known: Mapping[str, bool], aliases: Aliases | None = None,
 ) -> RawTable:
     line, cells = header
+    other = aliases([split_title("" if c is None else str(c))[0] for c in cells]) if aliases else {}
     columns: list[Column] = []
     unknown: list[str] = []
     warnings: list[str] = []
@@ -204,6 +210,8 @@ def _match_header(
         if not text.strip():
             continue
         title, argument = split_title(text)
+        if title not in known and title in other:
+            title, argument = split_title(other[title])
         if title not in known:
             unknown.append(text.strip())
             continue
@@ -222,7 +230,8 @@ def _match_header(
             f"no known column; known: {', '.join(known)}", line, unit=unit,
         )])
     if unknown:
-        warnings.insert(0, f"unknown columns ignored: {', '.join(unknown)}")
+        more = f" and {len(unknown) - 15} more" if len(unknown) > 15 else ""  # an OE export has a hundred
+        warnings.insert(0, f"unknown columns ignored: {', '.join(unknown[:15])}{more}")
     return RawTable(columns, rows, unit, warnings)
 
 
@@ -278,12 +287,17 @@ def parse_sex(cell: object) -> Sex:
     )
 
 
-def parse_year(cell: object) -> int:
+def parse_year(cell: object, today: date | None = None) -> int:
+    """1990; or 90 as the last hundred years up to `today` (timing programs export two digits)."""
     text = _text(cell)
     if isinstance(cell, datetime | date):
         return cell.year
     if re.fullmatch(r"\d{4}", text) and 1850 <= int(text) <= 2200:
         return int(text)
+    if re.fullmatch(r"\d{2}", text):
+        now = (today or date.today()).year
+        year = now - now % 100 + int(text)
+        return year if year <= now else year - 100
     raise CellError(f"{text!r} is not a year")
 
 
@@ -400,6 +414,32 @@ ENTRY_COLUMNS: dict[str, bool] = {
 """Known titles → whether they take an argument after a colon (identifier type, card type)."""
 
 
+# The start and result lists OE (SportSoftware) and programs that copy its layout export, in
+# English, German, French and Norwegian/Swedish versions: used when a header has a first-name and a
+# surname column of theirs. Start and finish times are not taken (OE writes them relative to its
+# zero time as often as not): start times come from the draw or a START TIME column.
+EXPORT_FIRST_NAMES = {"FIRST NAME", "FIRSTNAME", "VORNAME", "PRÉNOM", "PRENOM", "FORNAVN", "FÖRNAMN", "FORNAMN"}
+EXPORT_SURNAMES = {"SURNAME", "LAST NAME", "LASTNAME", "NACHNAME", "NOM", "ETTERNAVN", "EFTERNAMN"}
+EXPORT_ALIASES = {
+    **dict.fromkeys(EXPORT_FIRST_NAMES, "PERSON FIRST NAME"),
+    **dict.fromkeys(EXPORT_SURNAMES, "PERSON LAST NAME"),
+    **dict.fromkeys(("STNO", "START NO", "STARTNR", "STARTNUMMER", "Nº START", "N° START", "NO START", "BIB"), "BIB NO"),
+    **dict.fromkeys(("SI CARD", "SI-CARD", "SICARD", "CHIP", "CHIPNR", "CHIP NO", "ECARD", "CARD"), "CARD NO"),
+    **dict.fromkeys(("DATABASE ID", "DATENBANK ID", "ID ARCHIVE"), "PERSON IDENTIFIER:OE"),
+    **dict.fromkeys(("YB", "JG", "BIRTH YEAR", "YEAR OF BIRTH", "FØDSELSÅR", "FÖDELSEÅR"), "PERSON BIRTHYEAR"),
+    **dict.fromkeys(("S", "G", "SEX", "GENDER", "GESCHLECHT", "SEXE", "KJØNN", "KÖN"), "PERSON SEX"),
+    **dict.fromkeys(("CL.NAME", "ABK", "SHORT CLUB", "CLUB", "VEREIN", "KLUBB"), "ORGANISATION NAME"),
+    **dict.fromkeys(("SHORT", "KURZ", "SHORT CAT", "CLASS", "KLASSE", "KLASS", "CATEGORY"), "CLASS NAME"),
+    **dict.fromkeys(("COURSE", "BAHN"), "COURSE NAME"),
+}
+
+
+def export_aliases(titles: list[str]) -> Mapping[str, str]:
+    """The OE-style aliases when the header looks like such an export, else none."""
+    found = set(titles)
+    return EXPORT_ALIASES if found & EXPORT_FIRST_NAMES and found & EXPORT_SURNAMES else {}
+
+
 @dataclass
 class EntryRow:
     """One row of an entry table. Each field: a value, CLEAR (blank cell) or ABSENT (no column).
@@ -450,7 +490,7 @@ def read_entry_table(
     data: bytes, *, race_date: date | None = None, tz: tzinfo | None = None,
 ) -> EntryTable:
     """Read a CSV or .xlsx entry table; raises TableError naming line and column of each problem."""
-    raw = read_table(data, ENTRY_COLUMNS)
+    raw = read_table(data, ENTRY_COLUMNS, export_aliases)
     titles = {c.title for c in raw.columns}
     warnings = list(raw.warnings)
     name_fills_given = "PERSON NAME" in titles and "PERSON FIRST NAME" not in titles
@@ -460,7 +500,7 @@ def read_entry_table(
 
     parsers: dict[str, Callable[[object], object]] = {
         "PERSON SEX": parse_sex,
-        "PERSON BIRTHYEAR": parse_year,
+        "PERSON BIRTHYEAR": lambda c: parse_year(c, race_date),
         "PERSON BIRTHDATE": parse_date,
         "PERSON SEEDING": lambda c: parse_int(c, "seeding (a whole number)"),
         "PERSON POINTS": lambda c: parse_number(c, "number of points"),

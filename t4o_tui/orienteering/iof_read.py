@@ -467,14 +467,14 @@ def _course_data(
     for a in race.findall("CourseAssignment"):
         nested = [_course(c, types) for c in a.findall("Course")]
         courses += nested
-        names = [c.name for c in nested] or [text_of(a, "CourseName")]
+        names: list[str | None] = [c.name for c in nested] or [text_of(a, "CourseName")]
         family = text_of(a, "CourseFamily")
         runners = a.findall("Person")
-        legs = tuple(sorted({n for p in runners if (n := int_value(text_of(p, "Leg"), "<Leg>", p.sourceline))}))
+        legs = tuple(sorted({leg for p in runners if (leg := int_value(text_of(p, "Leg"), "<Leg>", p.sourceline))}))
         assignments += [
-            ClassCourseAssignment(class_name=n, course_name=course, course_family=family, legs=legs)
+            ClassCourseAssignment(class_name=name, course_name=course, course_family=family, legs=legs)
             for c in a.findall("Class")
-            if (n := _class_name(c))
+            if (name := _class_name(c))
             for course in names
         ]
         for p in runners:
