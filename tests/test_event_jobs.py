@@ -279,3 +279,20 @@ def test_official_start_lists_import_and_a_second_import_changes_nothing(db, db_
     second = run_job(db, db_path, "create-starts", {"source": "iof-xml", "file": str(path)})
     assert second.status == "succeeded", second.error
     assert event_digest(db) == before
+
+
+def test_entry_ids_keep_the_type_the_file_gives_them(db, db_path, tmp_path):
+    f = tmp_path / "entries.xml"
+    f.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<EntryList xmlns="http://www.orienteering.org/datastandard/3.0" iofVersion="3.0">'
+        "<Event><Name>Cup</Name></Event>"
+        '<PersonEntry><Id type="IOF">149101</Id><Person><Name><Family>Berg</Family><Given>Ida</Given></Name></Person>'
+        "<Class><Name>W21</Name></Class></PersonEntry>"
+        "<PersonEntry><Id>77</Id><Person><Name><Family>Lind</Family><Given>Per</Given></Name></Person>"
+        "<Class><Name>M21</Name></Class></PersonEntry></EntryList>", encoding="utf-8")
+    run = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    assert {(e.identifier, e.identifier_type) for e in Entry.select()} == {("149101", "IOF"), ("77", "Eventor")}
+    again = run_job(db, db_path, "import-entries", {"file": str(f), "full_import": True}, name="again")
+    assert again.status == "succeeded" and {e.status for e in Entry.select()} == {"entered"} and Entry.select().count() == 2

@@ -552,6 +552,14 @@ def test_windows_1252_without_or_with_a_wrong_declaration(encoding: str | None) 
     assert "read as windows-1252" in doc.warnings[0] and "line 3" in doc.warnings[0]
 
 
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252"])
+def test_utf8_bytes_under_a_single_byte_declaration(encoding: str) -> None:
+    # Some exporters declare ISO-8859-1 and write UTF-8: read as cp1252 the names would be mojibake.
+    doc = read_entry_list(iof_xml("EntryList", NAMES, encoding=encoding).encode("utf-8"))
+    assert doc.event.name == "Løp – Ærlig Åpen"
+    assert doc.warnings == (f"the file declares {encoding.lower()} but its bytes are UTF-8: read as UTF-8",)
+
+
 def test_utf8_bom() -> None:
     doc = read_entry_list(b"\xef\xbb\xbf" + iof_xml("EntryList", NAMES).encode())
     assert doc.event.name == "Løp – Ærlig Åpen"

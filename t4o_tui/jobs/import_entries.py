@@ -59,7 +59,7 @@ def _row_from_record(line: int, rec: EntryRecord, id_type: str) -> EntryRow:
             cards[c.system] = int(c.number)
     return EntryRow(
         line=line,
-        entry_identifiers={id_type: rec.entry_id} if rec.entry_id else {},
+        entry_identifiers={rec.entry_id_type or id_type: rec.entry_id} if rec.entry_id else {},
         person_identifiers={k or id_type: v for k, v in p.ids.items()},
         given_name=p.given or ABSENT, family_name=p.family or ABSENT, sex=p.sex or ABSENT,
         birth_year=p.birth_year if p.birth_year is not None else (p.birth_date.year if p.birth_date else ABSENT),

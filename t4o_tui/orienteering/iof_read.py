@@ -305,6 +305,7 @@ def _entry_list(root: El, warnings: list[str], tz: tzinfo) -> EntryList:
                 class_names=tuple(cn for c in pe.findall("Class") if (cn := _class_name(c))),
                 cards=_cards(pe),
                 entry_id=text_of(pe, "Id"),
+                entry_id_type=clean(id_el.get("type")) if (id_el := pe.find("Id")) is not None else None,
                 race_numbers=races,
             )
         )

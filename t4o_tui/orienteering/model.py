@@ -198,6 +198,7 @@ class EntryRecord:
     class_names: tuple[str, ...] = ()
     cards: tuple[Card, ...] = ()
     entry_id: str | None = None
+    entry_id_type: str | None = None  # the Id's type attribute (IOF, an Eventor…); None: the import's default
     bib: str | None = None
     start_time: dt.datetime | None = None
     status: EntryStatus = "entered"

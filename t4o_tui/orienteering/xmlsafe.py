@@ -70,6 +70,15 @@ def decode(data: bytes) -> tuple[str, list[str]]:
                 f"the file {said} but is not valid UTF-8 (line {line}): read as windows-1252"
             ]
     if declared in _LATIN1_NAMES:
+        if not data.isascii():
+            # Exporters that declare ISO-8859-1 and write UTF-8 exist; text in a single-byte
+            # encoding with letters beyond ASCII is almost never valid UTF-8 by chance.
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                return text, [f"the file declares {declared} but its bytes are UTF-8: read as UTF-8"]
         return _cp1252(data), []
     try:
         codecs.lookup(declared)
