@@ -155,12 +155,6 @@ class _AccessLogger(AbstractAccessLogger):
 _access_rows: list[tuple[web.BaseRequest, web.StreamResponse, float]] = []
 
 
-def access_line(request: web.BaseRequest, response: web.StreamResponse, took: float) -> str:
-    """The access-log line of a request."""
-    head = _access_head(request.remote, request.method, request.raw_path, response.status, response.body_length)
-    return f"{head} {took * 1000:.1f}ms"
-
-
 def _access_head(remote: str | None, method: str, path: str, status: int, length: int) -> str:
     """Who asked for what and got what: the request line as sent, a share token cut to 6 characters."""
     if path.startswith("/s/") and len(path) > 12:
