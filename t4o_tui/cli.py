@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = tsub.add_parser("set", parents=[common], help="change settings (KEY=VALUE; an empty value clears it)")
     s.add_argument("name")
     s.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
+    # As `task add` takes them, so that the same habit works for both.
+    s.add_argument("--set", dest="more_assignments", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--rename", metavar="NEW_NAME")
     s.add_argument("--direct", dest="direct", action="store_true", default=None)
     s.add_argument("--no-direct", dest="direct", action="store_false")
@@ -282,7 +284,8 @@ def cmd_task(args: argparse.Namespace) -> int:
         print(f"task {t.id} '{t.name}' created ({t.job})")
     elif action == "set":
         t = svc.find_task(args.name)
-        new_settings = svc.parse_settings_text(t.job, args.assignments) if args.assignments else None
+        assignments = [*args.assignments, *args.more_assignments]
+        new_settings = svc.parse_settings_text(t.job, assignments) if assignments else None
         kwargs: dict[str, Any] = {}
         if args.timeout is not None:
             kwargs["timeout"] = None if args.timeout == "default" else _duration(args.timeout, "timeout")

@@ -53,7 +53,7 @@ def test_task_life_cycle(cli, db_path):
     assert shown["timeout"] == 3600 and shown["on_orphan"] == "requeue"
     out = cli("task", "duplicate", "B", check=True).stdout
     assert "'B (copy)'" in out
-    cli("task", "set", "B", "seconds=0", "fail=false", "write_file=true", check=True)
+    cli("task", "set", "B", "seconds=0", "--set", "fail=false", "--set", "write_file=true", check=True)  # either form
     cli("run", "B", "--wait", check=True)
     assert any((db_path.parent / "event-files" / "files").rglob("*.txt"))
     out = cli("task", "delete", "B", check=True).stdout
