@@ -740,6 +740,10 @@ def _join_signed(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(_join_signed(sys.argv[1:] if argv is None else argv))
+    if args.worker and not args.command:
+        from t4o_tui.stop_signals import catch_early
+
+        catch_early()  # before the engine loads: a SIGTERM during start-up is a clean stop
     from t4o_tui.config import ConfigError
     from t4o_tui.engine.queue import AlreadyEnded
     from t4o_tui.engine.tasks import TaskError

@@ -10,6 +10,7 @@ from typing import Any
 from t4o_tui.config import Config, data_dir_for
 from t4o_tui.engine.clock import clock_from_env
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+from t4o_tui.stop_signals import STOP_SIGNALS, received_early
 
 log = logging.getLogger("t4o_tui.worker")
 
@@ -30,8 +31,12 @@ def run_worker(cfg: Config, db: Any) -> int:
             log.info("%s received: stopping", sig.name)
             stop.set()
 
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, on_signal, sig)
+        early = received_early()
+        if early is not None:
+            log.info("%s received during start-up: stopping", early.name)
+            return
         rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker", clock=clock_from_env())
         log.info("worker on %s", cfg.db)
         await rt.start()

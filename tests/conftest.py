@@ -79,10 +79,14 @@ class Worker:
         raise AssertionError(f"worker did not start:\n{self.log_path.read_text()}")
 
     def signal(self, sig: int) -> None:
+        self.wait_started()
         self.proc.send_signal(sig)
 
     def stop(self, timeout: float = 30) -> int:
         if self.proc.poll() is None:
+            # Signal a worker that is up (its readiness line), never one still starting: a SIGTERM
+            # before Python has run a line of the program kills it by signal whatever it does.
+            self.wait_started(timeout)
             self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)

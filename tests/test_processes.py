@@ -127,15 +127,46 @@ def test_run_wait_uses_the_running_worker(db, workers, cli):
 
 def test_the_headless_worker_never_imports_textual(db_path, tmp_path):
     code = (
-        "import os, signal, sys, threading\n"
+        "import sys\n"
         "from t4o_tui.cli import main\n"
-        "threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
         f"rc = main(['--db', {str(db_path)!r}, '--worker'])\n"
         "print('RC', rc, 'TEXTUAL', any(m == 'textual' or m.startswith('textual.') for m in sys.modules))\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=child_env(tmp_path))
-    assert "runtime started" in res.stderr
-    assert "RC 0 TEXTUAL False" in res.stdout, res.stdout + res.stderr
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child_env(tmp_path))
+    try:
+        # The readiness signal, not a fixed delay: SIGTERM once the runtime says it started.
+        err = _read_until(proc.stderr, "runtime started")
+        proc.send_signal(signal.SIGTERM)
+        out, rest = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "RC 0 TEXTUAL False" in out, out + err + rest
+
+
+def _read_until(stream, marker: str) -> str:
+    """Lines of a child's stream up to the one containing `marker` (the child's readiness signal)."""
+    lines: list[str] = []
+    while not lines or marker not in lines[-1]:
+        line = stream.readline()
+        assert line, "stream ended before " + repr(marker) + ":\n" + "".join(lines)
+        lines.append(line)
+    return "".join(lines)
+
+
+def test_a_stop_signal_during_start_up_is_a_clean_stop(db_path, tmp_path):
+    """SIGTERM while the worker is still starting (here: building the demo) ends it with exit 0."""
+    proc = subprocess.Popen([sys.executable, "-m", "t4o_tui", "--db", str(db_path), "--demo", "--worker", "--share-port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path))
+    try:
+        err = _read_until(proc.stderr, "preparing the demo race")
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=120)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err + rest
+    assert "SIGTERM received during start-up: stopping" in rest
+    assert "worker on" not in rest and "Traceback" not in rest  # the worker itself never started
 
 
 def test_sigterm_is_logged_one_line_per_event(db, workers):
