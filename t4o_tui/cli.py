@@ -738,6 +738,18 @@ def _join_signed(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def _reader_gone() -> int:
+    """The reader of our output stopped reading (`t4o-tui occurrences | head`): end quietly, with
+    the status of a process ended by SIGPIPE, as other command-line tools do."""
+    try:
+        # The interpreter flushes stdout at exit: into the void, not into a closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 128 + 13
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(_join_signed(sys.argv[1:] if argv is None else argv))
     if args.worker and not args.command:
@@ -752,10 +764,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command:
-            return COMMANDS[args.command](args)
+            code = COMMANDS[args.command](args)
+            sys.stdout.flush()  # a reader that went away (`| head`) shows here, inside the try
+            return code
         if args.worker:
             return cmd_worker(args)
         return cmd_tui(args)
+    except BrokenPipeError:
+        return _reader_gone()
     except (CliError, ConfigError, TaskError, SettingError, DatabaseError, LookupError, AlreadyEnded) as exc:
         msg = exc.args[0] if isinstance(exc, LookupError) and exc.args else str(exc)
         sys.stderr.write(f"t4o-tui: error: {msg}\n")
