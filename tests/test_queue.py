@@ -88,6 +88,27 @@ def test_orphans_requeue_idempotent_fail_otherwise_and_give_up_after_three_attem
     assert Run.select().where(Run.status == "running").count() == 0
 
 
+def test_a_process_never_takes_its_own_running_run_for_an_orphan(db):
+    """A lease that ran out because the database was busy is renewed by the process that runs the
+    run; only another process's expired runs are orphans (the run would otherwise run twice)."""
+    conn = db.connection()
+    clock = FakeClock(1000)
+    a, b = _task("A"), _task("B")
+    ra = queue.enqueue(conn, a.id, direct=True, trigger="manual", now=clock.now())
+    rb = queue.enqueue(conn, b.id, direct=True, trigger="manual", now=clock.now())
+    queue.claim_direct(conn, worker="here", now=clock.now(), lease=15, limit=1)
+    queue.claim_direct(conn, worker="there", now=clock.now(), lease=15, limit=1)
+    clock.advance(30)
+    actions = queue.recover_orphans(conn, now=clock.now(), policies=POLICIES, worker="here", alive=[ra], lease=15)
+    assert [(x.run_id, x.action) for x in actions] == [(rb, "requeued")]
+    r = Run.get_by_id(ra)
+    assert (r.status, r.worker, r.lease_until) == ("running", "here", clock.now() + 15)
+    # A run id this process does not hold under its own name is no exception.
+    clock.advance(30)
+    actions = queue.recover_orphans(conn, now=clock.now(), policies=POLICIES, worker="elsewhere", alive=[ra], lease=15)
+    assert [(x.run_id, x.action) for x in actions] == [(ra, "requeued")]
+
+
 def test_cancel_queued_at_once_and_running_by_request(db):
     conn = db.connection()
     t = _task()

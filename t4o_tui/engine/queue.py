@@ -308,14 +308,18 @@ class OrphanAction:
 
 def recover_orphans(
     conn: sqlite3.Connection, *, now: float, policies: dict[str, str], max_attempts: int = 3,
+    worker: str | None = None, alive: Sequence[int] = (), lease: float = 15.0,
 ) -> list[OrphanAction]:
     """Requeue or fail running runs whose lease has expired (their worker died).
 
     `policies` maps job id to its default orphan policy; a task's own `on_orphan` wins. A run
     that has already been tried `max_attempts` times fails instead of being requeued, so a run
-    that kills its worker cannot crash workers forever.
+    that kills its worker cannot crash workers forever. The runs in `alive` are this `worker`'s
+    own, known to be running here: their lease may have run out only because the database was
+    busy, so they are renewed, never taken for orphans (that would run them twice).
     """
     actions: list[OrphanAction] = []
+    mine = set(alive)
     with write_tx(conn):
         rows = conn.execute(
             "SELECT run.id, run.worker, run.attempts, task.name, task.job, task.on_orphan "
@@ -323,7 +327,10 @@ def recover_orphans(
             "WHERE run.status='running' AND run.lease_until < ?",
             (now,),
         ).fetchall()
-        for rid, worker, attempts, task_name, job, on_orphan in rows:
+        for rid, holder, attempts, task_name, job, on_orphan in rows:
+            if rid in mine and holder == worker:
+                conn.execute("UPDATE run SET lease_until=? WHERE id=?", (now + lease, rid))
+                continue
             policy = on_orphan or policies.get(job, "fail")
             if policy == "requeue" and attempts < max_attempts:
                 conn.execute(
@@ -331,16 +338,16 @@ def recover_orphans(
                     "cancel_requested=0 WHERE id=?",
                     (rid,),
                 )
-                msg = f"worker lost ({worker}); lease expired, run requeued (attempt {attempts} of {max_attempts})"
-                actions.append(OrphanAction(rid, task_name, worker, "requeued"))
+                msg = f"worker lost ({holder}); lease expired, run requeued (attempt {attempts} of {max_attempts})"
+                actions.append(OrphanAction(rid, task_name, holder, "requeued"))
             else:
                 reason = "worker lost" if policy == "fail" else f"worker lost {attempts} times"
                 conn.execute(
                     "UPDATE run SET status=?, finished_at=?, error=?, lease_until=NULL WHERE id=?",
                     (FAILED, now, reason, rid),
                 )
-                msg = f"worker lost ({worker}); lease expired, run failed (on-orphan policy: {policy})"
-                actions.append(OrphanAction(rid, task_name, worker, "failed"))
+                msg = f"worker lost ({holder}); lease expired, run failed (on-orphan policy: {policy})"
+                actions.append(OrphanAction(rid, task_name, holder, "failed"))
             conn.execute(
                 "INSERT INTO run_log(run_id, ts, level, message) VALUES (?, ?, 'warning', ?)",
                 (rid, now, msg),

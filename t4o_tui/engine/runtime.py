@@ -385,8 +385,8 @@ class Runtime:
 
     async def _recover_orphans(self) -> None:
         actions = await asyncio.to_thread(
-            queue.recover_orphans, self.db.connection(), now=self.clock.now(), policies=self._policies
-        )
+            lambda: queue.recover_orphans(self.db.connection(), now=self.clock.now(), policies=self._policies,
+                                          worker=self.worker_id, alive=self.running_ids(), lease=self.opt.lease))
         for a in actions:
             log.warning("run %d (%s): worker %s lost, run %s", a.run_id, a.task_name, a.worker, a.action)
         if any(a.action == "requeued" for a in actions):
