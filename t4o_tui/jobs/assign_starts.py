@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import replace
+
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
 from t4o_tui.jobs.event_data import RACE, resolve_race
@@ -45,21 +48,20 @@ class AssignStartsJob(Job):
         options = DrawOptions(seed=s.get("seed") or None, vacancies=VacancyPlacement(s.get("vacancies", "mixed")),
                               seeding=Seeding(s.get("seeding", "none")), redraw=bool(s.get("redraw")),
                               separate_clubs=bool(s.get("separate_clubs", True)))
+        # The draw of a large race takes seconds: it is computed outside the write transaction from
+        # what the database holds, and inside it only checked against a fresh read (drawn again in
+        # the rare case another run changed the entries or starts meanwhile), then written.
+        conn = ctx.db.connection()
+        classes = selected_classes(ctx, conn, race.id)
+        inputs = self._inputs(ctx, conn, classes)
+        report = draw(inputs, options)
         with ctx.transaction():
             conn = ctx.db.connection()
-            classes = selected_classes(ctx, conn, race.id)
-            inputs = []
-            for c in classes:
-                ctx.check()
-                starts = [DrawStart(sid, order, bool(hand)) for order, (sid, hand) in enumerate(conn.execute(
-                    "SELECT id, hand_set FROM start WHERE class_id=? ORDER BY start_time IS NULL, start_time, "
-                    "CAST(bib AS INTEGER), id", (c[0],)).fetchall())]
-                entries = [DrawEntry(eid, club, seed, start) for eid, club, seed, start in conn.execute(
-                    "SELECT e.id, e.organisation_id, p.seeding, s.id FROM entry e LEFT JOIN person p ON p.id = e.person_id "
-                    "LEFT JOIN start s ON s.entry_id = e.id WHERE e.class_id=? AND e.status='entered' ORDER BY e.id",
-                    (c[0],)).fetchall()]
-                inputs.append(DrawClass(c[0], entries, starts, c[1]))
-            report = draw(inputs, options)
+            fresh_classes = selected_classes(ctx, conn, race.id)
+            fresh = self._inputs(ctx, conn, fresh_classes)
+            if fresh_classes != classes or fresh != inputs:
+                ctx.info("entries or starts changed while drawing: drawn again on the current data")
+                classes, report = fresh_classes, draw(fresh, replace(options, seed=report.seed))
             names = {c[0]: c[1] for c in classes}
             total_neighbours = 0
             for cd in report.classes:
@@ -83,3 +85,19 @@ class AssignStartsJob(Job):
                                 "start (not enough free starts: run Create Starts for late entries)")
         ctx.info(f"draw done with seed {report.seed!r}: {len(report.classes)} classes, {total_neighbours} same-club "
                  "neighbour pairs in all")
+
+    @staticmethod
+    def _inputs(ctx: RunContext, conn: sqlite3.Connection, classes: list[tuple]) -> list[DrawClass]:  # type: ignore[type-arg]
+        """What the draw works on: each class's starts and entries as the database holds them."""
+        inputs = []
+        for c in classes:
+            ctx.check()
+            starts = [DrawStart(sid, order, bool(hand)) for order, (sid, hand) in enumerate(conn.execute(
+                "SELECT id, hand_set FROM start WHERE class_id=? ORDER BY start_time IS NULL, start_time, "
+                "CAST(bib AS INTEGER), id", (c[0],)).fetchall())]
+            entries = [DrawEntry(eid, club, seed, start) for eid, club, seed, start in conn.execute(
+                "SELECT e.id, e.organisation_id, p.seeding, s.id FROM entry e LEFT JOIN person p ON p.id = e.person_id "
+                "LEFT JOIN start s ON s.entry_id = e.id WHERE e.class_id=? AND e.status='entered' ORDER BY e.id",
+                (c[0],)).fetchall()]
+            inputs.append(DrawClass(c[0], entries, starts, c[1]))
+        return inputs

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from t4o_tui.jobs.base import Job, JobError, RunContext
 from t4o_tui.jobs.event_data import (
     RACE,
+    Progress,
     event_zone,
     file_problems,
     name_key,
@@ -38,6 +40,16 @@ def selected_classes(ctx: RunContext, conn: sqlite3.Connection, race_id: int) ->
     return [keys[name_key(w)] for w in wanted]
 
 
+class FileStart(NamedTuple):
+    """One start as a file gives it: class name, bib, time (epoch s), course name, entry id."""
+
+    class_name: str
+    bib: str | None
+    time: float | None
+    course_name: str | None
+    entry_ident: str | None
+
+
 class CreateStartsJob(Job):
     id = "create-starts"
     title = "Create Starts"
@@ -61,7 +73,9 @@ class CreateStartsJob(Job):
     def run(self, ctx: RunContext) -> None:
         source = ctx.settings.get("source", "class-settings")
         race = resolve_race(ctx, create=source != "class-settings")
-        source = ctx.settings.get("source", "class-settings")
+        # The file is read, parsed and checked before the write transaction: a large file must not
+        # hold the database (every other writer, the scheduler and the run's own lease wait on it).
+        rows = self._read_file(ctx, race, source) if source != "class-settings" else None
         with ctx.transaction():
             conn = ctx.db.connection()
             classes = selected_classes(ctx, conn, race.id)
@@ -70,10 +84,10 @@ class CreateStartsJob(Job):
                 marks = ",".join("?" * len(ids))
                 n = conn.execute(f"DELETE FROM start WHERE class_id IN ({marks})", ids).rowcount if ids else 0
                 ctx.info(f"deleted {n} existing starts of {len(ids)} classes")
-            if source == "class-settings":
+            if rows is None:
                 self._from_settings(ctx, conn, race, classes)
             else:
-                self._from_file(ctx, conn, race, source)
+                self._write_file_rows(ctx, conn, race, rows)
 
     def _from_settings(self, ctx: RunContext, conn: sqlite3.Connection, race: Race, classes: list[tuple]) -> None:  # type: ignore[type-arg]
         race_id = race.id
@@ -128,15 +142,12 @@ class CreateStartsJob(Job):
         conn.executemany("INSERT INTO start(race_id, class_id, bib, start_time, course_id) VALUES (?, ?, ?, ?, ?)", rows)
         ctx.info(f"class {c[1]}: added {need} starts after the last one for late entries")
 
-    def _from_file(self, ctx: RunContext, conn: sqlite3.Connection, race: Race, source: str) -> None:
-        race_id = race.id
+    @staticmethod
+    def _read_file(ctx: RunContext, race: Race, source: str) -> list[FileStart]:
+        """The starts the file gives, parsed and checked; no database access."""
         data = read_input(ctx)
         zone = event_zone(race)
-        classes = {name_key(n): cid for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race_id,))}
-        courses = {n: cid for cid, n in conn.execute("SELECT id, name FROM course WHERE race_id=?", (race_id,))}
-        entry_by_ident = {i: e for e, i in conn.execute("SELECT id, identifier FROM entry WHERE race_id=? AND identifier IS NOT NULL", (race_id,))}
-        entry_by_bib = {(c, b): e for e, c, b in conn.execute("SELECT id, class_id, bib FROM entry WHERE race_id=? AND bib IS NOT NULL", (race_id,))}
-        rows: list[tuple[str, str | None, float | None, str | None, str | None]] = []  # class, bib, time, course, entry id
+        rows: list[FileStart] = []
         if source == "iof-xml":
             try:
                 doc = iof.read_start_list(data, race_number=race.race_number, tz=zone)
@@ -146,8 +157,8 @@ class CreateStartsJob(Job):
                 ctx.warning(w)
             for cs in doc.classes:
                 for st in cs.starts:
-                    rows.append((cs.class_def.name, st.bib, st.start_time.timestamp() if st.start_time else None,
-                                 st.course.name if st.course else (cs.course.name if cs.course else None), st.entry_id))
+                    rows.append(FileStart(cs.class_def.name, st.bib, st.start_time.timestamp() if st.start_time else None,
+                                          st.course.name if st.course else (cs.course.name if cs.course else None), st.entry_id))
         else:
             try:
                 sf = read_start_file(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=zone)
@@ -155,11 +166,36 @@ class CreateStartsJob(Job):
                 raise file_problems(ctx, [str(x) for x in exc.problems]) from None
             for w in sf.warnings:
                 ctx.warning(w)
-            rows = [(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
-                     r.course_name, None) for r in sf.rows]
+            rows = [FileStart(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
+                              r.course_name, None) for r in sf.rows]
+        ctx.info(f"{len(rows)} starts read from the file")
+        return rows
+
+    @staticmethod
+    def _write_file_rows(ctx: RunContext, conn: sqlite3.Connection, race: Race, rows: list[FileStart]) -> None:
+        """Create or update the file's starts. Everything the matching needs is loaded once, so the
+        transaction spends its time on the writes, not on a query per row."""
+        race_id = race.id
+        classes = {name_key(n): cid for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race_id,))}
+        courses = {n: cid for cid, n in conn.execute("SELECT id, name FROM course WHERE race_id=?", (race_id,))}
+        entry_by_ident = {i: e for e, i in conn.execute("SELECT id, identifier FROM entry WHERE race_id=? AND identifier IS NOT NULL", (race_id,))}
+        entry_by_bib = {(c, b): e for e, c, b in conn.execute("SELECT id, class_id, bib FROM entry WHERE race_id=? AND bib IS NOT NULL", (race_id,))}
+        by_bib: dict[tuple[int, str], int] = {}
+        by_entry: dict[int, int] = {}
+        by_time: dict[tuple[int, float | None], int] = {}
+        for sid, cid, bib, when, eid in conn.execute(
+                "SELECT id, class_id, bib, start_time, entry_id FROM start WHERE race_id=? ORDER BY id", (race_id,)):
+            if bib:
+                by_bib.setdefault((cid, bib), sid)
+            else:
+                by_time.setdefault((cid, when), sid)
+            if eid is not None:
+                by_entry.setdefault(eid, sid)
         made = updated = linked = 0
         created_classes: list[str] = []
+        progress = Progress(ctx, len(rows), "starts", every=2000)
         for class_name, bib, when, course_name, entry_ident in rows:
+            progress.step()
             cid = classes.get(name_key(class_name))
             if cid is None:
                 # A start list may be the first thing an event gets: its classes come with it.
@@ -167,23 +203,29 @@ class CreateStartsJob(Job):
                 classes[name_key(class_name)] = cid
                 created_classes.append(class_name)
             entry = entry_by_ident.get(entry_ident) if entry_ident else entry_by_bib.get((cid, bib))
-            # The same start again (re-import): found by bib in its class, or by its entry.
-            existing = conn.execute("SELECT id, entry_id FROM start WHERE class_id=? AND bib=?", (cid, bib)).fetchone() if bib else None
+            # The same start again (re-import): found by bib in its class, or by its entry; with
+            # neither, the same class and start time is the same start.
+            existing = by_bib.get((cid, bib)) if bib else None
             if existing is None and entry is not None:
-                existing = conn.execute("SELECT id, entry_id FROM start WHERE entry_id=?", (entry,)).fetchone()
+                existing = by_entry.get(entry)
             if existing is None and not bib and entry is None:
-                # No bib, no entry: the same class and start time is the same start.
-                existing = conn.execute("SELECT id, entry_id FROM start WHERE class_id=? AND bib IS NULL AND start_time IS ?",
-                                        (cid, when)).fetchone()
+                existing = by_time.get((cid, when))
             if existing is not None:
                 conn.execute("UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), hand_set=1 WHERE id=?",
-                             (when, courses.get(course_name or ""), existing[0]))
+                             (when, courses.get(course_name or ""), existing))
                 updated += 1
                 continue
-            if entry is not None and conn.execute("SELECT 1 FROM start WHERE entry_id=?", (entry,)).fetchone():
+            if entry is not None and entry in by_entry:
                 entry = None  # already has a start: keep that one
-            conn.execute("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
-                         "VALUES (?, ?, ?, ?, ?, ?, 1)", (race_id, cid, bib, when, courses.get(course_name or ""), entry))
+            sid = int(conn.execute("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                                   (race_id, cid, bib, when, courses.get(course_name or ""), entry)).lastrowid or 0)
+            if bib:
+                by_bib[(cid, bib)] = sid
+            else:
+                by_time.setdefault((cid, when), sid)
+            if entry is not None:
+                by_entry[entry] = sid
             made += 1
             linked += entry is not None
         if created_classes:

@@ -178,21 +178,49 @@ Aliases: TypeAlias = Callable[[list[str]], Mapping[str, str]]
 """Given the header's titles (as split_title gives them), other titles → known titles, or none."""
 
 
-def read_table(data: bytes, known: Mapping[str, bool], aliases: Aliases | None = None) -> RawTable:
+def read_table(data: bytes, known: Mapping[str, bool], aliases: Aliases | None = None,
+               check_header: Callable[[RawTable], None] | None = None) -> RawTable:
     """Read CSV or .xlsx bytes; `known` maps each title to whether it takes an argument; `aliases`
-    recognise the headers other programs write."""
+    recognise the headers other programs write; `check_header` may refuse the columns (TableError)
+    before the rows of a large file are read."""
     if data.startswith(b"PK\x03\x04"):
         header, rows, unit = _xlsx_rows(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise TableError([Problem("old Excel .xls files are not read: save as .xlsx or CSV")])
     else:
         text = decode_text(data)
-        records = read_csv_records(text, sniff_delimiter(text))
+        delimiter = sniff_delimiter(text)
+        first = _first_record(text, delimiter)
+        if first is not None:
+            # A wrong header is said at once, not after a large file has been read to its end.
+            early = _match_header(first, [], "line", known, aliases)
+            if check_header is not None:
+                check_header(early)
+        records = read_csv_records(text, delimiter)
         if not records:
             raise TableError([Problem("the file is empty")])
         as_cells: list[tuple[int, list[object]]] = [(n, list(r)) for n, r in records]
         header, rows, unit = as_cells[0], as_cells[1:], "line"
-    return _match_header(header, rows, unit, known, aliases)
+    table = _match_header(header, rows, unit, known, aliases)
+    if check_header is not None:
+        check_header(table)
+    return table
+
+
+def _first_record(text: str, delimiter: str) -> tuple[int, list[object]] | None:
+    """The first non-blank CSV record and its line, read without reading the rest of the text."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    try:
+        for record in reader:
+            if any(c.strip() for c in record):
+                return reader.line_num - _record_newlines(record), list(record)
+    except csv.Error:
+        return None  # the full read says what is wrong, and where
+    return None
+
+
+def _record_newlines(record: list[str]) -> int:
+    return sum(c.count("\n") for c in record)
 
 
 def _match_header(

@@ -29,6 +29,7 @@ from enum import StrEnum
 from t4o_tui.orienteering.entry_table import (
     CellError,
     Problem,
+    RawTable,
     TableError,
     parse_positive,
     parse_start_time,
@@ -198,14 +199,17 @@ class StartFile:
     warnings: list[str] = field(default_factory=list)
 
 
+def _needs_class_column(table: RawTable) -> None:
+    if not any(c.title == "CLASS NAME" for c in table.columns):
+        raise TableError([Problem("a start file needs a CLASS NAME column")])
+
+
 def read_start_file(
     data: bytes, *, race_date: date | None = None, tz: tzinfo | None = None,
 ) -> StartFile:
     """Read a CSV (or .xlsx) start file with CLASS NAME, BIB NO, START TIME, COURSE NAME columns."""
-    raw = read_table(data, START_COLUMNS)
+    raw = read_table(data, START_COLUMNS, check_header=_needs_class_column)
     by_title = {c.title: c for c in raw.columns}
-    if "CLASS NAME" not in by_title:
-        raise TableError([Problem("a start file needs a CLASS NAME column")])
     warnings = list(raw.warnings)
     if "BIB NO" not in by_title and "START TIME" not in by_title:
         warnings.append("neither BIB NO nor START TIME: starts without bibs and times")
