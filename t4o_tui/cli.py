@@ -653,14 +653,22 @@ def cmd_occurrences(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _share_base(cfg: Any, db: Any) -> tuple[str, Any]:
+    """Where links point (the address of the process that serves them, see share.serving), and it."""
+    from t4o_tui.engine.clock import clock_from_env
+    from t4o_tui.share import serving
+
+    server = serving.current(db, clock_from_env().now())
+    return serving.base_url(cfg, server), server
+
+
 def cmd_share(args: argparse.Namespace) -> int:
-    from t4o_tui.config import share_base_url
-    from t4o_tui.share import links
+    from t4o_tui.share import links, serving
     from t4o_tui.timefmt import parse_instant
 
     cfg, db = _open(args)
     now = time.time()
-    base = share_base_url(cfg)
+    base, server = _share_base(cfg, db)
 
     def expires(text: str) -> float:
         try:
@@ -673,6 +681,8 @@ def cmd_share(args: argparse.Namespace) -> int:
             sh = links.create_share(db, args.task, run_task=args.run_task, cache_window=_duration(args.cache, "--cache"),
                                     expires_at=expires(args.expires) if args.expires else None, label=args.label)
             print(links.share_url(base, sh.token))
+            if server is None:  # the link is right, but nothing answers it yet
+                print(f"t4o-tui: note: {serving.who_serves(None, cfg)}", file=sys.stderr)
         elif args.share_command == "revoke":
             links.revoke_share(db, args.id)
             print(f"share {args.id} revoked")
@@ -694,22 +704,24 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 
 def cmd_shares(args: argparse.Namespace) -> int:
-    from t4o_tui.config import share_base_url
+    from t4o_tui.share import serving
     from t4o_tui.share.links import list_shares, share_url
     from t4o_tui.timefmt import relative
 
     cfg, db = _open(args)
     now = time.time()
     rows = list_shares(db, task=args.task)
-    base = share_base_url(cfg)
+    base, server = _share_base(cfg, db)
     if args.json:
-        print(json.dumps([r.as_json(base, now) for r in rows], indent=2))
+        served_by = server.worker if server is not None else None
+        print(json.dumps([{**r.as_json(base, now), "served_by": served_by} for r in rows], indent=2))
         return EXIT_OK
     _print_table(
         [[str(r.id), r.task, r.state(now), "run-task" if r.run_task else "-", str(r.hits),
           relative(r.last_access, now) if r.last_access else "-", share_url(base, r.token)] for r in rows],
         ["ID", "TASK", "STATE", "MODE", "HITS", "LAST", "URL"],
     )
+    print(f"\n{serving.who_serves(server, cfg)}")
     return EXIT_OK
 
 

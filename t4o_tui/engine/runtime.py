@@ -10,6 +10,7 @@ touches the database through `asyncio.to_thread`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -29,6 +30,7 @@ from t4o_tui.engine.evaluator import Evaluator
 from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute
 from t4o_tui.engine.queue import Claimed, Outcome
 from t4o_tui.jobs.registry import JOBS
+from t4o_tui.share import serving
 from t4o_tui.share.server import ShareServer
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED
 
@@ -113,7 +115,10 @@ class Runtime:
         if self.opt.share:
             self.share_server = ShareServer(self.db, host=self.opt.share_host, port=self.opt.share_port,
                                             clock=self.clock, notify=self.notify)
-            await self.share_server.start()  # a taken port is logged; the rest keeps working
+            if await self.share_server.start():  # a taken port is logged; the rest keeps working
+                # Links printed by other processes (share add, shares) point at this address.
+                await asyncio.to_thread(serving.record, self.db, worker=self.worker_id, role=self.role,
+                                        host=self.share_server.host, port=self.share_server.port, now=self.clock.now())
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._supervise(), name="supervisor"),
@@ -131,6 +136,8 @@ class Runtime:
             await asyncio.to_thread(self.evaluator.stop)
         if self.share_server is not None:
             await self.share_server.stop()
+            with contextlib.suppress(Exception):  # unremoved, it ends with this process's presence lease
+                await asyncio.to_thread(serving.clear, self.db, self.worker_id)
         self._stopping.set()
         self.notify()
         log.info("stopping: %d run(s) running, grace %gs", len(self._active), grace)

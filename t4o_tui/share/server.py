@@ -31,6 +31,7 @@ from multidict import CIMultiDict
 
 from t4o_tui.engine import queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.share import serving
 
 log = logging.getLogger("t4o_tui.share")
 access_log = logging.getLogger("t4o_tui.share.access")
@@ -223,6 +224,11 @@ class ShareServer:
             await self._runner.cleanup()
             self._runner = None
             why = "the port is in use by another program" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            other: serving.Serving | None = None
+            with contextlib.suppress(Exception):  # naming who serves is a courtesy: the error stands without it
+                other = await asyncio.to_thread(serving.current, self.db, self._now())
+            if exc.errno == errno.EADDRINUSE and other is not None and other.port == self.port:
+                why = f"the port is in use by {other.role} {other.worker}, which serves this database's links"
             self.error = f"share server cannot listen on {self.host}:{self.port}: {why}; share links are off in this process"
             log.error(self.error)
             return False

@@ -33,7 +33,9 @@ from t4o_tui.engine.schedule_math import Fire, ScheduleError
 from t4o_tui.engine.schedules import OccurrenceRow, ScheduleInput, ScheduleRow
 from t4o_tui.engine.tasks import TaskRow
 from t4o_tui.share import links as share_svc
+from t4o_tui.share import serving as serving_svc
 from t4o_tui.share.links import ShareRow
+from t4o_tui.share.serving import Serving
 from t4o_tui.store.models import Schedule
 from t4o_tui.timefmt import local_zone_name
 
@@ -544,35 +546,41 @@ class Services:
         return await self._read(source.fetch, self.db)
 
     # -- shares -------------------------------------------------------------------------------------
-    def share_server_state(self) -> tuple[str, bool]:
-        """One line on this process's share server, and whether it serves links."""
+    def share_server_state(self, elsewhere: Serving | None = None) -> tuple[str, bool]:
+        """One line on who serves the links (this process, or `elsewhere`), and whether they are served."""
         rt = self.runtime
         server = rt.share_server if rt is not None else None
+        if server is not None and server.listening:
+            return f"listening on {server.host}:{server.port}", True
+        if elsewhere is not None:
+            mine = "" if server is None or not server.error else " (this process could not listen)"
+            return f"links served by {elsewhere.describe()}{mine}", True
         if rt is None:
-            return "read-only: this TUI serves no links (a worker may)", False
+            return "read-only: this TUI serves no links, and no worker serves them now", False
         if server is None:
             if not rt.opt.share:
-                return "share server off in this process (a worker may serve the links)", False
+                return "share server off in this process, and no worker serves the links now", False
             return "share server starting…", False
-        if server.listening:
-            return f"listening on {server.host}:{server.port}", True
         return server.error or "share server not listening", False
 
-    def share_base(self) -> str:
-        """Where links point: the configured public URL, else this process's listening address."""
+    def share_base(self, elsewhere: Serving | None = None) -> str:
+        """Where links point: the configured public URL, else this process's listening address,
+        else the address of the process that serves them (share.serving)."""
         cfg = self.cfg or Config(db=Path("event.sqlite"))
         server = self.runtime.share_server if self.runtime is not None else None
         if server is not None and server.listening and not cfg.share_public_url:
             # Port 0 in the config means "any free port": the real one is the server's.
             cfg = dataclasses.replace(cfg, share_port=server.port)
-        return share_base_url(cfg)
+            return share_base_url(cfg)
+        return serving_svc.base_url(cfg, elsewhere)
 
     async def shares(self, task_name: str | None = None) -> SharesData:
         def load() -> SharesData:
             now = self.now()
             rows = share_svc.list_shares(self.db, task=task_name)
-            server, ok = self.share_server_state()
-            return SharesData(now, rows, self.share_base(), server, ok)
+            elsewhere = serving_svc.current(self.db, now)
+            server, ok = self.share_server_state(elsewhere)
+            return SharesData(now, rows, self.share_base(elsewhere), server, ok)
 
         return await self._read(load)
 
