@@ -7,6 +7,7 @@ import is one transaction: a broken file leaves the database as it was.
 
 from __future__ import annotations
 
+import codecs
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -84,6 +85,33 @@ class _Index:
     cards: dict[tuple[str, str], int] = field(default_factory=dict)  # (number, type) -> card
     entry_cards: dict[int, set[int]] = field(default_factory=dict)
     card_types: dict[int, str] = field(default_factory=dict)
+    # For matching entries that carry no usable id (see MATCH_RULES):
+    entry_ident: dict[int, tuple[str, str]] = field(default_factory=dict)  # entry -> its (type, value)
+    person_idents: dict[int, dict[str, str]] = field(default_factory=dict)  # person -> {type: value}
+    person_name: dict[int, tuple[str, str]] = field(default_factory=dict)  # person -> casefolded (given, family)
+    by_name: dict[tuple[str, str], set[int]] = field(default_factory=dict)  # casefolded name -> entries
+    card_entries: dict[int, set[int]] = field(default_factory=dict)  # card -> entries of the race
+    org_names: dict[int, str] = field(default_factory=dict)  # club -> casefolded name
+
+    def name_of_entry(self, eid: int) -> tuple[str, str] | None:
+        pid = self.entry_rows[eid][2]
+        return self.person_name.get(pid) if pid is not None else None
+
+    def index_name(self, eid: int) -> None:
+        if (key := self.name_of_entry(eid)) is not None:
+            self.by_name.setdefault(key, set()).add(eid)
+
+    def unindex_name(self, eid: int) -> None:
+        if (key := self.name_of_entry(eid)) is not None:
+            self.by_name.get(key, set()).discard(eid)
+
+
+MATCH_RULES = ("entry id", "person id", "card number and name", "name, club and class")
+"""The order in which an entry of the file finds the entry it updates (issue 16). An entry id is
+the entry system's own key; when the file has none (or a new one), a person id of any type finds the
+person and so the entry; then the card number with the same name; then the same name in the same
+club and class. A candidate whose entry id or person id of the same type differs is another runner
+and never matched; two candidates are ambiguous: the row is reported by line and not imported."""
 
 
 class ImportEntriesJob(Job):
@@ -114,7 +142,7 @@ class ImportEntriesJob(Job):
         data = read_input(ctx)
         id_type = str(ctx.settings.get("id_type") or "Eventor")
         fmt = ctx.settings.get("format", "auto")
-        is_xml = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+        is_xml = looks_like_xml(data)
         if fmt == "iof-xml" or (fmt == "auto" and is_xml):
             try:
                 el = iof.read_entry_list(data)
@@ -137,6 +165,14 @@ class ImportEntriesJob(Job):
             rows = _identified_rows(ctx, table)
             ctx.info(f"table with {len(rows)} rows; columns: {', '.join(table.columns)}")
         _Importer(ctx, race.id, id_type).apply(rows)
+
+
+def looks_like_xml(data: bytes) -> bool:
+    """Markup first, after a BOM and blanks: UTF-8 or, as Windows programs save "Unicode", UTF-16 with a BOM."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = data[:400].decode("utf-16", errors="ignore")
+        return head.lstrip("\ufeff \t\r\n").startswith("<")
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 IDENTITY_COLUMNS = ("ENTRY IDENTIFIER", "PERSON IDENTIFIER", "PERSON NAME", "PERSON FIRST NAME", "PERSON LAST NAME")
@@ -170,6 +206,9 @@ class _Importer:
         self.now = time.time()
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "hand-edited": 0, "withdrawn": 0,
                        "classes": 0, "clubs": 0, "persons": 0, "cards": 0}
+        self.matched = dict.fromkeys(MATCH_RULES, 0)
+        self.ambiguous: list[int] = []  # lines of rows that matched several entries: not imported
+        self.claimed: dict[int, int] = {}  # entry -> the line of this file that matched or made it
         self.details = 0
 
     def note(self, level: str, message: str) -> None:
@@ -180,20 +219,39 @@ class _Importer:
     def apply(self, rows: list[EntryRow]) -> None:
         ctx = self.ctx
         with ctx.transaction():
-            self.conn = ctx.db.connection()
-            self.ix = self._load()
-            seen: set[int] = set()
-            prog = Progress(ctx, len(rows), "entries")
-            for row in rows:
-                prog.step()
-                eid = self._one(row)
-                if eid is not None:
-                    seen.add(eid)
+            self.begin(ctx.db.connection())
+            self.rows(rows)
             if ctx.settings.get("full_import"):
-                self._withdraw_missing(seen)
-        c = self.counts
+                self._withdraw_missing(set(self.claimed))
+        self.report()
+
+    def begin(self, conn: Any) -> None:
+        """Load the race's index; call inside the write transaction that will hold the writes."""
+        self.conn = conn
+        self.ix = self._load()
+
+    def rows(self, rows: list[EntryRow]) -> dict[int, int]:
+        """Create or update the entry of each row: row line -> entry id (rows not imported are left out)."""
+        out: dict[int, int] = {}
+        prog = Progress(self.ctx, len(rows), "entries")
+        for row in rows:
+            prog.step()
+            eid = self._one(row)
+            if eid is not None:
+                out[row.line] = eid
+        return out
+
+    def report(self) -> None:
+        ctx, c = self.ctx, self.counts
         if self.details > LOG_DETAIL_MAX:
             ctx.info(f"… {self.details - LOG_DETAIL_MAX} more detail lines not shown")
+        matched = ", ".join(f"{n} by {rule}" for rule, n in self.matched.items())
+        ctx.info(f"matched to existing entries: {matched} (in that order)")
+        if self.ambiguous:
+            lines = ", ".join(str(n) for n in self.ambiguous[:20]) + (
+                f" and {len(self.ambiguous) - 20} more" if len(self.ambiguous) > 20 else "")
+            ctx.warning(f"{len(self.ambiguous)} entries matched several existing entries and were not imported "
+                        f"(lines {lines}): give them entry ids, person ids or card numbers to tell them apart")
         ctx.info(
             f"entries: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, "
             f"{c['hand-edited']} edited by hand (kept), {c['withdrawn']} withdrawn; new: {c['classes']} classes, "
@@ -207,26 +265,32 @@ class _Importer:
         for cid, name in q("SELECT id, name FROM class WHERE race_id=?", (self.race_id,)):
             ix.classes[name_key(name)] = cid
         for oid, name in q("SELECT id, name FROM organisation"):
-            ix.orgs.setdefault(name.casefold(), oid)
+            ix.orgs.setdefault(name.strip().casefold(), oid)
+            ix.org_names[oid] = name.strip().casefold()
         for pid, typ, val in q("SELECT person_id, type, value FROM person_identifier"):
             ix.person_ids[(typ, val)] = pid
+            ix.person_idents.setdefault(pid, {})[typ] = val
         for pid, given, family, year in q("SELECT id, given, family, birth_year FROM person"):
             ix.person_names.setdefault((given.casefold(), family.casefold(), year), pid)
+            ix.person_name[pid] = (given.casefold(), family.casefold())
         for eid, typ, ident, pid, cid, oid, status, bib, hand in q(
             "SELECT id, identifier_type, identifier, person_id, class_id, organisation_id, status, bib, hand_edited "
             "FROM entry WHERE race_id=?", (self.race_id,)
         ):
             if ident is not None:
                 ix.entries_by_id[(typ or "", ident)] = eid
+                ix.entry_ident[eid] = (typ or "", ident)
             if pid is not None:
                 ix.entries_by_person.setdefault(pid, eid)
             ix.entry_rows[eid] = (cid, oid, pid, status, bib, hand)
+            ix.index_name(eid)
         for card_id, number, ctype in q("SELECT id, number, card_type FROM card"):
             ix.cards[(number, ctype)] = card_id
             ix.card_types[card_id] = ctype
         for eid, card_id in q("SELECT ec.entry_id, ec.card_id FROM entry_card ec JOIN entry e ON e.id = ec.entry_id "
                               "WHERE e.race_id=?", (self.race_id,)):
             ix.entry_cards.setdefault(eid, set()).add(card_id)
+            ix.card_entries.setdefault(card_id, set()).add(eid)
         return ix
 
     # -- one row ----------------------------------------------------------------------------------
@@ -235,12 +299,22 @@ class _Importer:
         name = " ".join(v for v in (row.given_name, row.family_name) if isinstance(v, str)) or f"line {row.line}"
         entry_ids = {(k or self.id_type): v for k, v in row.entry_identifiers.items() if isinstance(v, str)}
         person_ids = {(k or self.id_type): v for k, v in row.person_identifiers.items() if isinstance(v, str)}
-        pid = self._find_person(row, person_ids)
-        eid = self._find_entry(entry_ids, pid, row)
+        eid, pid, rule, candidates = self._match(row, entry_ids, person_ids)
+        if candidates:
+            self.ambiguous.append(row.line)
+            self.note("warning", f"line {row.line}: {name}{self._where(row)} matches {len(candidates)} entries by {rule}: "
+                                 "not imported, nothing changed")
+            return None
+        if eid is not None and rule is not None:
+            self.matched[rule] += 1
+            if eid in self.claimed:
+                self.note("warning", f"line {row.line}: {name} is the same entry as line {self.claimed[eid]} "
+                                     f"(by {rule}): one entry, the later line's values kept")
         if pid is None and eid is not None:
             pid = ix.entry_rows[eid][2]  # the entry's own person: update it rather than make another
         if eid is not None and ix.entry_rows[eid][5]:
             self.counts["hand-edited"] += 1
+            self.claimed.setdefault(eid, row.line)
             self.note("warning", f"{name}: edited by hand, not overwritten")
             return eid
         pid = self._save_person(pid, row, person_ids, name)
@@ -255,11 +329,13 @@ class _Importer:
                      ident[1] if ident else None, ident[0] if ident else None,
                      str(row.bib) if isinstance(row.bib, int) else None, self.now, self.now))
             eid = int(cur.lastrowid or 0)
-            ix.entry_rows[eid] = (cid, oid, pid, "entered", None, 0)
+            ix.entry_rows[eid] = (cid if _present(cid) else None, oid if _present(oid) else None, pid, "entered",
+                                  str(row.bib) if isinstance(row.bib, int) else None, 0)
             if ident:
                 ix.entries_by_id[ident] = eid
-            if pid is not None:
-                ix.entries_by_person.setdefault(pid, eid)
+                ix.entry_ident[eid] = ident
+            ix.entries_by_person.setdefault(pid, eid)
+            ix.index_name(eid)
             self.counts["created"] += 1
             self.note("info", f"created entry: {name}" + (f" ({row.class_name})" if isinstance(row.class_name, str) else ""))
             changed = True
@@ -270,13 +346,22 @@ class _Importer:
             new_bib = old[4] if row.bib is ABSENT else (None if row.bib is CLEAR else str(row.bib))
             changed = (new_cid, new_oid, pid, "entered", new_bib) != old[:5]
             if changed:
+                ix.unindex_name(eid)
                 q("UPDATE entry SET class_id=?, organisation_id=?, person_id=?, status='entered', bib=?, updated_at=? "
                   "WHERE id=?", (new_cid, new_oid, pid, new_bib, self.now, eid))
                 if old[3] == "withdrawn":
                     self.note("info", f"{name}: back from withdrawn")
                 ix.entry_rows[eid] = (new_cid, new_oid, pid, "entered", new_bib, 0)
+                ix.index_name(eid)
+            if eid not in ix.entry_ident and entry_ids:
+                # Found by a weaker rule: the entry now carries the file's id, so the next import finds it by id.
+                ident = next(iter(entry_ids.items()))
+                q("UPDATE entry SET identifier=?, identifier_type=?, updated_at=? WHERE id=?", (ident[1], ident[0], self.now, eid))
+                ix.entry_ident[eid] = ident
+                changed = True
             for typ, val in entry_ids.items():
                 ix.entries_by_id.setdefault((typ, val), eid)
+        self.claimed.setdefault(eid, row.line)
         changed = self._cards(eid, row) or changed
         changed = self._start(eid, row, name) or changed
         if not created:
@@ -287,21 +372,83 @@ class _Importer:
                 self.counts["unchanged"] += 1
         return eid
 
-    def _find_person(self, row: EntryRow, person_ids: dict[str, str]) -> int | None:
-        for key in person_ids.items():
-            if key in self.ix.person_ids:
-                return self.ix.person_ids[key]
-        if isinstance(row.given_name, str) and isinstance(row.family_name, str) and self.match_by == "name":
-            year = row.birth_year if isinstance(row.birth_year, int) else None
-            return self.ix.person_names.get((row.given_name.casefold(), row.family_name.casefold(), year))
-        return None
+    @staticmethod
+    def _where(row: EntryRow) -> str:
+        parts = [v for v in (row.class_name, row.organisation_name) if isinstance(v, str)]
+        return f" ({', '.join(parts)})" if parts else ""
 
-    def _find_entry(self, entry_ids: dict[str, str], pid: int | None, row: EntryRow) -> int | None:
+    def _match(self, row: EntryRow, entry_ids: dict[str, str], person_ids: dict[str, str],
+               ) -> tuple[int | None, int | None, str | None, list[int]]:
+        """(entry, person, rule that found it, ambiguous candidates) by MATCH_RULES; the "match by"
+        setting may put the person id first, or find persons by name and birth year as well."""
         ix = self.ix
-        by_entry = next((ix.entries_by_id[k] for k in entry_ids.items() if k in ix.entries_by_id), None)
-        by_person = ix.entries_by_person.get(pid) if pid is not None else None
-        order = {"entry-id": (by_entry, by_person), "person-id": (by_person, by_entry), "name": (by_person, by_entry)}
-        return next((e for e in order.get(self.match_by, (by_entry, by_person)) if e is not None), None)
+        pid: int | None = None
+        order = ("person id", "entry id") if self.match_by in ("person-id", "name") else ("entry id", "person id")
+        for rule in order:
+            if rule == "entry id":
+                eid = next((ix.entries_by_id[k] for k in entry_ids.items() if k in ix.entries_by_id), None)
+                if eid is not None:
+                    return eid, pid, rule, []
+            else:
+                pid = next((ix.person_ids[k] for k in person_ids.items() if k in ix.person_ids), pid)
+                if pid is not None and (eid := ix.entries_by_person.get(pid)) is not None:
+                    return eid, pid, rule, []
+        if pid is not None:
+            return None, pid, None, []  # a known person without an entry in this race: a new entry for them
+        if not (isinstance(row.given_name, str) or isinstance(row.family_name, str)):
+            return None, None, None, []
+        key = (row.given_name.casefold() if isinstance(row.given_name, str) else "",
+               row.family_name.casefold() if isinstance(row.family_name, str) else "")
+        if self.match_by == "name":
+            year = row.birth_year if isinstance(row.birth_year, int) else None
+            pid = ix.person_names.get((*key, year))
+            if pid is not None and (eid := ix.entries_by_person.get(pid)) is not None:
+                return eid, pid, "person id", []  # counted with the person rules
+        found = [e for e in sorted(self._card_holders(row)) if ix.name_of_entry(e) == key and self._compatible(e, entry_ids, person_ids)]
+        if len(found) == 1:
+            return found[0], pid, "card number and name", []
+        if len(found) > 1:
+            return None, None, "card number and name", found
+        found = [e for e in sorted(ix.by_name.get(key, ())) if self._same_club_and_class(e, row)
+                 and self._compatible(e, entry_ids, person_ids)]
+        if len(found) == 1:
+            return found[0], pid, "name, club and class", []
+        if len(found) > 1:
+            return None, None, "name, club and class", found
+        return None, pid, None, []
+
+    def _card_holders(self, row: EntryRow) -> set[int]:
+        """The race's entries holding one of the row's cards."""
+        out: set[int] = set()
+        for typ, number in row.cards.items():
+            if isinstance(number, int):
+                card_id = self.ix.cards.get((str(number), typ or self.card_type))
+                if card_id is not None:
+                    out |= self.ix.card_entries.get(card_id, set())
+        return out
+
+    def _compatible(self, eid: int, entry_ids: dict[str, str], person_ids: dict[str, str]) -> bool:
+        """False when an entry id or person id of the same type says the entry is another runner's."""
+        ix = self.ix
+        ident = ix.entry_ident.get(eid)
+        if ident is not None and ident[0] in entry_ids and entry_ids[ident[0]] != ident[1]:
+            return False
+        pid = ix.entry_rows[eid][2]
+        theirs = ix.person_idents.get(pid, {}) if pid is not None else {}
+        return not any(t in theirs and theirs[t] != v for t, v in person_ids.items())
+
+    def _same_club_and_class(self, eid: int, row: EntryRow) -> bool:
+        """Club and class as the row gives them; a column the file does not have matches any."""
+        cid, oid = self.ix.entry_rows[eid][:2]
+        if row.class_name is not ABSENT:
+            want = self.ix.classes.get(name_key(row.class_name)) if isinstance(row.class_name, str) else None
+            if want != cid or (want is None and isinstance(row.class_name, str)):
+                return False
+        if row.organisation_name is not ABSENT:
+            club = row.organisation_name.strip().casefold() if isinstance(row.organisation_name, str) else None
+            if club != (self.ix.org_names.get(oid) if oid is not None else None):
+                return False
+        return True
 
     def _save_person(self, pid: int | None, row: EntryRow, person_ids: dict[str, str], name: str) -> int:
         ix, q = self.ix, self.conn.execute
@@ -321,13 +468,25 @@ class _Importer:
             year = present.get("birth_year")
             ix.person_names.setdefault((str(present.get("given", "")).casefold(), str(present.get("family", "")).casefold(),
                                         year if isinstance(year, int) else None), pid)
+            ix.person_name[pid] = (str(present.get("given", "")).casefold(), str(present.get("family", "")).casefold())
         elif present:
             q(f"UPDATE person SET {', '.join(f'{k}=?' for k in present)} WHERE id=?", (*present.values(), pid))
+            old = ix.person_name.get(pid, ("", ""))
+            new = (str(present["given"]).casefold() if "given" in present else old[0],
+                   str(present["family"]).casefold() if "family" in present else old[1])
+            if new != old:  # renamed: the name index follows (the person's entries of this race)
+                mine = [e for e, r in ix.entry_rows.items() if r[2] == pid]
+                for e in mine:
+                    ix.unindex_name(e)
+                ix.person_name[pid] = new
+                for e in mine:
+                    ix.index_name(e)
         for key in person_ids.items():
             owner = ix.person_ids.get(key)
             if owner is None:
                 q("INSERT INTO person_identifier(person_id, type, value) VALUES (?, ?, ?)", (pid, key[0], key[1]))
                 ix.person_ids[key] = pid
+                ix.person_idents.setdefault(pid, {}).setdefault(key[0], key[1])
             elif owner != pid:
                 self.note("warning", f"{name}: person identifier {key[0]} {key[1]} belongs to another person; not moved")
         return pid
@@ -354,6 +513,7 @@ class _Importer:
             cur = self.conn.execute("INSERT INTO organisation(name) VALUES (?)", (row.organisation_name.strip(),))
             oid = int(cur.lastrowid or 0)
             self.ix.orgs[key] = oid
+            self.ix.org_names[oid] = key
             self.counts["clubs"] += 1
         return oid
 
@@ -381,10 +541,12 @@ class _Importer:
             for gone in of_type - want:
                 q("DELETE FROM entry_card WHERE entry_id=? AND card_id=?", (eid, gone))
                 linked.discard(gone)
+                ix.card_entries.get(gone, set()).discard(eid)
                 changed = True
             for new in want - of_type:
                 q("INSERT OR IGNORE INTO entry_card(entry_id, card_id) VALUES (?, ?)", (eid, new))
                 linked.add(new)
+                ix.card_entries.setdefault(new, set()).add(eid)
                 changed = True
         return changed
 

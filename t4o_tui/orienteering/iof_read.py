@@ -307,6 +307,7 @@ def _entry_list(root: El, warnings: list[str], tz: tzinfo) -> EntryList:
                 entry_id=text_of(pe, "Id"),
                 entry_id_type=clean(id_el.get("type")) if (id_el := pe.find("Id")) is not None else None,
                 race_numbers=races,
+                line=pe.sourceline,
             )
         )
     if teams := len(root.findall("TeamEntry")):
@@ -357,6 +358,7 @@ def _start_list(root: El, warnings: list[str], race_number: int | None, tz: tzin
                         card=cards[0] if cards else None,
                         entry_id=entry_id,
                         race_number=int_attr(st, "raceNumber"),
+                        line=ps.sourceline,
                     )
                 )
         teams += len(cs.findall("TeamStart"))

@@ -203,6 +203,7 @@ class EntryRecord:
     start_time: dt.datetime | None = None
     status: EntryStatus = "entered"
     race_numbers: tuple[int, ...] = ()
+    line: int | None = field(default=None, compare=False)  # where it is in its file, for the log
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,7 @@ class StartRecord:
     card: Card | None = None
     entry_id: str | None = None
     race_number: int | None = None
+    line: int | None = field(default=None, compare=False)  # where it is in its file, for the log
 
 
 @dataclass(frozen=True)
