@@ -69,6 +69,28 @@ def test_end_to_end_simulated_race_and_reprocessing_gives_identical_results(db, 
     assert "0 simulated readouts" in log_text(db, again)
 
 
+def test_processing_in_small_steps_gives_the_results_of_one_step(db, db_path, tmp_path, monkeypatch):
+    """The writes commit in steps of runners so that a long run never holds the database; the
+    results are the same as one step's, and each step is in the log."""
+    from t4o_tui.jobs import process_station_data
+
+    build_race(db, db_path, tmp_path)
+    assert run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 1000, "seed": 5,
+                                                "missing_probability": 0.2}).status == "succeeded"
+    assert run_job(db, db_path, "process-station-data", {}).status == "succeeded"
+    one_step = results_snapshot()
+    Result.delete().execute()
+    monkeypatch.setattr(process_station_data, "STEP", 7)
+    stepped = run_job(db, db_path, "process-station-data", {"all": True}, name="stepped")
+    assert stepped.status == "succeeded", stepped.error
+    assert results_snapshot() == one_step
+    runners = len({r[0] for r in one_step})
+    steps = -(-runners // 7)
+    text = log_text(db, stepped)
+    assert f"step {steps} of {steps} committed: results for {runners} of {runners} runners" in text
+    assert f"results for {runners} runners" in text
+
+
 def test_test_timing_refuses_a_real_event(db, db_path, tmp_path):
     build_race(db, db_path, tmp_path, runners=4)
     run = run_job(db, db_path, "test-timing", {})

@@ -29,6 +29,7 @@ from t4o_tui.orienteering.punch_check import (
 
 PUNCHING_ROLES = {StationRole.READOUT.value, StationRole.OVERRIDE.value}
 DETAIL_MAX = 2000
+STEP = 2000  # runners whose results one committed step writes
 
 
 class ProcessStationDataJob(Job):
@@ -39,7 +40,8 @@ class ProcessStationDataJob(Job):
         "Turns station data (card readouts, finish, start and card checks, radio punches, overrides) into "
         "results: finds the runner by card or bib, checks the punches against the course, and lets the "
         "station with the best priority decide the status (override > readout > finish > start check > "
-        "card check). The log lists every readout with a data status or a non-OK status, and why."
+        "card check). The log lists every readout with a data status or a non-OK status, and why. Writes in "
+        "steps of 2,000 runners (each step committed and logged), so a long run never holds the database."
     )
     settings = Schema((
         RACE,
@@ -52,41 +54,60 @@ class ProcessStationDataJob(Job):
         race = resolve_race(ctx)
         zone = event_zone(race)
         now = time.time()
-        with ctx.transaction():
-            conn = ctx.db.connection()
-            rd = load_race(conn, race.id)
-            conn.row_factory = sqlite3.Row  # station data by column name; put back before the commit
-            try:
-                where = "race_id=?" if ctx.settings.get("all") else "race_id=? AND processed_at IS NULL"
-                todo = conn.execute(f"SELECT * FROM station_data WHERE {where} ORDER BY id", (race.id,)).fetchall()
-                if not todo:
-                    ctx.info("no new station data")
-                    return
-                touched: set[int] = set()
-                problems = 0
-                for i, sd in enumerate(todo):
-                    if i % 500 == 0:
-                        ctx.check()
-                        ctx.progress(i / (len(todo) * 2), f"identifying {i}/{len(todo)}")
-                    entry, status, message = _identify(rd, sd)
-                    if status is not None:
-                        problems += 1
-                        _detail(ctx, problems, f"station data {sd['id']} (card {sd['card_number'] or '-'}, "
-                                             f"bib {sd['bib'] or '-'}): {status}" + (f" — {message}" if message else ""))
-                    conn.execute("UPDATE station_data SET entry_id=?, data_status=?, data_message=?, processed_at=? WHERE id=?",
-                                 (entry, status, message, now, sd["id"]))
-                    if entry is not None:
-                        touched.add(entry)
-                counts = self._results(ctx, conn, rd, touched, zone, now)
-            finally:
-                conn.row_factory = None
-        ctx.info(f"{len(todo)} station data processed, {problems} with a data status; results for {len(touched)} runners: "
+        conn = ctx.db.connection()
+        # Read and identify outside any write transaction: the race's courses, classes, entries and
+        # stations, and the station data to process.
+        rd = load_race(conn, race.id)
+        where = "race_id=?" if ctx.settings.get("all") else "race_id=? AND processed_at IS NULL"
+        conn.row_factory = sqlite3.Row
+        try:
+            todo = conn.execute(f"SELECT * FROM station_data WHERE {where} ORDER BY id", (race.id,)).fetchall()
+        finally:
+            conn.row_factory = None
+        if not todo:
+            ctx.info("no new station data")
+            return
+        marks: list[tuple[int | None, str | None, str | None, float, int]] = []
+        by_entry: dict[int | None, list[int]] = defaultdict(list)
+        problems = 0
+        for i, sd in enumerate(todo):
+            if i % 500 == 0:
+                ctx.check()
+                ctx.progress(i / (len(todo) * 2), f"identifying {i}/{len(todo)}")
+            entry, status, message = _identify(rd, sd)
+            if status is not None:
+                problems += 1
+                _detail(ctx, problems, f"station data {sd['id']} (card {sd['card_number'] or '-'}, "
+                                     f"bib {sd['bib'] or '-'}): {status}" + (f" — {message}" if message else ""))
+            marks.append((entry, status, message, now, sd["id"]))
+            by_entry[entry].append(len(marks) - 1)
+        # Results are derived data, so the writes commit in steps of STEP runners: the database is
+        # never held for long, and a step cut short (cancel, crash) is simply processed again.
+        runners = sorted(e for e in by_entry if e is not None)
+        steps = [runners[i:i + STEP] for i in range(0, len(runners), STEP)] or [[]]
+        counts: dict[str, int] = defaultdict(int)
+        for k, step in enumerate(steps, start=1):
+            with ctx.transaction():
+                conn = ctx.db.connection()
+                rows = [marks[i] for e in ([None] if k == 1 else []) + step for i in by_entry.get(e, [])]
+                conn.executemany("UPDATE station_data SET entry_id=?, data_status=?, data_message=?, processed_at=? "
+                                 "WHERE id=?", rows)
+                conn.row_factory = sqlite3.Row  # station data by column name; put back before the commit
+                try:
+                    for status_name, n in self._results(ctx, conn, rd, step, zone, now, done=(k - 1) * STEP,
+                                                        total=len(runners)).items():
+                        counts[status_name] += n
+                finally:
+                    conn.row_factory = None
+            if len(steps) > 1:
+                ctx.info(f"step {k} of {len(steps)} committed: results for {min(k * STEP, len(runners))} of "
+                         f"{len(runners)} runners")
+        ctx.info(f"{len(todo)} station data processed, {problems} with a data status; results for {len(runners)} runners: "
                  + ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1])))
 
-    def _results(self, ctx: RunContext, conn: sqlite3.Connection, rd: RaceData, touched: set[int], zone: Any,
-                 now: float) -> dict[str, int]:
+    def _results(self, ctx: RunContext, conn: sqlite3.Connection, rd: RaceData, ids: list[int], zone: Any,
+                 now: float, *, done: int = 0, total: int = 0) -> dict[str, int]:
         by_entry: dict[int, list[sqlite3.Row]] = defaultdict(list)
-        ids = sorted(touched)
         for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
             marks = ",".join("?" * len(chunk))
             for sd in conn.execute(f"SELECT * FROM station_data WHERE entry_id IN ({marks}) AND active=1 ORDER BY id", chunk):
@@ -96,7 +117,7 @@ class ProcessStationDataJob(Job):
         for n, eid in enumerate(ids):
             if n % 500 == 0:
                 ctx.check()
-                ctx.progress(0.5 + n / (len(ids) * 2), f"results {n}/{len(ids)}")
+                ctx.progress(0.5 + (done + n) / (max(total, 1) * 2), f"results {done + n}/{total}")
             info = rd.entries[eid]
             row = compute_result(rd, eid, by_entry.get(eid, []), zone)
             counts[row["status"]] += 1
