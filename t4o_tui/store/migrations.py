@@ -440,8 +440,25 @@ def _v7_failed_index(conn: sqlite3.Connection) -> None:
     _script(conn, "CREATE INDEX run_failed ON run(finished_at) WHERE status = 'failed'")
 
 
+def _v8_event_setup(conn: sqlite3.Connection) -> None:
+    # Event and race data an admin sets (issue 11), and class timing beyond one vacancy count:
+    # vacant starts kept free before the first runner, after the last, and one after every N.
+    _script(
+        conn,
+        """
+        ALTER TABLE event ADD COLUMN organiser TEXT;
+        ALTER TABLE race ADD COLUMN discipline TEXT;
+        ALTER TABLE class ADD COLUMN vacancies_before INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE class ADD COLUMN vacancies_after INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE class ADD COLUMN vacancy_every INTEGER;
+        ALTER TABLE class ADD COLUMN draw_method TEXT
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
-STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index]
+STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
+                     _v8_event_setup]
 LATEST = len(STEPS)
 
 

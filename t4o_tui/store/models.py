@@ -106,6 +106,7 @@ class Event(BaseModel):
     id = peewee.AutoField()
     name = peewee.TextField()
     timezone = peewee.TextField(null=True)
+    organiser = peewee.TextField(null=True)
 
 
 class Race(BaseModel):
@@ -116,6 +117,7 @@ class Race(BaseModel):
     first_start = peewee.FloatField(null=True)
     zero_time = peewee.FloatField(null=True)
     race_number = peewee.IntegerField(null=True)
+    discipline = peewee.TextField(null=True)  # sprint | middle | long | ultralong | night | relay | other
 
 
 class Course(BaseModel):
@@ -164,7 +166,12 @@ class Class(BaseModel):
     first_start = peewee.FloatField(null=True)
     start_interval = peewee.FloatField(null=True)
     bib_start = peewee.IntegerField(null=True)
-    vacancies = peewee.IntegerField(default=0)
+    vacancies = peewee.IntegerField(default=0)  # vacant starts the draw places (first / last / mixed)
+    # Vacant starts kept free at fixed places: before the first runner, after the last, one after every N.
+    vacancies_before = peewee.IntegerField(default=0)
+    vacancies_after = peewee.IntegerField(default=0)
+    vacancy_every = peewee.IntegerField(null=True)
+    draw_method = peewee.TextField(null=True)  # None: the draw task's settings decide
     draw_order = peewee.IntegerField(null=True)
     start_box = peewee.TextField(null=True)
     max_time = peewee.FloatField(null=True)
