@@ -102,10 +102,15 @@ def test_entries_round_trip_through_draw_and_start_list(db, db_path, tmp_path):
     assert "draw done with seed '42'" in log_text(db, draw)
     entries = Entry.select().where(Entry.status == "entered").count()
     assert Start.select().where(Start.entry.is_null(False)).count() == entries
-    out = run_job(db, db_path, "start-list", {"format": "iof-xml"})
+    out = run_job(db, db_path, "start-list", {"format": "iof-xml", "include_vacant": True})
     assert out.status == "succeeded", out.error
     xml = Path(out.output).read_bytes()
     xsd = SHARED / "iof" / "IOF.xsd"
+    bare = run_job(db, db_path, "start-list", {"format": "iof-xml", "include_vacant": False}, name="no vacant")
+    without = iof.read_start_list(Path(bare.output).read_bytes())
+    assert iof.validate(Path(bare.output).read_bytes(), xsd) == []
+    assert all(s.person is not None for _, s in without.all_starts())
+    assert sum(1 for _ in without.all_starts()) == Start.select().where(Start.entry.is_null(False)).count()
     assert iof.validate(xml, xsd) == []
     doc = iof.read_start_list(xml)
     got = sorted((s.bib, s.start_time.timestamp() if s.start_time else None, s.person.name if s.person else None)

@@ -61,7 +61,8 @@ class StartListJob(Job):
         by_class: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         for row in conn.execute(START_SQL, (race.id,)):
             by_class[row[0]].append(row)
-        vacant = bool(ctx.settings.get("include_vacant")) or fmt == "iof-xml"
+        # Every format honours the setting: a StartList for the arena speaker or Eventor without vacant slots.
+        vacant = bool(ctx.settings.get("include_vacant"))
         sections = [(c, [r for r in by_class.get(c[0], []) if vacant or r[8] is not None or r[7] is not None]) for c in classes]
         total = sum(len(rows) for _, rows in sections)
         ext, media = FORMAT_FILES[fmt]
