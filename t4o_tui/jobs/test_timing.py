@@ -44,22 +44,25 @@ class TestTimingJob(Job):
             raise JobError("setting 'pace_max': must not be below 'pace_min'")
         race = resolve_race(ctx)
         now = time.time()
+        # The simulation is computed before the write transaction; the readouts' dedupe keys make a
+        # readout that another run stored meanwhile a no-op.
+        conn = ctx.db.connection()
+        rd = load_race(conn, race.id)
+        done = {r[0] for r in conn.execute(
+            "SELECT entry_id FROM result WHERE finish_time IS NOT NULL UNION "
+            "SELECT entry_id FROM station_data WHERE entry_id IS NOT NULL AND race_id=? UNION "
+            "SELECT e.id FROM entry e JOIN entry_card ec ON ec.entry_id = e.id JOIN card c ON c.id = ec.card_id "
+            "JOIN station_data sd ON sd.card_number = c.number AND sd.race_id = e.race_id WHERE e.race_id=? UNION "
+            "SELECT e.id FROM entry e JOIN station_data sd ON sd.bib = e.bib AND sd.race_id = e.race_id WHERE e.race_id=?",
+            (race.id, race.id, race.id))}
+        entries = [SimEntry(eid, info.start_time, rd.courses.get(info.course_id or -1, []), rd.course_lengths.get(info.course_id or -1))
+                   for eid, info in rd.entries.items()
+                   if eid not in done and info.start_time is not None and info.course_id in rd.courses and info.status == "entered"]
+        settings = SimSettings(seed=int(s.get("seed", 1)), pace_min=float(s["pace_min"]) * 60, pace_max=float(s["pace_max"]) * 60,
+                               missing_probability=float(s["missing_probability"]), results_per_run=int(s["results_per_run"]))
+        readouts = simulate(entries, settings, now)
         with ctx.transaction():
             conn = ctx.db.connection()
-            rd = load_race(conn, race.id)
-            done = {r[0] for r in conn.execute(
-                "SELECT entry_id FROM result WHERE finish_time IS NOT NULL UNION "
-                "SELECT entry_id FROM station_data WHERE entry_id IS NOT NULL AND race_id=? UNION "
-                "SELECT e.id FROM entry e JOIN entry_card ec ON ec.entry_id = e.id JOIN card c ON c.id = ec.card_id "
-                "JOIN station_data sd ON sd.card_number = c.number AND sd.race_id = e.race_id WHERE e.race_id=? UNION "
-                "SELECT e.id FROM entry e JOIN station_data sd ON sd.bib = e.bib AND sd.race_id = e.race_id WHERE e.race_id=?",
-                (race.id, race.id, race.id))}
-            entries = [SimEntry(eid, info.start_time, rd.courses.get(info.course_id or -1, []), rd.course_lengths.get(info.course_id or -1))
-                       for eid, info in rd.entries.items()
-                       if eid not in done and info.start_time is not None and info.course_id in rd.courses and info.status == "entered"]
-            settings = SimSettings(seed=int(s.get("seed", 1)), pace_min=float(s["pace_min"]) * 60, pace_max=float(s["pace_max"]) * 60,
-                                   missing_probability=float(s["missing_probability"]), results_per_run=int(s["results_per_run"]))
-            readouts = simulate(entries, settings, now)
             readout = station_id(conn, "readout")
             cards = {eid: n for n, eids in rd.by_card.items() for eid in eids}
             for r in readouts:
