@@ -167,5 +167,7 @@ def iof_examples() -> Path:
     """The IOF examples folder, or a skip with the reason."""
     folder = SHARED / "iof" / "examples"
     if not folder.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"IOF examples not found at {folder}: CI runs with ../shared beside the project")
         pytest.skip(f"IOF examples not found at {folder} (the project's ../shared/iof)")
     return folder
