@@ -583,9 +583,12 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace, cfg: Any, db: Any, now: float) -> int:
     from zoneinfo import ZoneInfo
 
+    from t4o_tui.engine import schedule_math as sm
     from t4o_tui.engine import schedules as svc
+    from t4o_tui.jobs.registry import JOBS
     from t4o_tui.timefmt import iso
 
+    note = ""
     if args.id is not None:
         target: Any = svc.get_schedule(args.id)
         tzname = target.tz
@@ -599,9 +602,16 @@ def _preview(args: argparse.Namespace, cfg: Any, db: Any, now: float) -> int:
         target = svc.ScheduleInput(task="", kind=changes.pop("kind"), tz=tzname)
         for key, value in changes.items():
             setattr(target, key, value)
-        errors = [e for e in svc.validate(db, target)[1] if e.field != "task"]
+        # No task, so no job: the sub-minute rule is the job's and applies when the schedule is saved on a task.
+        spec = svc.spec_of(target)
+        rule = {e.message for e in sm.validate(spec, job_title="?", allows_sub_minute=False)} - {
+            e.message for e in sm.validate(spec, job_title="?", allows_sub_minute=True)}
+        errors = [e for e in svc.validate(db, target)[1] if e.field != "task" and e.message not in rule]
         if errors:
             raise _invalid(svc.ScheduleInvalid(errors))
+        if rule:
+            fast = ", ".join(sorted(j for j, cls in JOBS.items() if cls.sub_minute))
+            note = f"  (more often than once a minute: only on a task of a job that allows it: {fast})"
     fires = svc.preview(db, target, after=now, k=args.n)
     zone = ZoneInfo(tzname) if _zone_ok(tzname) else None
     desc = svc.describe(db, target)
@@ -609,6 +619,8 @@ def _preview(args: argparse.Namespace, cfg: Any, db: Any, now: float) -> int:
         print(json.dumps({"description": desc, "fires": [{"at": iso(f.nominal, zone), "dst": f.dst} for f in fires]}, indent=2))
         return EXIT_OK
     print(desc)
+    if note:
+        print(note)
     if not fires:
         print("  (no fire times in its window)")
     for f in fires:
