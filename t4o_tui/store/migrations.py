@@ -456,9 +456,15 @@ def _v8_event_setup(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v9_time_resolution(conn: sqlite3.Connection) -> None:
+    # Issue 16: the event's time resolution in seconds (1 s, or 0.1 s when the timing has tenths):
+    # results are ranked at it and IOF XML writes it as timeResolution.
+    _script(conn, "ALTER TABLE event ADD COLUMN time_resolution REAL NOT NULL DEFAULT 1.0")
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
-                     _v8_event_setup]
+                     _v8_event_setup, _v9_time_resolution]
 LATEST = len(STEPS)
 
 

@@ -107,6 +107,7 @@ class Event(BaseModel):
     name = peewee.TextField()
     timezone = peewee.TextField(null=True)
     organiser = peewee.TextField(null=True)
+    time_resolution = peewee.FloatField(default=1.0)  # seconds: 1, or 0.1 when the timing has tenths
 
 
 class Race(BaseModel):
