@@ -1,0 +1,197 @@
+"""Event setup (engine/event_setup): event, races, class timing; every bad value a one-line error
+naming the field, with the database unchanged."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import peewee
+import pytest
+
+from t4o_tui.engine import event_setup as es
+from t4o_tui.store.models import Class, Course, Entry, Event, Race, Start
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def at(day: str, clock: str) -> float:
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=OSLO).timestamp()
+
+
+def snapshot(db_path: Path, tmp_path: Path) -> bytes:
+    """The database's rows as SQL text: equal before and after a refused change."""
+    import sqlite3
+
+    copy = tmp_path / "snap.sqlite"
+    shutil.copy(db_path, copy)
+    for ext in ("-wal", "-shm"):
+        if Path(str(db_path) + ext).exists():
+            shutil.copy(str(db_path) + ext, str(copy) + ext)
+    conn = sqlite3.connect(copy)
+    try:
+        return "\n".join(conn.iterdump()).encode()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def event(db: peewee.Database) -> peewee.Database:
+    es.set_event(db, {"name": "Spring Cup", "timezone": "Europe/Oslo", "organiser": "OK Test"})
+    es.add_race(db, "Day 1", {"date": "2026-06-13", "first_start": "10:00", "discipline": "middle"})
+    es.add_race(db, "Day 2", {"date": "2026-06-14", "first_start": "09:30", "discipline": "long"})
+    for number in (1, 2):
+        race = Race.get(Race.race_number == number)
+        Course.create(race=race, name="A", length=5000)
+        for name in ("H21", "D21", "H50"):
+            Class.create(race=race, name=name)
+    return db
+
+
+def race_id(number: int) -> int:
+    return int(Race.get(Race.race_number == number).id)
+
+
+def test_event_and_races(event: peewee.Database) -> None:
+    info = es.get_event(event)
+    assert (info.name, info.timezone, info.organiser, info.races) == ("Spring Cup", "Europe/Oslo", "OK Test", 2)
+    races = es.list_races(event)
+    assert [(r.number, r.name, r.date, r.discipline) for r in races] == [
+        (1, "Day 1", "2026-06-13", "middle"), (2, "Day 2", "2026-06-14", "long")]
+    assert races[1].first_start == at("2026-06-14", "09:30:00")
+    assert races[1].as_json()["first_start"] == "2026-06-14T09:30:00+02:00"
+    assert races[1].first_start_text() == "09:30:00"
+    assert es.find_race("day 2").id == races[1].id
+    assert es.find_race("2").id == races[1].id
+
+
+def test_bad_event_and_race_values_are_refused(event: peewee.Database, db_path: Path, tmp_path: Path) -> None:
+    before = snapshot(db_path, tmp_path)
+    cases = [
+        (lambda: es.set_event(event, {"timezone": "Europe/Osloo"}), "timezone", "not an IANA time zone"),
+        (lambda: es.set_event(event, {"name": "  "}), "name", "is required"),
+        (lambda: es.set_race(event, "3", {"name": "x"}), "race", "no race '3' (races: 1 Day 1, 2 Day 2)"),
+        (lambda: es.set_race(event, "1", {"first_start": "2026-06-14T10:00"}), "first_start", "not on the race's date 2026-06-13"),
+        (lambda: es.set_race(event, "1", {"date": "13.06.2026"}), "date", "not a date"),
+        (lambda: es.set_race(event, "1", {"discipline": "marathon"}), "discipline", "not one of"),
+        (lambda: es.set_race(event, "1", {"number": "2"}), "number", "race 2 exists already"),
+        (lambda: es.set_race(event, None, {"name": "x"}), "race", "the event has 2 races"),
+        (lambda: es.add_race(event, "Day 3", {"first_start": "10:00"}), "first_start", "give --date YYYY-MM-DD"),
+    ]
+    for call, field, text in cases:
+        with pytest.raises(es.SetupError) as err:
+            call()
+        assert err.value.field == field
+        assert text in str(err.value)
+        assert "\n" not in str(err.value)
+    assert snapshot(db_path, tmp_path) == before
+
+
+def test_race_without_date_says_how_to_set_it(db: peewee.Database) -> None:
+    es.set_event(db, {"name": "E", "timezone": "Europe/Oslo"})
+    es.add_race(db, "Day 1")
+    Class.create(race=Race.get(), name="H21")
+    err = es.check_class_field(db, race_id(1), "H21", "first_start", "10:00")
+    assert err is not None and "t4o-tui race set 1 --date YYYY-MM-DD" in err
+    # A full date and time gives a race without a date its date.
+    r = es.set_race(db, "1", {"first_start": "2026-06-13T10:00"})
+    assert (r.date, r.first_start) == ("2026-06-13", at("2026-06-13", "10:00:00"))
+
+
+def test_class_timing_set_and_listed(event: peewee.Database) -> None:
+    rid = race_id(1)
+    c = es.set_class(event, rid, "h21", {
+        "first_start": "10:30", "start_interval": "2m", "bib_start": "101", "vacancies_before": "1",
+        "vacancies_after": "2", "vacancy_every": "10", "max_time": "2h", "draw_method": "club-separation",
+        "start_box": "Start 1", "course": "a", "draw_order": "1"})
+    assert c.name == "H21" and c.first_start == at("2026-06-13", "10:30:00")
+    assert (c.start_interval, c.bib_start, c.vacancies_before, c.vacancies_after, c.vacancy_every) == (120.0, 101, 1, 2, 10)
+    assert (c.max_time, c.draw_method, c.start_box, c.course, c.draw_order) == (7200.0, "club-separation", "Start 1", "A", 1)
+    assert c.text("first_start") == "10:30:00" and c.text("start_interval") == "2m" and c.text("max_time") == "2h"
+    stored = Class.get_by_id(c.id)
+    assert stored.course.name == "A" and stored.vacancies_after == 2
+    # Relative to the race's first start; an empty value clears.
+    c = es.set_class(event, rid, "H21", {"first_start": "+45m", "draw_method": ""})
+    assert c.first_start == at("2026-06-13", "10:45:00") and c.draw_method is None
+    assert [x.name for x in es.list_classes(event, rid)][0] == "H21"  # draw order first
+    # The other race's class of the same name is untouched.
+    other = es.find_class(event, race_id(2), "H21")
+    assert other.first_start is None and other.start_interval is None
+
+
+def test_bad_class_values_name_the_field_and_change_nothing(event: peewee.Database, db_path: Path, tmp_path: Path) -> None:
+    rid = race_id(1)
+    es.set_class(event, rid, "D21", {"bib_start": "200", "vacancies": "4"})
+    before = snapshot(db_path, tmp_path)
+    cases = [
+        ("start_interval", "-1m", "must be more than 0"),
+        ("start_interval", "0", "must be more than 0"),
+        ("start_interval", "soon", "not a duration"),
+        ("first_start", "2026-06-14T10:00", "not on the race's date 2026-06-13"),
+        ("first_start", "25:00", "not a time of day"),
+        ("bib_start", "203", "overlap D21's 200–203"),
+        ("bib_start", "0", "at least 1"),
+        ("vacancies_before", "-2", "at least 0"),
+        ("max_time", "-5m", "must be more than 0"),
+        ("draw_method", "lottery", "not one of"),
+        ("start_type", "relay", "not one of"),
+        ("course", "B", "no course 'B' in race 1 (courses: A)"),
+    ]
+    for field, text, expected in cases:
+        with pytest.raises(es.SetupError) as err:
+            es.set_class(event, rid, "H21", {"start_interval": "1m", field: text})
+        assert err.value.field == field, (field, text)
+        assert expected in str(err.value), str(err.value)
+        assert str(err.value).startswith(f"{field}: ") and "\n" not in str(err.value)
+        live = es.check_class_field(event, rid, "H21", field, text)
+        assert live is not None and expected in live
+    with pytest.raises(es.SetupError) as err:
+        es.set_class(event, rid, "H99", {"start_interval": "1m"})
+    assert err.value.field == "class" and "no class 'H99' in race 1 (classes: D21, H21, H50)" in str(err.value)
+    assert snapshot(db_path, tmp_path) == before
+    assert es.check_class_field(event, rid, "H21", "bib_start", "204") is None
+    assert es.check_class_field(event, rid, "H21", "start_interval", "90s") is None
+
+
+def test_bib_series_grows_with_entries(event: peewee.Database) -> None:
+    rid = race_id(1)
+    race = Race.get_by_id(rid)
+    h21 = Class.get((Class.race == rid) & (Class.name == "H21"))
+    for i in range(5):
+        Entry.create(race=race, klass=h21, created_at=0, updated_at=0, identifier=str(i))
+    es.set_class(event, rid, "H21", {"bib_start": "100", "vacancies_after": "1"})  # 100–105
+    assert es.find_class(event, rid, "H21").bib_range == (100, 105)
+    assert es.check_class_field(event, rid, "D21", "bib_start", "105") is not None
+    assert es.check_class_field(event, rid, "D21", "bib_start", "106") is None
+
+
+def test_moving_a_race_date_keeps_wall_clock_times(event: peewee.Database) -> None:
+    rid = race_id(2)
+    es.set_class(event, rid, "H21", {"first_start": "10:00"})
+    cls = Class.get((Class.race == rid) & (Class.name == "H21"))
+    Start.create(race=rid, klass=cls, bib="1", start_time=at("2026-06-14", "10:02:00"))
+    # Across the change to winter time the clock stays: 2026-10-25 is the last Sunday of October.
+    r = es.set_race(event, "2", {"date": "2026-10-25"})
+    assert r.first_start == at("2026-10-25", "09:30:00")
+    assert es.find_class(event, rid, "H21").first_start == at("2026-10-25", "10:00:00")
+    assert Start.get(Start.klass == cls).start_time == at("2026-10-25", "10:02:00")
+
+
+def test_time_zone_change_keeps_wall_clock_times(event: peewee.Database) -> None:
+    es.set_event(event, {"timezone": "Europe/London"})
+    r = es.list_races(event)[0]
+    assert r.first_start == datetime(2026, 6, 13, 10, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()
+    assert r.first_start_text() == "10:00:00"
+
+
+def test_delete_race_needs_force_when_it_holds_data(event: peewee.Database) -> None:
+    rid = race_id(2)
+    Entry.create(race=rid, klass=Class.get((Class.race == rid) & (Class.name == "H21")), created_at=0, updated_at=0)
+    with pytest.raises(es.SetupError, match="1 entries.*--force"):
+        es.delete_race(event, "2")
+    assert Race.select().count() == 2
+    es.delete_race(event, "2", force=True)
+    assert [r.number for r in es.list_races(event)] == [1]
+    assert Event.select().count() == 1
