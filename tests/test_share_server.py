@@ -8,12 +8,14 @@ import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 import yarl
 
 from t4o_tui.config import data_dir_for
+from t4o_tui.engine.clock import FakeClock
 from t4o_tui.engine.runs import enqueue_run, get_run, list_runs
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 from t4o_tui.engine.tasks import create_task, delete_task
@@ -23,15 +25,17 @@ from t4o_tui.store.models import Share
 
 
 def serve(db, db_path: Path, body: Callable[[str, ShareServer], Awaitable[None]], *, runtime: bool = False,
-          wait_limit: float = 10.0) -> None:
-    """Run `body(base_url, server)` against a real server on an ephemeral port (and a runtime if asked)."""
+          wait_limit: float = 10.0, **options: Any) -> None:
+    """Run `body(base_url, server)` against a real server on an ephemeral port (and a runtime if asked);
+    `options` go to the ShareServer."""
 
     async def main() -> None:
         rt = None
         if runtime:
             rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, scheduler=False))
             await rt.start()
-        server = ShareServer(db, host="127.0.0.1", port=0, wait_limit=wait_limit, notify=rt.notify if rt else None)
+        server = ShareServer(db, host="127.0.0.1", port=0, wait_limit=wait_limit, notify=rt.notify if rt else None,
+                             **options)
         assert await server.start()
         try:
             await body(f"http://127.0.0.1:{server.port}", server)
@@ -405,3 +409,184 @@ def test_hit_counts_survive_a_failed_write_and_none_is_counted_twice(db, db_path
 
     serve(db, db_path, body)
     assert Share.get_by_id(sh.id).hits == 6
+
+
+# -- slow and greedy clients -----------------------------------------------------------------------------
+def read_response(sock: socket.socket) -> tuple[int, bytes]:
+    """One HTTP/1.1 response from a raw socket (status, body), its length from Content-Length."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {data[:200]!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed in the body")
+        rest += chunk
+    return int(head.split(b" ", 2)[1]), rest[:length]
+
+
+def read_to_end(sock: socket.socket) -> bytes:
+    """Everything until the server closes (EOF or reset); a socket timeout means it never did."""
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
+
+
+def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+
+
+def get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+
+
+def test_slow_or_silent_clients_are_closed_at_the_header_timeout_while_others_are_served(db, db_path):
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    timeout = 1.0
+    path = f"/s/{sh.token}"
+
+    def silent(port: int) -> tuple[bytes, float]:
+        with connect(port) as sock:
+            t0 = time.monotonic()
+            return read_to_end(sock), time.monotonic() - t0
+
+    def partial_line(port: int) -> tuple[bytes, float]:
+        with connect(port) as sock:
+            sock.sendall(b"GET /s/" + sh.token[:10].encode())  # and then nothing
+            t0 = time.monotonic()
+            return read_to_end(sock), time.monotonic() - t0
+
+    def partial_headers_after_an_answer(port: int) -> tuple[bytes, float]:
+        with connect(port) as sock:
+            sock.sendall(get(path))
+            assert read_response(sock)[0] == 200
+            t0 = time.monotonic()
+            sock.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nUser-Ag")  # a keep-alive request, cut off
+            return read_to_end(sock), time.monotonic() - t0
+
+    async def body(base: str, server: ShareServer) -> None:
+        slow = [asyncio.create_task(asyncio.to_thread(f, server.port)) for f in (silent, partial_line, partial_headers_after_an_answer)]
+        statuses = []
+        async with aiohttp.ClientSession() as s:
+            while not all(t.done() for t in slow):  # a visitor keeps being served meanwhile
+                async with s.get(base + path) as r:
+                    statuses.append(r.status)
+                    await r.read()
+                await asyncio.sleep(0.02)
+        assert statuses and set(statuses) == {200}
+        for t in slow:
+            data, took = t.result()  # a socket timeout (10 s) here: the server kept the slow client
+            assert data == b"", data[:100]  # closed without an answer: there was no request to answer
+            assert timeout * 0.9 <= took <= timeout + 2.0, took
+
+    serve(db, db_path, body, header_timeout=timeout)
+
+
+def test_connections_over_a_clients_limit_are_refused_logged_once_and_the_link_stays_served(db, db_path):
+    import logging
+
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    path = f"/s/{sh.token}"
+    limit = 3
+    clock = FakeClock(time.time())
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                records.append(record.getMessage())
+
+    share_log = logging.getLogger("t4o_tui.share")
+    keep = Keep()
+    share_log.addHandler(keep)
+
+    def scenario(server: ShareServer) -> None:
+        port = server.port
+        held = [connect(port) for _ in range(limit)]
+        for sock in held:
+            sock.sendall(get(path))
+            assert read_response(sock)[0] == 200
+        assert server.open_connections("127.0.0.1") == limit
+        # Over the limit: answered 503 at once (before any request) and closed; three times.
+        for _ in range(3):
+            with connect(port) as extra:
+                answer = read_to_end(extra)
+                assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer[:100]
+                assert b"Retry-After: 10\r\n" in answer and answer.endswith(b"Too many connections from your address: close some and try again.\n")
+        # The connections within the limit are still served, and so is another address.
+        for sock in held:
+            sock.sendall(get(path))
+            assert read_response(sock)[0] == 200
+        with connect(port, source="127.0.0.2") as other:
+            other.sendall(get(path))
+            assert read_response(other)[0] == 200
+        assert [r for r in records if "127.0.0.1" in r] == [
+            "share: refusing connections from 127.0.0.1: it has 3 open, the most one client may have "
+            "(share.max_connections_per_client); further refusals are counted and logged once a minute"
+        ]
+        # One closes: a new connection from the address is taken again (once the server saw the close).
+        held.pop().close()
+        end = time.monotonic() + 5
+        while server.open_connections("127.0.0.1") != limit - 1:
+            assert time.monotonic() < end, "the server did not count the closed connection"
+            time.sleep(0.01)
+        with connect(port) as again:
+            again.sendall(get(path))
+            assert read_response(again)[0] == 200
+        for sock in held:
+            sock.close()
+
+    async def body(base: str, server: ShareServer) -> None:
+        await asyncio.to_thread(scenario, server)
+        # The refusals after the first come in one line when the client's log window ends.
+        server.report_refusals()
+        assert len(records) == 1  # the window is still open
+        clock.advance(61)
+        server.report_refusals()
+        assert records[1:] == ["share: 2 more connections from 127.0.0.1 refused in the last 61 s (at most 3 open per client)"]
+        clock.advance(61)
+        server.report_refusals()  # a quiet window: nothing to say, and the next refusal is logged at once
+        assert len(records) == 2
+
+    try:
+        serve(db, db_path, body, max_per_client=limit, cap_loopback=True, clock=clock)
+    finally:
+        share_log.removeHandler(keep)
+
+
+def test_loopback_clients_are_not_limited_unless_asked(db, db_path):
+    # A reverse proxy in front of the server brings every visitor from one loopback address.
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+
+    def scenario(port: int) -> list[int]:
+        held = [connect(port) for _ in range(5)]
+        try:
+            statuses = []
+            for sock in held:
+                sock.sendall(get(f"/s/{sh.token}"))
+                statuses.append(read_response(sock)[0])
+            return statuses
+        finally:
+            for sock in held:
+                sock.close()
+
+    async def body(base: str, server: ShareServer) -> None:
+        assert await asyncio.to_thread(scenario, server.port) == [200] * 5
+        assert server.open_connections("127.0.0.1") == 0  # not counted at all
+
+    serve(db, db_path, body, max_per_client=2)

@@ -7,6 +7,12 @@ database twice a second, and hits are counted in memory and written every few se
 request costs no database access. What every answer for a file shares (its headers, validators and,
 up to a size, its bytes) is computed once per file, so a request costs the share checks, a hit in
 memory and its access-log line.
+
+A link published on a LAN must not be starved by one client: a connection has `header_timeout`
+seconds, from its opening or from its last answer, to send a complete request head (a slow or
+silent client is closed), and one client address may hold at most `max_per_client` connections
+(the ones over are answered 503 and closed at once). Both are decided when a connection opens or
+ends, never per request.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import hmac
+import ipaddress
 import logging
 import os
 import time
@@ -27,6 +35,7 @@ from urllib.parse import unquote
 import peewee
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_protocol import RequestHandler
 from multidict import CIMultiDict
 
 from t4o_tui.engine import queue
@@ -42,6 +51,16 @@ MEMORY_FILE_MAX = 16 * 1024 * 1024  # larger files are streamed from disk
 MEMORY_TOTAL_MAX = 128 * 1024 * 1024
 NOT_FOUND = b"Not found\n"
 SERVER_NAME = "t4o-tui"  # not aiohttp's default, which names the Python and aiohttp versions
+HEADER_TIMEOUT_S = 10.0  # to send a complete request head, from the connection's opening or its last answer
+MAX_PER_CLIENT = 64  # connections open at once from one client address (a browser uses about 6)
+REFUSED_LOG_S = 60.0  # refusals of one client are logged once per this long
+# Sent to a connection over its client's limit before it is closed: no request is read from it.
+_REFUSED_BODY = b"Too many connections from your address: close some and try again.\n"
+REFUSED = (
+    b"HTTP/1.1 503 Service Unavailable\r\nServer: " + SERVER_NAME.encode() + b"\r\nContent-Type: text/plain\r\n"
+    b"Retry-After: 10\r\nConnection: close\r\nContent-Length: " + str(len(_REFUSED_BODY)).encode() + b"\r\n\r\n"
+    + _REFUSED_BODY
+)
 
 
 class _Hits:
@@ -185,12 +204,77 @@ def _flush_access_log() -> None:
     access_log.info("%s", "\n".join(lines))
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_loopback(host: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped  # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d
+    return addr.is_loopback
+
+
+class _GuardedServer(web.Server):
+    """aiohttp's low-level server, counting each client address's open connections.
+
+    The count changes when a connection opens or ends (aiohttp tells its server both), so a request
+    costs nothing more. A connection over its client's limit is answered 503 at once and closed,
+    before anything is read from it: it holds nothing while a greedy client keeps trying.
+    Connections from this machine (loopback) are not counted unless asked: a reverse proxy in front
+    of the server brings every visitor from one such address, and the operator's own tools are no threat.
+    """
+
+    def __init__(self, handler: Any, *, max_per_client: int, cap_loopback: bool,
+                 on_refused: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.max_per_client = max_per_client
+        self.cap_loopback = cap_loopback
+        self.on_refused = on_refused
+        self.open_by_client: dict[str, int] = {}
+        self._client_of: dict[RequestHandler, str] = {}
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        peer = transport.get_extra_info("peername")
+        if not isinstance(peer, tuple) or not peer:
+            return
+        host = str(peer[0])
+        if not self.cap_loopback and _is_loopback(host):
+            return
+        n = self.open_by_client.get(host, 0)
+        if n >= self.max_per_client:
+            transport.write(REFUSED)
+            handler.force_close()  # closes the transport once the answer is out; its request loop ends at once
+            self.on_refused(host, n)
+            return
+        self.open_by_client[host] = n + 1
+        self._client_of[handler] = host
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        host = self._client_of.pop(handler, None)
+        if host is not None:
+            n = self.open_by_client.get(host, 1) - 1
+            if n > 0:
+                self.open_by_client[host] = n
+            else:
+                self.open_by_client.pop(host, None)
+        super().connection_lost(handler, exc)
+
+
 class ShareServer:
-    """Runs inside the runtime's event loop."""
+    """Runs inside the runtime's event loop.
+
+    `header_timeout`: seconds a connection has, from its opening or its last answer, to send a
+    complete request head; an idle keep-alive connection is closed after the same time (a browser
+    opens a new one when it needs one). `max_per_client`: connections one client address may hold
+    open at once; `cap_loopback`: count loopback clients too (by default they are not limited).
+    """
 
     def __init__(
         self, db: peewee.Database, *, host: str = "127.0.0.1", port: int = 8470, clock: Clock = SYSTEM_CLOCK,
-        wait_limit: float = 20.0, notify: Any = None,
+        wait_limit: float = 20.0, notify: Any = None, header_timeout: float = HEADER_TIMEOUT_S,
+        max_per_client: int = MAX_PER_CLIENT, cap_loopback: bool = False,
     ) -> None:
         self.db = db
         self.host, self.port = host, port
@@ -198,6 +282,12 @@ class ShareServer:
         self._now = clock.now
         self.wait_limit = wait_limit
         self.notify = notify
+        self.header_timeout = header_timeout
+        self.max_per_client = max_per_client
+        self.cap_loopback = cap_loopback
+        # Clients refused lately: when the current log window began, and refusals since its line.
+        self._refusals: dict[str, list[float]] = {}
+        self._server: _GuardedServer | None = None
         self.listening = False
         self.error: str | None = None
         self._shares: dict[str, _ShareInfo] = {}
@@ -215,7 +305,13 @@ class ShareServer:
     async def start(self) -> bool:
         """Listen; False (and a clear log line) when the address is taken — the runtime goes on."""
         await asyncio.to_thread(self._refresh)
-        self._runner = web.ServerRunner(web.Server(self._route, access_log_class=_AccessLogger), handle_signals=False)
+        # aiohttp's keep-alive timer is the header timeout: it closes a connection that has not
+        # delivered a complete request head that long after its opening or its last answer.
+        self._server = _GuardedServer(
+            self._route, access_log_class=_AccessLogger, keepalive_timeout=self.header_timeout,
+            max_per_client=self.max_per_client, cap_loopback=self.cap_loopback, on_refused=self._refused,
+        )
+        self._runner = web.ServerRunner(self._server, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         try:
@@ -251,9 +347,47 @@ class ShareServer:
         if self._runner is not None:
             await self._runner.cleanup()
         _flush_access_log()
+        self.report_refusals(final=True)
         with contextlib.suppress(Exception):
             await self.flush_hits()
         self.listening = False
+
+    # -- greedy clients -----------------------------------------------------------------------------
+    def _refused(self, host: str, open_now: int) -> None:
+        """A connection over its client's limit was refused: the first of a window is logged at
+        once, the others are counted and reported when the window ends (one line per client per
+        REFUSED_LOG_S, however fast the client knocks)."""
+        window = self._refusals.get(host)
+        if window is not None:
+            window[1] += 1
+            return
+        self._refusals[host] = [self._now(), 0]
+        log.warning(
+            "share: refusing connections from %s: it has %d open, the most one client may have "
+            "(share.max_connections_per_client); further refusals are counted and logged once a minute",
+            host, open_now,
+        )
+
+    def report_refusals(self, *, final: bool = False) -> None:
+        """Log the refusals counted in windows that have ended (all of them when `final`)."""
+        if not self._refusals:
+            return
+        now = self._now()
+        for host, window in list(self._refusals.items()):
+            since, more = window
+            if not final and now - since < REFUSED_LOG_S:
+                continue
+            if more:
+                log.warning("share: %d more connections from %s refused in the last %.0f s (at most %d open per client)",
+                            int(more), host, now - since, self.max_per_client)
+            if more and not final:
+                window[0], window[1] = now, 0  # still knocking: a new window, its line at its end
+            else:
+                del self._refusals[host]  # quiet for a whole window: the next refusal is logged at once
+
+    def open_connections(self, host: str) -> int:
+        """Connections open from one client address, as counted for its limit."""
+        return self._server.open_by_client.get(host, 0) if self._server is not None else 0
 
     # -- memory of shares and files ---------------------------------------------------------------
     async def _refresh_loop(self) -> None:
@@ -291,6 +425,7 @@ class ShareServer:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_HITS_S)
+            self.report_refusals()
             try:
                 await self.flush_hits()
             except Exception as exc:
@@ -373,16 +508,36 @@ class ShareServer:
             return web.Response(status=503, headers={"Retry-After": "10", "Cache-Control": "no-store", hdrs.SERVER: SERVER_NAME},
                                 body=b"No file yet: the task has not produced one. Try again shortly.\n",
                                 content_type="text/plain")
-        reply = self._replies.get(f.artifact_id)
+        reply = await self._reply_on_disk(info.task_id, f)
         if reply is None:
-            try:
-                reply = await self._reply(f)
-            except OSError:
-                log.warning("share: file of run %d is gone: %s", f.run_id, f.path)
-                return _not_found()
-        if reply.body is not None and self._latest.get(info.task_id) is f:
+            return _not_found()
+        latest = self._latest.get(info.task_id)
+        if reply.body is not None and latest is not None and latest.artifact_id == reply.file.artifact_id:
             info.reply = reply  # the next request for this link is answered straight away
         return self._answer(request, reply, stale)
+
+    async def _reply_on_disk(self, task_id: int, f: _File) -> _Reply | None:
+        """The answer for a file of the task; None when its file is gone and no newer one is there.
+
+        A file this server still takes for the task's latest may be gone: a newer run was recorded
+        since the last refresh and the older file removed (a backup keeping one copy, retention).
+        The task's latest file is then looked up again, so the visitor gets the newer file, not a 404.
+        """
+        for _attempt in range(3):
+            reply = self._replies.get(f.artifact_id)
+            try:
+                if reply is None:
+                    reply = await self._reply(f)
+                if reply.body is not None or os.path.exists(f.path):
+                    return reply
+            except OSError:
+                pass
+            newer = (await asyncio.to_thread(self._load_latest, {task_id})).get(task_id)
+            if newer is None or newer.artifact_id == f.artifact_id:
+                break
+            self._latest[task_id] = f = newer
+        log.warning("share: file of run %d is gone: %s", f.run_id, f.path)
+        return None
 
     def _answer(self, request: web.BaseRequest, reply: _Reply, stale: str | None) -> web.StreamResponse:
         """The general answer: with a stale mark, or a file streamed from disk."""
