@@ -111,7 +111,7 @@ def test_class_timing_set_and_listed(event: peewee.Database) -> None:
     assert (c.max_time, c.draw_method, c.start_box, c.course, c.draw_order) == (7200.0, "club-separation", "Start 1", "A", 1)
     assert c.text("first_start") == "10:30:00" and c.text("start_interval") == "2m" and c.text("max_time") == "2h"
     stored = Class.get_by_id(c.id)
-    assert stored.course.name == "A" and stored.vacancies_after == 2
+    assert stored.course is not None and stored.course.name == "A" and stored.vacancies_after == 2
     # Relative to the race's first start; an empty value clears.
     c = es.set_class(event, rid, "H21", {"first_start": "+45m", "draw_method": ""})
     assert c.first_start == at("2026-06-13", "10:45:00") and c.draw_method is None
