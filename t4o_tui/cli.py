@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from t4o_tui import __version__
+from t4o_tui import __version__, cli_event
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     _schedule_parsers(sub, common)
+    cli_event.add_parsers(sub, common, _Parser)
 
     share = sub.add_parser("share", parents=[common], help="public links to a task's latest file")
     shsub = share.add_subparsers(dest="share_command", metavar="ACTION", required=True, parser_class=_Parser)
@@ -738,11 +739,12 @@ def cmd_shares(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"jobs": cmd_jobs, "share": cmd_share, "shares": cmd_shares, "schedule": cmd_schedule, "schedules": cmd_schedules, "occurrences": cmd_occurrences, "tasks": cmd_tasks, "task": cmd_task, "run": cmd_run, "runs": cmd_runs,
-            "cancel": cmd_cancel, "log": cmd_log}
+            "cancel": cmd_cancel, "log": cmd_log, **cli_event.COMMANDS}
 
 
 # Options whose value may be a negative offset ("-1h"), which argparse would take for an option.
-_SIGNED_OPTIONS = {"--from", "--to", "--offset", "--expires", "--start", "--expiry", "--at", "--until"}
+_SIGNED_OPTIONS = {"--from", "--to", "--offset", "--expires", "--start", "--expiry", "--at", "--until",
+                   *cli_event.SIGNED_OPTIONS}
 
 
 def _join_signed(argv: Sequence[str]) -> list[str]:
