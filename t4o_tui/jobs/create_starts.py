@@ -193,7 +193,13 @@ class CreateStartsJob(Job):
                 by_entry.setdefault(eid, sid)
         made = updated = linked = 0
         created_classes: list[str] = []
-        progress = Progress(ctx, len(rows), "starts", every=2000)
+        updates: dict[int, tuple[float | None, int | None]] = {}  # start id → time, course
+        # New starts, written together at the end; a later row for the same start updates its row.
+        inserts: list[list[object]] = []
+        new_by_bib: dict[tuple[int, str], int] = {}
+        new_by_entry: dict[int, int] = {}
+        new_by_time: dict[tuple[int, float | None], int] = {}
+        progress = Progress(ctx, len(rows), "starts", every=5000)
         for class_name, bib, when, course_name, entry_ident in rows:
             progress.step()
             cid = classes.get(name_key(class_name))
@@ -203,6 +209,7 @@ class CreateStartsJob(Job):
                 classes[name_key(class_name)] = cid
                 created_classes.append(class_name)
             entry = entry_by_ident.get(entry_ident) if entry_ident else entry_by_bib.get((cid, bib))
+            course = courses.get(course_name or "")
             # The same start again (re-import): found by bib in its class, or by its entry; with
             # neither, the same class and start time is the same start.
             existing = by_bib.get((cid, bib)) if bib else None
@@ -211,23 +218,35 @@ class CreateStartsJob(Job):
             if existing is None and not bib and entry is None:
                 existing = by_time.get((cid, when))
             if existing is not None:
-                conn.execute("UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), hand_set=1 WHERE id=?",
-                             (when, courses.get(course_name or ""), existing))
+                old_course = updates.get(existing, (None, None))[1]
+                updates[existing] = (when, course if course is not None else old_course)
+                updated += 1
+                continue
+            pending = new_by_bib.get((cid, bib)) if bib else None
+            if pending is None and entry is not None:
+                pending = new_by_entry.get(entry)
+            if pending is None and not bib and entry is None:
+                pending = new_by_time.get((cid, when))
+            if pending is not None:
+                inserts[pending][3] = when
+                inserts[pending][4] = course if course is not None else inserts[pending][4]
                 updated += 1
                 continue
             if entry is not None and entry in by_entry:
                 entry = None  # already has a start: keep that one
-            sid = int(conn.execute("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, 1)",
-                                   (race_id, cid, bib, when, courses.get(course_name or ""), entry)).lastrowid or 0)
             if bib:
-                by_bib[(cid, bib)] = sid
+                new_by_bib[(cid, bib)] = len(inserts)
             else:
-                by_time.setdefault((cid, when), sid)
+                new_by_time.setdefault((cid, when), len(inserts))
             if entry is not None:
-                by_entry[entry] = sid
+                new_by_entry[entry] = len(inserts)
+            inserts.append([race_id, cid, bib, when, course, entry])
             made += 1
             linked += entry is not None
+        conn.executemany("UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), hand_set=1 WHERE id=?",
+                         [(when, course, sid) for sid, (when, course) in updates.items()])
+        conn.executemany("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
+                         "VALUES (?, ?, ?, ?, ?, ?, 1)", inserts)
         if created_classes:
             ctx.info(f"classes created from the file: {', '.join(created_classes)}")
         ctx.info(f"starts from the file: {made} created, {updated} already there (time and course updated), "
