@@ -120,14 +120,48 @@ def test_catch_up_latest_outside_the_window_fires_nothing(db, clock, ev):
     assert Run.select().count() == 0
 
 
-def test_a_standby_that_takes_over_within_seconds_fires_late_not_missed(db, clock, ev):
+def test_a_standby_that_takes_over_within_seconds_fires_the_newest_time_late_and_only_that(db, clock, ev):
     create_task("T", "test", {"seconds": 0})
     s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=5, start=T0 + 1, expiry=T0 + 600,
                                        catch_up="skip", overlap="allow"), clock=clock)
     advance_to(ev, clock, T0 + 1)
     clock.advance(ON_TIME - 1)  # the holder died; the standby comes in time
     tick(ev, clock)
-    assert [o.state for o in occ(db, s.id)] == ["fired"] * 3
+    got = occ(db, s.id)
+    assert [(o.nominal - T0, o.state) for o in got] == [(1, "fired"), (6, "missed"), (11, "fired")]
+    assert got[1].reason == "the scheduler was not running at that time (catch-up: skip)"
+    assert got[2].reason == ("late by 4s: the newest time fires within the 15 s grace "
+                             "(catch-up: skip; 1 earlier time missed)")
+    assert got[2].lateness_ms == 4000
+
+
+@pytest.mark.parametrize("every", [1, 5])
+def test_ninety_seconds_down_fires_at_most_one_late_time_per_schedule(db, clock, ev, every):
+    """Issue 18: skip fired 3 and latest 4 after 90 s down (all times < 15 s old fired late)."""
+    create_task("T", "test", {"seconds": 0})
+    ids = {p: add_schedule(db, ScheduleInput(task="T", kind="interval", every=every, start=T0 + every, expiry=T0 + 3600,
+                                             catch_up=p, overlap="allow"), clock=clock).id
+           for p in ("skip", "latest", "all")}
+    advance_to(ev, clock, T0 + 10)
+    before = {p: Run.select().where(Run.id.in_([o.run_id for o in occ(db, sid)])).count() for p, sid in ids.items()}
+    assert before == {p: 10 // every for p in ids}  # on time: one run per time
+    clock.advance(90)  # the process was down
+    tick(ev, clock)
+    n = 90 // every  # times that came due while down
+    for policy, sid in ids.items():
+        got = occ(db, sid)[10 // every:]
+        assert sum(o.count for o in got) == n, policy  # every time accounted for, once
+        fired = [o for o in got if o.state == "fired"]
+        if policy == "skip":
+            assert [(o.state, o.count) for o in got] == [("missed", n - 1), ("fired", 1)]
+            assert f"catch-up: skip; {n - 1} earlier times missed" in fired[0].reason
+            assert fired[0].nominal == T0 + 100 and fired[0].lateness_ms == 0
+        elif policy == "latest":
+            assert [(o.state, o.count) for o in got] == [("coalesced", n - 1), ("fired", 1)]
+            assert fired[0].reason == f"catch-up (latest of {n} missed)" and fired[0].nominal == T0 + 100
+        else:
+            assert [o.reason for o in fired] == [f"catch-up ({i} of {n} missed)" for i in range(1, n + 1)]
+    assert Run.select().count() == 3 * (10 // every) + 1 + 1 + n
 
 
 @pytest.mark.parametrize(("policy", "states"), [
@@ -257,9 +291,14 @@ def test_only_the_lease_holder_evaluates_and_a_standby_takes_up_where_it_stopped
     # The old holder wakes up and tries to step: fenced, it writes nothing.
     ev.step(clock.now() + 1)
     assert not ev.is_holder
-    nominals = [o.nominal for o in occ(db, s.id)]
-    assert nominals == [T0 + i for i in range(1, 11)]  # no duplicate, no gap
-    assert Run.select().count() == 10
+    got = occ(db, s.id)
+    # No duplicate, no gap: 1-3 fired by the old holder; 4-9 came due during the takeover and are
+    # covered by the one catch-up run for 10 (catch-up latest: at most one late fire).
+    assert [(o.nominal - T0, o.last_nominal and o.last_nominal - T0, o.count, o.state) for o in got] == [
+        (1, None, 1, "fired"), (2, None, 1, "fired"), (3, None, 1, "fired"), (4, 9, 6, "coalesced"),
+        (10, None, 1, "fired")]
+    assert got[-1].reason == "catch-up (latest of 7 missed)"
+    assert Run.select().count() == 4
 
 
 @pytest.mark.parametrize(("data", "field", "fragment"), [
@@ -313,3 +352,74 @@ def test_occurrences_are_pruned_with_the_runs(db, clock, ev):
     kept = occ(db, s.id)
     assert [o.nominal for o in kept] == [T0 + i for i in range(21, 31)]
     assert Run.select().count() == 10
+
+
+def test_catch_up_all_with_the_default_overlap_counts_exactly(db, clock, ev):
+    """Issue 12: 1 run and 13 coalesced, while the reason said "1 of 7 missed" (14 were missed)."""
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=5, start=T0 + 5, expiry=T0 + 3600,
+                                       catch_up="all"), clock=clock)
+    clock.advance(70)  # down: 14 times came due
+    tick(ev, clock)
+    got = occ(db, s.id)
+    assert [(o.state, o.count) for o in got] == [("fired", 1), ("coalesced", 13)]
+    assert got[0].reason == "catch-up (1 of 14 missed)"
+    assert got[1].reason == "catch-up (all 14 missed): run 1 is already waiting in the queue (overlap: buffer_one)"
+    assert (got[1].nominal, got[1].last_nominal) == (T0 + 10, T0 + 70)
+    assert Run.select().count() == 1
+
+
+def test_a_once_schedule_coalesced_into_another_schedules_run_ends(db, clock, ev):
+    """Issue 12: its only time was covered by a queued run of its task; it stayed "active" forever."""
+    from t4o_tui.engine.schedules import list_schedules
+
+    create_task("T", "test", {"seconds": 0})
+    add_schedule(db, ScheduleInput(task="T", kind="interval", every=60, start=T0 + 10, expiry=T0 + 3600), clock=clock)
+    once = add_schedule(db, ScheduleInput(task="T", kind="once", at=T0 + 15, start=T0, expiry=T0 + 3600), clock=clock)
+    assert [r.state for r in list_schedules(db, now=clock.now()) if r.id == once.id] == ["active"]
+    advance_to(ev, clock, T0 + 20)  # nothing runs the queue: the interval's run 1 still waits
+    [o] = occ(db, once.id)
+    assert o.state == "coalesced"
+    assert o.reason == ("run 1 is already waiting in the queue (overlap: buffer_one); "
+                        "its last time: the schedule has ended")
+    [row] = [r for r in list_schedules(db, now=clock.now()) if r.id == once.id]
+    assert (row.state, row.next_fire) == ("ended", None)
+    assert once.id not in [r.id for r in dashboard_schedules(db, now=clock.now())]
+
+
+def test_a_pause_that_ended_during_downtime_records_only_its_own_times_as_paused(db, clock, ev):
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=10, start=T0 + 10, expiry=T0 + 600,
+                                       catch_up="skip", overlap="allow"), clock=clock)
+    pause_schedule(db, s.id, note="course change", until=T0 + 35, clock=clock)
+    clock.advance(62)  # down across the pause's end
+    tick(ev, clock)
+    got = occ(db, s.id)
+    assert [(o.nominal - T0, o.count, o.state) for o in got] == [
+        (10, 3, "paused"), (40, 2, "missed"), (60, 1, "fired")]
+
+
+def test_times_missed_while_steps_fail_say_so(db, clock, ev, db_path):
+    """A long writer holds the database: the evaluator is up but cannot write; reasons say that."""
+    import sqlite3
+
+    create_task("T", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=1, start=T0 + 1, expiry=T0 + 600,
+                                       catch_up="skip", overlap="allow"), clock=clock)
+    advance_to(ev, clock, T0 + 2)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ev.db.connection().execute("PRAGMA busy_timeout = 10")
+    try:
+        clock.advance(1)
+        assert ev.turn() is None and ev.busy_since == T0 + 2
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    clock.advance(29)
+    ev.turn()
+    got = occ(db, s.id)
+    assert [(o.nominal - T0, o.count, o.state) for o in got] == [
+        (1, 1, "fired"), (2, 1, "fired"), (3, 29, "missed"), (32, 1, "fired")]
+    assert got[2].reason == "the scheduler could not write at that time (database is locked) (catch-up: skip)"
+    assert ev.busy_since is None

@@ -32,26 +32,24 @@ from typing import Any
 import peewee
 
 from t4o_tui.engine import schedule_math as sm
+from t4o_tui.engine import schedule_rules as rules
 from t4o_tui.engine.clock import Clock
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.queue import write_tx
-from t4o_tui.engine.schedules import MAX_CATCH_UP_ALL, repeat_kind
+from t4o_tui.engine.schedule_rules import ON_TIME
+from t4o_tui.engine.schedules import repeat_kind
 from t4o_tui.store.models import (
     COALESCED,
-    DST_SHIFTED,
     FIRED,
     MISSED,
     PAUSED_STATE,
     SKIPPED_OVERLAP,
 )
-from t4o_tui.timefmt import clock_time
 
 log = logging.getLogger("t4o_tui.scheduler")
 
 LEASE_NAME = "scheduler"
-# How late a nominal time may be handled and still count as on time (not "missed"): longer than a
-# lease takeover (6 s + a tick), so a standby that takes over fires what came due meanwhile.
-ON_TIME = 15.0
+__all__ = ["ON_TIME", "Evaluator", "scheduler_holder"]  # ON_TIME: the late grace (schedule_rules)
 # At most this many nominal times are looked at one by one per schedule and step; the rest of a
 # long downtime is recorded as one range.
 ENUM_LIMIT = 10_000
@@ -141,11 +139,19 @@ class Evaluator:
         self._heap: list[tuple[float, int]] = []
         self._per_row: list[_State] = []
         self._rows_cache: dict[str, list[DateRow]] = {}
+        # Anchored windows whose record moved since their row was written: the next step writes
+        # their start, expiry and next fire, so every reader of the schedule row sees the move.
+        self._moved: list[int] = []
         # (cron, tz, after) -> the next cron fire: the schedules of one expression come due
         # together, and the next fire after that instant is the same for all of them.
         self._cron_next: dict[tuple[str, str, float], sm.Fire | None] = {}
         self.steps = 0
         self.lateness: list[float] = []  # seconds, kept for benchmarks (bounded)
+        # While steps fail (database locked past the busy timeout, disk full), times missed from
+        # the last good step on are recorded as such, not as "the scheduler was not running".
+        self.busy_since: float | None = None
+        self.busy_why = ""
+        self._last_ok: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -168,24 +174,36 @@ class Evaluator:
     def _loop(self) -> None:
         next_renew = 0.0
         while not self._stop.is_set():
-            wake: float | None = None
-            try:
-                if time.monotonic() >= next_renew:
-                    next_renew = time.monotonic() + self.renew * self.clock.scale
-                    self._acquire()
-                if self.is_holder:
-                    wake = self.step(self.clock.now())
-                    if wake is not None:
-                        wake = self._batch_end(wake)
-            except Exception as exc:  # locked past the busy timeout, disk full: try again next tick
-                log.warning("scheduler step failed: %s; retrying", exc)
-                self._rev = None
+            renew = time.monotonic() >= next_renew
+            if renew:
+                next_renew = time.monotonic() + self.renew * self.clock.scale
+            wake = self.turn(renew=renew)
             now = self.clock.now()
             delay = self.tick if wake is None else min(max(wake - now, 0.0), self.tick)
             if not self.is_holder:
                 delay = min(self.tick, self.renew)
             renew_in = (next_renew - time.monotonic()) / self.clock.scale
             self._stop.wait(max(min(delay, renew_in), 0.0) * self.clock.scale)
+
+    def turn(self, *, renew: bool = True) -> float | None:
+        """One turn of the loop: renew the lease (when it is time), then step if we hold it.
+
+        Returns when to wake next (None: nothing due). A failure (database locked past the busy
+        timeout, disk full) is logged and retried at the next turn; it marks the evaluator busy.
+        """
+        try:
+            if renew:
+                self._acquire()
+            if self.is_holder:
+                wake = self.step(self.clock.now())
+                return self._batch_end(wake) if wake is not None else None
+        except Exception as exc:
+            log.warning("scheduler step failed: %s; retrying", exc)
+            self._rev = None
+            if self.busy_since is None:
+                self.busy_since = self._last_ok if self._last_ok is not None else self.clock.now()
+            self.busy_why = str(exc)
+        return None
 
     def _batch_end(self, first: float) -> float:
         """When to wake for the schedules due from `first` on: the last due time within `batch`.
@@ -247,6 +265,7 @@ class Evaluator:
             fired_rows.setdefault(sid, set()).add(key)
         races = {str(r[0]): r[1] for r in conn.execute("SELECT id, first_start FROM race").fetchall()}
         states: dict[int, _State] = {}
+        moved: list[int] = []
         for (sid, task_id, kind, tz, start, expiry, every, cron, at, max_runs, catch_up, window, overlap,
              source, source_key, start_off, expiry_off, row_off, paused, paused_until, fired, armed,
              evaluated) in rows:
@@ -254,7 +273,10 @@ class Evaluator:
             if kind == "window":
                 anchor = self._anchor(conn, source, source_key, races)
                 if anchor is not None:
-                    start, expiry = anchor + (start_off or 0.0), anchor + (expiry_off or 0.0)
+                    bounds = anchor + (start_off or 0.0), anchor + (expiry_off or 0.0)
+                    if bounds != (start, expiry):
+                        moved.append(sid)  # its record's date changed: write the new bounds soon
+                    start, expiry = bounds
                 else:
                     start, expiry = 0.0, -1.0  # record gone or date not set: nothing fires
             if kind != "per_row" and expiry >= start:
@@ -267,6 +289,7 @@ class Evaluator:
                 fired_rows=fired_rows.get(sid, set()),
             )
         self._states = states
+        self._moved = moved
         self._per_row = [st for st in states.values() if st.kind == "per_row"]
         self._cron_next = {}
         self._heap = []
@@ -299,9 +322,14 @@ class Evaluator:
             # Nothing to write: the moment to look for an admin's changes. (A working step needs
             # no look of its own: its fence sees them, and the step after it reloads.)
             due = self._pop_due(now)
+        if self._moved:
+            seen = {st.id for st in due}
+            due += [self._states[sid] for sid in self._moved if sid in self._states and sid not in seen]
+            self._moved = []
         for i in range(0, len(due), CHUNK):
             if not self._write(conn, now, due[i:i + CHUNK]):
                 return now  # fenced: reload and look again at once
+        self._last_ok, self.busy_since = now, None
         return self._heap[0][0] if self._heap else None
 
     def _pop_due(self, now: float) -> list[_State]:
@@ -339,9 +367,13 @@ class Evaluator:
                 for st in batch:
                     self._process(step, st)
                 self._flush(step)
+                # An anchored window's bounds come from its record: kept in the row for the lists.
                 conn.executemany(
-                    "UPDATE schedule SET evaluated_until=?, fired_count=?, next_fire=?, paused=?, paused_until=? WHERE id=?",
-                    [(s.evaluated_until, s.fired, s.due, int(s.paused), s.paused_until, s.id) for s in batch],
+                    "UPDATE schedule SET evaluated_until=?, fired_count=?, next_fire=?, paused=?, paused_until=?, "
+                    "start=coalesce(?, start), expiry=coalesce(?, expiry) WHERE id=?",
+                    [(s.evaluated_until, s.fired, s.due, int(s.paused), s.paused_until,
+                      *((s.start, s.expiry) if s.kind == "window" and s.spec is not None else (None, None)), s.id)
+                     for s in batch],
                 )
         except _Fenced:
             self._rev = None
@@ -438,145 +470,124 @@ class Evaluator:
     # -- deciding -----------------------------------------------------------------------------------
     def _process(self, step: _Step, st: _State) -> None:
         now = step.now
+        # Times before the pause's end were passed while paused, even when this step comes later.
+        pause_end = (math.inf if st.paused_until is None else st.paused_until) if st.paused else None
         if st.paused and st.paused_until is not None and st.paused_until <= now:
             st.paused, st.paused_until = False, None
         if st.kind == "per_row":
             self._process_rows(step, st)
-        elif self._process_on_time(step, st):
             st.evaluated_until = now
-            st.due = self._due(st)  # st.nxt is already the first fire after now
+            st.due = self._next_due(st, now)
             return
-        elif st.spec is not None:
-            self._process_all(step, st)
+        if self._process_on_time(step, st):
+            st.due = self._due(st)  # st.nxt is already the first fire after now
+        else:
+            if st.spec is not None:
+                self._process_all(step, st, pause_end)
+            st.due = self._next_due(st, now)
         st.evaluated_until = now
-        st.due = self._next_due(st, now)
+        if st.nxt is None and st.spec is not None and (st.max_runs is None or st.fired < st.max_runs):
+            self._note_ended(step, st)
+
+    def _note_ended(self, step: _Step, st: _State) -> None:
+        """The schedule's last time passed without a run (coalesced, skipped, missed): say it ended.
+
+        Only a record this step wrote is changed; a fired last time needs no word (nor a merge).
+        """
+        last = st.last_occ
+        if last is _UNKNOWN or last is None or last[0] <= step.first_occ or last[1] == FIRED:
+            return
+        pending = step.occs[last[0] - step.first_occ - 1]
+        if pending[5] or rules.ENDED_NOTE in (pending[8] or ""):
+            return
+        pending[8] = f"{pending[8]}; {rules.ENDED_NOTE}" if pending[8] else rules.ENDED_NOTE
+        st.last_occ = (last[0], last[1], pending[8])
 
     def _process_on_time(self, step: _Step, st: _State) -> bool:
-        """The usual case, not paused and on time: walk on from the cached next fire.
+        """The usual case: not paused, and one time came due, at most ON_TIME ago: it fires.
 
-        One next_fire per nominal time, where _process_all enumerates them afresh and then
-        once more for the next due time. False (nothing done) when this case does not apply.
+        Walks on from the cached next fire (one next_fire per nominal time). False (nothing
+        done) when more than one time came due or it is older: the catch-up rule decides then.
         """
         nxt = st.nxt
         if st.paused or nxt is None or not 0.0 <= step.now - nxt.nominal <= ON_TIME:
             return False
-        fires = [nxt]
         after = self._next_fire(st, nxt.nominal)
-        while after is not None and after.nominal <= step.now:
-            if len(fires) == ENUM_LIMIT:
-                return False
-            fires.append(after)
-            after = self._next_fire(st, after.nominal)
-        for f in fires:
-            if not self._fire(step, st, f, None):
-                break
+        if after is not None and after.nominal <= step.now:
+            return False
+        self._fire(step, st, nxt, None)
         st.nxt = after
         return True
 
-    def _process_all(self, step: _Step, st: _State) -> None:
-        """Every case: pauses, catch-up after downtime, long gaps (ENUM_LIMIT)."""
+    def _process_all(self, step: _Step, st: _State, pause_end: float | None) -> None:
+        """Every other case: pauses, catch-up after downtime, long gaps (ENUM_LIMIT)."""
         now = step.now
         assert st.spec is not None
         fires = sm.fires_between(st.spec, st.evaluated_until, now, limit=ENUM_LIMIT)
+        earlier = 0
         if len(fires) == ENUM_LIMIT:
             # A long downtime of a frequent schedule: the oldest times beyond the limit are one
             # record, and only the newest ENUM_LIMIT go through the catch-up policy.
-            fires = self._skip_oldest(step, st, fires, now)
-        missed: list[sm.Fire] = []
-        on_time: list[sm.Fire] = []
-        for f in fires:
-            if st.paused:
-                self._record(step, st, f.nominal, PAUSED_STATE, "schedule paused", None)
-            elif now - f.nominal > ON_TIME:
-                missed.append(f)
-            else:
-                on_time.append(f)
-        if missed:
-            self._catch_up(step, st, missed)
-        for f in on_time:
-            if not self._fire(step, st, f, None):
-                break
+            fires, earlier = self._skip_oldest(step, st, fires, now)
+        for d in rules.decide_passed(fires, now=now, catch_up=st.catch_up, window=st.window, pause_end=pause_end,
+                                     earlier=earlier, busy_since=self.busy_since, busy_why=self.busy_why):
+            if d.state != rules.FIRE:
+                self._record_range(step, st, list(d.fires), d.state, d.reason)
+            elif not self._fire(step, st, d.fires[0], d.reason, context=d.context):
+                break  # max runs reached
 
-    def _skip_oldest(self, step: _Step, st: _State, first: list[sm.Fire], now: float) -> list[sm.Fire]:
+    def _skip_oldest(self, step: _Step, st: _State, first: list[sm.Fire], now: float) -> tuple[list[sm.Fire], int]:
+        """Record the oldest times beyond ENUM_LIMIT as missed; the newest ones, and how many were recorded."""
         assert st.spec is not None
+        too_old = f"{rules.cause_text(first[0].nominal, self.busy_since, self.busy_why)} (too long ago for catch-up)"
         if st.spec.kind == "interval" and st.spec.every:
             every = st.spec.every
             total = int((min(now, st.spec.expiry) - first[0].nominal) // every) + 1
             keep_from = first[0].nominal + (total - ENUM_LIMIT) * every
             older = total - ENUM_LIMIT
             if older > 0:
-                self._record(step, st, first[0].nominal, MISSED, "the scheduler was not running at that time "
-                             "(too long ago for catch-up)", None, last=keep_from - every, count=older)
-            return sm.fires_between(st.spec, keep_from - every / 2, now, limit=ENUM_LIMIT)
+                self._record(step, st, first[0].nominal, MISSED, too_old, None, last=keep_from - every, count=older)
+            return sm.fires_between(st.spec, keep_from - every / 2, now, limit=ENUM_LIMIT), max(older, 0)
         # cron: walk forward in pages, recording each page but the last as missed
-        page = first
+        page, older = first, 0
         while True:
             nxt = sm.fires_between(st.spec, page[-1].nominal, now, limit=ENUM_LIMIT)
             if not nxt:
-                return page
-            self._record_range(step, st, page, MISSED, "the scheduler was not running at that time "
-                               "(too long ago for catch-up)")
+                return page, older
+            self._record_range(step, st, page, MISSED, too_old)
+            older += len(page)
             page = nxt
             if len(page) < ENUM_LIMIT:
-                return page
+                return page, older
 
-    def _catch_up(self, step: _Step, st: _State, missed: list[sm.Fire]) -> None:
-        down = "the scheduler was not running at that time"
-        if st.catch_up == "skip":
-            self._record_range(step, st, missed, MISSED, f"{down} (catch-up: skip)")
-        elif st.catch_up == "latest":
-            newest = missed[-1]
-            if step.now - newest.nominal <= st.window:
-                if len(missed) > 1:
-                    self._record_range(step, st, missed[:-1], COALESCED,
-                                       f"{down}; covered by the catch-up run for {clock_time(newest.nominal)}")
-                self._fire(step, st, newest, f"catch-up (latest of {len(missed)} missed)")
-            else:
-                self._record_range(step, st, missed, MISSED,
-                                   f"{down}; older than the catch-up window ({sm.format_duration(st.window)})")
-        else:  # all
-            for i, f in enumerate(missed[:MAX_CATCH_UP_ALL]):
-                if not self._fire(step, st, f, f"catch-up ({i + 1} of {len(missed)} missed)"):
-                    return
-            if len(missed) > MAX_CATCH_UP_ALL:
-                self._record_range(step, st, missed[MAX_CATCH_UP_ALL:], MISSED,
-                                   f"{down}; more than {MAX_CATCH_UP_ALL} missed times (catch-up limit)")
+    def _fire(self, step: _Step, st: _State, f: sm.Fire, reason: str | None, row: DateRow | None = None,
+              context: str | None = None) -> bool:
+        """Enqueue a run for one nominal time, unless the overlap policy says no. False once max runs is reached.
 
-    def _fire(self, step: _Step, st: _State, f: sm.Fire, reason: str | None, row: DateRow | None = None) -> bool:
-        """Enqueue a run for one nominal time, unless the overlap policy says no. False once max runs is reached."""
+        `context`: what a record the overlap policy makes says before its own reason (a catch-up).
+        """
         if st.max_runs is not None and st.fired >= st.max_runs:
             return False
         active = step.active.get(st.task_id)
         if row is None and active is not None:  # loaded for overlap "skip" and "buffer_one" only
-            running, queued = active
-            if st.overlap == "skip" and (running or queued):
-                self._record(step, st, f.nominal, SKIPPED_OVERLAP,
-                             f"run {running or queued} still {'running' if running else 'queued'} (overlap: skip)", None)
-                return True
-            if st.overlap == "buffer_one" and queued:
-                self._record(step, st, f.nominal, COALESCED,
-                             f"run {queued} is already waiting in the queue (overlap: buffer_one)", None)
+            held = rules.overlap_decision(st.overlap, active[0], active[1])
+            if held is not None:
+                state, why = held
+                self._record(step, st, f.nominal, state, f"{context}: {why}" if context else why, None)
                 return True
         step.run_id += 1
         run_id = step.run_id
         if row is None:
             # What json.dumps writes for these two numbers, without its per-call overhead.
-            context = f'{{"schedule": {st.id}, "nominal": {f.nominal!r}}}'
+            run_context = f'{{"schedule": {st.id}, "nominal": {f.nominal!r}}}'
         else:
-            context = json.dumps({"schedule": st.id, "nominal": f.nominal, **row.context, "row_key": row.key},
-                                 default=str)
-        step.runs.append((run_id, st.task_id, context))
+            run_context = json.dumps({"schedule": st.id, "nominal": f.nominal, **row.context, "row_key": row.key},
+                                     default=str)
+        step.runs.append((run_id, st.task_id, run_context))
         if active is not None and active[1] is None:
             active[1] = run_id
         st.fired += 1
-        if f.dst == "gap":
-            state, why = DST_SHIFTED, "wall time did not exist (DST change); fired at the first instant after the gap"
-            reason = f"{reason}; {why}" if reason else why
-        else:
-            state = FIRED
-            if f.dst == "fold":
-                why = "second pass of a repeated hour (DST change)"
-                reason = f"{reason}; {why}" if reason else why
+        state, reason = rules.fired_state(f.dst, reason)
         self._record(step, st, f.nominal, state, reason, run_id, row_key=row.key if row else None)
         return True
 
@@ -588,13 +599,10 @@ class Evaluator:
             t = row.at + st.row_offset
             if t > now or t <= st.armed_at or not st.start <= t <= st.expiry:
                 continue
-            f = sm.Fire(t)
-            if st.paused:
-                self._record(step, st, t, PAUSED_STATE, "schedule paused", None, row_key=row.key)
-            elif now - t > ON_TIME and (st.catch_up == "skip" or now - t > st.window):
-                self._record(step, st, t, MISSED, "the scheduler was not running at that time "
-                             f"(catch-up: {st.catch_up})", None, row_key=row.key)
-            elif not self._fire(step, st, f, f"row {row.key} ({row.label})", row=row):
+            state, why = rules.row_decision(t, now=now, paused=st.paused, catch_up=st.catch_up, window=st.window)
+            if state != rules.FIRE:
+                self._record(step, st, t, state, why, None, row_key=row.key)
+            elif not self._fire(step, st, sm.Fire(t), f"row {row.key} ({row.label})", row=row):
                 return
             st.fired_rows.add(row.key)
             step.conn.execute("INSERT OR IGNORE INTO schedule_row(schedule_id, row_key, fired_at) VALUES (?, ?, ?)",
@@ -619,7 +627,7 @@ class Evaluator:
         return False
 
     # -- occurrences --------------------------------------------------------------------------------
-    def _record_range(self, step: _Step, st: _State, fires: list[sm.Fire], state: str, reason: str) -> None:
+    def _record_range(self, step: _Step, st: _State, fires: list[sm.Fire], state: str, reason: str | None) -> None:
         self._record(step, st, fires[0].nominal, state, reason, None,
                      last=fires[-1].nominal if len(fires) > 1 else None, count=len(fires))
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import peewee
 
 from t4o_tui.engine import schedule_math as sm
+from t4o_tui.engine import schedule_rules as rules
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.date_sources import SOURCES, UnknownSource, find_row, get_source
 from t4o_tui.engine.tasks import TaskError, find_task
@@ -26,7 +27,7 @@ from t4o_tui.store.models import (
 from t4o_tui.timefmt import iso
 
 CATCH_UP_WINDOW_MAX = 7 * 86400.0
-MAX_CATCH_UP_ALL = 100
+MAX_CATCH_UP_ALL = rules.MAX_CATCH_UP_ALL
 
 
 class ScheduleInvalid(ValueError):
@@ -342,16 +343,31 @@ class ScheduleRow:
 
 
 def schedule_state(s: Schedule, now: float) -> str:
-    """active = not paused, now inside [start, expiry], max runs not reached."""
+    """active = not paused, now inside [start, expiry], max runs not reached, a time still to come.
+
+    ended: past expiry, max runs reached, or no time left to fire: the evaluator (or the add or
+    edit that armed the schedule) found no fire after the last instant it evaluated, e.g. a once
+    schedule whose time was coalesced into another schedule's queued run of its task.
+    """
     if s.max_runs is not None and s.fired_count >= s.max_runs:
         return "ended"
     if now > s.expiry:
+        return "ended"
+    if s.next_fire is None and s.kind in ("interval", "cron", "once"):
         return "ended"
     if s.paused:
         return "paused"
     if now < s.start:
         return "upcoming"
     return "active"
+
+
+# schedule_state in SQL, for counting by state without loading rows; its two ? are both `now`.
+STATE_SQL = (
+    "CASE WHEN max_runs IS NOT NULL AND fired_count >= max_runs THEN 'ended' WHEN ? > expiry THEN 'ended' "
+    "WHEN next_fire IS NULL AND kind IN ('interval', 'cron', 'once') THEN 'ended' "
+    "WHEN paused THEN 'paused' WHEN ? < start THEN 'upcoming' ELSE 'active' END"
+)
 
 
 def list_schedules(db: peewee.Database, *, now: float, task: str | int | None = None,
