@@ -10,9 +10,10 @@ from typing import Any
 import peewee
 
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.jobs.event_data import reference_problems
 from t4o_tui.jobs.registry import UnknownJob, get_job
 from t4o_tui.jobs.settings import SettingError
-from t4o_tui.store.models import ORPHAN_POLICIES, Artifact, Run, Task
+from t4o_tui.store.models import ORPHAN_POLICIES, Artifact, Run, Task, database_proxy
 
 NAME_MAX = 100
 TIMEOUT_MAX = 7 * 86400.0
@@ -87,6 +88,10 @@ def validate_settings(job_id: str, settings: dict[str, Any]) -> dict[str, Any]:
     clean, errors = job.settings.validate(settings)
     if errors:
         raise TaskError("; ".join(str(e) for e in errors))
+    # Settings that name a race or classes are checked against the event now, not at the next run.
+    problems = reference_problems(clean) if database_proxy.obj is not None else []
+    if problems:
+        raise TaskError("; ".join(problems))
     return clean
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from t4o_tui.jobs.base import JobError, RunContext
 from t4o_tui.jobs.settings import Setting
-from t4o_tui.store.models import Event, Race
+from t4o_tui.orienteering.model import EventInfo
+from t4o_tui.store.models import Class, Event, Race
 from t4o_tui.timefmt import local_zone_name
 
-RACE = Setting("race", "integer", "Race", "Race number (or id). Default: the event's only race.", min=1)
+RACE = Setting("race", "integer", "Race", "Race number (or id). Default: the event's only race; "
+               "required when the event has several.", min=1)
 FILE = Setting("file", "file", "File", "The file to read.", required=True)
 FORMAT_CHOICES = (("iof-xml", "IOF XML 3.0"), ("html", "HTML page"), ("csv", "CSV"))
 # File name extension and media type of each list format.
@@ -46,6 +48,81 @@ def resolve_race(ctx: RunContext, *, create: bool = False, event_name: str | Non
                        date=race_date.isoformat() if race_date else None)
     ctx.info(f"created race {race.race_number} '{race.name}' (the event had none)")
     return race
+
+
+def fill_race_data(ctx: RunContext, race: Race, event: EventInfo) -> None:
+    """What a file's Event (and Event/Race) says about the race, written where the race has nothing:
+    date, first start, and the names while they are still the placeholders an import gave them.
+    Never overwrites what the admin set (t4o-tui race set / event set)."""
+    number = race.race_number or race.id
+    info = next((r for r in event.races if r.number == number), None)
+    if info is None and len(event.races) > 1:
+        ctx.info(f"the file describes races {', '.join(str(r.number) for r in event.races)}; "
+                 f"none is race {number}: race data left as it is")
+        return
+    day = info.date if info is not None and info.date else event.date
+    first = info.first_start if info is not None and info.first_start else event.first_start
+    name = info.name if info is not None and info.name else None
+    filled: list[str] = []
+    with ctx.transaction():
+        race = Race.get_by_id(race.id)
+        ev = race.event
+        if event.name and ev.name in ("", "Event"):
+            ev.name = event.name
+            ev.save()
+            filled.append(f"event name '{event.name}'")
+        zone = event_zone(race)
+        own_day = datetime.fromtimestamp(race.first_start, zone).date() if race.first_start is not None else None
+        if race.date is None and day is not None and own_day in (None, day):
+            race.date = day.isoformat()
+            filled.append(f"date {race.date}")
+        if race.first_start is None and first is not None and race.date == first.astimezone(zone).date().isoformat():
+            race.first_start = first.timestamp()
+            filled.append(f"first start {first.astimezone(zone):%H:%M:%S}")
+        if name and race.name in (f"Race {number}", ev.name, event.name) and race.name != name:
+            race.name = name
+            filled.append(f"name '{name}'")
+        race.save()
+    if filled:
+        ctx.info(f"race {number}: from the file's event data: {', '.join(filled)} (was not set)")
+    if len(event.races) > 1:
+        known = {r.race_number for r in Race.select(Race.race_number)}
+        missing = [r for r in event.races if r.number not in known]
+        if missing:
+            ctx.info("the file describes races this event does not have: "
+                     + ", ".join(f"{r.number} {r.name}" for r in missing)
+                     + " (add them with: t4o-tui race add NAME --date YYYY-MM-DD)")
+
+
+def no_date_hint(race: Race) -> str:
+    return f"set it with: t4o-tui race set {race.race_number or race.id} --date YYYY-MM-DD"
+
+
+def reference_problems(settings: dict[str, object]) -> list[str]:
+    """Settings that name a race or classes that do not exist, each as one line; checked when a
+    task is saved, so that `task set … race=99` is refused then rather than at the next run.
+    An event without races accepts any race (the first import creates it)."""
+    problems: list[str] = []
+    races = list(Race.select().order_by(Race.race_number.is_null(), Race.race_number, Race.id))
+    wanted = settings.get("race")
+    race: Race | None = None
+    if isinstance(wanted, int) and races:
+        race = next((r for r in races if r.race_number == wanted), None) or next(
+            (r for r in races if r.id == wanted and r.race_number is None), None)
+        if race is None:
+            problems.append(f"setting 'race': no race {wanted} (races: {_describe(races)})")
+    names = settings.get("classes")
+    if isinstance(names, list) and names and not problems:
+        scope = [race] if race is not None else races
+        known = {name_key(c.name) for c in Class.select(Class.name).where(Class.race.in_([r.id for r in scope]))} if scope else set()
+        if scope and known:
+            missing = [n for n in names if name_key(str(n)) not in known]
+            if missing:
+                where = f" in race {race.race_number or race.id}" if race is not None else ""
+                listed = sorted({c.name for c in Class.select(Class.name).where(Class.race.in_([r.id for r in scope]))})
+                problems.append(f"setting 'classes': no class {', '.join(map(str, missing))}{where} "
+                                f"(classes: {', '.join(listed)})")
+    return problems
 
 
 def event_zone(race: Race | None = None) -> ZoneInfo:
@@ -103,6 +180,12 @@ def file_problems(ctx: RunContext, problems: list[str]) -> JobError:
     """The run's one-line reason for a file with problems: the first, where it is, and how many
     more; every problem goes to the run's log first, so the admin can mend them all in one go."""
     file = ctx.settings.get("file")
+    if any("the race has no date" in p for p in problems):
+        try:
+            hint = no_date_hint(resolve_race(ctx))
+        except JobError:
+            hint = "set it with: t4o-tui race set N --date YYYY-MM-DD"
+        problems = [f"{p} ({hint})" if "the race has no date" in p else p for p in problems]
     if len(problems) > 1:
         for p in problems:
             ctx.warning(f"{file}: {p}")
