@@ -43,6 +43,7 @@ from t4o_tui.orienteering.model import (
     EventInfo,
     Organisation,
     Person,
+    ResultListDoc,
     StartListDoc,
     StartRecord,
 )
@@ -55,6 +56,7 @@ DOC_TYPES = {
     "CourseData": CourseData,
     "EntryList": EntryList,
     "StartList": StartListDoc,
+    "ResultList": ResultListDoc,
 }
 
 

@@ -230,15 +230,13 @@ class _Importer:
         self.conn = conn
         self.ix = self._load()
 
-    def rows(self, rows: list[EntryRow]) -> dict[int, int]:
-        """Create or update the entry of each row: row line -> entry id (rows not imported are left out)."""
-        out: dict[int, int] = {}
+    def rows(self, rows: list[EntryRow]) -> list[int | None]:
+        """Create or update the entry of each row: the entry ids in row order (None: not imported)."""
+        out: list[int | None] = []
         prog = Progress(self.ctx, len(rows), "entries")
         for row in rows:
             prog.step()
-            eid = self._one(row)
-            if eid is not None:
-                out[row.line] = eid
+            out.append(self._one(row))
         return out
 
     def report(self) -> None:

@@ -12,6 +12,7 @@ from t4o_tui.jobs.import_cards import ImportCardsJob
 from t4o_tui.jobs.import_classes import ImportClassesJob
 from t4o_tui.jobs.import_courses import ImportCoursesJob
 from t4o_tui.jobs.import_entries import ImportEntriesJob
+from t4o_tui.jobs.import_results import ImportResultsJob
 from t4o_tui.jobs.overdue_check import OverdueCheckJob
 from t4o_tui.jobs.process_station_data import ProcessStationDataJob
 from t4o_tui.jobs.radio_punches import RadioPunchesJob
@@ -26,7 +27,7 @@ JOBS: dict[str, type[Job]] = {
     for job in (
         ImportClassesJob, ImportCoursesJob, ImportEntriesJob, ImportCardsJob, CreateStartsJob, AssignStartsJob,
         AssignCardsJob, StartListJob, TestTimingJob, ImportCardReadoutsJob, RadioPunchesJob, ProcessStationDataJob,
-        ResultListJob, SplitResultsJob, OverdueCheckJob, TestJob, BackupJob,
+        ResultListJob, ImportResultsJob, SplitResultsJob, OverdueCheckJob, TestJob, BackupJob,
     )
 }
 

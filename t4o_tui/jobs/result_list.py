@@ -15,7 +15,7 @@ from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, RACE, event_zo
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import html_lists
 from t4o_tui.orienteering.punch_check import Status
-from t4o_tui.orienteering.ranking import ListType, RankedRow, ResultEntry, rank_class
+from t4o_tui.orienteering.ranking import ListType, RankedRow, ResultEntry, rank_class, ticks
 
 ROWS_SQL = (
     "SELECT e.id, e.class_id, TRIM(COALESCE(p.given, '') || ' ' || COALESCE(p.family, '')), COALESCE(o.name, ''), "
@@ -56,16 +56,23 @@ def load_runners(conn: Any, race_id: int) -> dict[int, list[Runner]]:
     return by_class
 
 
-def rank(runners: list[Runner], list_type: str) -> list[tuple[RankedRow, Runner]]:
+def rank(runners: list[Runner], list_type: str, resolution: float = 1.0) -> list[tuple[RankedRow, Runner]]:
+    """The class in list order, times compared at the event's time resolution (seconds)."""
     by_key = {r.entry_id: r for r in runners}
     ranked = rank_class([ResultEntry(r.entry_id, r.name, Status(r.status) if r.status in Status._value2member_map_ else Status.INACTIVE,
-                                     r.time, r.not_competing) for r in runners], ListType(list_type))
+                                     r.time, r.not_competing) for r in runners], ListType(list_type), resolution)
     return [(row, by_key[int(row.key)]) for row in ranked]  # type: ignore[call-overload]
 
 
-def clock(seconds: float | None) -> str:
+def clock(seconds: float | None, resolution: float = 1.0) -> str:
+    """A running time as lists show it: 16:18, 1:02:03; with tenths at 0.1 s resolution: 16:18.3."""
     if seconds is None:
         return ""
+    if resolution < 1:
+        tenths = ticks(seconds, 0.1)
+        s, frac = divmod(tenths, 10)
+        whole = f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+        return f"{whole}.{frac}"
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
@@ -94,6 +101,7 @@ class ResultListJob(Job):
     sub_minute = True
     timeout = 300.0
     produces = "text/html"
+    resolution = 1.0  # the event's time resolution, set by each run
 
     def run(self, ctx: RunContext) -> None:
         race = resolve_race(ctx)
@@ -104,7 +112,8 @@ class ResultListJob(Job):
         types = dict(conn.execute("SELECT id, result_type FROM class WHERE race_id=?", (race.id,)).fetchall())
         runners = load_runners(conn, race.id)
         out_too = bool(ctx.settings.get("in_forest", True))
-        ranked = {c[0]: [(row, r) for row, r in rank(runners.get(c[0], []), types.get(c[0]) or "normal")
+        res = self.resolution = float(race.event.time_resolution or 1.0)
+        ranked = {c[0]: [(row, r) for row, r in rank(runners.get(c[0], []), types.get(c[0]) or "normal", res)
                          if out_too or r.status not in ("Inactive", "Started", "Checked")] for c in classes}
         now = datetime.now(UTC)
         ext, media = FORMAT_FILES[fmt]
@@ -113,7 +122,8 @@ class ResultListJob(Job):
         elif fmt == "csv":
             data = html_lists.render_csv(
                 ["Class", "Place", "Bib", "Name", "Club", "Time", "Behind", "Status"],
-                [[c[1], str(row.place or ""), r.bib or "", r.name, r.club, clock(row.time), clock(row.behind) if row.behind else "",
+                [[c[1], str(row.place or ""), r.bib or "", r.name, r.club, clock(row.time, res),
+                  clock(row.behind, res) if row.behind else "",
                   r.status] for c in classes for row, r in ranked[c[0]]])
         else:
             data = self._html(ctx, race, classes, ranked, types, zone, now)
@@ -137,13 +147,14 @@ class ResultListJob(Job):
             body, dim = [], set()
             for i, (row, r) in enumerate(rows):
                 word = STATUS_WORDS.get(r.status, r.status)
-                time_text = "" if no_times else (clock(row.time) if r.status == "OK" or row.not_competing else word)
+                res = self.resolution
+                time_text = "" if no_times else (clock(row.time, res) if r.status == "OK" or row.not_competing else word)
                 if r.status != "OK":
                     dim.add(i)
                 cells = [str(row.place or ""), r.name, r.club, time_text or word,
-                         f"+{clock(row.behind)}" if row.behind and not no_times else ""]
+                         f"+{clock(row.behind, res)}" if row.behind and not no_times else ""]
                 if splits:
-                    cells.append(" · ".join(f"{code} {clock(t) if t is not None else '–'}" for code, t in r.splits))
+                    cells.append(" · ".join(f"{code} {clock(t, res) if t is not None else '–'}" for code, t in r.splits))
                 body.append(cells)
             home = sum(1 for _, r in rows if r.status not in ("Inactive", "Started", "Checked"))
             sections.append(html_lists.Section(c[1], f"{home}/{len(rows)} finished", body, frozenset(dim)))
@@ -155,5 +166,6 @@ class ResultListJob(Job):
              zone: Any, now: datetime) -> bytes:
         from t4o_tui.jobs.result_xml import result_list_xml
 
-        return result_list_xml(conn, race, classes, ranked, zone, now, creator=f"t4o-tui {__version__}")
+        return result_list_xml(conn, race, classes, ranked, zone, now, creator=f"t4o-tui {__version__}",
+                               resolution=self.resolution)
 

@@ -21,6 +21,7 @@ from t4o_tui.orienteering.model import (
     Person,
     RaceInfo,
 )
+from t4o_tui.orienteering.ranking import at_resolution
 
 if TYPE_CHECKING:
     from t4o_tui.jobs.result_list import Runner
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 
 def result_list_xml(conn: Any, race: Any, classes: list[Any], ranked: dict[int, list[tuple[RankedRow, Runner]]],
-                    zone: Any, now: datetime, *, creator: str) -> bytes:
+                    zone: Any, now: datetime, *, creator: str, resolution: float = 1.0) -> bytes:
+    """Times truncated to the event's time resolution (as ranked), which each ClassResult states."""
     courses = {cid: Course(name, int(length) if length else None, int(climb) if climb else None)
                for cid, name, length, climb in conn.execute("SELECT id, name, length, climb FROM course WHERE race_id=?", (race.id,))}
     day = date.fromisoformat(race.date) if race.date else None
@@ -48,14 +50,16 @@ def result_list_xml(conn: Any, race: Any, classes: list[Any], ranked: dict[int, 
                 if org is None:
                     org = orgs[(r.club, x[17])] = Organisation(r.club, ids=json.loads(x[17]) if x[17] else {})
             has_result = r.status not in ("Inactive", "Started", "Checked", "Active")
-            splits = tuple(SplitOut(code, t, "OK" if t is not None else "Missing") for code, t in r.splits) if has_result else ()
+            splits = tuple(SplitOut(code, at_resolution(t, resolution) if t is not None else None,
+                                    "OK" if t is not None else "Missing") for code, t in r.splits) if has_result else ()
             results.append(PersonResultOut(
                 person=person, status=r.status, organisation=org, bib=r.bib,
                 start_time=datetime.fromtimestamp(r.start, zone) if r.start else None,
                 finish_time=datetime.fromtimestamp(r.finish, zone) if r.finish else None,
-                time=r.time if has_result else None, time_behind=row.behind if row.place else None,
+                time=at_resolution(r.time, resolution) if has_result and r.time is not None else None,
+                time_behind=row.behind if row.place else None,
                 position=row.place, splits=splits, card=Card(str(x[20])) if x[20] else None,
                 course=courses.get(x[19]), entry_id=x[18],
             ))
-        out.append(ClassResultOut(ClassDef(c[1]), tuple(results)))
+        out.append(ClassResultOut(ClassDef(c[1]), tuple(results), time_resolution=resolution))
     return write_result_list(event, out, creator=creator, create_time=now.astimezone(zone))

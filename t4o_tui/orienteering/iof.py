@@ -16,6 +16,7 @@ from t4o_tui.orienteering.iof_read import (
     read_course_data,
     read_entry_list,
     read_iof,
+    read_result_list,
     read_start_list,
 )
 from t4o_tui.orienteering.iof_write import validate, write_start_list
@@ -31,6 +32,7 @@ __all__ = [
     "read_course_data",
     "read_entry_list",
     "read_iof",
+    "read_result_list",
     "read_start_list",
     "validate",
     "write_start_list",

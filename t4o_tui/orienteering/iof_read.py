@@ -14,6 +14,7 @@ from t4o_tui.orienteering.model import (
     ClassCourseAssignment,
     ClassDef,
     ClassList,
+    ClassResultRecord,
     ClassStart,
     Control,
     ControlType,
@@ -28,12 +29,16 @@ from t4o_tui.orienteering.model import (
     Organisation,
     Person,
     PersonCourseAssignment,
+    PersonResultRecord,
     RaceInfo,
+    ResultListDoc,
     Sex,
+    SplitRecord,
     StartListDoc,
     StartRecord,
 )
 from t4o_tui.orienteering.xmlsafe import (
+    IOF_NS,
     IofError,
     clean,
     date_and_time,
@@ -53,7 +58,7 @@ MESSAGE_TYPES = (
     "CompetitorList", "OrganisationList", "EventList", "ClassList", "EntryList",
     "CourseData", "StartList", "ResultList", "ServiceRequestList", "ControlCardList",
 )  # fmt: skip
-READABLE = ("ClassList", "CourseData", "EntryList", "StartList")
+READABLE = ("ClassList", "CourseData", "EntryList", "StartList", "ResultList")
 START_CODES = ("S",)
 FINISH_CODES = ("F", "M")  # M: "mål", the finish in the Scandinavian programs
 
@@ -110,6 +115,8 @@ def read_iof(
         return _course_data(root, warnings, race_number, start_codes, finish_codes, tz)
     if tag == "EntryList":
         return _entry_list(root, warnings, tz)
+    if tag == "ResultList":
+        return _result_list(root, warnings, race_number, tz)
     return _start_list(root, warnings, race_number, tz)
 
 
@@ -144,6 +151,17 @@ def read_start_list(
     """Read an IOF XML 3.0 StartList; with `race_number`, only that race's starts (multi-race files)."""
     root, _, warnings = _load(data, "StartList")
     return _start_list(root, warnings, race_number, tz)
+
+
+def read_result_list(
+    data: bytes, *, race_number: int | None = None, tz: tzinfo = UTC
+) -> ResultListDoc:
+    """Read an IOF XML 3.0 ResultList (individual results); with `race_number`, only that race's.
+
+    Lenient as other programs write them: decimal commas (OE writes `978,3`) and clock times
+    (`16:18.3`) in times, no namespace, windows-1252; one warning per kind of deviation."""
+    root, _, warnings = _load(data, "ResultList")
+    return _result_list(root, warnings, race_number, tz)
 
 
 # ---- IOF values ----------------------------------------------------------------------------------
@@ -383,6 +401,116 @@ def _start_list(root: El, warnings: list[str], race_number: int | None, tz: tzin
         classes=tuple(classes),
         creator=clean(root.get("creator")),
         warnings=tuple(warnings),
+    )
+
+
+# ---- ResultList -----------------------------------------------------------------------------------
+
+RESULT_STATUSES = (
+    "OK", "Finished", "MissingPunch", "Disqualified", "DidNotFinish", "Active", "Inactive",
+    "OverTime", "SportingWithdrawal", "NotCompeting", "Moved", "MovedUp", "DidNotStart",
+    "DidNotEnter", "Cancelled",
+)  # fmt: skip
+
+
+class _Deviations:
+    """Ways a file departs from the standard that are read anyway: one warning per kind, with how
+    often and the first line, so a file of 5,000 results with decimal commas gives one line."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[int, int | None]] = {}
+
+    def add(self, kind: str, line: int | None) -> None:
+        n, first = self.seen.get(kind, (0, line))
+        self.seen[kind] = (n + 1, first)
+
+    def warnings(self) -> list[str]:
+        return [f"{kind}: {n} (first on line {first}), read anyway" if first is not None else f"{kind}: {n}, read anyway"
+                for kind, (n, first) in self.seen.items()]
+
+
+def _seconds(el: El, name: str, dev: _Deviations) -> float | None:
+    """Seconds as xsd:double; a decimal comma or a clock time (m:ss, h:mm:ss, with tenths) is read with a warning."""
+    child = el.find(name)
+    s = clean(child.text) if child is not None else None
+    if s is None or child is None:
+        return None
+    line = child.sourceline
+    if "," in s and ":" not in s:
+        dev.add("times with a decimal comma", line)
+        s = s.replace(",", ".")
+    if ":" in s:
+        parts = s.replace(",", ".").split(":")
+        try:
+            value = 0.0
+            for p in parts:
+                value = value * 60 + float(p)
+        except ValueError:
+            raise IofError(f"<{name}> is {s!r}, expected seconds", line) from None
+        dev.add("times written as clock times", line)
+        return value
+    try:
+        value = float(s)
+    except ValueError:
+        raise IofError(f"<{name}> is {s!r}, expected seconds", line) from None
+    if value < 0:
+        raise IofError(f"<{name}> is {s!r}: a time cannot be negative", line)
+    return value
+
+
+def _result_list(root: El, warnings: list[str], race_number: int | None, tz: tzinfo) -> ResultListDoc:
+    dev = _Deviations()
+    if IOF_NS not in root.nsmap.values():
+        dev.add("no IOF XML 3.0 namespace on the root element", root.sourceline)
+    classes, teams = [], 0
+    for cr in root.findall("ClassResult"):
+        class_el = cr.find("Class")
+        if class_el is None:
+            raise IofError("<ClassResult> without <Class>", cr.sourceline)
+        raw_res = clean(cr.get("timeResolution"))
+        resolution = 1.0
+        if raw_res is not None:
+            try:
+                resolution = float(raw_res.replace(",", "."))
+            except ValueError:
+                raise IofError(f"timeResolution={raw_res!r}, expected seconds (1 or 0.1)", cr.sourceline) from None
+        results = []
+        for pr in cr.findall("PersonResult"):
+            person = _person(pr.find("Person"))
+            if person is None:
+                dev.add("results without a person name (skipped)", pr.sourceline)
+                continue
+            org = _organisation(pr.find("Organisation"))
+            for res in pr.findall("Result"):
+                if not _for_race(res, race_number):
+                    continue
+                status = text_of(res, "Status") or "OK"
+                if status not in RESULT_STATUSES:
+                    dev.add(f"unknown result status {status!r} (read as Inactive)", res.sourceline)
+                    status = "Inactive"
+                splits = []
+                for sp in res.findall("SplitTime"):
+                    code = text_of(sp, "ControlCode")
+                    if code is None:
+                        raise IofError("<SplitTime> without <ControlCode>", sp.sourceline)
+                    splits.append(SplitRecord(code, _seconds(sp, "Time", dev), clean(sp.get("status")) or "OK"))
+                cards = _cards(res)
+                results.append(PersonResultRecord(
+                    person=person, status=status, organisation=org, bib=text_of(res, "BibNumber"),
+                    start_time=datetime_of(res, "StartTime", tz), finish_time=datetime_of(res, "FinishTime", tz),
+                    time=_seconds(res, "Time", dev), time_behind=_seconds(res, "TimeBehind", dev),
+                    position=int_of(res, "Position"), splits=tuple(splits), card=cards[0] if cards else None,
+                    entry_id=text_of(pr, "EntryId"), race_number=int_attr(res, "raceNumber"), line=pr.sourceline,
+                ))
+        teams += len(cr.findall("TeamResult"))
+        classes.append(ClassResultRecord(
+            class_def=_class(class_el), results=tuple(results),
+            course=_simple_course(cr.find("Course")), time_resolution=resolution,
+        ))
+    warnings.extend(dev.warnings())
+    return ResultListDoc(
+        event=_event(root.find("Event"), tz), classes=tuple(classes), team_results=teams,
+        creator=clean(root.get("creator")), warnings=tuple(warnings),
     )
 
 

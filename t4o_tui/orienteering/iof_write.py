@@ -426,6 +426,7 @@ class ClassResultOut:
     class_def: ClassDef
     results: tuple[PersonResultOut, ...] = ()
     course: Course | None = None
+    time_resolution: float | None = None  # seconds (0.1 for tenths); written when not the default 1
 
 
 def split_outs(splits: Iterable[SplitTime]) -> tuple[SplitOut, ...]:
@@ -436,8 +437,9 @@ def split_outs(splits: Iterable[SplitTime]) -> tuple[SplitOut, ...]:
     )
 
 
-def rank_results(results: Iterable[PersonResultOut]) -> tuple[PersonResultOut, ...]:
-    """Results in list order with Position and TimeBehind filled in by `ranking.rank_class`."""
+def rank_results(results: Iterable[PersonResultOut], resolution: float = 1.0) -> tuple[PersonResultOut, ...]:
+    """Results in list order with Position and TimeBehind filled in by `ranking.rank_class` at
+    `resolution` seconds (1, or 0.1 for tenths)."""
     items = list(results)
     entries = []
     for i, r in enumerate(items):
@@ -447,7 +449,7 @@ def rank_results(results: Iterable[PersonResultOut]) -> tuple[PersonResultOut, .
         entries.append(ResultEntry(key=i, name=r.person.name, status=Status(status), time=r.time))
     return tuple(
         replace(items[cast(int, row.key)], position=row.place, time_behind=row.behind)
-        for row in rank_class(entries)
+        for row in rank_class(entries, resolution=resolution)
     )
 
 
@@ -657,7 +659,8 @@ def write_result_list(
     add_event(root, event)
     texts: list[bytes] = []
     for cr in classes:
-        el = sub(root, "ClassResult")
+        res = cr.time_resolution
+        el = sub(root, "ClassResult", timeResolution=f"{res:g}" if res is not None and res != 1 else None)
         add_class(el, cr.class_def)
         if cr.course is not None:
             add_simple_course(el, cr.course)

@@ -257,4 +257,54 @@ class StartListDoc:
                 yield cs, s
 
 
-IofDocument = ClassList | CourseData | EntryList | StartListDoc
+@dataclass(frozen=True)
+class SplitRecord:
+    """A split time read from a ResultList: seconds since the start, None when not known."""
+
+    code: str
+    time: float | None = None
+    status: str = "OK"  # OK | Missing | Additional
+
+
+@dataclass(frozen=True)
+class PersonResultRecord:
+    """One runner's result as another program wrote it; `time` keeps the file's tenths."""
+
+    person: Person
+    status: str
+    organisation: Organisation | None = None
+    bib: str | None = None
+    start_time: dt.datetime | None = None
+    finish_time: dt.datetime | None = None
+    time: float | None = None
+    time_behind: float | None = None
+    position: int | None = None
+    splits: tuple[SplitRecord, ...] = ()
+    card: Card | None = None
+    entry_id: str | None = None
+    race_number: int | None = None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ClassResultRecord:
+    """The results of one class; `time_resolution` as the file says (IOF default 1 s)."""
+
+    class_def: ClassDef
+    results: tuple[PersonResultRecord, ...] = ()
+    course: Course | None = None
+    time_resolution: float = 1.0
+
+
+@dataclass(frozen=True)
+class ResultListDoc:
+    """An IOF ResultList of individual results; `team_results` counts the relay teams not read."""
+
+    event: EventInfo
+    classes: tuple[ClassResultRecord, ...]
+    team_results: int = 0
+    creator: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+IofDocument = ClassList | CourseData | EntryList | StartListDoc | ResultListDoc

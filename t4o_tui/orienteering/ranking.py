@@ -1,7 +1,8 @@
 """Rank a class's results: order, places, time behind, per the class's result list type.
 
 Decisions where orienteering.md is silent:
-- Times are compared in whole seconds, truncated (as MeOS and the IOF rules do): 61.9 s ties 61 s.
+- Times are compared at the event's time resolution, truncated (as MeOS and the IOF rules do): at
+  1 s (the default) 61.9 s ties 61 s; at 0.1 s, 61.3 s and 61.5 s rank apart and 61.31 s ties 61.3 s.
 - Status order after OK: OverTime, MissingPunch, DidNotFinish, Disqualified, DidNotStart, then
   SportingWithdrawal, Finished, Started/Checked/Active, Inactive, Moved, MovedUp, DidNotEnter,
   Cancelled, and NotCompeting without a time last. Within a non-OK status, by name (then key), so the order reveals no ranking.
@@ -15,6 +16,7 @@ Decisions where orienteering.md is silent:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -70,8 +72,23 @@ class RankedRow:
 
 
 def whole_seconds(t: float) -> int:
-    """The time as ranked: whole seconds, truncated."""
+    """The time as ranked at 1 s: whole seconds, truncated."""
     return int(t // 1)
+
+
+RESOLUTIONS = (1.0, 0.1)
+"""The time resolutions an event may have, in seconds."""
+
+
+def ticks(t: float, resolution: float = 1.0) -> int:
+    """The time as ranked: whole units of `resolution`, truncated. The small slack keeps 61.3 s at
+    0.1 s from becoming 612 tenths through binary floating point (61.3 / 0.1 = 612.999…)."""
+    return math.floor(t / resolution + 1e-6)
+
+
+def at_resolution(t: float, resolution: float = 1.0) -> float:
+    """A time truncated to the resolution, as lists show it: 978.37 s at 0.1 s is 978.3 s."""
+    return round(ticks(t, resolution) * resolution, 3)
 
 
 def _is_nc(e: ResultEntry) -> bool:
@@ -91,8 +108,10 @@ def _group(e: ResultEntry) -> int:
     return _RANK.get(e.status, len(STATUS_ORDER))
 
 
-def rank_class(entries: Iterable[ResultEntry], list_type: ListType = ListType.NORMAL) -> list[RankedRow]:
-    """Rows in list order with places and time behind, as the class's result list type wants."""
+def rank_class(entries: Iterable[ResultEntry], list_type: ListType = ListType.NORMAL,
+               resolution: float = 1.0) -> list[RankedRow]:
+    """Rows in list order with places and time behind, as the class's result list type wants;
+    times compared at `resolution` seconds (1 or 0.1), time behind in steps of it."""
     items = list(entries)
     if list_type is ListType.UNSORTED:
         return [RankedRow(e.key, e.name, e.status, e.time, None, None, _is_nc(e)) for e in items]
@@ -101,11 +120,11 @@ def rank_class(entries: Iterable[ResultEntry], list_type: ListType = ListType.NO
 
     def sort_key(e: ResultEntry) -> tuple[int, int, str, str]:
         g = _group(e)
-        t = whole_seconds(e.time) if g == 0 and e.time is not None else 0
+        t = ticks(e.time, resolution) if g == 0 and e.time is not None else 0
         return (g, t, e.name.casefold(), str(e.key))
 
     ordered = sorted(items, key=sort_key)
-    competing = [whole_seconds(e.time) for e in ordered if _timed_ok(e) and not _is_nc(e) and e.time is not None]
+    competing = [ticks(e.time, resolution) for e in ordered if _timed_ok(e) and not _is_nc(e) and e.time is not None]
     winner = min(competing) if competing else None
 
     rows: list[RankedRow] = []
@@ -116,9 +135,9 @@ def rank_class(entries: Iterable[ResultEntry], list_type: ListType = ListType.NO
         place: int | None = None
         behind: float | None = None
         if _timed_ok(e) and e.time is not None:
-            t = whole_seconds(e.time)
+            t = ticks(e.time, resolution)
             if winner is not None:
-                behind = float(t - winner)
+                behind = round((t - winner) * resolution, 3)
             if not _is_nc(e):
                 counted += 1
                 if t != last_time:
