@@ -12,6 +12,7 @@ from t4o_tui.jobs.event_data import (
     Progress,
     event_zone,
     file_problems,
+    fill_race_data,
     name_key,
     read_input,
     resolve_race,
@@ -155,6 +156,7 @@ class CreateStartsJob(Job):
                 raise JobError(f"{ctx.settings['file']}: {exc}") from None
             for w in doc.warnings:
                 ctx.warning(w)
+            fill_race_data(ctx, race, doc.event)
             for cs in doc.classes:
                 for st in cs.starts:
                     rows.append(FileStart(cs.class_def.name, st.bib, st.start_time.timestamp() if st.start_time else None,

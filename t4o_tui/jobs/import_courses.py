@@ -11,7 +11,15 @@ import sqlite3
 from collections.abc import Sequence
 
 from t4o_tui.jobs.base import Job, JobError, RunContext
-from t4o_tui.jobs.event_data import FILE, RACE, event_zone, name_key, read_input, resolve_race
+from t4o_tui.jobs.event_data import (
+    FILE,
+    RACE,
+    event_zone,
+    fill_race_data,
+    name_key,
+    read_input,
+    resolve_race,
+)
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.model import PersonCourseAssignment
@@ -51,6 +59,7 @@ class ImportCoursesJob(Job):
         ctx.info(f"CourseData with {len(cd.controls)} controls and {len(cd.courses)} courses"
                  + (f" from {cd.creator}" if cd.creator else ""))
         race = resolve_race(ctx, create=True, event_name=cd.event.name or None, race_date=cd.event.date)
+        fill_race_data(ctx, race, cd.event)
         with ctx.transaction():
             conn = ctx.db.connection()
             controls = {code: cid for cid, code in conn.execute("SELECT id, code FROM control WHERE race_id=?", (race.id,))}
