@@ -423,3 +423,30 @@ def test_times_missed_while_steps_fail_say_so(db, clock, ev, db_path):
         (1, 1, "fired"), (2, 1, "fired"), (3, 29, "missed"), (32, 1, "fired")]
     assert got[2].reason == "the scheduler could not write at that time (database is locked) (catch-up: skip)"
     assert ev.busy_since is None
+
+
+def test_a_moved_window_record_moves_the_listed_start_expiry_and_next_time(db, clock, ev):
+    """Issue 12: the fires followed the race's first start, but the lists kept the old window."""
+    from t4o_tui.engine.schedules import list_schedules
+
+    event = Event.create(name="Demo")
+    race = Race.create(event=event, name="Day 1", first_start=T0 + 7200)
+    create_task("Radio", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="Radio", kind="window", every=60, source="race.first_start",
+                                       source_key=str(race.id), start_offset=-3600, expiry_offset=3600,
+                                       overlap="allow"), clock=clock)
+    assert (s.start, s.expiry, s.next_fire) == (T0 + 3600, T0 + 10800, T0 + 3600)
+    race.first_start = T0 + 600  # moved forward; no evaluator step yet
+    race.save()
+    [row] = list_schedules(db, now=clock.now())
+    assert (row.start, row.expiry, row.next_fire, row.state) == (T0 - 3000, T0 + 4200, T0 + 60, "active")
+    advance_to(ev, clock, T0 + 125)
+    stored = Schedule.get_by_id(s.id)  # the evaluator keeps the row itself up to date
+    assert (stored.start, stored.expiry, stored.next_fire) == (T0 - 3000, T0 + 4200, T0 + 180)
+    race.first_start = T0 + 7200  # and back: later than now again
+    race.save()
+    [row] = list_schedules(db, now=clock.now())
+    assert (row.start, row.expiry, row.next_fire, row.state) == (T0 + 3600, T0 + 10800, T0 + 3600, "upcoming")
+    tick(ev, clock)
+    stored = Schedule.get_by_id(s.id)
+    assert (stored.start, stored.expiry, stored.next_fire) == (T0 + 3600, T0 + 10800, T0 + 3600)

@@ -256,7 +256,8 @@ def test_dst_fixed_time_gap_fires_once_at_gap_end() -> None:
 def test_dst_fixed_time_fold_fires_on_first_pass_only() -> None:
     spec = cron("30 2 * * *")
     fires = fires_between(spec, oslo(2026, 10, 24, 12), oslo(2026, 10, 26, 12))
-    assert walls(fires) == [("2026-10-25T02:30:00+02:00", None), ("2026-10-26T02:30:00+01:00", None)]
+    # The first pass is marked (a preview says which pass fires); the second does not fire.
+    assert walls(fires) == [("2026-10-25T02:30:00+02:00", "first"), ("2026-10-26T02:30:00+01:00", None)]
     # Even from inside the repeated hour the second pass does not fire.
     assert next_fire(spec, oslo(2026, 10, 25, 2, 40)) == Fire(oslo(2026, 10, 26, 2, 30))
     assert next_fire(spec, oslo(2026, 10, 25, 2, 10, fold=1)) == Fire(oslo(2026, 10, 26, 2, 30))
@@ -296,7 +297,7 @@ def test_dst_fixed_hour_with_minute_step() -> None:
     spring = fires_between(spec, oslo(2026, 3, 29), oslo(2026, 3, 29, 12))
     assert walls(spring) == [("2026-03-29T03:00:00+02:00", "gap")]
     fall = fires_between(spec, oslo(2026, 10, 25), oslo(2026, 10, 25, 12))
-    assert [w for w, _ in walls(fall)] == [f"2026-10-25T02:{m:02d}:00+02:00" for m in (0, 15, 30, 45)]
+    assert walls(fall) == [(f"2026-10-25T02:{m:02d}:00+02:00", "first") for m in (0, 15, 30, 45)]
 
 
 def test_dst_gap_fire_merges_with_regular_fire_at_gap_end() -> None:
@@ -354,6 +355,11 @@ def _second_passes(minutes: range) -> set[float]:
     return {oslo(y, mo, d, 2, mi, fold=1) for y, mo, d in FALL for mi in minutes}
 
 
+def _first_passes(minutes: list[int]) -> set[float]:
+    """02:MM on the first pass of both fall-back nights."""
+    return {oslo(y, mo, d, 2, mi) for y, mo, d in FALL for mi in minutes}
+
+
 # expr -> (only ours, only cronsim's): the documented DST exceptions, nothing else.
 CROSS = {
     "0 * * * *": (set(), set()),
@@ -396,8 +402,11 @@ def test_cross_check_with_cronsim(expr: str) -> None:
 def test_cross_check_marks() -> None:
     marked = {(wall(f.nominal), f.dst) for f in _ours("*/15 * * * *") if f.dst}
     assert marked == {(wall(t), "fold") for t in _second_passes(range(0, 60, 15))}
-    gaps = {(wall(f.nominal), f.dst) for f in _ours("30 2 * * *") if f.dst}
+    gaps = {(wall(f.nominal), f.dst) for f in _ours("30 2 * * *") if f.dst == "gap"}
     assert gaps == {(wall(t), "gap") for t in _gap_ends()}
+    firsts = {wall(f.nominal) for f in _ours("30 2 * * *") if f.dst == "first"}
+    assert firsts == {wall(t) for t in _first_passes([30])}
+    assert {f.dst for f in _ours("30 2 * * *")} == {None, "gap", "first"}
 
 
 # --- sub-minute rule -----------------------------------------------------------------------------

@@ -9,8 +9,9 @@ A schedule fires at nominal times t with ``start <= t <= expiry`` (both bounds i
   * a wall time inside a DST gap fires at the first instant after the gap (``dst="gap"``);
     several such wall times collapse into one fire, and when a regular match falls on that
     same instant the fire is regular (``dst=None``);
-  * a wall time that occurs twice fires on the first pass only, except when the hour field is
-    exactly ``*``: then both passes fire, the second-pass ones marked ``dst="fold"``.
+  * a wall time that occurs twice fires on the first pass only, marked ``dst="first"`` (so a
+    preview can say which pass fires), except when the hour field is exactly ``*``: then both
+    passes fire, the first unmarked (as every other hour), the second marked ``dst="fold"``.
 
 croniter (>=6,<8) only enumerates matching wall times on a naive clock. Its own DST handling is
 not used: croniter 7 fires fixed-hour expressions on both passes of a repeated hour, and drops
@@ -51,7 +52,12 @@ class ScheduleSpec:
 
 @dataclass(frozen=True, slots=True)
 class Fire:
-    """One nominal fire time; ``dst`` is "gap" or "fold" when DST moved or repeated it."""
+    """One nominal fire time; ``dst`` says what daylight saving did to it, else None.
+
+    "gap": its wall time did not exist; it fires at the first instant after the gap.
+    "first": its wall time occurs twice; this is the first pass, and the second does not fire.
+    "fold": its wall time occurs twice; this is the second pass, which fires too (hour field *).
+    """
 
     nominal: float
     dst: str | None = None
@@ -254,7 +260,7 @@ def _cron_fires(c: _Cron, after: float) -> Iterator[Fire]:
                 cur = nxt
             lookahead = nxt
             pairs = [_instants(w, zone) for w in walls]
-            batch = [Fire(p[0]) for p in pairs]
+            batch = [Fire(p[0], None if c.hour_star else "first") for p in pairs]
             if c.hour_star:
                 batch += [Fire(p[1], "fold") for p in pairs]
         for fire in batch:

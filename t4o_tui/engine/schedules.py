@@ -89,6 +89,27 @@ def window_bounds(db: peewee.Database, s: Schedule | ScheduleInput) -> tuple[flo
     return row.at + (s.start_offset or 0.0), row.at + (s.expiry_offset or 0.0)
 
 
+def follow_record(db: peewee.Database, s: Schedule) -> Schedule:
+    """An anchored window as its record says now: start, expiry and next fire (in memory only).
+
+    The evaluator writes them into the row when it sees the record move; this is for the lists
+    when no evaluator has yet (or none runs): they must not show the old window ("next: 14
+    seconds ago") once the race's first start was edited.
+    """
+    if s.kind != "window":
+        return s
+    bounds = window_bounds(db, s)
+    if bounds is None or bounds == (s.start, s.expiry):
+        return s
+    s.start, s.expiry = bounds
+    nxt = sm.next_fire(spec_of(s, bounds), s.evaluated_until, fired=s.fired_count)
+    due = nxt.nominal if nxt else None
+    if s.paused and s.paused_until is not None and (due is None or s.paused_until < due):
+        due = s.paused_until  # as the evaluator keeps it: the pause's end is the next thing to happen
+    s.next_fire = due
+    return s
+
+
 def spec_of(s: Schedule | ScheduleInput, bounds: tuple[float, float] | None = None) -> sm.ScheduleSpec:
     start, expiry = bounds if bounds else (s.start or 0.0, s.expiry or 0.0)
     return sm.ScheduleSpec(
@@ -376,7 +397,7 @@ def list_schedules(db: peewee.Database, *, now: float, task: str | int | None = 
     q = Schedule.select(Schedule, ).order_by(Schedule.id)
     if task is not None:
         q = q.where(Schedule.task == find_task(task).id)
-    schedules = list(q)
+    schedules = [follow_record(db, s) for s in q]
     last = {
         r[0]: r[1:]
         for r in db.execute_sql(

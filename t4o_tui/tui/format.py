@@ -84,7 +84,8 @@ OCCURRENCE_STATE = {"fired": ("✓", "green"), "missed": ("✗", "red"), "skippe
                     "coalesced": ("⊜", "cyan"), "paused": ("⊖", "yellow"), "dst-shifted": ("⚠", "yellow")}
 SHARE_STATE = {"active": ("✓", "green"), "revoked": ("⊘", "magenta"), "expired": ("⊗", "dim")}
 # Why a preview time is marked: the admin must see that daylight saving moved or repeated it.
-DST_WORDS = {"gap": "DST gap: moved past the skipped hour", "fold": "DST: repeated hour, second pass"}
+DST_WORDS = {"gap": "DST gap: moved past the skipped hour", "first": "DST: repeated hour, fires on this first pass only",
+             "fold": "DST: repeated hour, second pass fires too"}
 
 
 def state_text(state: str, table: dict[str, tuple[str, str]]) -> Text:
