@@ -30,8 +30,10 @@ class AssignCardsJob(Job):
         ctype = str(ctx.settings.get("card_type") or "SI")
         with ctx.transaction():
             conn = ctx.db.connection()
-            races = [r[0] for r in conn.execute("SELECT id FROM race WHERE race_number=? OR id=? ORDER BY id",
-                                                (ctx.settings["race"], ctx.settings["race"]))] if ctx.settings.get("race") \
+            # The race number first: race 2 is the second stage, whatever ids the races got.
+            races = [r[0] for r in conn.execute("SELECT id FROM race WHERE race_number=? OR id=? "
+                                                "ORDER BY race_number IS NOT ?, id",
+                                                (ctx.settings["race"], ctx.settings["race"], ctx.settings["race"]))] if ctx.settings.get("race") \
                 else [r[0] for r in conn.execute("SELECT id FROM race")]
             if not races:
                 raise JobError("no race to assign cards in" + (f" (setting 'race': {ctx.settings['race']})" if ctx.settings.get("race") else ""))
@@ -58,7 +60,12 @@ class AssignCardsJob(Job):
             for w in report.warnings:
                 ctx.warning(w)
         given = sum(1 for a in report.assignments if a.card is not None)
-        ctx.info(f"{given} rental {ctype} cards assigned to {len(entries)} entries in {len(races)} race(s); "
-                 f"{len(report.without_card)} entries left without a card")
+        had = sum(1 for e in entries if e.card is not None)
+        replace_all = ctx.settings.get("target") == "all"
+        # Both counts: "0 cards assigned" must read as "all had one", not as "nothing happened".
+        ctx.info(f"{given} rental {ctype} cards assigned; {had} of {len(entries)} entries "
+                 f"{'had a card before (replaced)' if replace_all else 'already had a card (kept)'}; "
+                 f"{len(report.without_card)} entries left without a card; {len(races)} race(s)")
+        ctx.progress(1.0, f"{given} cards assigned, {had} entries already had one")
         if report.without_card:
             ctx.warning(f"not enough free rental cards: {len(report.without_card)} entries got none")
