@@ -113,6 +113,9 @@ class T4oApp(App[int], inherit_bindings=False):
                                  clock=clock, cfg=cfg)
         self.engine_started = False
         self.stopping = False
+        # The race (stage) the Event and Results views show, once the admin chose one; None:
+        # today's race by the event's date, else the first.
+        self.race_id: int | None = None
         self._frozen: AbstractContextManager[None] | None = None
         self._log_handler: _NotifyHandler | None = None
         self._reported_clashes: set[str] = set()

@@ -78,14 +78,22 @@ KEYS: dict[str, Key] = {
     "tasks.log": Key("l", "log", "Last log", show=False),
     # Event views.
     "event.tab": Key("t", "next_tab", "Classes/Entries/Courses"),
+    # One key, the edit of the list shown: an entry by hand, or a class's timing.
     "event.edit": Key("e", "edit_entry", "Edit entry"),
+    "event.class_timing": Key("e", "edit_class", "Class timing"),
+    # Several races (stages): the Event and Results views show one at a time. Hidden with one race.
+    "event.race": Key("r", "next_race", "Next race"),
     "results.prev": Key("comma", "cycle_class(-1)", "Previous class", key_display=","),
     "results.next": Key("full_stop", "cycle_class(1)", "Next class", key_display="."),
+    "results.race": Key("r", "next_race", "Next race"),
     "station.active": Key("a", "toggle_active", "Active on/off"),
     # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
     "editor.save": Key("ctrl+r", "save", "Save", priority=True),
     "editor.tab": Key("ctrl+t", "next_tab", "Tabs"),
     "editor.back": Key("escape", "back", "Back"),
+    # Forms without tabs: Tab is the way from field to field, so the footer says so.
+    "form.next": Key("tab", "app.focus_next", "Next field", key_display="Tab"),
+    "form.previous": Key("shift+tab", "app.focus_previous", "Previous field", show=False),
     # Run details.
     "details.log": Key("l", "log", "Log"),
     "details.cancel": Key("x", "cancel", "Cancel run"),

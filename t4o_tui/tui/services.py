@@ -261,7 +261,15 @@ class Services:
             return None
         return counts if counts.entries else None
 
-    # -- the event views: plain SQL, in threads ------------------------------------------------------
+    # -- the event views: query functions of the engine (engine.event_lists), in threads --------------
+    async def query(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(db, *args) in a thread: a read-only query function that returns plain data."""
+        return await self._read(fn, self.db, *args)
+
+    async def change(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(db, *args) in a thread: a change function of the engine (refused in read-only mode)."""
+        return await self._write(fn, self.db, *args)
+
     async def event_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return await self._read(lambda: list(self.db.execute_sql(sql, params).fetchall()))
 

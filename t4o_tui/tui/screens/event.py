@@ -1,18 +1,26 @@
-"""Event: the race's classes, entries and courses, read from the database (`t` switches the list)."""
+"""Event: a race's classes, entries and courses (`t` switches the list, `r` the race when there
+are several); `e` edits the selected entry by hand, or the selected class's timing."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
+import peewee
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from t4o_tui.engine import event_lists
+from t4o_tui.engine.event_lists import ClassLine, CourseLine, EntryLine
+from t4o_tui.engine.event_setup import RaceInfo, SetupError, find_class
 from t4o_tui.tui.format import clip, stamp
 from t4o_tui.tui.keys import bindings
+from t4o_tui.tui.screens.class_timing import ClassTimingData, ClassTimingScreen
 from t4o_tui.tui.screens.entry_edit import EntryEditScreen
-from t4o_tui.tui.screens.view import ViewScreen
+from t4o_tui.tui.screens.race_view import RaceViewScreen, choose_race
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
 ROWS_SHOWN = 2000  # a DataTable with more rows paints slowly; the filter narrows the list
@@ -30,25 +38,18 @@ COLUMNS = {
                 Column("controls", "Controls")],
 }
 
-SQL = {
-    "classes": (
-        "SELECT c.id, c.name, COALESCE(co.name, ''), "
-        "(SELECT count(*) FROM entry e WHERE e.class_id = c.id AND e.status != 'withdrawn'), "
-        "(SELECT count(*) FROM start s WHERE s.class_id = c.id), c.first_start, c.start_interval, c.max_time "
-        "FROM class c LEFT JOIN course co ON co.id = c.course_id ORDER BY c.name, c.id"),
-    "entries": (
-        "SELECT e.id, COALESCE(s.bib, e.bib, ''), TRIM(COALESCE(p.given, '') || ' ' || COALESCE(p.family, '')), "
-        "COALESCE(o.name, ''), COALESCE(c.name, ''), "
-        "COALESCE((SELECT group_concat(cd.number, ' ') FROM entry_card ec JOIN card cd ON cd.id = ec.card_id "
-        "WHERE ec.entry_id = e.id), ''), s.start_time, COALESCE(r.status, e.status) "
-        "FROM entry e LEFT JOIN person p ON p.id = e.person_id LEFT JOIN organisation o ON o.id = e.organisation_id "
-        "LEFT JOIN class c ON c.id = e.class_id LEFT JOIN start s ON s.entry_id = e.id "
-        "LEFT JOIN result r ON r.entry_id = e.id ORDER BY c.name, s.start_time, e.id"),
-    "courses": (
-        "SELECT co.id, co.name, co.length, co.climb, "
-        "(SELECT count(*) FROM course_control cc WHERE cc.course_id = co.id AND cc.kind = 'control') "
-        "FROM course co ORDER BY co.name, co.id"),
+Line = ClassLine | EntryLine | CourseLine
+LOADERS: dict[str, Callable[[peewee.Database, int], Sequence[Line]]] = {
+    "classes": event_lists.class_lines, "entries": event_lists.entry_lines, "courses": event_lists.course_lines,
 }
+
+
+@dataclass(frozen=True)
+class EventData:
+    tab: str
+    races: list[RaceInfo]
+    race: RaceInfo | None
+    rows: Sequence[Line]
 
 
 def duration(seconds: float | None) -> str:
@@ -66,18 +67,18 @@ def number(value: float | None, unit: str) -> str:
     return "–" if value is None else f"{value:g} {unit}"
 
 
-class EventScreen(ViewScreen):
+class EventScreen(RaceViewScreen):
     VIEW = "event"
     CSS_PATH = "event.tcss"
     HELP_TITLE = "Event"
     POLL_SECONDS = 5.0
     FILTERABLE = True
-    BINDINGS: ClassVar = bindings("event.tab", "event.edit")
+    BINDINGS: ClassVar = bindings("event.tab", "event.edit", "event.class_timing", "event.race")
 
     def __init__(self) -> None:
         super().__init__()
         self.tab = "classes"
-        self._rows: list[tuple[Any, ...]] | None = None
+        self._rows: Sequence[Line] | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -87,16 +88,22 @@ class EventScreen(ViewScreen):
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()
 
-    async def load(self) -> tuple[str, list[tuple[Any, ...]]]:
-        tab = self.tab
-        return tab, await self.services.event_rows(SQL[tab])
+    async def load(self) -> EventData:
+        tab, wanted, now = self.tab, self.t4o.race_id, self.services.now()
 
-    def apply(self, data: tuple[str, list[tuple[Any, ...]]]) -> None:
-        tab, rows = data
-        if tab != self.tab:  # switched while loading
+        def read(db: peewee.Database) -> EventData:
+            races, race = choose_race(db, wanted, now)
+            return EventData(tab, races, race, LOADERS[tab](db, race.id) if race is not None else [])
+
+        return await self.services.query(read)
+
+    def apply(self, data: EventData) -> None:
+        if data.tab != self.tab:  # switched while loading
             self.poll_now()
             return
-        self._rows = rows
+        if not self.show_races(data.races, data.race):
+            return
+        self._rows = data.rows
         self._show()
 
     def on_filter_changed(self) -> None:
@@ -105,15 +112,26 @@ class EventScreen(ViewScreen):
 
     def action_next_tab(self) -> None:
         self.tab = TABS[(TABS.index(self.tab) + 1) % len(TABS)]
-        self._rows = None
-        table = self.query_one(LiveTable)
-        table.reset_columns(COLUMNS[self.tab])
-        table.sync([])
+        self._reset_rows(columns=True)
+        self.refresh_bindings()  # `e` edits what this list holds
         self.poll_now()
 
+    def race_changed(self) -> None:
+        self._reset_rows(columns=False)
+
+    def _reset_rows(self, *, columns: bool) -> None:
+        self._rows = None
+        table = self.query_one(LiveTable)
+        if columns:
+            table.reset_columns(COLUMNS[self.tab])
+        table.sync([])
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The keys show only where they work.
         if action == "edit_entry" and self.tab != "entries":
-            return False  # the key shows only where it works
+            return False
+        if action == "edit_class" and self.tab != "classes":
+            return False
         return super().check_action(action, parameters)
 
     def action_edit_entry(self) -> None:
@@ -126,27 +144,43 @@ class EventScreen(ViewScreen):
         self.t4o.run_safely(self._edit(int(key)), "Editing the entry")
 
     async def _edit(self, entry_id: int) -> None:
-        rows = await self.services.event_rows(
-            "SELECT e.id, TRIM(COALESCE(p.given, '') || ' ' || COALESCE(p.family, '')), e.class_id, "
-            "COALESCE((SELECT s.bib FROM start s WHERE s.entry_id = e.id), e.bib), "
-            "(SELECT cd.number FROM entry_card ec JOIN card cd ON cd.id = ec.card_id WHERE ec.entry_id = e.id LIMIT 1), "
-            "e.status FROM entry e LEFT JOIN person p ON p.id = e.person_id WHERE e.id = ?", (entry_id,))
-        if not rows:
+        e = await self.services.query(event_lists.entry_for_edit, entry_id)
+        if e is None:
             return
-        r = rows[0]
-        classes = [(str(name), int(cid)) for cid, name in await self.services.event_rows("SELECT id, name FROM class ORDER BY name")]
-        entry = {"id": r[0], "name": r[1], "class_id": r[2], "bib": r[3], "card": r[4], "status": r[5]}
-        if await self.app.push_screen_wait(EntryEditScreen(entry, classes)):
-            self.notify(f"{r[1]}: saved, marked as edited by hand.")
+        entry = {"id": e.id, "name": e.name, "class_id": e.class_id, "bib": e.bib, "card": e.card, "status": e.status}
+        if await self.app.push_screen_wait(EntryEditScreen(entry, e.classes)):
+            self.notify(f"{e.name}: saved, marked as edited by hand.")
             self.poll_now()
 
-    def _cells(self, r: tuple[Any, ...]) -> tuple[str, ...]:
+    def action_edit_class(self) -> None:
+        key = self.query_one(LiveTable).selected_key
+        line = next((r for r in self._rows or [] if isinstance(r, ClassLine) and str(r.id) == key), None)
+        if self.tab != "classes" or line is None or self.race is None:
+            self.notify("Select a class (t switches to Classes).", severity="warning")
+            return
+        self.t4o.run_safely(self._open_class(self.race, line.name), "Opening the class timing")
+
+    async def _open_class(self, race: RaceInfo, name: str) -> None:
+        try:
+            info = await self.services.query(find_class, race.id, name)
+        except SetupError as exc:  # renamed or deleted meanwhile
+            self.notify(exc.message, severity="warning")
+            self.poll_now()
+            return
+        courses = [c.name for c in await self.services.query(event_lists.course_lines, race.id)]
+        if await self.app.push_screen_wait(ClassTimingScreen(ClassTimingData(race, info, courses),
+                                                             readonly=self.t4o.readonly)):
+            self.poll_now()
+
+    def _cells(self, r: Line) -> tuple[str, ...]:
         now, tz = self.services.now(), self.services.tz
-        if self.tab == "classes":
-            return (r[1], r[2], str(r[3]), str(r[4]), stamp(r[5], now, tz), duration(r[6]), duration(r[7]))
-        if self.tab == "entries":
-            return (str(r[1]), clip(r[2], 30), clip(r[3], 24), r[4], r[5], stamp(r[6], now, tz), r[7])
-        return (r[1], number(r[2], "m"), number(r[3], "m"), str(r[4]))
+        if isinstance(r, ClassLine):
+            return (r.name, r.course, str(r.entries), str(r.starts), stamp(r.first_start, now, tz),
+                    duration(r.start_interval), duration(r.max_time))
+        if isinstance(r, EntryLine):
+            return (r.bib, clip(r.name, 30), clip(r.club, 24), r.class_name, r.cards, stamp(r.start_time, now, tz),
+                    r.status)
+        return (r.name, number(r.length, "m"), number(r.climb, "m"), str(r.controls))
 
     def _show(self) -> None:
         assert self._rows is not None
@@ -158,11 +192,11 @@ class EventScreen(ViewScreen):
                 continue
             matched += 1
             if len(shown) < ROWS_SHOWN:
-                shown.append(Row(str(r[0]), tuple(Text(c) for c in cells), (i,)))
+                shown.append(Row(str(r.id), tuple(Text(c) for c in cells), (i,)))
         self.query_one(LiveTable).sync(shown)
         self.query_one("#empty").display = not self._rows
         tabs = " ".join(f"[{TAB_LABELS[t]}]" if t == self.tab else TAB_LABELS[t] for t in TABS)
-        title = f"{tabs} · {len(self._rows)}"
+        title = f"{self.race_title()}{tabs} · {len(self._rows)}"
         if matched != len(self._rows):
             title += f" · {matched} match"
         if len(shown) < matched:

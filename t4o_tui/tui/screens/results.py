@@ -1,19 +1,24 @@
-"""Results: one class's result list (place, name, club, time, behind, status); `,` and `.` change class."""
+"""Results: one class's result list (place, name, club, time, behind, status); `,` and `.` change
+class, `r` the race when the event has several."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
+import peewee
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from t4o_tui.engine import event_lists
+from t4o_tui.engine.event_lists import ResultClass
+from t4o_tui.engine.event_setup import RaceInfo
 from t4o_tui.jobs.result_list import clock, load_runners, rank
 from t4o_tui.tui.format import clip
 from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.screens.view import ViewScreen
+from t4o_tui.tui.screens.race_view import RaceViewScreen, choose_race
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
 COLUMNS = [Column("place", "Pl"), Column("bib", "Bib"), Column("name", "Name"), Column("club", "Club"),
@@ -24,38 +29,39 @@ STATUS_STYLE = {"OK": "green", "MissingPunch": "red", "DidNotFinish": "red", "Di
 
 @dataclass(frozen=True)
 class ResultsData:
-    classes: list[tuple[int, str, str]]  # id, name, result type
+    races: list[RaceInfo]
+    race: RaceInfo | None
+    classes: list[ResultClass]
     class_id: int | None
     rows: list[tuple[str, ...]]  # key, place, bib, name, club, time, behind, status
 
 
-def load_results(conn: Any, class_id: int | None) -> ResultsData:
-    race = conn.execute("SELECT id FROM race ORDER BY id LIMIT 1").fetchone()
+def load_results(db: peewee.Database, wanted_race: int | None, class_id: int | None, now: float) -> ResultsData:
+    """The chosen race's classes and one class's ranked results (in a worker thread)."""
+    races, race = choose_race(db, wanted_race, now)
     if race is None:
-        return ResultsData([], None, [])
-    classes = [(r[0], r[1], r[2] or "normal") for r in conn.execute(
-        "SELECT id, name, result_type FROM class WHERE race_id = ? ORDER BY name, id", (race[0],)).fetchall()]
+        return ResultsData(races, None, [], None, [])
+    classes = event_lists.result_classes(db, race.id)
     if not classes:
-        return ResultsData([], None, [])
-    chosen: int = class_id if class_id is not None and class_id in {c[0] for c in classes} else classes[0][0]
-    list_type = next(c[2] for c in classes if c[0] == chosen)
-    runners = load_runners(conn, race[0]).get(chosen, [])
+        return ResultsData(races, race, [], None, [])
+    chosen = class_id if class_id is not None and class_id in {c.id for c in classes} else classes[0].id
+    list_type = next(c.result_type for c in classes if c.id == chosen)
+    runners = load_runners(db.connection(), race.id).get(chosen, [])
     rows: list[tuple[str, ...]] = []
     for ranked, runner in rank(runners, list_type):
-        status = ranked.status.value
         rows.append((str(runner.entry_id), "" if ranked.place is None else f"{ranked.place}.", runner.bib or "",
                      runner.name, runner.club, clock(ranked.time) if ranked.time is not None else "",
-                     f"+{clock(ranked.behind)}" if ranked.behind else "", status))
-    return ResultsData(classes, chosen, rows)
+                     f"+{clock(ranked.behind)}" if ranked.behind else "", ranked.status.value))
+    return ResultsData(races, race, classes, chosen, rows)
 
 
-class ResultsScreen(ViewScreen):
+class ResultsScreen(RaceViewScreen):
     VIEW = "results"
     CSS_PATH = "results.tcss"
     HELP_TITLE = "Results"
     POLL_SECONDS = 3.0
     FILTERABLE = True
-    BINDINGS: ClassVar = bindings("results.prev", "results.next")
+    BINDINGS: ClassVar = bindings("results.prev", "results.next", "results.race")
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,12 +77,14 @@ class ResultsScreen(ViewScreen):
         self.query_one(LiveTable).focus()
 
     async def load(self) -> ResultsData:
-        class_id = self.class_id
-        return await self.services.event_call(lambda conn: load_results(conn, class_id))
+        race_id, class_id, now = self.t4o.race_id, self.class_id, self.services.now()
+        return await self.services.query(load_results, race_id, class_id, now)
 
     def apply(self, data: ResultsData) -> None:
+        if not self.show_races(data.races, data.race):
+            return
         if self.class_id is not None and data.class_id != self.class_id and \
-                self.class_id in {c[0] for c in data.classes}:
+                self.class_id in {c.id for c in data.classes}:
             self.poll_now()  # the class changed while loading
             return
         self._data = data
@@ -90,11 +98,17 @@ class ResultsScreen(ViewScreen):
     def action_cycle_class(self, step: int) -> None:
         if self._data is None or not self._data.classes:
             return
-        ids = [c[0] for c in self._data.classes]
+        ids = [c.id for c in self._data.classes]
         i = ids.index(self.class_id) if self.class_id in ids else 0
         self.class_id = ids[(i + step) % len(ids)]
         self.query_one(LiveTable).sync([])
         self.poll_now()
+
+    def race_changed(self) -> None:
+        # Class ids belong to a race: the new race starts at its first class.
+        self.class_id = None
+        self._data = None
+        self.query_one(LiveTable).sync([])
 
     def _show(self) -> None:
         assert self._data is not None
@@ -110,10 +124,10 @@ class ResultsScreen(ViewScreen):
             rows.append(Row(key, tuple(texts), (i,)))
         self.query_one(LiveTable).sync(rows)
         self.query_one("#empty").display = not data.classes
-        name = next((c[1] for c in data.classes if c[0] == data.class_id), "–")
+        name = next((c.name for c in data.classes if c.id == data.class_id), "–")
         n = len(data.classes)
-        pos = next((i + 1 for i, c in enumerate(data.classes) if c[0] == data.class_id), 0)
-        title = f"{name} · class {pos}/{n} · {len(data.rows)} runners"
+        pos = next((i + 1 for i, c in enumerate(data.classes) if c.id == data.class_id), 0)
+        title = f"{self.race_title()}{name} · class {pos}/{n} · {len(data.rows)} runners"
         if len(rows) != len(data.rows):
             title += f" · {len(rows)} shown"
         self.set_status_line(title)
