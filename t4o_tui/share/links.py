@@ -51,6 +51,9 @@ class ShareRow:
     hits: int
     last_access: float | None
     created_at: float
+    #: When a share server last wrote hit counts (any link's): visits since then are not counted
+    #: yet (it writes them every few seconds). None: never.
+    hits_written_at: float | None = None
 
     def state(self, now: float) -> str:
         if self.revoked:
@@ -64,7 +67,7 @@ class ShareRow:
             "id": self.id, "task": self.task, "url": share_url(base, self.token), "label": self.label,
             "run_task": self.run_task, "cache_window": self.cache_window, "expires_at": iso(self.expires_at),
             "state": self.state(now), "hits": self.hits, "last_access": iso(self.last_access),
-            "created_at": iso(self.created_at),
+            "created_at": iso(self.created_at), "hits_written_at": iso(self.hits_written_at),
         }
 
 
@@ -126,4 +129,15 @@ def list_shares(db: peewee.Database, *, task: str | int | None = None) -> list[S
         sql += " WHERE s.task_id = ?"
         params.append(find_task(task).id)
     rows = db.execute_sql(sql + " ORDER BY s.id", params).fetchall()
-    return [ShareRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], bool(r[8]), r[9], r[10], r[11]) for r in rows]
+    written = hits_written_at(db)
+    return [ShareRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], bool(r[8]), r[9], r[10], r[11], written)
+            for r in rows]
+
+
+def hits_written_at(db: peewee.Database) -> float | None:
+    """When hit counts were last written (a trigger records it), or None if never."""
+    row = db.execute_sql("SELECT value FROM meta WHERE key = 'share_hits_written'").fetchone()
+    try:
+        return float(row[0]) if row and row[0] else None
+    except ValueError:
+        return None

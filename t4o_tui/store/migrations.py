@@ -462,9 +462,24 @@ def _v9_time_resolution(conn: sqlite3.Connection) -> None:
     _script(conn, "ALTER TABLE event ADD COLUMN time_resolution REAL NOT NULL DEFAULT 1.0")
 
 
+def _v10_share_hits_written(conn: sqlite3.Connection) -> None:
+    # Issue 12: a share server counts hits in memory and writes them every few seconds, so the
+    # counts in `shares` lag; this records when they were last written (by any process), to show.
+    _script(
+        conn,
+        """
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('share_hits_written', '');
+        CREATE TRIGGER share_hits_written AFTER UPDATE OF hits ON share BEGIN
+            UPDATE meta SET value = CAST((julianday('now') - 2440587.5) * 86400.0 AS TEXT)
+            WHERE key = 'share_hits_written';
+        END
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
-                     _v8_event_setup, _v9_time_resolution]
+                     _v8_event_setup, _v9_time_resolution, _v10_share_hits_written]
 LATEST = len(STEPS)
 
 
