@@ -200,3 +200,13 @@ def test_any_entry_list_imported_twice_in_any_order_leaves_the_counts_of_one_imp
             assert counts(db) == once, log_text(db, run)
         finally:
             db.close()
+
+
+def test_match_by_name_and_birth_year_is_tried_first_and_counted_as_such(db, db_path, tmp_path):
+    f = tmp_path / "e.csv"
+    f.write_text("PERSON NAME;PERSON BIRTHYEAR;CLASS NAME\nAnn Ek;1990;D21\nBo Ek;1985;H21\n", encoding="utf-8")
+    run_job(db, db_path, "import-entries", {"file": str(f), "match_by": "name"})
+    f.write_text("PERSON NAME;PERSON BIRTHYEAR;CLASS NAME\nAnn Ek;1990;D35\nBo Ek;1985;H21\n", encoding="utf-8")
+    again = run_job(db, db_path, "import-entries", {"file": str(f), "match_by": "name"})
+    log = log_text(db, again)
+    assert counts(db)["entry"] == 2 and "2 by name and birth year" in log and "1 updated, 1 unchanged" in log

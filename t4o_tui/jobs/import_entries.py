@@ -121,15 +121,19 @@ class ImportEntriesJob(Job):
     description = (
         "Imports entries from an IOF XML 3.0 EntryList or a CSV/Excel table with column titles "
         "(ENTRY IDENTIFIER, PERSON FIRST NAME, CLASS NAME, CARD NO, ...). Creates classes, persons, "
-        "clubs and cards as needed; re-importing updates and never duplicates; entries edited by "
-        "hand are left alone. A full import marks entries missing from the file as withdrawn."
+        "clubs and cards as needed; re-importing updates and never duplicates: an entry is found by its "
+        "entry id, else a person id of any type, else card number and name, else name, club and class "
+        "(the log says how many by each; a row matching several entries is named and not imported). "
+        "Entries edited by hand are left alone. A full import marks entries missing from the file as withdrawn."
     )
     settings = Schema((
         FILE,
         RACE,
         Setting("format", "choice", "Format", "File format; auto looks at the content.", default="auto",
                 choices=(("auto", "Detect"), ("iof-xml", "IOF XML 3.0 EntryList"), ("table", "CSV or Excel table"))),
-        Setting("match_by", "choice", "Match by", "Which key finds an existing entry to update.", default="entry-id",
+        Setting("match_by", "choice", "Match by", "Which key is tried first to find an existing entry to update "
+                "(then the others in order: entry id, person id, card number and name, name, club and class); "
+                "name and birth year also finds persons of other races.", default="entry-id",
                 choices=(("entry-id", "Entry identifier"), ("person-id", "Person identifier"), ("name", "Name and birth year"))),
         Setting("id_type", "text", "Identifier type", "Identifier type for ids without one (e.g. Eventor).", default="Eventor"),
         Setting("full_import", "boolean", "Full import", "Entries of this identifier type missing from the file become withdrawn.", default=False),
@@ -206,7 +210,7 @@ class _Importer:
         self.now = time.time()
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "hand-edited": 0, "withdrawn": 0,
                        "classes": 0, "clubs": 0, "persons": 0, "cards": 0}
-        self.matched = dict.fromkeys(MATCH_RULES, 0)
+        self.matched = dict.fromkeys(MATCH_RULES + (("name and birth year",) if self.match_by == "name" else ()), 0)
         self.ambiguous: list[int] = []  # lines of rows that matched several entries: not imported
         self.claimed: dict[int, int] = {}  # entry -> the line of this file that matched or made it
         self.details = 0
@@ -401,7 +405,7 @@ class _Importer:
             year = row.birth_year if isinstance(row.birth_year, int) else None
             pid = ix.person_names.get((*key, year))
             if pid is not None and (eid := ix.entries_by_person.get(pid)) is not None:
-                return eid, pid, "person id", []  # counted with the person rules
+                return eid, pid, "name and birth year", []
         found = [e for e in sorted(self._card_holders(row)) if ix.name_of_entry(e) == key and self._compatible(e, entry_ids, person_ids)]
         if len(found) == 1:
             return found[0], pid, "card number and name", []
