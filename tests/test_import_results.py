@@ -146,3 +146,20 @@ def test_a_broken_result_list_fails_with_its_line_and_changes_nothing(db, db_pat
     run = run_job(db, db_path, "import-results", {"file": str(f)})
     assert run.status == "failed" and "<Time> is 'ten', expected seconds" in run.error and "line" in run.error
     assert Entry.select().count() == 0 and Result.select().count() == 0
+
+
+def test_a_runner_timed_here_keeps_this_programs_result(db, db_path, tmp_path):
+    from t4o_tui.store.models import Station, StationData
+
+    f = tmp_path / "oe-results.xml"
+    f.write_bytes(oe_result_list())
+    run_job(db, db_path, "import-results", {"file": str(f)})
+    ase = Entry.select().join(Person).where(Person.family == "Ødegård").get()
+    StationData.create(race=ase.race, station=Station.get(Station.role == "readout"), card_number="500001",
+                       source="test", entry=ase, created_at=0.0)
+    Result.update(time=990.0).where(Result.entry == ase).execute()
+    again = run_job(db, db_path, "import-results", {"file": str(f)})
+    log = log_text(db, again)
+    assert "Åse Ødegård has station data here: the result is computed from it and not overwritten" in log
+    assert "0 created, 0 updated, 5 unchanged, 1 kept (timed here)" in log
+    assert Result.get(Result.entry == ase).time == 990.0
