@@ -315,6 +315,16 @@ def test_only_the_lease_holder_evaluates_and_a_standby_takes_up_where_it_stopped
     (dict(kind="interval", every=60, overlap="never"), "overlap", "not one of"),
     (dict(kind="window", every=60, source="race.first_start", source_key="99", start_offset=-3600, expiry_offset=3600), "source_key", "no record"),
     (dict(kind="per_row", source="nowhere.date"), "source", "unknown date source"),
+    (dict(kind="per_row", source="race.first_start", expiry=T0 - 1), "expiry", "after start"),
+    (dict(kind="window", every=60, cron="* * * * *", source="race.first_start", source_key="1", start_offset=-60,
+          expiry_offset=60), "every", "exactly one"),
+    (dict(kind="window", every=60, source="start.start_time", source_key="1", start_offset=-60, expiry_offset=60),
+     "source", "per-row schedule"),
+    (dict(kind="window", every=60, source="race.first_start", source_key="1", start_offset=60, expiry_offset=-60),
+     "expiry_offset", "after the start offset"),
+    (dict(kind="window", every=60, source="race.first_start", source_key="1"), "start_offset", "offset"),
+    (dict(kind="once", at=T0 + 10, start=None), "start", "required"),
+    (dict(kind="sometimes"), "kind", "not one of"),
 ])
 def test_bad_schedules_name_the_field_and_save_nothing(db, clock, data, field, fragment):
     create_task("T", "test", {"seconds": 0})

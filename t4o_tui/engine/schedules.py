@@ -6,6 +6,7 @@ and computes what the dashboard and the editors show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +16,7 @@ import peewee
 from t4o_tui.engine import schedule_math as sm
 from t4o_tui.engine import schedule_rules as rules
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
-from t4o_tui.engine.date_sources import SOURCES, UnknownSource, find_row, get_source
+from t4o_tui.engine.date_sources import SOURCES, DateSource, UnknownSource, find_row, get_source
 from t4o_tui.engine.tasks import TaskError, find_task
 from t4o_tui.jobs.registry import JOBS
 from t4o_tui.store.models import (
@@ -118,74 +119,123 @@ def spec_of(s: Schedule | ScheduleInput, bounds: tuple[float, float] | None = No
     )
 
 
-def validate(db: peewee.Database, data: ScheduleInput) -> tuple[sm.ScheduleSpec | None, list[sm.ScheduleError]]:
-    """Every problem with a schedule, each naming its field; and its spec when the math is valid."""
-    errors: list[sm.ScheduleError] = []
-    job_title, sub_minute = "?", False
+# -- validation: one small check per concern, and one per kind --------------------------------------
+Errors = list[sm.ScheduleError]
+Bounds = tuple[float, float]
+
+
+def _job_of(data: ScheduleInput, errors: Errors) -> tuple[str, bool]:
+    """The task's job title and whether it allows sub-minute schedules ("?" when there is no job)."""
     try:
         task = find_task(data.task)
-        job = JOBS.get(task.job)
-        if job is None:
-            errors.append(sm.ScheduleError("task", f"task '{task.name}' has an unknown job '{task.job}'"))
-        else:
-            job_title, sub_minute = job.title, job.sub_minute
     except TaskError as exc:
         errors.append(sm.ScheduleError("task", str(exc)))
-    if data.kind not in SCHEDULE_KINDS:
+        return "?", False
+    job = JOBS.get(task.job)
+    if job is None:
+        errors.append(sm.ScheduleError("task", f"task '{task.name}' has an unknown job '{task.job}'"))
+        return "?", False
+    return job.title, job.sub_minute
+
+
+def _one_of(field_name: str, value: str, allowed: tuple[str, ...]) -> sm.ScheduleError | None:
+    return None if value in allowed else sm.ScheduleError(field_name, f"'{value}' is not one of: {', '.join(allowed)}")
+
+
+# Fields every kind has: (check, or None when the value is fine).
+_COMMON_CHECKS: tuple[Callable[[ScheduleInput], sm.ScheduleError | None], ...] = (
+    lambda d: None if _zone_ok(d.tz) else sm.ScheduleError(
+        "tz", f"unknown time zone '{d.tz}' (use an IANA name like Europe/Oslo)"),
+    lambda d: _one_of("catch_up", d.catch_up, CATCH_UP_POLICIES),
+    lambda d: None if 0 < d.catch_up_window <= CATCH_UP_WINDOW_MAX else sm.ScheduleError(
+        "catch_up_window", "must be more than 0 and at most 7 days"),
+    lambda d: _one_of("overlap", d.overlap, OVERLAP_POLICIES),
+    lambda d: None if d.max_runs is None or d.max_runs >= 1 else sm.ScheduleError(
+        "max_runs", f"must be at least 1 (got {d.max_runs})"),
+)
+
+
+def _source_for(data: ScheduleInput, errors: Errors) -> DateSource | None:
+    """The date source a window or per-row schedule names, if it exists and suits the kind."""
+    if not data.source:
+        errors.append(sm.ScheduleError("source", f"a date source is required (one of: {', '.join(sorted(SOURCES))})"))
+        return None
+    try:
+        source = get_source(data.source)
+    except UnknownSource as exc:
+        errors.append(sm.ScheduleError("source", str(exc)))
+        return None
+    if data.kind == "window" and not source.window:
+        errors.append(sm.ScheduleError("source", f"{source.label} has many rows: use it for a per-row schedule"))
+        return None
+    if data.kind == "per_row" and not source.per_row:
+        errors.append(sm.ScheduleError("source", f"{source.label} is one record's date: use it for a window"))
+        return None
+    return source
+
+
+def _timed_bounds(db: peewee.Database, data: ScheduleInput, errors: Errors) -> Bounds | None:
+    """interval, cron, once: start and expiry as given (both required)."""
+    if data.start is None or data.expiry is None:
+        errors.append(sm.ScheduleError("start" if data.start is None else "expiry", "is required"))
+        return None
+    return data.start, data.expiry
+
+
+def _window_bounds(db: peewee.Database, data: ScheduleInput, errors: Errors) -> Bounds | None:
+    """An anchored window: one repeat rule, offsets in order, and a record whose date is set."""
+    if (data.every is None) == (data.cron is None):
+        errors.append(sm.ScheduleError("every", "an anchored window repeats by interval (every) or by cron: give exactly one"))
+    source = _source_for(data, errors)
+    if source is None:
+        return None
+    if data.start_offset is None or data.expiry_offset is None:
+        errors.append(sm.ScheduleError("start_offset", "an anchored window needs a start offset and an expiry offset"))
+    elif data.expiry_offset <= data.start_offset:
+        errors.append(sm.ScheduleError("expiry_offset", "must be after the start offset"))
+    row = find_row(source, db, str(data.source_key)) if data.source_key is not None else None
+    if row is None:
+        errors.append(sm.ScheduleError("source_key", f"no record '{data.source_key}' in {source.label}"))
+        return None
+    if row.at is None:
+        errors.append(sm.ScheduleError("source_key", f"{source.label} of '{row.label}' is not set"))
+        return None
+    return window_bounds(db, data)
+
+
+def _per_row_bounds(db: peewee.Database, data: ScheduleInput, errors: Errors) -> Bounds | None:
+    """A per-row schedule: a per-row source, and start and expiry in order. No spec: rows are its times."""
+    _source_for(data, errors)
+    if data.start is None or data.expiry is None:
+        errors.append(sm.ScheduleError("start", "a per-row schedule needs a start and an expiry"))
+    elif data.expiry <= data.start:
+        errors.append(sm.ScheduleError("expiry", "must be after start"))
+    return None
+
+
+# kind -> its own checks, returning the start and expiry to check the fire-time math with (None:
+# no math to check, because a field is missing or the kind has no fire-time rule).
+_KIND_CHECKS: dict[str, Callable[[peewee.Database, ScheduleInput, Errors], Bounds | None]] = {
+    "interval": _timed_bounds, "cron": _timed_bounds, "once": _timed_bounds,
+    "window": _window_bounds, "per_row": _per_row_bounds,
+}
+
+
+def validate(db: peewee.Database, data: ScheduleInput) -> tuple[sm.ScheduleSpec | None, list[sm.ScheduleError]]:
+    """Every problem with a schedule, each naming its field; and its spec when the math is valid."""
+    errors: Errors = []
+    job_title, sub_minute = _job_of(data, errors)
+    kind_checks = _KIND_CHECKS.get(data.kind)
+    if kind_checks is None:
         errors.append(sm.ScheduleError("kind", f"'{data.kind}' is not one of: {', '.join(SCHEDULE_KINDS)}"))
         return None, errors
-    if not _zone_ok(data.tz):
-        errors.append(sm.ScheduleError("tz", f"unknown time zone '{data.tz}' (use an IANA name like Europe/Oslo)"))
-    if data.catch_up not in CATCH_UP_POLICIES:
-        errors.append(sm.ScheduleError("catch_up", f"'{data.catch_up}' is not one of: {', '.join(CATCH_UP_POLICIES)}"))
-    if not 0 < data.catch_up_window <= CATCH_UP_WINDOW_MAX:
-        errors.append(sm.ScheduleError("catch_up_window", "must be more than 0 and at most 7 days"))
-    if data.overlap not in OVERLAP_POLICIES:
-        errors.append(sm.ScheduleError("overlap", f"'{data.overlap}' is not one of: {', '.join(OVERLAP_POLICIES)}"))
-    if data.max_runs is not None and data.max_runs < 1:
-        errors.append(sm.ScheduleError("max_runs", f"must be at least 1 (got {data.max_runs})"))
-    if data.kind == "window" and (data.every is None) == (data.cron is None):
-        errors.append(sm.ScheduleError("every", "an anchored window repeats by interval (every) or by cron: give exactly one"))
-    bounds = None
-    if data.kind in ("window", "per_row"):
-        if not data.source:
-            errors.append(sm.ScheduleError("source", f"a date source is required (one of: {', '.join(sorted(SOURCES))})"))
-        else:
-            try:
-                source = get_source(data.source)
-            except UnknownSource as exc:
-                errors.append(sm.ScheduleError("source", str(exc)))
-                source = None
-            if source is not None and data.kind == "window" and not source.window:
-                errors.append(sm.ScheduleError("source", f"{source.label} has many rows: use it for a per-row schedule"))
-            elif source is not None and data.kind == "per_row" and not source.per_row:
-                errors.append(sm.ScheduleError("source", f"{source.label} is one record's date: use it for a window"))
-            elif source is not None and data.kind == "window":
-                if data.start_offset is None or data.expiry_offset is None:
-                    errors.append(sm.ScheduleError("start_offset", "an anchored window needs a start offset and an expiry offset"))
-                elif data.expiry_offset <= data.start_offset:
-                    errors.append(sm.ScheduleError("expiry_offset", "must be after the start offset"))
-                row = find_row(source, db, str(data.source_key)) if data.source_key is not None else None
-                if row is None:
-                    errors.append(sm.ScheduleError("source_key", f"no record '{data.source_key}' in {source.label}"))
-                elif row.at is None:
-                    errors.append(sm.ScheduleError("source_key", f"{source.label} of '{row.label}' is not set"))
-                else:
-                    bounds = window_bounds(db, data)
-    if data.kind == "per_row":
-        if data.start is None or data.expiry is None:
-            errors.append(sm.ScheduleError("start", "a per-row schedule needs a start and an expiry"))
-        elif data.expiry <= data.start:
-            errors.append(sm.ScheduleError("expiry", "must be after start"))
-        return None, errors
-    if data.kind != "window" and (data.start is None or data.expiry is None):
-        errors.append(sm.ScheduleError("start" if data.start is None else "expiry", "is required"))
-        return None, errors
-    if data.kind == "window" and bounds is None:
+    errors += [e for e in (check(data) for check in _COMMON_CHECKS) if e is not None]
+    bounds = kind_checks(db, data, errors)
+    if bounds is None:
         return None, errors
     spec = spec_of(data, bounds)
     if not _zone_ok(data.tz):
-        spec = replace(spec, tz="UTC")
+        spec = replace(spec, tz="UTC")  # the zone is reported already; check the rest as if UTC
     math_errors = sm.validate(spec, job_title=job_title, allows_sub_minute=sub_minute)
     errors.extend(math_errors)
     return (spec if not math_errors else None), errors
