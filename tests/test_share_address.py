@@ -69,3 +69,55 @@ def test_links_use_the_serving_process_port_and_a_second_process_names_it(cli, w
     assert {r["served_by"] for r in json.loads(cli("shares", "--json", check=True).stdout)} == {None}
     assert second.stop() == 0
     assert len([line for line in second.output.splitlines() if "cannot listen" in line]) == 1
+
+
+def test_the_tui_names_the_process_that_serves_the_links(db, db_path, tmp_path, workers):
+    """A TUI whose share server cannot listen (a worker has the port) says so once, naming the
+    worker, and its Shares view shows the worker's address in the links."""
+    import asyncio
+
+    from test_tui import until
+    from test_tui_snapshots import screen_text
+
+    from t4o_tui.config import Config
+    from t4o_tui.engine.runtime import RuntimeOptions
+    from t4o_tui.engine.tasks import create_task
+    from t4o_tui.share.links import create_share
+    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.screens.shares import SharesScreen
+
+    write_config(tmp_path, "[share]\nport = 0\n")
+    create_task("Results", "test", {"write_file": True})
+    create_share(db, "Results", label="speaker")
+    worker = workers("serving")
+    worker.wait_started()
+    port = _listening_port(worker.output)
+    worker_id = re.search(r"runtime started as (\S+)", worker.output).group(1)  # type: ignore[union-attr]
+    assert port
+
+    cfg = Config(db=db_path, grace=0.5, share_port=port)
+    options = RuntimeOptions(poll=0.2, grace=0.5, queue_lane=False, direct_lane=False, scheduler=False, share=True,
+                             share_port=port)
+    app = T4oApp(cfg, db, options=options, watch_terminal=False)
+    notes: list[str] = []
+    notify = app.notify
+
+    def recording_notify(message: str, **kwargs: object) -> None:
+        notes.append(str(message))
+        notify(message, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = recording_notify  # type: ignore[method-assign]
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.engine_started, what="engine start")
+            await pilot.press("4")
+            assert isinstance(app.screen, SharesScreen)
+            served = f"links served by worker {worker_id} on 127.0.0.1:{port} (this process could not listen)"
+            await until(pilot, lambda: served in " ".join(screen_text(app).split()), what="the serving worker named")
+            await until(pilot, lambda: f"http://127.0.0.1:{port}/s/" in screen_text(app), what="its port in the link")
+            refused = [n for n in notes if "cannot listen" in n]
+            assert len(refused) == 1 and f"in use by worker {worker_id}" in refused[0]
+
+    asyncio.run(main())
+    assert worker.stop() == 0

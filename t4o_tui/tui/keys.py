@@ -82,10 +82,10 @@ KEYS: dict[str, Key] = {
     "event.edit": Key("e", "edit_entry", "Edit entry"),
     "event.class_timing": Key("e", "edit_class", "Class timing"),
     # Several races (stages): the Event and Results views show one at a time. Hidden with one race.
-    "event.race": Key("r", "next_race", "Next race"),
+    "event.race": Key("r", "next_race", "Race"),
     "results.prev": Key("comma", "cycle_class(-1)", "Previous class", key_display=","),
     "results.next": Key("full_stop", "cycle_class(1)", "Next class", key_display="."),
-    "results.race": Key("r", "next_race", "Next race"),
+    "results.race": Key("r", "next_race", "Race"),
     "station.active": Key("a", "toggle_active", "Active on/off"),
     # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
     "editor.save": Key("ctrl+r", "save", "Save", priority=True),

@@ -194,8 +194,9 @@ class SharesData:
     now: float
     shares: list[ShareRow]
     base_url: str
-    server: str  # one line on the share server of this process
+    server: str  # one line on who serves the links: this process, another one, or none
     server_ok: bool
+    elsewhere: bool = False  # another process serves the links, not this one
 
     def url(self, share: ShareRow) -> str:
         return share_svc.share_url(self.base_url, share.token)
@@ -588,7 +589,9 @@ class Services:
             rows = share_svc.list_shares(self.db, task=task_name)
             elsewhere = serving_svc.current(self.db, now)
             server, ok = self.share_server_state(elsewhere)
-            return SharesData(now, rows, self.share_base(elsewhere), server, ok)
+            mine = self.runtime is not None and self.runtime.share_server is not None \
+                and self.runtime.share_server.listening
+            return SharesData(now, rows, self.share_base(elsewhere), server, ok, elsewhere is not None and not mine)
 
         return await self._read(load)
 

@@ -59,13 +59,14 @@ class SharesScreen(ViewScreen):
         self.query_one(ShareList).show(data, rows)
         active = sum(s.state(data.now) == "active" for s in data.shares)
         title = f"{'●' if data.server_ok else '⚠'} {data.server} · {active}/{len(data.shares)} active"
-        # The header line is cut where the terminal ends: a server that does not serve, and
-        # would not be read in full there, gets a line of its own.
+        # The header line is cut where the terminal ends: a server that does not serve, or
+        # another process that serves the links, would not be read in full there: a line of its own.
         views = sum(len(label) + 5 for _, label in self.t4o.VIEWS) + 3
         server = self.query_one("#server", Static)
-        server.display = not data.server_ok and views + len(title) > self.app.size.width
+        server.display = (not data.server_ok or data.elsewhere) and views + len(title) > self.app.size.width
         if server.display:
-            server.update(Text(f"⚠ {data.server}", style="yellow"))
+            server.update(Text(f"⚠ {data.server}", style="yellow") if not data.server_ok
+                          else Text(f"● {data.server}"))
         if len(rows) != len(data.shares):
             title += f" · {len(rows)} shown"
         self.set_status_line(title)
