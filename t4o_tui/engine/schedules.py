@@ -311,15 +311,42 @@ def get_schedule(schedule_id: int) -> Schedule:
     return s
 
 
+# -- a pause: its note and its end, as every form and command reads them --------------------------------
+PAUSE_NOTE_MAX = 200
+
+
+def pause_note(text: str | None) -> str | None:
+    """A pause note as stored: whitespace runs made one space, at most PAUSE_NOTE_MAX characters,
+    None when empty. ValueError says what is wrong."""
+    t = " ".join((text or "").split())
+    if len(t) > PAUSE_NOTE_MAX:
+        raise ValueError(f"at most {PAUSE_NOTE_MAX} characters (got {len(t)})")
+    return t or None
+
+
+def pause_until(at: float | None, now: float, *, keep: float | None = None) -> float | None:
+    """When a pause ends by itself: an instant in the future, or None (until resumed). `keep` is
+    the end already set, accepted as it is (a form saved again unchanged). ValueError says why not."""
+    if at is not None and at <= now and at != keep:
+        raise ValueError("must be in the future (empty: until resumed)")
+    return at
+
+
 def pause_schedule(db: peewee.Database, schedule_id: int, *, note: str | None = None, until: float | None = None,
                    clock: Clock = SYSTEM_CLOCK) -> Schedule:
     """Pause: times passed while paused are recorded as 'paused', not run. `until` resumes by itself."""
     with db.atomic():
         s = get_schedule(schedule_id)
         now = clock.now()
-        if until is not None and until <= now:
-            raise ScheduleInvalid([sm.ScheduleError("until", "must be in the future")])
-        s.paused, s.pause_note, s.paused_until, s.updated_at = True, (note or None), until, now
+        errors = []
+        for field_name, check in (("note", lambda: pause_note(note)), ("until", lambda: pause_until(until, now))):
+            try:
+                check()
+            except ValueError as exc:
+                errors.append(sm.ScheduleError(field_name, str(exc)))
+        if errors:
+            raise ScheduleInvalid(errors)
+        s.paused, s.pause_note, s.paused_until, s.updated_at = True, pause_note(note), until, now
         s.save()
         return s
 

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow
+from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow, pause_note, pause_until
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.parsing import WHEN_HINT, parse_when
 from t4o_tui.tui.services import ReadOnlyError
@@ -19,8 +19,6 @@ from t4o_tui.tui.widgets.fields import Field, input_field
 
 if TYPE_CHECKING:
     from t4o_tui.tui.app import T4oApp
-
-NOTE_MAX = 200
 
 
 class PauseScreen(ModalScreen[bool]):
@@ -54,21 +52,13 @@ class PauseScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#field-note Input", Input).focus()
 
-    @staticmethod
-    def _parse_note(text: str) -> str | None:
-        t = " ".join(text.split())
-        if len(t) > NOTE_MAX:
-            raise ValueError(f"at most {NOTE_MAX} characters")
-        return t or None
+    _parse_note = staticmethod(pause_note)  # the engine's rule, as for `schedule pause --note`
 
     def _parse_until(self, text: str) -> float | None:
         if not text.strip():
             return None
         now = self.t4o.services.now()
-        at = parse_when(text, now, self.t4o.services.tz)
-        if at <= now:
-            raise ValueError("must be in the future")
-        return at
+        return pause_until(parse_when(text, now, self.t4o.services.tz), now)
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:

@@ -19,7 +19,7 @@ from textual.widgets import Button, Footer, Input, Select, Static, Switch
 
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.schedule_math import Fire, ScheduleError, format_duration
-from t4o_tui.engine.schedules import ScheduleInput, ScheduleInvalid
+from t4o_tui.engine.schedules import ScheduleInput, ScheduleInvalid, pause_note, pause_until
 from t4o_tui.engine.tasks import TaskError
 from t4o_tui.tui.format import DST_WORDS, ago
 from t4o_tui.tui.keys import bindings
@@ -47,7 +47,6 @@ CATCH_UPS = [("latest: the newest missed time", "latest"), ("skip: record them m
              ("all: each missed time (≤ 100)", "all")]
 OVERLAPS = [("buffer one behind the running", "buffer_one"), ("skip while one is queued/running", "skip"),
             ("allow: run alongside", "allow")]
-NOTE_MAX = 200
 CHECK_DELAY = 0.12  # seconds of quiet typing before the form is checked (one check per burst of keys)
 # Which fields each kind uses. The others are hidden, never cleared: switching kinds loses nothing.
 KIND_FIELDS = {
@@ -268,22 +267,14 @@ class ScheduleEditorScreen(Screen[int | None]):
             raise ValueError("choose the record whose date anchors the window")
         return str(value)
 
-    @staticmethod
-    def _parse_note(text: str) -> str | None:
-        t = " ".join(text.split())
-        if len(t) > NOTE_MAX:
-            raise ValueError(f"at most {NOTE_MAX} characters")
-        return t or None
+    _parse_note = staticmethod(pause_note)  # the engine's rule, as for `schedule pause --note`
 
     def _parse_until(self, text: str) -> float | None:
         if not text.strip():
             return None
         now = self.services.now()
-        at = parse_when(text, now, self.services.tz)
-        unchanged = self.details is not None and at == self.details.paused_until
-        if at <= now and not unchanged:
-            raise ValueError("must be in the future (empty: until resumed)")
-        return at
+        keep = self.details.paused_until if self.details is not None else None
+        return pause_until(parse_when(text, now, self.services.tz), now, keep=keep)
 
     def collect(self) -> tuple[ScheduleInput | None, dict[str, Any], dict[str, str]]:
         """The form as a ScheduleInput, the parsed values, and the fields that do not parse."""
