@@ -460,3 +460,21 @@ def test_a_moved_window_record_moves_the_listed_start_expiry_and_next_time(db, c
     tick(ev, clock)
     stored = Schedule.get_by_id(s.id)
     assert (stored.start, stored.expiry, stored.next_fire) == (T0 + 3600, T0 + 10800, T0 + 3600)
+
+
+def test_the_dashboard_counts_and_hides_an_ended_once_schedule_as_the_lists_do(db, clock, ev):
+    import asyncio
+
+    from t4o_tui.engine.schedules import list_schedules
+    from t4o_tui.tui.services import Services
+
+    create_task("T", "test", {"seconds": 0})
+    every = add_schedule(db, ScheduleInput(task="T", kind="interval", every=60, start=T0 + 10, expiry=T0 + 3600), clock=clock)
+    once = add_schedule(db, ScheduleInput(task="T", kind="once", at=T0 + 15, start=T0, expiry=T0 + 3600), clock=clock)
+    advance_to(ev, clock, T0 + 20)  # the once time is coalesced into the interval's queued run
+    services = Services(db, readonly=True, tz=None, clock=clock)
+    data = asyncio.run(services.dashboard())
+    db.connect(reuse_if_open=True)
+    assert [r.id for r in data.schedules] == [every.id]
+    assert data.schedule_counts == {"active": 1, "ended": 1}
+    assert {r.id: r.state for r in list_schedules(db, now=clock.now())} == {every.id: "active", once.id: "ended"}

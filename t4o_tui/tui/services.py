@@ -314,10 +314,7 @@ class Services:
     # The dashboard's schedules without engine's list_schedules: that one loads every schedule,
     # groups the whole occurrence table and describes each rule, which takes seconds with 10,000
     # schedules. This reads the counts with one aggregate, then only the rows shown.
-    _STATE_SQL = (
-        "CASE WHEN max_runs IS NOT NULL AND fired_count >= max_runs THEN 'ended' WHEN ? > expiry THEN 'ended' "
-        "WHEN paused THEN 'paused' WHEN ? < start THEN 'upcoming' ELSE 'active' END"
-    )  # the rule of engine.schedules.schedule_state, for counting in SQL
+    _STATE_SQL = sched_svc.STATE_SQL  # the rule of engine.schedules.schedule_state, for counting in SQL
 
     def _dashboard_schedules(self, now: float) -> tuple[list[ScheduleRow], dict[str, int]]:
         # What changes the list: an admin's change (schedule_rev, bumped by a trigger), the
@@ -339,7 +336,8 @@ class Services:
         turns = self.db.execute_sql(
             "SELECT min(CASE WHEN start > ? THEN start END), min(CASE WHEN expiry >= ? THEN expiry END), "
             "min(CASE WHEN paused_until > ? THEN paused_until END) FROM schedule", (now, now, now)).fetchone()
-        live = (Schedule.expiry >= now) & (Schedule.max_runs.is_null() | (Schedule.fired_count < Schedule.max_runs))
+        live = (Schedule.expiry >= now) & (Schedule.max_runs.is_null() | (Schedule.fired_count < Schedule.max_runs)) \
+            & ~(Schedule.next_fire.is_null() & Schedule.kind.in_(("interval", "cron", "once")))  # no time left: ended
         order = (Schedule.next_fire.is_null(), Schedule.next_fire, Schedule.id)
         soonest = list(Schedule.select().where(live).order_by(*order).limit(DASHBOARD_SCHEDULES))
         paused = list(Schedule.select().where(live & (Schedule.paused == True)).order_by(*order)  # noqa: E712
