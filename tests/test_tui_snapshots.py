@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import io
+import json
 import os
 import re
 from datetime import datetime
@@ -33,6 +34,8 @@ from t4o_tui.engine.tasks import create_task
 from t4o_tui.share.links import create_share, revoke_share, token_hash
 from t4o_tui.tui.app import T4oApp
 from t4o_tui.tui.screens.base import PollingScreen
+from t4o_tui.tui.screens.class_timing import ClassTimingScreen
+from t4o_tui.tui.screens.event import EventScreen
 from t4o_tui.tui.screens.occurrences import OccurrencesScreen
 from t4o_tui.tui.screens.schedule_editor import ScheduleEditorScreen
 
@@ -55,7 +58,18 @@ def build_event(db: peewee.Database) -> dict[str, int]:
     tid = {r[1]: r[0] for r in db.execute_sql("SELECT id, name FROM task").fetchall()}
     conn = db.connection()
     conn.execute("INSERT INTO event(id, name, timezone) VALUES (1, 'Sprint Cup', ?)", (ZONE,))
-    conn.execute("INSERT INTO race(id, event_id, name, first_start) VALUES (1, 1, 'Middle', ?)", (T0 + 3600,))
+    conn.execute("INSERT INTO race(id, event_id, name, date, first_start) VALUES (1, 1, 'Middle', '2030-06-01', ?)",
+                 (T0 + 3600,))
+    # A second race (the Event view names the race shown) and race 1's classes with their timing.
+    conn.execute("INSERT INTO race(id, event_id, name, date, first_start) VALUES (2, 1, 'Long', '2030-06-02', ?)",
+                 (T0 + 86400,))
+    for name, first, interval, bib, max_time, vacancies, draw, box in (
+            ("D21", T0 + 3600, 120.0, 201, 7200.0, 0, None, "S1"), ("H16", T0 + 5400, 60.0, None, 5400.0, 0, None, None),
+            ("H21", T0 + 3600, 120.0, 101, 7200.0, 2, "club-separation", "S1")):
+        conn.execute("INSERT INTO class(race_id, name, start_type, first_start, start_interval, bib_start, max_time, "
+                     "vacancies, draw_method, start_box, result_type, start_source, ids) "
+                     "VALUES (1, ?, 'interval', ?, ?, ?, ?, ?, ?, ?, 'normal', 'drawn', '{}')",
+                     (name, first, interval, bib, max_time, vacancies, draw, box))
     ids = {
         "import": add_schedule(db, ScheduleInput(task="Import entries", kind="interval", every=300.0, start=T0 - 7200,
                                                  expiry=T0 + 8 * 3600, tz=ZONE), clock=clock).id,
@@ -114,6 +128,9 @@ def build_event(db: peewee.Database) -> dict[str, int]:
     for name, holder, info in ((f"worker:{OTHER}", OTHER, "worker"), ("scheduler", OTHER, None)):
         conn.execute("INSERT INTO lease(name, holder, acquired_at, expires_at, info) VALUES (?, ?, ?, ?, ?)",
                      (name, holder, T0 - 3600, T0 + 3600, info))
+    # ... and serves the share links (share.serving), on the default port.
+    conn.execute("INSERT INTO meta(key, value) VALUES ('share_server', ?)", (json.dumps(
+        {"worker": OTHER, "role": "worker", "host": "127.0.0.1", "port": 8470, "since": T0 - 3600}),))
     return ids
 
 
@@ -203,6 +220,18 @@ def test_snapshots_of_the_main_views(db, db_path, tmp_path, size, monkeypatch):
             await pilot.press("4")
             await settled(pilot, app)
             snaps.check(app, f"shares{suffix}")
+            await pilot.press("5")
+            await settled(pilot, app)
+            snaps.check(app, f"event{suffix}")
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, ClassTimingScreen), what="class timing editor")
+            editor = app.screen
+            assert isinstance(editor, ClassTimingScreen)
+            await editor.wait_checked()
+            await pilot.pause(0.2)
+            snaps.check(app, f"class-timing{suffix}")
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, EventScreen), what="back from the editor")
             await pilot.press("1")
             app.open_occurrences(ids["import"])
             await until(pilot, lambda: isinstance(app.screen, OccurrencesScreen), what="history")
