@@ -20,6 +20,7 @@ from t4o_tui.engine.runs import enqueue_run, get_run, list_runs
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 from t4o_tui.engine.tasks import create_task, delete_task
 from t4o_tui.share import links
+from t4o_tui.share import server as server_module
 from t4o_tui.share.server import REFRESH_S, ShareServer
 from t4o_tui.store.models import Share
 
@@ -590,3 +591,43 @@ def test_loopback_clients_are_not_limited_unless_asked(db, db_path):
         assert server.open_connections("127.0.0.1") == 0  # not counted at all
 
     serve(db, db_path, body, max_per_client=2)
+
+
+# -- a link to a task whose job removes its older files --------------------------------------------------
+@pytest.mark.parametrize("kept", ["memory", "disk"])
+def test_a_backup_link_keeps_answering_while_backups_keeping_one_copy_run_back_to_back(db, db_path, tmp_path, monkeypatch, kept):
+    if kept == "disk":  # as a database larger than MEMORY_FILE_MAX is: each answer is read from its file
+        monkeypatch.setattr(server_module, "MEMORY_FILE_MAX", 0)
+    folder = tmp_path / "bk"
+    create_task("Backup", "backup", {"folder": str(folder), "keep": 1})
+    first = produce(db, db_path, "Backup")
+    sh = links.create_share(db, "Backup")
+    runs = [enqueue_run(db, "Backup") for _ in range(30)]  # claimed as soon as the runtime starts
+    answers: list[tuple[int, str | None]] = []
+
+    async def body(base: str, server: ShareServer) -> None:
+        url = links.share_url(base, sh.token)
+
+        async def all_done() -> bool:
+            return (await asyncio.to_thread(get_run, db, runs[-1])).status not in ("queued", "running")
+
+        async def visitor(s: aiohttp.ClientSession) -> None:
+            while not await all_done():
+                async with s.get(url) as r:
+                    await r.read()
+                    answers.append((r.status, r.headers.get("ETag")))
+
+        async with aiohttp.ClientSession() as s:
+            await asyncio.gather(*(visitor(s) for _ in range(3)))
+
+    serve(db, db_path, body, runtime=True)
+    assert [(get_run(db, r).status, get_run(db, r).error) for r in runs] == [("succeeded", None)] * len(runs)
+    statuses = [a[0] for a in answers]
+    assert statuses.count(200) == len(statuses), f"{len(statuses) - statuses.count(200)} of {len(statuses)} not 200: {set(statuses)}"
+    assert len({a[1] for a in answers}) >= 2  # the link followed newer copies while they came
+    # keep=1: a run removes every copy but its own and the one the task's latest run recorded (the
+    # link serves that until this run is recorded); that one goes at the next run.
+    copies = sorted(folder.glob("backup-*.sqlite"))
+    assert copies == sorted([Path(get_run(db, runs[-1]).output), Path(get_run(db, runs[-2]).output)])
+    assert not Path(get_run(db, first).output).exists()
+

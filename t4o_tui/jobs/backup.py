@@ -15,6 +15,11 @@ SUFFIX = ".sqlite"
 # Pages copied per step (64 MiB at 4 KiB pages): few steps, because a write by another connection
 # between steps restarts the copy, yet a huge database still checks for cancel now and then.
 PAGES_PER_STEP = 16384
+# Each task's latest file: the newest file of a succeeded run (as the share server resolves it).
+LATEST_FILES_SQL = (
+    "SELECT a.path FROM artifact a WHERE a.id IN (SELECT max(a2.id) FROM artifact a2 JOIN run r ON r.id = a2.run_id "
+    "WHERE r.status = 'succeeded' GROUP BY a2.task_id)"
+)
 
 
 class BackupJob(Job):
@@ -24,7 +29,9 @@ class BackupJob(Job):
     description = (
         "Copies the event database into a folder with SQLite's online backup (consistent while "
         "the timing goes on), as backup-<event>-<time>.sqlite, and keeps the newest N copies. "
-        "The run's file is the new copy."
+        "The run's file is the new copy. The copy a task's latest run recorded is never removed "
+        "(a share link serves it while the next copy is written): with N = 1 the copy before the "
+        "newest stays until the next run, so the folder holds the newest two."
     )
     settings = Schema(
         (
@@ -72,14 +79,33 @@ class BackupJob(Job):
         size = target.stat().st_size
         ctx.info(f"backup written: {target.name} ({size} bytes)")
         ctx.register_output(target, self.produces or "application/octet-stream")
-        self._prune(ctx, folder, source_path.stem, int(ctx.settings.get("keep", 10)))
+        self._prune(ctx, folder, target, source_path.stem, int(ctx.settings.get("keep", 10)))
 
     @staticmethod
-    def _prune(ctx: RunContext, folder: Path, stem: str, keep: int) -> None:
-        copies = sorted(folder.glob(f"{PREFIX}{stem}-*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in copies[keep:]:
+    def _prune(ctx: RunContext, folder: Path, new: Path, stem: str, keep: int) -> None:
+        """Keep this run's copy and the newest `keep` - 1 others, and never a task's latest file:
+        this run is not recorded yet, so the copy of the task's last run is still what its share
+        link serves (and a second backup task writing to the same folder has its own latest copy).
+        The new copy is kept by name, not by time: copies made within one tick of the file
+        system's clock have the same modification time."""
+        latest = {os.path.realpath(row[0]) for row in ctx.db.connection().execute(LATEST_FILES_SQL).fetchall()}
+        others: list[tuple[float, str, Path]] = []
+        for p in folder.glob(f"{PREFIX}{stem}-*{SUFFIX}"):
+            if p.name == new.name:
+                continue
+            try:
+                others.append((p.stat().st_mtime, p.name, p))
+            except OSError:
+                continue  # removed meanwhile (another process's backup)
+        others.sort(reverse=True)
+        for _mtime, _name, old in others[keep - 1 :]:
+            if os.path.realpath(old) in latest:
+                ctx.info(f"kept {old.name}: it is the task's latest file until this run is recorded")
+                continue
             try:
                 old.unlink()
                 ctx.info(f"removed old copy {old.name}")
+            except FileNotFoundError:
+                pass
             except OSError as exc:
                 ctx.warning(f"could not remove old copy {old.name}: {exc.strerror}")

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 import peewee
@@ -49,6 +49,7 @@ REFRESH_S = 0.5
 FLUSH_HITS_S = 5.0
 MEMORY_FILE_MAX = 16 * 1024 * 1024  # larger files are streamed from disk
 MEMORY_TOTAL_MAX = 128 * 1024 * 1024
+STREAM_CHUNK = 1024 * 1024  # bytes read at a time from a file streamed from disk
 NOT_FOUND = b"Not found\n"
 SERVER_NAME = "t4o-tui"  # not aiohttp's default, which names the Python and aiohttp versions
 HEADER_TIMEOUT_S = 10.0  # to send a complete request head, from the connection's opening or its last answer
@@ -508,16 +509,30 @@ class ShareServer:
             return web.Response(status=503, headers={"Retry-After": "10", "Cache-Control": "no-store", hdrs.SERVER: SERVER_NAME},
                                 body=b"No file yet: the task has not produced one. Try again shortly.\n",
                                 content_type="text/plain")
-        reply = await self._reply_on_disk(info.task_id, f)
-        if reply is None:
+        found = await self._reply_on_disk(info.task_id, f)
+        if found is None:
             return _not_found()
+        reply, fh = found
         latest = self._latest.get(info.task_id)
         if reply.body is not None and latest is not None and latest.artifact_id == reply.file.artifact_id:
             info.reply = reply  # the next request for this link is answered straight away
-        return self._answer(request, reply, stale)
+        modified = not _not_modified(request, reply)
+        headers = dict(reply.headers_200 if modified else reply.headers_304)
+        if stale:
+            headers["X-T4O-Stale"] = stale
+            headers["Warning"] = '110 - "Response is Stale"'
+        if not modified:
+            if fh is not None:
+                fh.close()
+            return web.Response(status=304, headers=headers)
+        if fh is None:
+            return web.Response(body=reply.body, headers=headers)
+        return await _stream(request, fh, headers)
 
-    async def _reply_on_disk(self, task_id: int, f: _File) -> _Reply | None:
-        """The answer for a file of the task; None when its file is gone and no newer one is there.
+    async def _reply_on_disk(self, task_id: int, f: _File) -> tuple[_Reply, BinaryIO | None] | None:
+        """The answer for a file of the task, with the file opened when it is streamed from disk
+        (so it cannot go between the check and the answer); None when the file is gone and no
+        newer one is there.
 
         A file this server still takes for the task's latest may be gone: a newer run was recorded
         since the last refresh and the older file removed (a backup keeping one copy, retention).
@@ -527,32 +542,22 @@ class ShareServer:
             reply = self._replies.get(f.artifact_id)
             try:
                 if reply is None:
-                    reply = await self._reply(f)
-                if reply.body is not None or os.path.exists(f.path):
-                    return reply
+                    reply = await self._reply(f)  # reads a file kept in memory: it is there, or OSError
+                if reply.body is not None:
+                    return reply, None
+                return reply, await asyncio.to_thread(open, f.path, "rb")
             except OSError:
                 pass
-            newer = (await asyncio.to_thread(self._load_latest, {task_id})).get(task_id)
+            try:
+                newer = (await asyncio.to_thread(self._load_latest, {task_id})).get(task_id)
+            except Exception as exc:  # locked for long, disk trouble: the file is gone all the same
+                log.warning("share: looking up the latest file of task %d failed: %s", task_id, exc)
+                newer = None
             if newer is None or newer.artifact_id == f.artifact_id:
                 break
             self._latest[task_id] = f = newer
         log.warning("share: file of run %d is gone: %s", f.run_id, f.path)
         return None
-
-    def _answer(self, request: web.BaseRequest, reply: _Reply, stale: str | None) -> web.StreamResponse:
-        """The general answer: with a stale mark, or a file streamed from disk."""
-        modified = not _not_modified(request, reply)
-        headers = dict(reply.headers_200 if modified else reply.headers_304)
-        if stale:
-            headers["X-T4O-Stale"] = stale
-            headers["Warning"] = '110 - "Response is Stale"'
-        if not modified:
-            return web.Response(status=304, headers=headers)
-        if reply.body is None:
-            if not os.path.exists(reply.file.path):
-                return _not_found()
-            return web.FileResponse(Path(reply.file.path), headers=headers)
-        return web.Response(body=reply.body, headers=headers)
 
     async def _reply(self, f: _File) -> _Reply:
         """Headers and bytes of a file, read once (an artifact's file does not change; files larger
@@ -624,6 +629,23 @@ class ShareServer:
     def _status(self, run_id: int) -> tuple[str, str | None]:
         row = self.db.connection().execute("SELECT status, error FROM run WHERE id = ?", (run_id,)).fetchone()
         return (row[0], row[1]) if row else ("gone", None)
+
+
+async def _stream(request: web.BaseRequest, fh: BinaryIO, headers: dict[str, str]) -> web.StreamResponse:
+    """A file too large to keep in memory, sent from its open file in chunks (its headers are the
+    ones computed for it; an open file stays readable if a newer run removes it meanwhile)."""
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        resp = web.StreamResponse(headers=headers)
+        resp.content_length = size
+        await resp.prepare(request)
+        if request.method != "HEAD":
+            while chunk := await asyncio.to_thread(fh.read, STREAM_CHUNK):
+                await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+    finally:
+        fh.close()
 
 
 def _not_found() -> web.Response:
