@@ -631,3 +631,27 @@ def test_a_backup_link_keeps_answering_while_backups_keeping_one_copy_run_back_t
     assert copies == sorted([Path(get_run(db, runs[-1]).output), Path(get_run(db, runs[-2]).output)])
     assert not Path(get_run(db, first).output).exists()
 
+
+
+def test_a_file_streamed_from_disk_has_the_same_headers_head_and_304(db, db_path, monkeypatch):
+    monkeypatch.setattr(server_module, "MEMORY_FILE_MAX", 0)  # as a file larger than the memory limit
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    rid = produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    file_bytes = Path(get_run(db, rid).output).read_bytes()
+
+    async def body(base: str, server: ShareServer) -> None:
+        url = links.share_url(base, sh.token)
+        async with aiohttp.ClientSession() as s:
+            async with s.get(url) as r:
+                assert r.status == 200 and await r.read() == file_bytes
+                assert int(r.headers["Content-Length"]) == len(file_bytes)
+                assert r.headers["Content-Disposition"] == f'inline; filename="test-run-{rid}.txt"'
+                etag = r.headers["ETag"]
+                assert etag.startswith('"t4o-')  # the link's own validator, as for a file from memory
+            async with s.head(url) as r:
+                assert r.status == 200 and await r.read() == b"" and int(r.headers["Content-Length"]) == len(file_bytes)
+            async with s.get(url, headers={"If-None-Match": etag}) as r:
+                assert r.status == 304 and await r.read() == b""
+
+    serve(db, db_path, body)
