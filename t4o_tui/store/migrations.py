@@ -477,9 +477,79 @@ def _v10_share_hits_written(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v11_relays(conn: sqlite3.Connection) -> None:
+    # Issue 13: relays. A relay class has legs (relay_leg: parallel runners, restart, max time) and
+    # the courses each leg may run (relay_leg_course: one fixed course or a forking pool). A team
+    # has one team_member row per runner position (leg, leg order): the position's course (the
+    # forking, or a course given by a file) and its runner, an ordinary entry (cards, person,
+    # club, result rows as for individuals). A position without a runner is a missing leg.
+    # team_result holds the team's status and time and the per-leg changeovers (derived data).
+    _script(
+        conn,
+        """
+        ALTER TABLE class ADD COLUMN relay_multi_leg INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE relay_leg (
+            id INTEGER PRIMARY KEY,
+            class_id INTEGER NOT NULL REFERENCES class(id) ON DELETE CASCADE,
+            leg INTEGER NOT NULL,
+            runners INTEGER NOT NULL DEFAULT 1,
+            min_runners INTEGER NOT NULL DEFAULT 1,
+            parallel TEXT NOT NULL DEFAULT 'all',
+            restart REAL,
+            max_time REAL,
+            UNIQUE(class_id, leg)
+        );
+        CREATE TABLE relay_leg_course (
+            relay_leg_id INTEGER NOT NULL REFERENCES relay_leg(id) ON DELETE CASCADE,
+            course_id INTEGER NOT NULL REFERENCES course(id) ON DELETE CASCADE,
+            PRIMARY KEY (relay_leg_id, course_id)
+        );
+        CREATE TABLE team (
+            id INTEGER PRIMARY KEY,
+            race_id INTEGER NOT NULL REFERENCES race(id) ON DELETE CASCADE,
+            class_id INTEGER REFERENCES class(id) ON DELETE SET NULL,
+            name TEXT NOT NULL,
+            bib TEXT,
+            identifier TEXT,
+            identifier_type TEXT,
+            status TEXT NOT NULL DEFAULT 'entered',
+            hand_edited INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX team_race_class ON team(race_id, class_id);
+        CREATE TABLE team_organisation (
+            team_id INTEGER NOT NULL REFERENCES team(id) ON DELETE CASCADE,
+            organisation_id INTEGER NOT NULL REFERENCES organisation(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (team_id, organisation_id)
+        );
+        CREATE TABLE team_member (
+            id INTEGER PRIMARY KEY,
+            team_id INTEGER NOT NULL REFERENCES team(id) ON DELETE CASCADE,
+            leg INTEGER NOT NULL,
+            leg_order INTEGER NOT NULL DEFAULT 1,
+            entry_id INTEGER UNIQUE REFERENCES entry(id) ON DELETE SET NULL,
+            start_time REAL,
+            course_id INTEGER REFERENCES course(id) ON DELETE SET NULL,
+            UNIQUE(team_id, leg, leg_order)
+        );
+        CREATE TABLE team_result (
+            team_id INTEGER PRIMARY KEY REFERENCES team(id) ON DELETE CASCADE,
+            status TEXT NOT NULL,
+            start_time REAL,
+            finish_time REAL,
+            time REAL,
+            legs TEXT NOT NULL DEFAULT '[]',
+            computed_at REAL NOT NULL
+        );
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
-                     _v8_event_setup, _v9_time_resolution, _v10_share_hits_written]
+                     _v8_event_setup, _v9_time_resolution, _v10_share_hits_written, _v11_relays]
 LATEST = len(STEPS)
 
 

@@ -179,6 +179,7 @@ class Class(BaseModel):
     result_type = peewee.TextField(default="normal")  # normal | unsorted | no_times
     start_source = peewee.TextField(default="drawn")  # drawn | punch
     ids = JSONField(default=dict)
+    relay_multi_leg = peewee.BooleanField(default=False)  # relays: one runner may run several legs
 
     class Meta:
         table_name = "class"
@@ -321,6 +322,99 @@ class Result(BaseModel):
     computed_at = peewee.FloatField()
 
 
+class RelayLeg(BaseModel):
+    """A leg of a relay class (a class with legs is a relay class); its courses in RelayLegCourse."""
+
+    id = peewee.AutoField()
+    klass = peewee.ForeignKeyField(Class, column_name="class_id", on_delete="CASCADE", backref="relay_legs")
+    klass_id: int
+    leg = peewee.IntegerField()
+    runners = peewee.IntegerField(default=1)  # parallel runners allowed (IOF LegOrder 1..runners)
+    min_runners = peewee.IntegerField(default=1)
+    parallel = peewee.TextField(default="all")  # all | first (see orienteering/relay.py)
+    restart = peewee.FloatField(null=True)
+    max_time = peewee.FloatField(null=True)
+
+    class Meta:
+        table_name = "relay_leg"
+
+
+class RelayLegCourse(BaseModel):
+    """A course a relay leg may run: one per leg is a fixed course, several a forking pool."""
+
+    relay_leg = peewee.ForeignKeyField(RelayLeg, on_delete="CASCADE", backref="leg_courses")
+    relay_leg_id: int
+    course = peewee.ForeignKeyField(Course, on_delete="CASCADE")
+    course_id: int
+
+    class Meta:
+        table_name = "relay_leg_course"
+        primary_key = peewee.CompositeKey("relay_leg", "course")
+
+
+class Team(BaseModel):
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, backref="teams", on_delete="CASCADE")
+    race_id: int
+    klass = peewee.ForeignKeyField(Class, column_name="class_id", null=True, on_delete="SET NULL", backref="teams")
+    klass_id: int | None
+    name = peewee.TextField()
+    bib = peewee.TextField(null=True)
+    identifier = peewee.TextField(null=True)
+    identifier_type = peewee.TextField(null=True)
+    status = peewee.TextField(default="entered")  # entered | withdrawn | not_competing
+    hand_edited = peewee.BooleanField(default=False)
+    created_at = peewee.FloatField()
+    updated_at = peewee.FloatField()
+
+
+class TeamOrganisation(BaseModel):
+    team = peewee.ForeignKeyField(Team, on_delete="CASCADE", backref="team_organisations")
+    team_id: int
+    organisation = peewee.ForeignKeyField(Organisation, on_delete="CASCADE")
+    organisation_id: int
+    seq = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "team_organisation"
+        primary_key = peewee.CompositeKey("team", "organisation")
+
+
+class TeamMember(BaseModel):
+    """A runner position of a team (leg, leg order): its course and its runner (an entry, or none:
+    a missing leg)."""
+
+    id = peewee.AutoField()
+    team = peewee.ForeignKeyField(Team, on_delete="CASCADE", backref="members")
+    team_id: int
+    leg = peewee.IntegerField()
+    leg_order = peewee.IntegerField(default=1)
+    entry = peewee.ForeignKeyField(Entry, null=True, unique=True, on_delete="SET NULL", backref="team_member")
+    entry_id: int | None
+    start_time = peewee.FloatField(null=True)
+    course = peewee.ForeignKeyField(Course, null=True, on_delete="SET NULL")
+    course_id: int | None
+
+    class Meta:
+        table_name = "team_member"
+
+
+class TeamResult(BaseModel):
+    """A team's result (derived from its runners' results); per-member results are Result rows."""
+
+    team = peewee.ForeignKeyField(Team, primary_key=True, on_delete="CASCADE", backref="team_result")
+    team_id: int
+    status = peewee.TextField()
+    start_time = peewee.FloatField(null=True)
+    finish_time = peewee.FloatField(null=True)
+    time = peewee.FloatField(null=True)
+    legs = JSONField(default=list)
+    computed_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "team_result"
+
+
 class TaskState(BaseModel):
     task = peewee.ForeignKeyField(Task, on_delete="CASCADE")
     task_id: int
@@ -399,7 +493,8 @@ class Share(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
     Course, Control, CourseControl, Class, Organisation, Person, PersonIdentifier, Card, Entry, EntryCard, Start,
-    Station, StationData, Result, TaskState,
+    Station, StationData, Result, TaskState, RelayLeg, RelayLegCourse, Team, TeamOrganisation, TeamMember,
+    TeamResult,
 ]
 
 # Run states: queued -> running -> succeeded | failed | cancelled.
