@@ -117,6 +117,8 @@ def workers(db_path: Path, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
         if w.proc.poll() is None:
             w.proc.kill()
             w.proc.wait(10)
+        # Shown by pytest only when the test failed: what each worker said.
+        print(f"--- worker log {w.log_path.name} ---\n{w.output}")
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:

@@ -61,7 +61,7 @@ def test_a_worker_killed_with_sigkill_leaves_no_run_running(db, workers, tmp_pat
     first.kill()
     assert _status(db, rid) == "running"  # nobody knows yet
     second = workers("second")
-    wait_for(lambda: _status(db, rid) in ("succeeded", "failed"), 40, "run ended")
+    wait_for(lambda: _status(db, rid) in ("succeeded", "failed"), 120, "run ended")
     r = get_run(db, rid)
     log = [line.message for line in run_log(db, rid)]
     if expected == "requeued":
