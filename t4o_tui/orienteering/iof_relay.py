@@ -1,0 +1,493 @@
+"""Relays in IOF XML 3.0: lenient readers of TeamEntry, TeamStart, Class/Leg and
+TeamCourseAssignment; strict writers of StartList TeamStart and ResultList TeamResult.
+
+Beside iof_read/iof_write (the individual messages) and built from their shared helpers, so the
+two grow independently. Readers never touch the network or resolve entities (xmlsafe.parse via
+iof_read._load); writers raise ValueError for anything the schema would refuse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
+from typing import TypeAlias
+
+from lxml import etree
+
+from t4o_tui.orienteering import iof_read as rd
+from t4o_tui.orienteering import iof_write as wr
+from t4o_tui.orienteering.model import (
+    Card,
+    ClassDef,
+    ClassStart,
+    Course,
+    EventInfo,
+    Organisation,
+    Person,
+)
+from t4o_tui.orienteering.xmlsafe import IofError, clean, datetime_of, int_attr, int_value, text_of
+
+El: TypeAlias = etree._Element
+
+# ---- plain data ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegDef:
+    """A leg as Class/Leg declares it: how many runners may run it (absent attributes mean 1)."""
+
+    name: str | None = None
+    min_runners: int = 1
+    max_runners: int = 1
+
+
+@dataclass(frozen=True)
+class RelayClassDef:
+    class_def: ClassDef
+    legs: tuple[LegDef, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamMemberRecord:
+    """One runner of a team; `leg` None when the file leaves it out (a reader warns)."""
+
+    person: Person | None
+    organisation: Organisation | None = None
+    leg: int | None = None
+    leg_order: int | None = None
+    cards: tuple[Card, ...] = ()
+    entry_id: str | None = None
+    bib: str | None = None
+    start_time: dt.datetime | None = None
+    course: Course | None = None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class TeamRecord:
+    name: str
+    class_name: str | None
+    organisations: tuple[Organisation, ...] = ()
+    bib: str | None = None
+    entry_id: str | None = None
+    entry_id_type: str | None = None
+    members: tuple[TeamMemberRecord, ...] = ()
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class TeamDoc:
+    """The teams of an EntryList (TeamEntry) or a StartList (TeamStart), and the relay classes the
+    file declares (EntryList Event/Class with Leg elements)."""
+
+    event: EventInfo
+    teams: tuple[TeamRecord, ...]
+    classes: tuple[RelayClassDef, ...] = ()
+    creator: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamMemberCourse:
+    leg: int | None
+    leg_order: int | None
+    course_name: str | None
+    course_family: str | None = None
+    bib: str | None = None
+    entry_id: str | None = None
+    member_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamCourseRecord:
+    """A team's forking as a CourseData TeamCourseAssignment gives it (by bib, else team name)."""
+
+    bib: str | None
+    team_name: str | None
+    class_name: str | None
+    members: tuple[TeamMemberCourse, ...]
+    line: int | None = field(default=None, compare=False)
+
+
+# ---- readers -------------------------------------------------------------------------------------
+
+
+def _legs(class_el: El) -> tuple[LegDef, ...]:
+    out = []
+    for leg in class_el.findall("Leg"):
+        lo, hi = int_attr(leg, "minNumberOfCompetitors"), int_attr(leg, "maxNumberOfCompetitors")
+        hi = hi if hi is not None else max(lo or 1, 1)
+        out.append(LegDef(text_of(leg, "Name"), lo if lo is not None else min(1, hi), hi))
+    return tuple(out)
+
+
+def _relay_class(el: El) -> RelayClassDef:
+    return RelayClassDef(rd._class(el), _legs(el))
+
+
+def read_relay_classes(data: bytes) -> tuple[RelayClassDef, ...]:
+    """The classes with their legs from a ClassList, or from an EntryList's Event/Class elements."""
+    root, tag, _ = rd._load(data, None)
+    if tag == "ClassList":
+        return tuple(_relay_class(c) for c in root.findall("Class"))
+    event = root.find("Event")
+    return tuple(_relay_class(c) for c in event.findall("Class")) if event is not None else ()
+
+
+def _pos(el: El, name: str) -> int | None:
+    """A leg or leg order: a whole number from 1."""
+    v = rd.int_of(el, name)
+    if v is not None and v < 1:
+        raise IofError(f"<{name}> is {v}, expected 1 or more", el.find(name).sourceline)  # type: ignore[union-attr]
+    return v
+
+
+def read_team_entries(data: bytes, *, tz: tzinfo = UTC) -> TeamDoc:
+    """The TeamEntry elements of an IOF XML 3.0 EntryList (person entries are iof_read's)."""
+    root, _, warnings = rd._load(data, "EntryList")
+    teams: list[TeamRecord] = []
+    for te in root.findall("TeamEntry"):
+        name = text_of(te, "Name")
+        if not name:
+            warnings.append(f"line {te.sourceline}: a team entry without a name is skipped")
+            continue
+        classes = [cn for c in te.findall("Class") if (cn := rd._class_name(c))]
+        if len(classes) > 1:
+            warnings.append(f"line {te.sourceline}: team {name!r} names {len(classes)} classes; "
+                            f"{classes[0]!r} is used")
+        members = []
+        for tp in te.findall("TeamEntryPerson"):
+            members.append(TeamMemberRecord(
+                person=rd._person(tp.find("Person")), organisation=rd._organisation(tp.find("Organisation")),
+                leg=_pos(tp, "Leg"), leg_order=_pos(tp, "LegOrder"), cards=rd._cards(tp),
+                entry_id=text_of(tp.find("Person"), "Id") if tp.find("Person") is not None else None,
+                line=tp.sourceline))
+        id_el = te.find("Id")
+        teams.append(TeamRecord(
+            name=name, class_name=classes[0] if classes else None,
+            organisations=tuple(o for oe in te.findall("Organisation") if (o := rd._organisation(oe))),
+            entry_id=clean(id_el.text) if id_el is not None else None,
+            entry_id_type=clean(id_el.get("type")) if id_el is not None else None,
+            members=tuple(members), line=te.sourceline))
+    event_el = root.find("Event")
+    return TeamDoc(rd._event(event_el, tz), tuple(teams),
+                   tuple(_relay_class(c) for c in event_el.findall("Class")) if event_el is not None else (),
+                   clean(root.get("creator")), tuple(warnings))
+
+
+def read_team_starts(data: bytes, *, tz: tzinfo = UTC, race_number: int | None = None) -> TeamDoc:
+    """The TeamStart elements of an IOF XML 3.0 StartList, with each runner's leg, leg order, bib,
+    start time (when the file knows it: usually only leg 1's), course and cards."""
+    root, _, warnings = rd._load(data, "StartList")
+    teams: list[TeamRecord] = []
+    classes: list[RelayClassDef] = []
+    for cs in root.findall("ClassStart"):
+        class_el = cs.find("Class")
+        if class_el is None:
+            raise IofError("<ClassStart> without <Class>", cs.sourceline)
+        rc = _relay_class(class_el)
+        if cs.find("TeamStart") is not None:
+            classes.append(rc)
+        for ts in cs.findall("TeamStart"):
+            name = text_of(ts, "Name")
+            if not name:
+                warnings.append(f"line {ts.sourceline}: a team start without a name is skipped")
+                continue
+            members = []
+            for tm in ts.findall("TeamMemberStart"):
+                starts = [s for s in tm.findall("Start") if rd._for_race(s, race_number)]
+                if not starts:
+                    continue
+                for st in starts:
+                    members.append(TeamMemberRecord(
+                        person=rd._person(tm.find("Person")), organisation=rd._organisation(tm.find("Organisation")),
+                        leg=_pos(st, "Leg"), leg_order=_pos(st, "LegOrder"), cards=rd._cards(st),
+                        entry_id=text_of(tm, "EntryId") or (text_of(tm.find("Person"), "Id")
+                                                            if tm.find("Person") is not None else None),
+                        bib=text_of(st, "BibNumber"), start_time=datetime_of(st, "StartTime", tz),
+                        course=rd._simple_course(st.find("Course")), line=tm.sourceline))
+            teams.append(TeamRecord(
+                name=name, class_name=rc.class_def.name,
+                organisations=tuple(o for oe in ts.findall("Organisation") if (o := rd._organisation(oe))),
+                bib=text_of(ts, "BibNumber"), entry_id=text_of(ts, "EntryId"), members=tuple(members),
+                line=ts.sourceline))
+    return TeamDoc(rd._event(root.find("Event"), tz), tuple(teams), tuple(classes),
+                   clean(root.get("creator")), tuple(warnings))
+
+
+def read_team_course_assignments(data: bytes, *, race_number: int | None = None) -> tuple[TeamCourseRecord, ...]:
+    """The TeamCourseAssignment elements of a CourseData (its courses and class assignments, by
+    leg, are iof_read.read_course_data's)."""
+    root, _, _ = rd._load(data, "CourseData")
+    if root.find("IOFVersion") is not None:
+        return ()
+    race = rd._race_course_data(root, race_number)
+    out = []
+    for ta in race.findall("TeamCourseAssignment"):
+        members = tuple(
+            TeamMemberCourse(
+                leg=_pos(m, "Leg"), leg_order=_pos(m, "LegOrder"), course_name=text_of(m, "CourseName"),
+                course_family=text_of(m, "CourseFamily"), bib=text_of(m, "BibNumber"),
+                entry_id=text_of(m, "EntryId"), member_name=text_of(m, "TeamMemberName"))
+            for m in ta.findall("TeamMemberCourseAssignment"))
+        out.append(TeamCourseRecord(text_of(ta, "BibNumber"), text_of(ta, "TeamName"), text_of(ta, "ClassName"),
+                                    members, ta.sourceline))
+    return tuple(out)
+
+
+def parse_leg_text(text: str, line: int | None = None) -> tuple[int, int]:
+    """A leg as CSV files write it: '2', '2.1' or '2b' (leg 2, runner 1 / 2 of a parallel leg)."""
+    s = text.strip().lower()
+    if s[-1:].isalpha() and s[:-1].isdigit():
+        return int(s[:-1]), ord(s[-1]) - ord("a") + 1
+    if "." in s:
+        a, _, b = s.partition(".")
+        leg, order = int_value(a, "LEG", line), int_value(b, "LEG", line)
+    else:
+        leg, order = int_value(s, "LEG", line), 1
+    if leg is None or order is None or leg < 1 or order < 1:
+        raise IofError(f"LEG is {text!r}, expected a leg number like 2, 2.1 or 2b", line)
+    return leg, order
+
+
+# ---- writers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamMemberStartOut:
+    leg: int
+    leg_order: int | None = None  # written for parallel legs only
+    person: Person | None = None
+    organisation: Organisation | None = None
+    bib: str | None = None
+    start_time: datetime | None = None
+    course: Course | None = None
+    card: Card | None = None
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamStartOut:
+    name: str
+    bib: str | None = None
+    organisations: tuple[Organisation, ...] = ()
+    members: tuple[TeamMemberStartOut, ...] = ()
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamClassStart:
+    class_def: ClassDef
+    teams: tuple[TeamStartOut, ...] = ()
+    legs: tuple[LegDef, ...] = ()
+
+
+def add_class_with_legs(parent: El, cls: ClassDef, legs: Sequence[LegDef]) -> El:
+    """Class with its Leg elements carrying min/max runners (iof_write.add_class writes bare ones)."""
+    el = wr.add_class(parent, replace(cls, legs=0))
+    status = el.find(f"{{{wr.IOF_NS}}}Status")
+    for leg in legs:
+        leg_el = etree.Element(f"{{{wr.IOF_NS}}}Leg")
+        if leg.min_runners != 1:
+            leg_el.set("minNumberOfCompetitors", str(leg.min_runners))
+        if leg.max_runners != 1:
+            leg_el.set("maxNumberOfCompetitors", str(leg.max_runners))
+        if leg.name:
+            wr.sub(leg_el, "Name", leg.name)
+        if status is not None:
+            status.addprevious(leg_el)
+        else:
+            el.append(leg_el)
+    return el
+
+
+def _add_team_member_start(parent: El, m: TeamMemberStartOut) -> None:
+    el = wr.sub(parent, "TeamMemberStart")
+    if m.entry_id:
+        wr.sub(el, "EntryId", m.entry_id)
+    if m.person is not None:
+        wr.add_person(el, m.person)
+    if m.organisation is not None:
+        wr.add_organisation(el, m.organisation)
+    st = wr.sub(el, "Start")
+    wr.sub(st, "Leg", m.leg)
+    if m.leg_order is not None:
+        wr.sub(st, "LegOrder", m.leg_order)
+    if m.bib:
+        wr.sub(st, "BibNumber", m.bib)
+    if m.start_time is not None:
+        wr.sub(st, "StartTime", wr.xml_datetime(m.start_time))
+    if m.course is not None:
+        wr.add_simple_course(st, m.course)
+    if m.card is not None:
+        wr.add_card(st, m.card)
+
+
+def write_team_start_list(event: EventInfo, classes: Sequence[TeamClassStart], *, creator: str,
+                          create_time: datetime, individual: Sequence[ClassStart] = ()) -> bytes:
+    """An IOF XML 3.0 StartList: individual classes (PersonStart) first, then relay classes with a
+    TeamStart per team and a TeamMemberStart per runner (leg, leg order, start time when known)."""
+    root = wr.message_root("StartList", creator=creator, create_time=create_time)
+    wr.add_event(root, event)
+    for cs in individual:
+        el = wr.sub(root, "ClassStart")
+        wr.add_class(el, cs.class_def)
+        if cs.course is not None:
+            wr.add_simple_course(el, cs.course)
+        for start in cs.starts:
+            wr.add_person_start(el, start)
+    for tc in classes:
+        el = wr.sub(root, "ClassStart")
+        add_class_with_legs(el, tc.class_def, tc.legs)
+        for team in tc.teams:
+            t = wr.sub(el, "TeamStart")
+            if team.entry_id:
+                wr.sub(t, "EntryId", team.entry_id)
+            wr.sub(t, "Name", team.name)
+            for org in team.organisations:
+                wr.add_organisation(t, org)
+            if team.bib:
+                wr.sub(t, "BibNumber", team.bib)
+            for m in team.members:
+                _add_team_member_start(t, m)
+    return wr.to_bytes(root)
+
+
+@dataclass(frozen=True)
+class OverallOut:
+    """The team's standing after a leg (IOF OverallResult)."""
+
+    status: str
+    time: float | None = None
+    time_behind: float | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class TeamMemberResultOut:
+    leg: int
+    status: str
+    leg_order: int | None = None
+    person: Person | None = None
+    organisation: Organisation | None = None
+    bib: str | None = None
+    start_time: datetime | None = None
+    finish_time: datetime | None = None
+    time: float | None = None
+    time_behind: float | None = None  # behind the leg's best (type="Leg")
+    position: int | None = None  # the leg place (type="Leg")
+    overall: OverallOut | None = None
+    course: Course | None = None
+    splits: tuple[wr.SplitOut, ...] = ()
+    card: Card | None = None
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamResultOut:
+    name: str
+    members: tuple[TeamMemberResultOut, ...] = ()
+    bib: str | None = None
+    organisations: tuple[Organisation, ...] = ()
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamClassResult:
+    class_def: ClassDef
+    teams: tuple[TeamResultOut, ...] = ()
+    legs: tuple[LegDef, ...] = ()
+    time_resolution: float | None = None
+
+
+def _status(value: str, who: str) -> str:
+    status = wr._STATUS_ALIASES.get(value, value)
+    if status not in wr.RESULT_STATUSES:
+        raise ValueError(f"{who}: status {value!r} is not one of {', '.join(wr.RESULT_STATUSES)}")
+    return status
+
+
+def _position(position: int | None, status: str, who: str) -> None:
+    if position is not None and (status != "OK" or position < 1):
+        raise ValueError(f"{who}: position {position} with status {status}: places are only for OK")
+
+
+def _add_team_member_result(parent: El, team: TeamResultOut, m: TeamMemberResultOut) -> None:
+    who = f"team {team.name!r} leg {m.leg}"
+    status = _status(m.status, who)
+    _position(m.position, status, who)
+    wr._check_splits(who, m.splits, m.course)
+    el = wr.sub(parent, "TeamMemberResult")
+    if m.entry_id:
+        wr.sub(el, "EntryId", m.entry_id)
+    if m.person is not None:
+        wr.add_person(el, m.person)
+    if m.organisation is not None:
+        wr.add_organisation(el, m.organisation)
+    res = wr.sub(el, "Result")
+    wr.sub(res, "Leg", m.leg)
+    if m.leg_order is not None:
+        wr.sub(res, "LegOrder", m.leg_order)
+    if m.bib:
+        wr.sub(res, "BibNumber", m.bib)
+    if m.start_time is not None:
+        wr.sub(res, "StartTime", wr.xml_datetime(m.start_time))
+    if m.finish_time is not None:
+        wr.sub(res, "FinishTime", wr.xml_datetime(m.finish_time))
+    if m.time is not None:
+        wr.sub(res, "Time", wr._seconds(m.time, f"{who}: time"))
+    if m.time_behind is not None:
+        wr.sub(res, "TimeBehind", wr._seconds(m.time_behind, f"{who}: time behind"), type="Leg")
+    if m.position is not None:
+        wr.sub(res, "Position", m.position, type="Leg")
+    wr.sub(res, "Status", status)
+    if m.overall is not None:
+        o_status = _status(m.overall.status, f"{who} overall")
+        _position(m.overall.position, o_status, f"{who} overall")
+        ov = wr.sub(res, "OverallResult")
+        if m.overall.time is not None:
+            wr.sub(ov, "Time", wr._seconds(m.overall.time, f"{who}: overall time"))
+        if m.overall.time_behind is not None:
+            wr.sub(ov, "TimeBehind", wr._seconds(m.overall.time_behind, f"{who}: overall time behind"))
+        if m.overall.position is not None:
+            wr.sub(ov, "Position", m.overall.position)
+        wr.sub(ov, "Status", o_status)
+    if m.course is not None:
+        wr.add_simple_course(res, m.course)
+    for s in m.splits:
+        sp = wr.sub(res, "SplitTime", status=None if s.status == "OK" else s.status)
+        wr.sub(sp, "ControlCode", s.code)
+        if s.time is not None:
+            wr.sub(sp, "Time", wr._seconds(s.time, f"{who}: split time at {s.code}"))
+    if m.card is not None:
+        wr.add_card(res, m.card)
+
+
+def write_team_result_list(event: EventInfo, classes: Sequence[TeamClassResult], *, creator: str,
+                           create_time: datetime, status: wr.ResultListStatus = "Complete") -> bytes:
+    """An IOF XML 3.0 ResultList of relay classes: a TeamResult per team in list order, a
+    TeamMemberResult per runner with the leg's time, leg place and the team's OverallResult after
+    the leg (the team's time, place and status are the last leg's OverallResult)."""
+    if status not in ("Complete", "Delta", "Snapshot"):
+        raise ValueError(f"result list status {status!r} is not Complete, Delta or Snapshot")
+    root = wr.message_root("ResultList", creator=creator, create_time=create_time)
+    root.set("status", status)
+    wr.add_event(root, event)
+    for tc in classes:
+        res = tc.time_resolution
+        el = wr.sub(root, "ClassResult", timeResolution=f"{res:g}" if res is not None and res != 1 else None)
+        add_class_with_legs(el, tc.class_def, tc.legs)
+        for team in tc.teams:
+            t = wr.sub(el, "TeamResult")
+            if team.entry_id:
+                wr.sub(t, "EntryId", team.entry_id)
+            wr.sub(t, "Name", team.name)
+            for org in team.organisations:
+                wr.add_organisation(t, org)
+            if team.bib:
+                wr.sub(t, "BibNumber", team.bib)
+            for m in team.members:
+                _add_team_member_result(t, team, m)
+    return wr.to_bytes(root)
