@@ -160,6 +160,8 @@ def test_class_timing_editor_checks_as_typed_saves_and_asks_before_discarding(db
         await type_into(pilot, editor, "1")
         assert editor.field_error("bib_start") is None
         assert set(editor.changes()) == {"first_start", "start_interval", "bib_start"}
+        # The class's start window as saving would make it: 3 entries, one every 2 minutes.
+        assert "Starts 10:30:00 – 10:34:00 · 3 starts every 2m · bibs 1–3" in plain(editor.query_one("#summary"))
 
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, EventScreen), what="saved and back")

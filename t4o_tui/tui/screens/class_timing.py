@@ -5,8 +5,11 @@ by keyboard, checked as typed: each field's error shows beside it, from the same
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, cast
+from zoneinfo import ZoneInfo
 
 import peewee
 from rich.text import Text
@@ -18,6 +21,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Select, Static
 
+from t4o_tui.engine import event_setup
 from t4o_tui.engine.event_setup import (
     CLASS_FIELDS,
     DRAW_METHODS,
@@ -28,6 +32,7 @@ from t4o_tui.engine.event_setup import (
     check_class_field,
     set_class,
 )
+from t4o_tui.jobs.settings import format_duration_text
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.race_view import race_label
 from t4o_tui.tui.services import ReadOnlyError
@@ -54,14 +59,56 @@ class ClassTimingData:
     courses: list[str]
 
 
-def check_fields(db: peewee.Database, race_id: int, class_name: str, texts: dict[str, str]) -> dict[str, str]:
-    """Each field's error for its text (event_setup.check_class_field), in a worker thread."""
+@dataclass(frozen=True)
+class ClassCheck:
+    errors: dict[str, str]  # by field
+    preview: ClassInfo | None  # the class as saving the changes would make it; None: they do not hold
+
+
+def check_fields(db: peewee.Database, race_id: int, class_name: str, texts: dict[str, str],
+                 changes: dict[str, str]) -> ClassCheck:
+    """Each field's error for its text (event_setup.check_class_field), and the class as the
+    changes would make it, in a worker thread."""
     errors: dict[str, str] = {}
     for field, text in texts.items():
         error = check_class_field(db, race_id, class_name, field, text)
         if error is not None:
             errors[field] = error
-    return errors
+    preview: ClassInfo | None = None
+    if not errors:
+        try:
+            # event_setup has no public preview: set_class's own checks, without the write.
+            preview = event_setup._apply(db, race_id, class_name, changes)[0]
+        except SetupError as exc:
+            errors[exc.field] = exc.message
+    return ClassCheck(errors, preview)
+
+
+def start_window(c: ClassInfo) -> Text:
+    """'Starts 11:00:00 – 11:40:00 · 21 starts every 2 min · bibs 201–221' for the class as shown."""
+    lo_hi = dataclasses.replace(c, bib_start=c.bib_start or 1).bib_range
+    slots = lo_hi[1] - lo_hi[0] + 1 if lo_hi else 1
+    zone = ZoneInfo(c.timezone)
+    text = Text()
+    if c.start_type != "interval":
+        text.append(f"{c.start_type.capitalize()} start")
+        if c.first_start is not None:
+            text.append(f" at {datetime.fromtimestamp(c.first_start, zone):%H:%M:%S}")
+    elif c.first_start is None:
+        text.append("First start not set: the start box's or the race's", style="yellow")
+    elif not c.start_interval:
+        text.append(f"Starts from {datetime.fromtimestamp(c.first_start, zone):%H:%M:%S}; no interval",
+                    style="yellow")
+    else:
+        last = c.first_start + (slots - 1) * c.start_interval
+        text.append(f"Starts {datetime.fromtimestamp(c.first_start, zone):%H:%M:%S}")
+        if slots > 1:
+            text.append(f" – {datetime.fromtimestamp(last, zone):%H:%M:%S}")
+        text.append(f" · {slots} start{'s' if slots != 1 else ''} every {format_duration_text(c.start_interval)}")
+    bibs = c.bib_range
+    if bibs is not None:
+        text.append(f" · bibs {bibs[0]}–{bibs[1]}" if bibs[1] > bibs[0] else f" · bib {bibs[0]}")
+    return text
 
 
 class ClassTimingScreen(Screen[bool]):
@@ -81,6 +128,7 @@ class ClassTimingScreen(Screen[bool]):
         # The fields as stored, as the admin would type them: what "changed" compares to.
         self.initial = {key: data.info.text(key) for key in CLASS_FIELDS}
         self.errors: dict[str, str] = {}
+        self.preview: ClassInfo | None = data.info  # the class as the form would make it
         self.checks = 0  # checks applied so far
         self._applied = 0  # the generation of the last check applied
         self.saving = False
@@ -128,6 +176,9 @@ class ClassTimingScreen(Screen[bool]):
         text.append(f" · {info.entries} entries · {info.starts} starts · course {info.course or '–'}")
         when = info.race_date or "no date: times need a full date"
         text.append(f"\nTimes of day are on the race's date ({when}) in {info.timezone}.", style="dim")
+        text.append("\n")
+        text.append_text(start_window(self.preview) if self.preview is not None
+                         else Text("Start times show once the fields are right.", style="dim"))
         return text
 
     def on_mount(self) -> None:
@@ -173,17 +224,18 @@ class ClassTimingScreen(Screen[bool]):
     def _run_check(self) -> None:
         self._check_timer = None
         self._generation += 1
-        self.run_worker(self._check(self._generation, self.texts()), group="check")
+        self.run_worker(self._check(self._generation, self.texts(), self.changes()), group="check")
 
-    async def _check(self, generation: int, texts: dict[str, str]) -> None:
+    async def _check(self, generation: int, texts: dict[str, str], changes: dict[str, str]) -> None:
         race_id, name = self.data.race.id, self.data.info.name
         try:
-            errors = await self.t4o.services.query(check_fields, race_id, name, texts)
+            check = await self.t4o.services.query(check_fields, race_id, name, texts, changes)
         except Exception as exc:  # a locked database: say so, keep the form as it is
-            errors = {"form": f"cannot check now: {type(exc).__name__}: {exc}"}
+            check = ClassCheck({"form": f"cannot check now: {type(exc).__name__}: {exc}"}, None)
         if generation != self._generation or not self.is_attached:
             return  # the admin typed on meanwhile: a newer check is coming
-        self.show_errors(errors)
+        self.preview = check.preview
+        self.show_errors(check.errors)
         self.checks += 1
         self._applied = generation
 
@@ -214,6 +266,7 @@ class ClassTimingScreen(Screen[bool]):
         elif not problems:
             line.append("No changes yet. Tab goes from field to field.", style="dim")
         self.query_one("#changes", Static).update(line)
+        self.query_one("#summary", Static).update(self._summary())
 
     # -- saving -------------------------------------------------------------------------------------
     @on(Input.Submitted)
