@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -513,6 +514,15 @@ def test_connections_over_a_clients_limit_are_refused_logged_once_and_the_link_s
     share_log = logging.getLogger("t4o_tui.share")
     keep = Keep()
     share_log.addHandler(keep)
+    loop_errors: list[str] = []
+
+    class KeepLoopErrors(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            loop_errors.append(record.getMessage())
+
+    asyncio_log = logging.getLogger("asyncio")
+    keep_loop_errors = KeepLoopErrors(level=logging.ERROR)
+    asyncio_log.addHandler(keep_loop_errors)
 
     def scenario(server: ShareServer) -> None:
         port = server.port
@@ -552,6 +562,9 @@ def test_connections_over_a_clients_limit_are_refused_logged_once_and_the_link_s
 
     async def body(base: str, server: ShareServer) -> None:
         await asyncio.to_thread(scenario, server)
+        await asyncio.sleep(0.05)
+        gc.collect()  # a refused connection's request loop that failed would say so now
+        assert loop_errors == []
         # The refusals after the first come in one line when the client's log window ends.
         server.report_refusals()
         assert len(records) == 1  # the window is still open
@@ -566,6 +579,7 @@ def test_connections_over_a_clients_limit_are_refused_logged_once_and_the_link_s
         serve(db, db_path, body, max_per_client=limit, cap_loopback=True, clock=clock)
     finally:
         share_log.removeHandler(keep)
+        asyncio_log.removeHandler(keep_loop_errors)
 
 
 def test_loopback_clients_are_not_limited_unless_asked(db, db_path):

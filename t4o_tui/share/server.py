@@ -245,8 +245,11 @@ class _GuardedServer(web.Server):
             return
         n = self.open_by_client.get(host, 0)
         if n >= self.max_per_client:
+            transport.pause_reading()  # nothing of it is read, let alone answered
             transport.write(REFUSED)
-            handler.force_close()  # closes the transport once the answer is out; its request loop ends at once
+            # Closed (once the answer is out) on the loop's next turn: aiohttp is still setting the
+            # connection up, and a close from inside that leaves its request loop failing an assert.
+            asyncio.get_running_loop().call_soon(handler.force_close)
             self.on_refused(host, n)
             return
         self.open_by_client[host] = n + 1
