@@ -3,7 +3,7 @@
 Builds and prepares the race-day demo in a temporary folder (imports, draw, start list), opens it
 with the engine running inside the app (the demo schedules fire, the share server serves), runs
 a failing test task, and saves each main view, the schedule editor, a schedule's history, a
-run's log and the task editor at 100x30. Takes about a minute.
+run's log, the task editor and the class timing editor at 100x30. Takes about a minute.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from t4o_tui.store.db import open_database
 from t4o_tui.store.models import Schedule
 from t4o_tui.timefmt import local_zone_name
 from t4o_tui.tui.app import T4oApp
+from t4o_tui.tui.screens.class_timing import ClassTimingScreen
+from t4o_tui.tui.screens.confirm import ConfirmScreen
+from t4o_tui.tui.screens.event import EventScreen
 from t4o_tui.tui.screens.occurrences import OccurrencesScreen
 from t4o_tui.tui.screens.run_log import RunLogScreen
 from t4o_tui.tui.screens.schedule_editor import ScheduleEditorScreen
@@ -138,6 +141,20 @@ async def shoot(out: Path, db: peewee.Database, db_path: Path) -> list[Path]:
         await pilot.press("5")
         await pilot.pause(1.5)
         save("event")
+        # The class timing editor on the first class, a change typed: checked, its start window shown.
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ClassTimingScreen), "the class timing editor")
+        editor = app.screen
+        assert isinstance(editor, ClassTimingScreen)
+        await editor.wait_checked()
+        await pilot.press("tab", "tab", *"90s")
+        await editor.wait_checked()
+        await pilot.pause(0.3)
+        save("class-timing")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the discard question")
+        await pilot.click("#yes")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen), "the Event view again")
         await pilot.press("6")
         await pilot.pause(2.0)
         save("results")
