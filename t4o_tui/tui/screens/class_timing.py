@@ -224,7 +224,9 @@ class ClassTimingScreen(Screen[bool]):
     def _run_check(self) -> None:
         self._check_timer = None
         self._generation += 1
-        self.run_worker(self._check(self._generation, self.texts(), self.changes()), group="check")
+        # The changed fields only: the stored values stand (and each check reads the race's classes).
+        changes = self.changes()
+        self.run_worker(self._check(self._generation, changes, changes), group="check")
 
     async def _check(self, generation: int, texts: dict[str, str], changes: dict[str, str]) -> None:
         race_id, name = self.data.race.id, self.data.info.name
