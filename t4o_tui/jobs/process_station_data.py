@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from t4o_tui.jobs import relay_timing
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
 from t4o_tui.jobs.settings import Schema, Setting
@@ -58,6 +59,9 @@ class ProcessStationDataJob(Job):
         # Read and identify outside any write transaction: the race's courses, classes, entries and
         # stations, and the station data to process.
         rd = load_race(conn, race.id)
+        # Relay runners are timed team by team (a leg starts at the previous leg's changeover): the
+        # relay pass below, not the individual one.
+        relay_runners = relay_timing.annotate(conn, rd)
         where = "race_id=?" if ctx.settings.get("all") else "race_id=? AND processed_at IS NULL"
         conn.row_factory = sqlite3.Row
         try:
@@ -94,7 +98,8 @@ class ProcessStationDataJob(Job):
                                  "WHERE id=?", rows)
                 conn.row_factory = sqlite3.Row  # station data by column name; put back before the commit
                 try:
-                    for status_name, n in self._results(ctx, conn, rd, step, zone, now, done=(k - 1) * STEP,
+                    individual = [e for e in step if e not in relay_runners]
+                    for status_name, n in self._results(ctx, conn, rd, individual, zone, now, done=(k - 1) * STEP,
                                                         total=len(runners)).items():
                         counts[status_name] += n
                 finally:
@@ -102,6 +107,7 @@ class ProcessStationDataJob(Job):
             if len(steps) > 1:
                 ctx.info(f"step {k} of {len(steps)} committed: results for {min(k * STEP, len(runners))} of "
                          f"{len(runners)} runners")
+        relay_timing.process_teams(ctx, rd, [e for e in runners if e in relay_runners], zone, now)
         ctx.info(f"{len(todo)} station data processed, {problems} with a data status; results for {len(runners)} runners: "
                  + ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1])))
 

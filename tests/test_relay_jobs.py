@@ -1,0 +1,232 @@
+"""Relay jobs on a real database: official relay examples, a generated 3-leg relay with forking
+timed from readouts (hand-computed changeovers and results), lists validated against IOF.xsd,
+re-imports that change nothing, bad input that changes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from iof_util import XSD, needs_iof
+
+from t4o_tui.engine.runs import run_log
+from t4o_tui.jobs.timing_data import insert_station_data, station_id
+from t4o_tui.orienteering.iof_write import validate
+from t4o_tui.orienteering.punch_check import CardData, Punch
+from t4o_tui.store.models import Artifact
+
+from conftest import iof_examples, run_job
+
+pytestmark = needs_iof
+
+T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC).timestamp()
+CODES = {"A": ["31", "32", "33"], "B": ["34", "35", "36"], "C": ["37", "38", "39"]}
+COURSES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<CourseData xmlns="http://www.orienteering.org/datastandard/3.0" iofVersion="3.0" createTime="2026-01-01T10:00:00Z" creator="x">
+  <Event><Name>Relay day</Name><StartTime><Date>2026-06-01</Date><Time>10:00:00Z</Time></StartTime></Event>
+  <RaceCourseData>
+""" + b"".join(
+    f"""<Course><Name>{name}</Name><CourseFamily>Relay</CourseFamily><Length>3000</Length>
+      <CourseControl type="Start"><Control>S1</Control></CourseControl>
+      {''.join(f'<CourseControl><Control>{c}</Control></CourseControl>' for c in codes)}
+      <CourseControl type="Finish"><Control>F1</Control></CourseControl></Course>""".encode()
+    for name, codes in CODES.items()) + b"</RaceCourseData></CourseData>"
+
+TEAMS_CSV = """TEAM NAME;CLASS NAME;ORGANISATION NAME;LEG;PERSON NAME;CARD NO
+Alpha;H21;OK Alpha;1;Ann Alpha;1001
+Alpha;H21;OK Alpha;2;Ben Alpha;1002
+Alpha;H21;OK Alpha;3;Cat Alpha;1003
+Bravo;H21;OK Bravo;1;Dan Bravo;2001
+Bravo;H21;OK Bravo;2;Eva Bravo;2002
+Bravo;H21;OK Bravo;3;Fay Bravo;2003
+Charlie;H21;OK Charlie;1;Gus Charlie;3001
+Charlie;H21;IL Other;2;Hal Charlie;3002
+Charlie;H21;OK Charlie;3;Ida Charlie;3003
+"""
+
+
+def dump(db_path: Path) -> list[tuple]:
+    """Every table an import writes, in full."""
+    conn = sqlite3.connect(db_path)
+    try:
+        out = []
+        for table in ("class", "relay_leg", "relay_leg_course", "team", "team_organisation", "team_member", "entry",
+                      "person", "person_identifier", "card", "entry_card", "organisation", "course", "control"):
+            out.append((table, conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()))
+        return out
+    finally:
+        conn.close()
+
+
+def output(run) -> Path:
+    """The file a run wrote (its one artifact)."""
+    [a] = Artifact.select().where(Artifact.run == run.id)
+    return Path(a.path)
+
+
+def log_text(db, run) -> str:
+    return "\n".join(line.message for line in run_log(db, run.id))
+
+
+def build(db, db_path: Path, tmp_path: Path) -> None:
+    f = tmp_path / "courses.xml"
+    f.write_bytes(COURSES)
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(f)}, name="courses")
+    assert run.status == "succeeded", run.error
+    teams = tmp_path / "teams.csv"
+    teams.write_text(TEAMS_CSV, encoding="utf-8")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(teams)}, name="teams")
+    assert run.status == "succeeded", run.error
+    run = run_job(db, db_path, "prepare-relay", {
+        "classes": ["H21"], "legs": 3, "leg_courses": "1=A,B,C; 2=A,B,C; 3=A,B,C",
+        "mass_start": "2026-06-01T10:00:00+00:00", "restart": "2026-06-01T11:30:00+00:00"})
+    assert run.status == "succeeded", run.error
+
+
+def test_import_twice_changes_nothing(db, db_path, tmp_path):
+    build(db, db_path, tmp_path)
+    before = dump(db_path)
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(tmp_path / "teams.csv")}, name="teams")
+    assert run.status == "succeeded", run.error
+    assert "teams: 0 created, 0 updated, 3 unchanged; runners: 0 created, 0 updated" in log_text(db, run)
+    assert dump(db_path) == before
+    conn = sqlite3.connect(db_path)
+    # Charlie is a combination team: both clubs on the team, each runner with their own.
+    clubs = conn.execute("SELECT o.name FROM team_organisation x JOIN organisation o ON o.id = x.organisation_id "
+                         "JOIN team t ON t.id = x.team_id WHERE t.name='Charlie' ORDER BY x.seq").fetchall()
+    assert clubs == [("OK Charlie",), ("IL Other",)]
+
+
+def test_forking_is_fair_and_bibs_given(db, db_path, tmp_path):
+    build(db, db_path, tmp_path)
+    conn = sqlite3.connect(db_path)
+    rows = conn.execute("SELECT t.bib, t.name, m.leg, c.name FROM team_member m JOIN team t ON t.id = m.team_id "
+                        "JOIN course c ON c.id = m.course_id ORDER BY CAST(t.bib AS INTEGER), m.leg").fetchall()
+    keys = {}
+    for bib, name, _leg, course in rows:
+        keys.setdefault((bib, name), []).append(course)
+    # Teams numbered by name; cyclic keys: each team runs A, B, C once, each leg sees each course once.
+    assert keys == {("1", "Alpha"): ["A", "B", "C"], ("2", "Bravo"): ["B", "C", "A"], ("3", "Charlie"): ["C", "A", "B"]}
+    assert conn.execute("SELECT DISTINCT e.bib FROM entry e JOIN team_member m ON m.entry_id = e.id "
+                        "JOIN team t ON t.id = m.team_id WHERE t.name='Bravo'").fetchall() == [("2",)]
+
+
+def readout(conn, race_id: int, card: str, course: str, start: float, finish: float, *, skip: str | None = None) -> None:
+    codes = [c for c in CODES[course] if c != skip]
+    step = (finish - start) / (len(CODES[course]) + 1)
+    punches = tuple(Punch(c, T0 + start + step * (i + 1)) for i, c in enumerate(codes))
+    insert_station_data(conn, race_id=race_id, station=station_id(conn, "readout"), card=card, bib=None,
+                        read_at=T0 + finish + 60, card_data=CardData(punches=punches, finish=Punch("F", T0 + finish)),
+                        source="test", dedupe_key=f"{card}", now=T0 + finish + 60)
+
+
+def test_timing_changeovers_restart_mp_and_lists(db, db_path, tmp_path):
+    build(db, db_path, tmp_path)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    race_id = conn.execute("SELECT id FROM race").fetchone()[0]
+    conn.execute("BEGIN")
+    # Alpha (A, B, C): in at 1800, 3700, 5500 -> 5500.
+    readout(conn, race_id, "1001", "A", 0, 1800)
+    readout(conn, race_id, "1002", "B", 1800, 3700)
+    readout(conn, race_id, "1003", "C", 3700, 5500)
+    # Bravo (B, C, A): leg 2 misses 38 -> team MP; leg 3 still changes over at 3600, in at 5300.
+    readout(conn, race_id, "2001", "B", 0, 1750)
+    readout(conn, race_id, "2002", "C", 1750, 3600, skip="38")
+    readout(conn, race_id, "2003", "A", 3600, 5300)
+    # Charlie (C, A, B): leg 2 in at 5600, after the 5400 restart: leg 3 left at 5400, in at 7000.
+    readout(conn, race_id, "3001", "C", 0, 1900)
+    readout(conn, race_id, "3002", "A", 1900, 5600)
+    readout(conn, race_id, "3003", "B", 5400, 7000)
+    conn.execute("COMMIT")
+    run = run_job(db, db_path, "process-station-data", {})
+    assert run.status == "succeeded", run.error
+    assert "relay: 3 teams timed: 2 OK, 1 MissingPunch" in log_text(db, run)
+    teams = {n: (s, t) for n, s, t in conn.execute(
+        "SELECT t.name, r.status, r.time FROM team_result r JOIN team t ON t.id = r.team_id")}
+    # Charlie: 1900 + 3700 + 1600 (from the restart) = 7200.
+    assert teams == {"Alpha": ("OK", 5500), "Bravo": ("MissingPunch", None), "Charlie": ("OK", 7200)}
+    legs = {(n, leg): (s, st - T0 if st else None, t) for n, leg, s, st, t in conn.execute(
+        "SELECT t.name, m.leg, r.status, r.start_time, r.time FROM result r JOIN team_member m ON m.entry_id = r.entry_id "
+        "JOIN team t ON t.id = m.team_id")}
+    assert legs[("Alpha", 2)] == ("OK", 1800, 1900)
+    assert legs[("Bravo", 2)][0] == "MissingPunch" and legs[("Bravo", 3)] == ("OK", 3600, 1700)
+    assert legs[("Charlie", 3)] == ("OK", 5400, 1600)
+    cols = "SELECT entry_id, status, start_time, finish_time, time, splits, missing, station_data_id FROM result ORDER BY 1"
+    snapshot = conn.execute(cols).fetchall()
+    teams_snapshot = conn.execute("SELECT team_id, status, start_time, finish_time, time, legs FROM team_result ORDER BY 1").fetchall()
+    conn.execute("DELETE FROM result")
+    conn.execute("DELETE FROM team_result")
+    assert run_job(db, db_path, "process-station-data", {"all": True}, name="again").status == "succeeded"
+    assert conn.execute(cols).fetchall() == snapshot
+    assert conn.execute("SELECT team_id, status, start_time, finish_time, time, legs FROM team_result ORDER BY 1").fetchall() == teams_snapshot
+
+    xml = run_job(db, db_path, "relay-list", {"format": "iof-xml"}, name="xml")
+    assert xml.status == "succeeded", xml.error
+    data = output(xml).read_bytes()
+    assert validate(data, XSD) == []
+    assert data.count(b"<TeamResult>") == 3 and b'<Position type="Leg">' in data and b"<OverallResult>" in data
+    html = run_job(db, db_path, "relay-list", {"format": "html"}, name="html")
+    assert html.status == "succeeded", html.error
+    text = output(html).read_text()
+    assert "changeover 1→2" in text and "Alpha" in text and "restart" in text
+    csv = run_job(db, db_path, "relay-list", {"format": "csv"}, name="csv")
+    assert csv.status == "succeeded", csv.error
+    lines = output(csv).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1].startswith("H21;1;1;Alpha;OK Alpha;1:31:40;OK;1;Ann Alpha;30:00;2;OK;10:30:00;2;30:00")
+    starts = run_job(db, db_path, "relay-list", {"format": "iof-xml", "list": "starts"}, name="sxml")
+    assert starts.status == "succeeded", starts.error
+    assert validate(output(starts).read_bytes(), XSD) == []
+
+
+def test_bad_team_input_changes_nothing(db, db_path, tmp_path):
+    build(db, db_path, tmp_path)
+    before = dump(db_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("TEAM NAME;CLASS NAME;LEG;PERSON NAME;CARD NO\nDelta;H21;1;Jo Delta;4001\nDelta;H21;4;Ky Delta;4004\n",
+                   encoding="utf-8")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(bad)}, name="bad")
+    assert run.status == "failed"
+    assert "team 'Delta', line 2: leg 4 but class 'H21' has 3 legs" in run.error
+    assert dump(db_path) == before
+    bad.write_text("TEAM NAME;CLASS NAME;LEG;PERSON NAME;CARD NO\nEcho;H21;1;Al Echo;5001\nEcho;H21;2;Bo Echo;5001\n",
+                   encoding="utf-8")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(bad)}, name="bad")
+    assert run.status == "failed"
+    assert "team 'Echo', line 2 leg 2: card 5001 is already used on leg 1 of the team" in run.error
+    assert dump(db_path) == before
+    bad.write_text("TEAM NAME;CLASS NAME;LEG;PERSON NAME\nFox;H21;x;Al Fox\n", encoding="utf-8")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(bad)}, name="bad")
+    assert run.status == "failed" and "line 2, column LEG" in run.error
+    assert dump(db_path) == before
+
+
+def test_official_relay_examples(db, db_path, tmp_path):
+    ex = iof_examples()
+    for name in ("ClassList_Relay_Step1.xml", "CourseData_Relay_Step2.xml", "StartList_Relay_Step3.xml",
+                 "CourseData_Relay_Step4.xml"):
+        run = run_job(db, db_path, "import-relay-entries", {"file": str(ex / name)}, name=name)
+        assert run.status == "succeeded", (name, run.error)
+    conn = sqlite3.connect(db_path)
+    legs = conn.execute("SELECT c.name, l.leg, l.runners, group_concat(co.name) FROM relay_leg l JOIN class c ON c.id = l.class_id "
+                        "LEFT JOIN relay_leg_course lc ON lc.relay_leg_id = l.id LEFT JOIN course co ON co.id = lc.course_id "
+                        "GROUP BY l.id ORDER BY c.name, l.leg").fetchall()
+    assert [(c, leg, r, ",".join(sorted((x or "").split(",")))) for c, leg, r, x in legs] == [
+        ("Men Open", 1, 1, "A,B"), ("Men Open", 2, 3, "C"), ("Men Open", 3, 1, "A,B"),
+        ("Women Open", 1, 1, "A,B"), ("Women Open", 2, 3, "C"), ("Women Open", 3, 1, "A,B")]
+    members = conn.execute(
+        "SELECT t.bib, m.leg, m.leg_order, p.family, co.name FROM team_member m JOIN team t ON t.id = m.team_id "
+        "LEFT JOIN entry e ON e.id = m.entry_id LEFT JOIN person p ON p.id = e.person_id "
+        "LEFT JOIN course co ON co.id = m.course_id ORDER BY t.bib, m.leg, m.leg_order").fetchall()
+    assert members == [
+        ("1", 1, 1, "Reid", "A"), ("1", 2, 1, "Fisher", "C"), ("1", 2, 2, "Collins", "C"), ("1", 2, 3, "Hall", "C"),
+        ("1", 3, 1, "Jenkins", "B"),
+        ("2", 1, 1, "Parker", "B"), ("2", 2, 1, "Simmons", "C"), ("2", 2, 2, None, "C"), ("2", 2, 3, None, "C"),
+        ("2", 3, 1, None, "A")]
+    start = conn.execute("SELECT first_start FROM class WHERE name='Men Open'").fetchone()[0]
+    assert start == datetime(2011, 7, 31, 13, 0, tzinfo=UTC).timestamp()  # 14:00+01:00 from the StartList
+    before = dump(db_path)
+    for name in ("StartList_Relay_Step3.xml", "CourseData_Relay_Step4.xml"):
+        run = run_job(db, db_path, "import-relay-entries", {"file": str(ex / name)}, name=name)
+        assert run.status == "succeeded", (name, run.error)
+    assert dump(db_path) == before
