@@ -39,6 +39,7 @@ from t4o_tui.tui.screens.help import HelpScreen
 from t4o_tui.tui.screens.occurrences import OccurrencesScreen
 from t4o_tui.tui.screens.pause import PauseScreen
 from t4o_tui.tui.screens.queue import QueueScreen
+from t4o_tui.tui.screens.readout import ReadoutScreen
 from t4o_tui.tui.screens.results import ResultsScreen
 from t4o_tui.tui.screens.run_details import RunDetailsScreen
 from t4o_tui.tui.screens.run_log import RunLogScreen
@@ -85,10 +86,11 @@ class T4oApp(App[int], inherit_bindings=False):
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "dashboard": DashboardScreen, "queue": QueueScreen, "tasks": TasksScreen, "shares": SharesScreen,
         "event": EventScreen, "results": ResultsScreen, "station": StationDataScreen,
+        "readout": ReadoutScreen,  # key 8 (app binding); not in VIEWS, so the views' header stays as it is
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {T4oCommands}
-    BINDINGS = bindings("app.quit", "app.interrupt", "app.help", "app.palette")
+    BINDINGS = bindings("app.quit", "app.interrupt", "app.help", "app.palette", "view.readout")
 
     engine_state: reactive[str] = reactive("")
 

@@ -32,6 +32,8 @@ KEYS: dict[str, Key] = {
     "view.event": Key("5", "switch_view('event')", "Event", show=False),
     "view.results": Key("6", "switch_view('results')", "Results", show=False),
     "view.station": Key("7", "switch_view('station')", "Station data", show=False),
+    # Readout (station readout, si-readout) from anywhere: an app key, so the other views need no change.
+    "view.readout": Key("8", "switch_mode('readout')", "Readout", show=False),
     "view.prev": Key("left_square_bracket", "cycle_view(-1)", "Previous view", show=False),
     "view.next": Key("right_square_bracket", "cycle_view(1)", "Next view", show=False),
     "view.back": Key("escape", "back", "Clear filter", show=False),

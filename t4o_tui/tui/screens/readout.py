@@ -1,0 +1,116 @@
+"""Readout: the cards read at the stations as they come (runner, status, time, missing controls),
+the cards on no entry, and each station's connection. The data comes from engine.readouts."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from t4o_tui.engine.readouts import (
+    ReadoutRow,
+    StationState,
+    UnknownCard,
+    recent_readouts,
+    station_states,
+    unknown_cards,
+)
+from t4o_tui.orienteering.split_ticket import clock
+from t4o_tui.tui.format import clip, stamp
+from t4o_tui.tui.screens.view import ViewScreen
+from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
+
+ROWS_SHOWN = 200
+COLUMNS = [Column("read", "Read at"), Column("card", "Card"), Column("type", "Type"), Column("name", "Runner"),
+           Column("class", "Class"), Column("status", "Status"), Column("time", "Time"), Column("missing", "Missing")]
+UNKNOWN_COLUMNS = [Column("card", "Card"), Column("read", "Last read"), Column("times", "Readouts")]
+STATE_STYLE = {"connected": "green bold", "waiting": "yellow bold", "disconnected": "red bold", "stopped": "dim"}
+STATUS_STYLE = {"OK": "green", "MissingPunch": "red bold", "DidNotFinish": "red", "Disqualified": "red",
+                "OverTime": "yellow", "card not found": "yellow bold"}
+
+
+@dataclass(frozen=True)
+class ReadoutData:
+    readouts: list[ReadoutRow]
+    unknown: list[UnknownCard]
+    stations: list[StationState]
+
+
+def _load(conn: sqlite3.Connection) -> ReadoutData:
+    return ReadoutData(recent_readouts(conn, ROWS_SHOWN), unknown_cards(conn), station_states(conn))
+
+
+class ReadoutScreen(ViewScreen):
+    VIEW = "readout"
+    CSS_PATH = "readout.tcss"
+    HELP_TITLE = "Readout"
+    POLL_SECONDS = 1.0
+    FILTERABLE = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data: ReadoutData | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="body"):
+            yield Static("No station readout task has run yet (job si-readout, a Direct task).", id="stations")
+            yield LiveTable(COLUMNS, id="readout-table")
+            yield Static("No cards read from a station yet.", id="empty", classes="empty")
+            yield Static("Unknown cards", id="unknown-title")
+            yield LiveTable(UNKNOWN_COLUMNS, id="unknown-table")
+
+    def on_mount(self) -> None:
+        self.query_one("#readout-table", LiveTable).focus()
+
+    async def load(self) -> ReadoutData:
+        return await self.services.event_call(_load)
+
+    def apply(self, data: ReadoutData) -> None:
+        self._data = data
+        self._show()
+
+    def on_filter_changed(self) -> None:
+        if self._data is not None:
+            self._show()
+
+    def _show(self) -> None:
+        assert self._data is not None
+        now, tz = self.services.now(), self.services.tz
+        d = self._data
+        if d.stations:
+            line = Text()
+            for s in d.stations:
+                if line:
+                    line.append("   ")
+                line.append(f"{s.task}: ")
+                line.append(s.state, style=STATE_STYLE.get(s.state, ""))
+                line.append(f" {s.port} · {s.message} · since {stamp(s.since, now, tz)} · {s.readouts} readouts")
+            self.query_one("#stations", Static).update(line)
+        rows = []
+        for r in d.readouts:
+            cells = (stamp(r.read_at, now, tz), r.card, r.card_type or "", clip(r.name, 28), r.class_name, r.status,
+                     clock(r.time) if r.time is not None else "", r.missing or "")
+            if not self.filter_matches(" ".join(cells)):
+                continue
+            texts = [Text(c) for c in cells]
+            texts[5] = Text(cells[5], style=STATUS_STYLE.get(r.status, ""))
+            texts[6] = Text(cells[6], justify="right")
+            if r.missing:
+                texts[7] = Text(cells[7], style="red")
+            rows.append(Row(str(r.station_data_id), tuple(texts), (-r.station_data_id,)))
+        self.query_one("#readout-table", LiveTable).sync(rows)
+        self.query_one("#empty").display = not d.readouts
+        unknown = [Row(u.card, (Text(u.card, style="yellow bold"), Text(stamp(u.read_at, now, tz)), Text(str(u.times))),
+                       (-u.station_data_id,)) for u in d.unknown]
+        self.query_one("#unknown-table", LiveTable).sync(unknown)
+        self.query_one("#unknown-title", Static).update(
+            f"Unknown cards: {len(d.unknown)} (on no entry: give each to its runner, then process station data again)"
+            if d.unknown else "Unknown cards: none")
+        title = f"{len(d.readouts)} readouts" + (f" · {len(rows)} shown" if len(rows) != len(d.readouts) else "")
+        if d.unknown:
+            title += f" · {len(d.unknown)} unknown cards"
+        self.set_status_line(title)
