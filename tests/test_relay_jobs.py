@@ -230,3 +230,27 @@ def test_official_relay_examples(db, db_path, tmp_path):
         run = run_job(db, db_path, "import-relay-entries", {"file": str(ex / name)}, name=name)
         assert run.status == "succeeded", (name, run.error)
     assert dump(db_path) == before
+
+
+def test_test_timing_plays_the_relay_leg_by_leg(db, db_path, tmp_path):
+    build(db, db_path, tmp_path)
+    sim = run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 100, "seed": 4,
+                                               "missing_probability": 0.0})
+    assert sim.status == "succeeded", sim.error
+    assert run_job(db, db_path, "process-station-data", {}).status == "succeeded"
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT count(*) FROM station_data").fetchone()[0] == 9
+    restart = datetime(2026, 6, 1, 11, 30, tzinfo=UTC).timestamp()
+    rows = conn.execute("SELECT t.name, m.leg, r.status, r.start_time, r.finish_time FROM result r "
+                        "JOIN team_member m ON m.entry_id = r.entry_id JOIN team t ON t.id = m.team_id "
+                        "ORDER BY t.name, m.leg").fetchall()
+    by_team: dict[str, list[tuple]] = {}
+    for name, leg, status, start, finish in rows:
+        by_team.setdefault(name, []).append((leg, status, start, finish))
+    for legs in by_team.values():
+        assert [x[1] for x in legs] == ["OK", "OK", "OK"]
+        assert legs[0][2] == T0  # the mass start
+        for prev, cur in zip(legs, legs[1:], strict=False):
+            assert cur[2] == min(prev[3], restart)  # changeover, or the restart when that came first
+    ok = conn.execute("SELECT count(*) FROM team_result WHERE status='OK'").fetchone()[0]
+    assert ok == 3

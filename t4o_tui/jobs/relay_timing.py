@@ -34,6 +34,7 @@ from t4o_tui.orienteering.punch_check import (
     merge_station_statuses,
 )
 from t4o_tui.orienteering.ranking import ListType
+from t4o_tui.orienteering.simulator import SimEntry, SimReadout, SimSettings, simulate_runner
 
 TEAM_STEP = 1000  # teams whose results one committed step writes
 _PUNCHING = (StationRole.READOUT.value, StationRole.OVERRIDE.value)
@@ -255,3 +256,46 @@ def standings(conn: sqlite3.Connection, race_id: int, *, class_ids: Iterable[int
 
 def split_times(splits: Sequence[tuple[str, float | None]]) -> tuple[SplitTime, ...]:
     return tuple(SplitTime(c, t, t is None) for c, t in splits)
+
+
+# ---- Test Timing -------------------------------------------------------------------------------------
+
+
+def simulate_relays(conn: sqlite3.Connection, rd: RaceData, settings: SimSettings, now: float,
+                    done: set[int]) -> list[SimReadout]:
+    """Test Timing for relay runners: each team's legs chained, leg 1 from the mass start, each
+    later leg from the simulated changeover (or the restart, when that came first). Every runner's
+    race is seeded by the runner alone (as simulator.simulate_runner), so the chain is the same on
+    every run. Readouts of runners not in `done` whose finish has passed, earliest first."""
+    rr = load_relay(conn, rd.race_id)
+    due: list[SimReadout] = []
+    for t in rr.teams.values():
+        cls = rr.classes[t.class_id].settings
+        changeover: float | None = None
+        for leg_no, leg in enumerate(cls.legs, 1):
+            finishes: list[float] = []
+            members = t.team.on_leg(leg_no)
+            for m in members:
+                eid = t.entries[m.slot]
+                course = t.forking.get(m.slot) or (leg.variants[0] if len(leg.variants) == 1 else None)
+                cid = rr.course_ids.get(course or "")
+                if leg_no == 1:
+                    start = m.start if m.start is not None else cls.mass_start
+                elif changeover is None:
+                    start = leg.restart
+                else:
+                    start = min(changeover, leg.restart) if leg.restart is not None else changeover
+                if start is None or cid is None or cid not in rd.courses:
+                    continue
+                r = simulate_runner(SimEntry(eid, start, rd.courses[cid], rd.course_lengths.get(cid)), settings)
+                if r is None or r.card.finish is None or r.card.finish.time is None:
+                    continue
+                finishes.append(r.card.finish.time)
+                if eid not in done and r.card.finish.time <= now:
+                    due.append(SimReadout(r.key, r.card, min(r.read_at, now), r.pace, r.missing))
+            if not finishes or len(finishes) < len(members):
+                changeover = min(finishes) if finishes and leg.parallel is relay.ParallelRule.FIRST else None
+            else:
+                changeover = min(finishes) if leg.parallel is relay.ParallelRule.FIRST else max(finishes)
+    due.sort(key=lambda r: (r.card.finish.time if r.card.finish and r.card.finish.time else 0.0, repr(r.key)))
+    return due

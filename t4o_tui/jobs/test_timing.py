@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+from t4o_tui.jobs import relay_timing
 from t4o_tui.jobs.base import Job, JobError, RunContext
 from t4o_tui.jobs.event_data import RACE, resolve_race
 from t4o_tui.jobs.settings import Schema, Setting
@@ -60,7 +61,14 @@ class TestTimingJob(Job):
                    if eid not in done and info.start_time is not None and info.course_id in rd.courses and info.status == "entered"]
         settings = SimSettings(seed=int(s.get("seed", 1)), pace_min=float(s["pace_min"]) * 60, pace_max=float(s["pace_max"]) * 60,
                                missing_probability=float(s["missing_probability"]), results_per_run=int(s["results_per_run"]))
+        # Relay runners start at their team's changeover, not at a drawn time: simulated team by team.
+        relay_runners = relay_timing.annotate(conn, rd)
+        entries = [e for e in entries if e.key not in relay_runners]
         readouts = simulate(entries, settings, now)
+        if relay_runners:
+            readouts = sorted(readouts + relay_timing.simulate_relays(conn, rd, settings, now, done),
+                              key=lambda r: (r.card.finish.time if r.card.finish and r.card.finish.time else 0.0,
+                                             repr(r.key)))[:settings.results_per_run]
         with ctx.transaction():
             conn = ctx.db.connection()
             readout = station_id(conn, "readout")
@@ -73,5 +81,5 @@ class TestTimingJob(Job):
                                     read_at=r.read_at, card_data=r.card, source="test-timing", dedupe_key=key, now=now)
                 miss = f", missing {' '.join(r.missing)}" if r.missing else ""
                 ctx.info(f"{info.class_name} {info.bib or ''} {info.name}: read out ({r.pace / 60:.1f} min/km{miss})")
-        waiting = len(entries) - len(readouts)
+        waiting = len(entries) + len(relay_runners - done) - len(readouts)
         ctx.info(f"{len(readouts)} simulated readouts; {waiting} runners still out on the course")
