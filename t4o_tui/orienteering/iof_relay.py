@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import TypeAlias
+from xml.sax.saxutils import escape as xml_escape
 
 from lxml import etree
 
@@ -456,11 +457,17 @@ def _add_team_member_result(parent: El, team: TeamResultOut, m: TeamMemberResult
         wr.sub(ov, "Status", o_status)
     if m.course is not None:
         wr.add_simple_course(res, m.course)
-    for s in m.splits:
-        sp = wr.sub(res, "SplitTime", status=None if s.status == "OK" else s.status)
-        wr.sub(sp, "ControlCode", s.code)
-        if s.time is not None:
-            wr.sub(sp, "Time", wr._seconds(s.time, f"{who}: split time at {s.code}"))
+    if m.splits:
+        # As iof_write does for PersonResult: split times (most of a result list's elements) as
+        # escaped text parsed by libxml2 in one go per runner, instead of three SubElement calls each.
+        parts = [wr._SPLITS_OPEN]
+        for s in m.splits:
+            attr = "" if s.status == "OK" else f' status="{s.status}"'
+            code = xml_escape(wr.xml_text(s.code))
+            t = "" if s.time is None else f"<Time>{wr._seconds(s.time, f'{who}: split time at {s.code}')}</Time>"
+            parts.append(f"<SplitTime{attr}><ControlCode>{code}</ControlCode>{t}</SplitTime>")
+        parts.append("</w>")
+        res.extend(etree.fromstring("".join(parts), wr._FRAGMENT_PARSER))
     if m.card is not None:
         wr.add_card(res, m.card)
 
