@@ -27,7 +27,7 @@ from t4o_tui.orienteering import si_protocol as si
 from t4o_tui.orienteering import split_ticket
 from t4o_tui.store.models import Card, Entry, EntryCard, Race, Result, StationData
 
-from conftest import wait_for
+from conftest import run_job, wait_for
 
 # --- the protocol module ------------------------------------------------------------------------
 
@@ -289,3 +289,25 @@ def test_a_readout_task_on_the_queue_lane_is_refused(race, db, db_path, tmp_path
     with runtime(db, db_path):
         wait_for(lambda: get_run(db, rid).status == "failed", 20, "the run refused")
     assert "make it a Direct task" in get_run(db, rid).error
+
+
+def test_split_tickets_for_file_readouts_once_each(race, db, db_path, tmp_path):
+    db = race
+    assert run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 5, "seed": 7,
+                                                "missing_probability": 0.5}, name="sim").status == "succeeded"
+    assert run_job(db, db_path, "process-station-data", {}, name="proc").status == "succeeded"
+    printer = tmp_path / "lp0"
+    first = run_job(db, db_path, "split-tickets", {"printer": str(printer), "width": 32}, name="tickets")
+    assert first.status == "succeeded", first.error
+    page = Path(first.output).read_text()
+    assert page.count("<section>") == 5 and printer.read_bytes().count(b"\x1dV\x01") == 5
+    mp = Result.select().where(Result.status == "MissingPunch").count()
+    assert page.count('class="missing"') >= mp
+    # Nothing new: no tickets again. Two more readouts: two tickets.
+    again = run_job(db, db_path, "split-tickets", None, name="tickets")
+    assert "no readouts processed since" in log_text(db, again.id)
+    assert run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": 2, "seed": 8}, name="sim").status == "succeeded"
+    assert run_job(db, db_path, "process-station-data", {}, name="proc").status == "succeeded"
+    third = run_job(db, db_path, "split-tickets", None, name="tickets")
+    assert Path(third.output).read_text().count("<section>") == 2
+    assert printer.read_bytes().count(b"\x1dV\x01") == 7

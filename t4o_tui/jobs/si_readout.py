@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import traceback
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 import serial
 
 from t4o_tui.engine.readouts import SOURCE_PREFIX, STATE_KEY, ticket_for
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.jobs.base import Job, JobError, RunCancelled, RunContext
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
 from t4o_tui.jobs.process_station_data import ProcessStationDataJob
 from t4o_tui.jobs.settings import Schema, Setting
@@ -292,7 +293,15 @@ class _Session:
         if card.punch_count > len(card.punches):
             ctx.warning(f"card {card.number} says {card.punch_count} punches, it holds {len(card.punches)}")
         # Results: Process Station Data's own run, so a readout here and a readout file give the same result.
-        ProcessStationDataJob().run(_Quiet(ctx))
+        try:
+            ProcessStationDataJob().run(_Quiet(ctx))
+        except RunCancelled:
+            raise
+        except Exception as exc:  # the readout is stored; a run of Process Station Data takes it up later
+            ctx.warning(f"card {card.number} stored, but processing failed: {str(exc).splitlines()[0][:200]} "
+                        "(run Process Station Data once this is mended)")
+            ctx.log("debug", "traceback:\n" + traceback.format_exc().rstrip())
+            return
         conn = ctx.db.connection()
         entry_id, data_status, status, t = conn.execute(
             "SELECT sd.entry_id, sd.data_status, r.status, r.time FROM station_data sd LEFT JOIN result r "

@@ -120,8 +120,14 @@ def escpos(t: Ticket, tz: tzinfo, width: int = 42) -> bytes:
     return b"".join(parts)
 
 
-def html(t: Ticket, tz: tzinfo) -> str:
-    """The ticket as a small HTML page (phone or screen at the readout tent)."""
+_STYLE = ("body{font-family:system-ui,sans-serif;max-width:28em;margin:1em auto;padding:0 .5em}"
+          "table{border-collapse:collapse;width:100%}td{padding:.15em .4em;border-bottom:1px solid #ddd}"
+          "td:nth-child(n+3){text-align:right;font-variant-numeric:tabular-nums}"
+          ".missing td{color:#b00;font-weight:bold}.status{font-size:1.4em;font-weight:bold}"
+          "section{page-break-after:always;margin-bottom:2em}")
+
+
+def _section(t: Ticket, tz: tzinfo) -> str:
     rows = "".join(
         f"<tr class=\"missing\"><td>{x.number}</td><td>{escape(x.code)}</td><td colspan=\"2\">missing</td></tr>"
         if x.missing else
@@ -132,17 +138,23 @@ def html(t: Ticket, tz: tzinfo) -> str:
     place = f"<p class=\"place\">Place so far: {t.place} of {t.finished}</p>" if t.place is not None else ""
     note = f"<p class=\"note\">{escape(t.note)}</p>" if t.note else ""
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{escape(t.name or t.card)} – {escape(status_text(t.status))}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:28em;margin:1em auto;padding:0 .5em}"
-        "table{border-collapse:collapse;width:100%}td{padding:.15em .4em;border-bottom:1px solid #ddd}"
-        "td:nth-child(n+3){text-align:right;font-variant-numeric:tabular-nums}"
-        ".missing td{color:#b00;font-weight:bold}.status{font-size:1.4em;font-weight:bold}</style></head><body>"
-        f"<h1>{escape(t.event)}</h1>{note}<h2>{escape(t.name)}</h2>"
+        f"<section><h1>{escape(t.event)}</h1>{note}<h2>{escape(t.name)}</h2>"
         f"<p>{escape(t.class_name)} · {escape(t.club)} · card {escape(t.card)}</p>"
         f"<p class=\"status\">{escape(status_text(t.status))} {clock(t.time)}</p>{place}"
         f"<p>Start {wall(t.start, tz)} · finish {wall(t.finish, tz)}</p>"
         f"<table><thead><tr><th>#</th><th>Control</th><th>Split</th><th>Leg</th></tr></thead><tbody>{rows}</tbody></table>"
-        f"<p>Read out {wall(t.read_at, tz)}</p></body></html>\n"
+        f"<p>Read out {wall(t.read_at, tz)}</p></section>"
     )
+
+
+def html_page(tickets: list[Ticket], tz: tzinfo, title: str) -> str:
+    """Tickets as one HTML page, one per printed page."""
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
+            + "".join(_section(t, tz) for t in tickets) + "</body></html>\n")
+
+
+def html(t: Ticket, tz: tzinfo) -> str:
+    """The ticket as a small HTML page (phone or screen at the readout tent)."""
+    return html_page([t], tz, f"{t.name or t.card} – {status_text(t.status)}")
