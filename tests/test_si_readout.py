@@ -311,3 +311,29 @@ def test_split_tickets_for_file_readouts_once_each(race, db, db_path, tmp_path):
     third = run_job(db, db_path, "split-tickets", None, name="tickets")
     assert Path(third.output).read_text().count("<section>") == 2
     assert printer.read_bytes().count(b"\x1dV\x01") == 7
+
+
+def test_a_readout_that_cannot_be_processed_is_kept_and_the_run_goes_on(race, db, db_path, tmp_path):
+    db = race
+    link = tmp_path / "ttySI"
+    sim = StationSimulator(link)
+    entry = Entry.select().order_by(Entry.id).first()
+    give_card(entry, 212000)
+    card = card_for(db, entry, "SI5", 212000)
+    # No drawn start and no zero time: a 12-hour SI5 card cannot be placed in the day.
+    db.execute_sql("UPDATE start SET entry_id=NULL WHERE entry_id=?", (entry.id,))
+    db.execute_sql("UPDATE race SET zero_time=NULL, first_start=NULL")
+    try:
+        with runtime(db, db_path):
+            rid = start_readout(db, tmp_path, link)
+            wait_for(lambda: any(s.state == "connected" for s in station_states(db)), 20, "connected")
+            sim.insert(card)
+            sim.wait_acks(1)
+            wait_for(lambda: "processing failed" in log_text(db, rid), 10, "the failure said")
+            assert get_run(db, rid).status == "running" and station_states(db)[0].state == "connected"
+            cancel_run(db, rid)
+            wait_for(lambda: get_run(db, rid).status == "cancelled", 5, "stopped")
+    finally:
+        sim.close()
+    assert StationData.select().where(StationData.card_number == "212000").count() == 1
+    assert "run Process Station Data once this is mended" in log_text(db, rid)
