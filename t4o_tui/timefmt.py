@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 import humanize
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def local_zone(name: str | None = None) -> tzinfo:
@@ -56,10 +60,40 @@ def relative(ts: float | None, now: float) -> str:
     return f"in {text}" if delta > 0 else f"{text} ago"
 
 
+def parse_duration_text(text: str) -> float:
+    """Seconds from '90', '30s', '5m', '1h30m', '1.5h', '250ms'; ValueError when unreadable."""
+    t = text.strip().lower().replace(" ", "")
+    if not t:
+        raise ValueError("empty duration")
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    pos, total = 0, 0.0
+    for m in _DURATION_PART.finditer(t):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
+        pos = m.end()
+    if pos != len(t) or pos == 0:
+        raise ValueError(f"'{text}' is not a duration (examples: 30s, 5m, 1h30m)")
+    return total
+
+
+def format_duration_text(seconds: float) -> str:
+    if seconds < 1 and seconds > 0:
+        return f"{seconds * 1000:g}ms"
+    s = int(round(seconds))
+    parts = []
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if s >= size:
+            parts.append(f"{s // size}{unit}")
+            s %= size
+    return "".join(parts) or "0s"
+
+
 def parse_instant(text: str, now: float, tz: tzinfo | None = None) -> float:
     """An instant from 'now', '+10m' / '-1h' (relative to now), or ISO 8601 (local time if no offset)."""
-    from t4o_tui.jobs.settings import parse_duration_text
-
     t = text.strip()
     if t.lower() == "now":
         return now

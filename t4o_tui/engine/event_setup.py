@@ -24,9 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import peewee
 
-from t4o_tui.jobs.settings import format_duration_text, parse_duration_text
 from t4o_tui.store.models import Class, Course, Entry, Event, Race, Start, StationData
-from t4o_tui.timefmt import local_zone_name
+from t4o_tui.timefmt import format_duration_text, local_zone_name, parse_duration_text
 
 DISCIPLINES = ("sprint", "middle", "long", "ultralong", "night", "relay", "other")
 START_TYPES = ("interval", "mass", "free")

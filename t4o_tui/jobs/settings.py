@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Durations are written as timefmt writes them; the names stay importable from here for the jobs.
+from t4o_tui.timefmt import format_duration_text, parse_duration_text
+
 TYPES = ("text", "integer", "number", "boolean", "choice", "multi-choice", "file", "datetime", "duration")
 
 _TRUE = {"1", "true", "yes", "y", "on", "ja", "j"}
 _FALSE = {"0", "false", "no", "n", "off", "nei"}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 class SettingError(ValueError):
@@ -25,38 +26,6 @@ class SettingError(ValueError):
         super().__init__(f"setting '{key}': {message}")
         self.key = key
         self.message = message
-
-
-def parse_duration_text(text: str) -> float:
-    """Seconds from '90', '30s', '5m', '1h30m', '1.5h', '250ms'; ValueError when unreadable."""
-    t = text.strip().lower().replace(" ", "")
-    if not t:
-        raise ValueError("empty duration")
-    try:
-        return float(t)
-    except ValueError:
-        pass
-    pos, total = 0, 0.0
-    for m in _DURATION_PART.finditer(t):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
-        pos = m.end()
-    if pos != len(t) or pos == 0:
-        raise ValueError(f"'{text}' is not a duration (examples: 30s, 5m, 1h30m)")
-    return total
-
-
-def format_duration_text(seconds: float) -> str:
-    if seconds < 1 and seconds > 0:
-        return f"{seconds * 1000:g}ms"
-    s = int(round(seconds))
-    parts = []
-    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
-        if s >= size:
-            parts.append(f"{s // size}{unit}")
-            s %= size
-    return "".join(parts) or "0s"
 
 
 def parse_datetime_text(text: str) -> datetime:
