@@ -254,3 +254,28 @@ def test_test_timing_plays_the_relay_leg_by_leg(db, db_path, tmp_path):
             assert cur[2] == min(prev[3], restart)  # changeover, or the restart when that came first
     ok = conn.execute("SELECT count(*) FROM team_result WHERE status='OK'").fetchone()[0]
     assert ok == 3
+
+
+def test_tui_results_show_teams_with_their_legs(db, db_path, tmp_path):
+    from t4o_tui.tui.screens.results import load_results
+
+    build(db, db_path, tmp_path)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    race_id = conn.execute("SELECT id FROM race").fetchone()[0]
+    conn.execute("BEGIN")
+    readout(conn, race_id, "1001", "A", 0, 1800)
+    readout(conn, race_id, "1002", "B", 1800, 3700)
+    readout(conn, race_id, "1003", "C", 3700, 5500)
+    readout(conn, race_id, "2001", "B", 0, 1750)
+    conn.execute("COMMIT")
+    assert run_job(db, db_path, "process-station-data", {}).status == "succeeded"
+    class_id = conn.execute("SELECT id FROM class WHERE name='H21'").fetchone()[0]
+    data = load_results(db, None, class_id, T0 + 7200)
+    rows = [r[1:] for r in data.rows]
+    assert rows[0] == ("1.", "1", "Alpha", "OK Alpha", "1:31:40", "", "OK")
+    # Leg rows: runner, changeover clock time, leg time (leg place), place after the leg.
+    assert rows[1] == ("", "  1", "  Ann Alpha", "10:30:00", "30:00 (2.)", "→ 2.", "OK")
+    assert rows[3] == ("", "  3", "  Cat Alpha", "11:31:40", "30:00 (1.)", "→ 1.", "OK")
+    bravo = rows[4:8]
+    assert bravo[0] == ("", "2", "Bravo", "OK Bravo", "", "", "Inactive")  # leg 2 still out: no place yet
+    assert bravo[1] == ("", "  1", "  Dan Bravo", "10:29:10", "29:10 (1.)", "→ 1.", "OK")

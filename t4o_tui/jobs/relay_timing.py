@@ -13,6 +13,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from t4o_tui.jobs.base import RunContext
@@ -299,3 +300,34 @@ def simulate_relays(conn: sqlite3.Connection, rd: RaceData, settings: SimSetting
                 changeover = min(finishes) if leg.parallel is relay.ParallelRule.FIRST else max(finishes)
     due.sort(key=lambda r: (r.card.finish.time if r.card.finish and r.card.finish.time else 0.0, repr(r.key)))
     return due
+
+
+def result_rows(conn: sqlite3.Connection, race_id: int, class_id: int, zone: Any,
+                resolution: float = 1.0) -> list[tuple[str, ...]]:
+    """A relay class as the TUI's Results view lists it (key, place, bib, name, club, time, behind,
+    status): each team's row (team place, team time), then a row per runner of each leg: leg time
+    and leg place, the changeover clock time, and the team's place after the leg (→ 3.)."""
+    from t4o_tui.jobs.result_list import clock
+
+    found = standings(conn, race_id, class_ids=[class_id], resolution=resolution)
+    if not found:
+        return []
+    c = found[0]
+    rows: list[tuple[str, ...]] = []
+    for rt in c.ranking.teams:
+        r = rt.result
+        t = c.teams[int(str(r.team.key))]
+        rows.append((f"team{t.id}", f"{rt.place}." if rt.place else "", t.bib or "", t.name, ", ".join(t.clubs),
+                     clock(r.time, resolution) if r.time is not None else "",
+                     f"+{clock(rt.behind, resolution)}" if rt.behind else "", r.status.value))
+        for rl in rt.legs:
+            leg = rl.result
+            members = leg.members or (relay.MemberResult(leg.leg, 1, "– no runner", None, None, leg.status, None, None, None),)
+            for m in members:
+                over = datetime.fromtimestamp(leg.changeover, zone).strftime("%H:%M:%S") if leg.changeover else ""
+                place = f" ({rl.place}.)" if rl.place and len(members) == 1 else ""
+                rows.append((f"team{t.id}/{m.leg}.{m.order}", "", f"  {m.leg}" + (f".{m.order}" if len(members) > 1 else ""),
+                             f"  {m.name}", (over + " restart" if leg.restarted else over).strip(),
+                             (clock(m.time, resolution) + place) if m.time is not None else "",
+                             f"→ {rl.overall_place}." if rl.overall_place else "", m.status.value))
+    return rows

@@ -15,7 +15,11 @@ from textual.widgets import Static
 from t4o_tui.engine import event_lists
 from t4o_tui.engine.event_lists import ResultClass
 from t4o_tui.engine.event_setup import RaceInfo
+from t4o_tui.jobs import relay_timing
+from t4o_tui.jobs.event_data import event_zone
+from t4o_tui.jobs.relay_store import relay_class_ids
 from t4o_tui.jobs.result_list import clock, load_runners, rank
+from t4o_tui.store.models import Race
 from t4o_tui.tui.format import clip
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.race_view import RaceViewScreen, choose_race
@@ -45,6 +49,11 @@ def load_results(db: peewee.Database, wanted_race: int | None, class_id: int | N
     if not classes:
         return ResultsData(races, race, [], None, [])
     chosen = class_id if class_id is not None and class_id in {c.id for c in classes} else classes[0].id
+    conn = db.connection()
+    if chosen in relay_class_ids(conn, race.id):
+        # A relay class: each team with its legs (runner, leg time and place, changeover, place after).
+        zone = event_zone(Race.get_by_id(race.id))
+        return ResultsData(races, race, classes, chosen, relay_timing.result_rows(conn, race.id, chosen, zone))
     list_type = next(c.result_type for c in classes if c.id == chosen)
     runners = load_runners(db.connection(), race.id).get(chosen, [])
     rows: list[tuple[str, ...]] = []
