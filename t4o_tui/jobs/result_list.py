@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from t4o_tui import __version__
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
 from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, RACE, event_zone, resolve_race
+from t4o_tui.jobs.result_xml import Runner, result_list_xml
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import html_lists
 from t4o_tui.orienteering.punch_check import Status
@@ -26,24 +26,6 @@ ROWS_SQL = (
     "LEFT JOIN organisation o ON o.id = e.organisation_id LEFT JOIN start s ON s.entry_id = e.id "
     "LEFT JOIN result r ON r.entry_id = e.id WHERE e.race_id = ? AND e.status != 'withdrawn'"
 )
-
-
-@dataclass
-class Runner:
-    """One runner's row as the lists need it."""
-
-    entry_id: int
-    class_id: int
-    name: str
-    club: str
-    bib: str | None
-    status: str
-    time: float | None
-    start: float | None
-    finish: float | None
-    splits: list[tuple[str, float | None]]
-    not_competing: bool
-    row: tuple[Any, ...]
 
 
 def load_runners(conn: Any, race_id: int) -> dict[int, list[Runner]]:
@@ -164,7 +146,6 @@ class ResultListJob(Job):
 
     def _xml(self, conn: Any, race: Any, classes: list[Any], ranked: dict[int, list[tuple[RankedRow, Runner]]],
              zone: Any, now: datetime) -> bytes:
-        from t4o_tui.jobs.result_xml import result_list_xml
 
         return result_list_xml(conn, race, classes, ranked, zone, now, creator=f"t4o-tui {__version__}",
                                resolution=self.resolution)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +25,25 @@ from t4o_tui.orienteering.model import (
 from t4o_tui.orienteering.ranking import at_resolution
 
 if TYPE_CHECKING:
-    from t4o_tui.jobs.result_list import Runner
     from t4o_tui.orienteering.ranking import RankedRow
+
+
+@dataclass
+class Runner:
+    """One runner's row as the lists need it; defined here so that result_list imports this module, not the reverse."""
+
+    entry_id: int
+    class_id: int
+    name: str
+    club: str
+    bib: str | None
+    status: str
+    time: float | None
+    start: float | None
+    finish: float | None
+    splits: list[tuple[str, float | None]]
+    not_competing: bool
+    row: tuple[Any, ...]
 
 
 def result_list_xml(conn: Any, race: Any, classes: list[Any], ranked: dict[int, list[tuple[RankedRow, Runner]]],
