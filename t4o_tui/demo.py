@@ -6,6 +6,9 @@ are re-imported every 5 minutes. During: Test Timing stands in for the runners, 
 processed every few seconds, the result list is written every 30 s behind a share link, and an
 overdue check fires for every runner at start + max time. After: the IOF XML result export and
 backups. Everything is made of ordinary tasks, schedules and share links, as an admin would.
+A relay class (12 teams x 3 legs, legs 1 and 3 forked) runs beside the individual classes: its
+teams come from a CSV, Prepare Relay gives bibs, forking and a mass start 10 minutes after the
+race's first start, and its result list (with the changeover order) is shared for the speaker.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from t4o_tui.timefmt import local_zone_name
 ENTRIES = 300
 DAYS = 7  # how long the demo's schedules stay active
 
+RELAY_START = "@relay-start"  # replaced by the relay's mass start when the task is created
 # The preparation, in the order the demo runs it the first time: (task, job, settings, direct).
 TaskSpec = tuple[str, str, dict[str, Any], bool]
 PREPARE: list[TaskSpec] = [
@@ -44,12 +48,16 @@ PREPARE_AFTER_SETTINGS: list[TaskSpec] = [
     ("Draw starts", "assign-starts", {"seed": "demo"}, False),
     ("Assign rental cards", "assign-cards", {}, False),
     ("Start list", "start-list", {"format": "html"}, False),
+    ("Import relay teams", "import-relay-entries", {"file": "relay-teams.csv"}, False),
+    ("Prepare relay", "prepare-relay", {"classes": ["Relay Open"], "legs": 3, "leg_courses": "1=E,G; 2=D; 3=E,G",
+                                        "mass_start": RELAY_START, "seed": 1}, False),
 ]
 OTHER_TASKS: list[TaskSpec] = [
     ("Import late entries", "import-entries", {"file": "late-entries.xml"}, False),
     ("Test timing", "test-timing", {"test_event": True, "results_per_run": 4, "missing_probability": 0.06}, True),
     ("Process station data", "process-station-data", {}, True),
     ("Result list", "result-list", {"format": "html", "refresh": 30, "splits": True}, False),
+    ("Relay results", "relay-list", {"format": "html", "refresh": 30}, False),
     ("Overdue check", "overdue-check", {}, True),
     ("Export results (IOF XML)", "result-list", {"format": "iof-xml"}, False),
     ("Export start list (IOF XML)", "start-list", {"format": "iof-xml"}, False),
@@ -65,11 +73,13 @@ SCHEDULES: list[tuple[str, dict[str, Any]]] = [
     ("Test timing", {"kind": "interval", "every": 5.0, "overlap": "skip"}),
     ("Process station data", {"kind": "interval", "every": 5.0, "overlap": "skip"}),
     ("Result list", {"kind": "interval", "every": 30.0}),
+    ("Relay results", {"kind": "interval", "every": 30.0}),
     ("Overdue check", {"kind": "per_row", "source": "start.max_time", "row_offset": 0.0, "catch_up": "all"}),
     ("Backup", {"kind": "interval", "every": 15 * 60.0}),
     ("Test quick", {"kind": "interval", "every": 10.0}),
 ]
-SHARED_TASKS = [("Start list", "start list"), ("Result list", "results for the speaker and the arena screen")]
+SHARED_TASKS = [("Start list", "start list"), ("Result list", "results for the speaker and the arena screen"),
+                ("Relay results", "relay results and changeovers for the speaker")]
 
 
 def demo_files(data_dir: Path) -> Path:
@@ -87,11 +97,37 @@ def write_demo_files(data_dir: Path, *, now: float) -> Path:
     (folder / "courses.xml").write_bytes(synthetic.course_data_xml(ev))
     (folder / "entries.xml").write_bytes(synthetic.entry_list_xml(ev))
     (folder / "late-entries.xml").write_bytes(synthetic.late_entries(ev, 12, seed=2))
+    (folder / "relay-teams.csv").write_text(relay_teams_csv(), encoding="utf-8")
     return folder
 
 
-def _settings(settings: dict[str, Any], folder: Path) -> dict[str, Any]:
-    return {k: (str(folder / v) if k == "file" else v) for k, v in settings.items()}
+RELAY_CLUBS = ("OK Linne", "IL Tyrving", "Halden SK", "NTNUI", "Bækkelagets SK", "Fredrikstad SK")
+RELAY_GIVEN = ("Ola", "Kari", "Per", "Ingrid", "Lars", "Marit", "Jonas", "Sofie", "Emil", "Nora", "Henrik", "Ida")
+RELAY_FAMILY = ("Berg", "Dahl", "Lie", "Moen", "Strand", "Bakke", "Haugen", "Lund", "Vik", "Ruud", "Eide", "Solberg")
+
+
+def relay_teams_csv(teams: int = 12) -> str:
+    """The demo's relay entries: two teams per club, three runners each, cards 8100001 on."""
+    lines = ["TEAM NAME;CLASS NAME;ORGANISATION NAME;LEG;PERSON NAME;CARD NO"]
+    for t in range(teams):
+        club = RELAY_CLUBS[t % len(RELAY_CLUBS)]
+        for leg in (1, 2, 3):
+            k = t * 3 + leg
+            name = f"{RELAY_GIVEN[k % len(RELAY_GIVEN)]} {RELAY_FAMILY[(k * 5 + t) % len(RELAY_FAMILY)]}"
+            lines.append(f"{club} {t // len(RELAY_CLUBS) + 1};Relay Open;{club};{leg};{name};{8100000 + k}")
+    return "\n".join(lines) + "\n"
+
+
+def _settings(settings: dict[str, Any], folder: Path, now: float | None = None) -> dict[str, Any]:
+    def value(k: str, v: Any) -> Any:
+        if k == "file":
+            return str(folder / v)
+        if v == RELAY_START and now is not None:
+            start = race_first_start(now) + 600
+            return datetime.fromtimestamp(start, ZoneInfo(local_zone_name())).isoformat()
+        return v
+
+    return {k: value(k, v) for k, v in settings.items()}
 
 
 def build_demo(db: peewee.Database, data_dir: Path | None = None, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
@@ -106,7 +142,7 @@ def build_demo(db: peewee.Database, data_dir: Path | None = None, *, clock: Cloc
     with db.atomic():
         for name, job, settings, direct in PREPARE + PREPARE_AFTER_SETTINGS + OTHER_TASKS:
             if not Task.select().where(Task.name == name).exists():
-                create_task(name, job, _settings(settings, folder), direct=direct)
+                create_task(name, job, _settings(settings, folder, now), direct=direct)
                 created.append(name)
         for task_name, fields in SCHEDULES:
             task = Task.get(Task.name == task_name)

@@ -184,7 +184,11 @@ def test_runner_still_out_and_finish_station_before_readout() -> None:
     # The finish station gives the changeover: leg 3 started at 3700.
     assert rel(r.legs[2].start) == 3700
     r = time_team(CLS, t, {}, COURSES, {(1, 1): card("L1", 0, 1800)}, zero_time=T0, tz=OSLO)
-    assert r.status is Status.INACTIVE and r.legs[0].overall_status is Status.OK
+    # Leg 2 went out at the changeover (Started); leg 3 has not started yet (Inactive).
+    assert [leg.status for leg in r.legs] == [Status.OK, Status.STARTED, Status.INACTIVE]
+    assert r.status is Status.STARTED and r.legs[0].overall_status is Status.OK
+    r = time_team(CLS, t, {}, COURSES, {}, zero_time=T0, tz=OSLO)
+    assert r.status is Status.INACTIVE
 
 
 def test_leg_over_time_and_team_max_time() -> None:

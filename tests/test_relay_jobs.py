@@ -277,5 +277,7 @@ def test_tui_results_show_teams_with_their_legs(db, db_path, tmp_path):
     assert rows[1] == ("", "  1", "  Ann Alpha", "10:30:00", "30:00 (2.)", "→ 2.", "OK")
     assert rows[3] == ("", "  3", "  Cat Alpha", "11:31:40", "30:00 (1.)", "→ 1.", "OK")
     bravo = rows[4:8]
-    assert bravo[0] == ("", "2", "Bravo", "OK Bravo", "", "", "Inactive")  # leg 2 still out: no place yet
+    # Leg 2 went out at Bravo's changeover: on the course, no place yet.
+    assert bravo[0] == ("", "2", "Bravo", "OK Bravo", "", "", "Started")
+    assert bravo[2] == ("", "  2", "  Eva Bravo", "", "", "", "Started")
     assert bravo[1] == ("", "  1", "  Dan Bravo", "10:29:10", "29:10 (1.)", "→ 1.", "OK")

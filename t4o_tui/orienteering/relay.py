@@ -475,8 +475,10 @@ def _time_member(cls: RelayClass, member: TeamMember, course_name: str | None,
 
     if d.card is None:
         # No readout yet: what other stations (or an override) say; a finish-station time is
-        # the changeover, the leg time stays open until the card is checked.
-        status = d.override or d.seen or Status.INACTIVE
+        # the changeover, the leg time stays open until the card is checked. A runner whose
+        # team changed over to them is out on the course (Started) even before any station saw them.
+        status = d.override or d.seen or (Status.STARTED if member.leg > 1 and changeover is not None
+                                          else Status.INACTIVE)
         return result(status, d.finish_seen, None)
     if course is None:
         messages.append(f"leg {member.leg}: no course" if course_name is None
