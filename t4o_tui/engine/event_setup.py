@@ -16,7 +16,7 @@ Punches and readouts are never moved: they are what the stations recorded.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -288,6 +288,14 @@ def _rezone(ts: float | None, old: tzinfo, new: tzinfo) -> float | None:
     return datetime.fromtimestamp(ts, old).replace(tzinfo=new).timestamp()
 
 
+def _shift_starts(db: peewee.Database, race_id: int | None, move: Callable[[float], float | None]) -> None:
+    """Every start time (of one race, or all) moved by `move`. The rows are read in full before
+    any is written: a scan ordered by start time would meet the moved rows again, without end."""
+    where = "WHERE start_time IS NOT NULL" + (" AND race_id = ?" if race_id is not None else "")
+    rows = db.execute_sql(f"SELECT id, start_time FROM start {where}", (race_id,) if race_id is not None else ()).fetchall()
+    db.connection().executemany("UPDATE start SET start_time = ? WHERE id = ?", [(move(t), sid) for sid, t in rows])
+
+
 # -- the event ---------------------------------------------------------------------------------------
 
 
@@ -326,16 +334,15 @@ def set_event(db: peewee.Database, changes: Mapping[str, str]) -> EventInfo:
         old_zone = _zone(ev.timezone or local_zone_name())
         if "timezone" in clean and clean["timezone"] != ev.timezone:
             new_zone = _zone(clean["timezone"])
-            for r in Race.select():
+            # Lists read in full before the writes (see _shift_starts).
+            for r in list(Race.select()):
                 r.first_start = _rezone(r.first_start, old_zone, new_zone)
                 r.zero_time = _rezone(r.zero_time, old_zone, new_zone)
                 r.save()
-            for c in Class.select().where(Class.first_start.is_null(False)):
+            for c in list(Class.select().where(Class.first_start.is_null(False))):
                 c.first_start = _rezone(c.first_start, old_zone, new_zone)
                 c.save()
-            for s in Start.select().where(Start.start_time.is_null(False)):
-                s.start_time = _rezone(s.start_time, old_zone, new_zone)
-                s.save()
+            _shift_starts(db, None, lambda t: _rezone(t, old_zone, new_zone))
         for k, v in clean.items():
             setattr(ev, k, v)
         ev.save()
@@ -476,12 +483,11 @@ def set_race(db: peewee.Database, ref: str | int | None, changes: Mapping[str, s
             if "first_start" not in clean:
                 clean["first_start"] = _move_days(race.first_start, zone, days)
             race.zero_time = _move_days(race.zero_time, zone, days)
-            for c in Class.select().where(Class.race == race.id, Class.first_start.is_null(False)):
+            # Read in full before the writes (see _shift_starts).
+            for c in list(Class.select().where(Class.race == race.id, Class.first_start.is_null(False))):
                 c.first_start = _move_days(c.first_start, zone, days)
                 c.save()
-            for s in Start.select().where(Start.race == race.id, Start.start_time.is_null(False)):
-                s.start_time = _move_days(s.start_time, zone, days)
-                s.save()
+            _shift_starts(db, race.id, lambda t: _move_days(t, zone, days))
         elif ("date" in clean and new_day and race.first_start is not None and "first_start" not in clean
               and datetime.fromtimestamp(race.first_start, zone).date() != new_day):
             # A first start (from an import) on another day than the date now given: say which to keep.
