@@ -111,6 +111,16 @@ def reference_problems(settings: dict[str, object]) -> list[str]:
             (r for r in races if r.id == wanted and r.race_number is None), None)
         if race is None:
             problems.append(f"setting 'race': no race {wanted} (races: {_describe(races)})")
+    if isinstance(settings.get("races"), str) and races:
+        try:
+            numbers = parse_races(settings["races"]) or []
+        except ValueError as exc:
+            problems.append(f"setting 'races': {exc}")
+            numbers = []
+        known_numbers = {r.race_number or r.id for r in races}
+        missing_numbers = [n for n in numbers if n not in known_numbers]
+        if missing_numbers:
+            problems.append(f"setting 'races': no race {', '.join(map(str, missing_numbers))} (races: {_describe(races)})")
     names = settings.get("classes")
     if isinstance(names, list) and names and not problems:
         scope = [race] if race is not None else races
@@ -123,6 +133,20 @@ def reference_problems(settings: dict[str, object]) -> list[str]:
                 problems.append(f"setting 'classes': no class {', '.join(map(str, missing))}{where} "
                                 f"(classes: {', '.join(listed)})")
     return problems
+
+
+def parse_races(text: object) -> list[int] | None:
+    """Race numbers from '1,2,3' (or '1-3'); None for empty; ValueError naming what is wrong."""
+    raw = str(text or "").strip()
+    if not raw:
+        return None
+    out: list[int] = []
+    for part in raw.replace(" ", "").split(","):
+        lo, sep, hi = part.partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            raise ValueError(f"'{part}' is not a race number (e.g. 1,2,3 or 1-3)")
+        out.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+    return out
 
 
 def event_zone(race: Race | None = None) -> ZoneInfo:
