@@ -20,6 +20,7 @@ from t4o_tui.jobs.event_data import (
     Progress,
     event_zone,
     file_problems,
+    fill_race_data,
     name_key,
     read_input,
     resolve_race,
@@ -157,6 +158,7 @@ class ImportEntriesJob(Job):
             rows = rows_from_entry_list(el, id_type)
             ctx.info(f"IOF XML EntryList with {len(rows)} entries" + (f" from {el.creator}" if el.creator else ""))
             race = resolve_race(ctx, create=True, event_name=el.event.name or None, race_date=el.event.date)
+            fill_race_data(ctx, race, el.event)
         else:
             race = resolve_race(ctx, create=True)
             tz = event_zone(race)
