@@ -199,3 +199,73 @@ def test_delete_race_needs_force_when_it_holds_data(event: peewee.Database) -> N
     es.delete_race(event, "2", force=True)
     assert [r.number for r in es.list_races(event)] == [1]
     assert Event.select().count() == 1
+
+
+def run_with_row(db: peewee.Database, db_path: Path, task: str, row: dict[str, object]) -> tuple[str, str]:
+    """Run a task once through a real runtime as a per-row schedule would (the row as context);
+    returns (status, log)."""
+    import asyncio
+    import time
+
+    from t4o_tui.config import data_dir_for
+    from t4o_tui.engine.runs import enqueue_run, get_run, run_log
+    from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+
+    rid = enqueue_run(db, task, trigger="schedule", context=row)
+
+    async def main() -> None:
+        rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, scheduler=False))
+        await rt.start()
+        try:
+            end = time.monotonic() + 60
+            while (await asyncio.to_thread(get_run, db, rid)).status in ("queued", "running"):
+                assert time.monotonic() < end, "run did not finish"
+                await asyncio.sleep(0.02)
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    db.connect(reuse_if_open=True)
+    return get_run(db, rid).status, "\n".join(line.message for line in run_log(db, rid))
+
+
+def test_overdue_per_row_checks_its_row_in_its_race(event: peewee.Database, db_path: Path) -> None:
+    """A per-row run (start.max_time rows span every race) checks the start it was given, in that
+    start's race, even though the event has two races and the task names none."""
+    import time
+
+    from t4o_tui.engine.date_sources import get_source
+    from t4o_tui.engine.tasks import create_task
+    from t4o_tui.store.models import Result
+
+    past = time.time() - 4 * 3600
+    ids = {}
+    for number in (1, 2):
+        race = Race.get(Race.race_number == number)
+        cls = Class.get((Class.race == race) & (Class.name == "H21"))
+        cls.max_time = 3600.0
+        cls.save()
+        for k in range(2):
+            e = Entry.create(race=race, klass=cls, created_at=0, updated_at=0, identifier=f"{number}-{k}")
+            ids[(number, k)] = Start.create(race=race, klass=cls, bib=str(k), start_time=past + k, entry=e).id
+    create_task("overdue", "overdue-check", {})
+    rows = {r.key: r for r in get_source("start.max_time").fetch(event)}
+    status, log = run_with_row(event, db_path, "overdue", rows[str(ids[(2, 1)])].context)
+    assert status == "succeeded", log
+    assert log.count("OVERDUE:") == 1 and f"start {ids[(2, 1)]}: OVERDUE" in log
+    flagged = [r.entry_id for r in Result.select().where(Result.overdue == True)]  # noqa: E712
+    assert flagged == [Start.get_by_id(ids[(2, 1)]).entry_id]
+    # Without a row, a task that names no race on a two-race event says which to choose.
+    status, log = run_with_row(event, db_path, "overdue", {})
+    assert status == "failed" and "the event has 2 races: choose one in the setting 'race'" in log
+    # The whole of race 1: its two runners; no class without a max time has runners, so no warning.
+    from t4o_tui.engine.tasks import update_task
+
+    update_task("overdue", settings={"race": 1})
+    status, log = run_with_row(event, db_path, "overdue", {})
+    assert status == "succeeded" and "2 runners overdue (2 newly flagged)" in log and "no max time" not in log
+    h50 = Class.get((Class.race == Race.get(Race.race_number == 1)) & (Class.name == "H50"))
+    e = Entry.create(race=h50.race, klass=h50, created_at=0, updated_at=0, identifier="h50")
+    Start.create(race=h50.race, klass=h50, bib="50", start_time=past, entry=e)
+    status, log = run_with_row(event, db_path, "overdue", {})
+    assert "1 classes have no max time and were not checked: H50" in log
