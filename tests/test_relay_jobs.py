@@ -281,3 +281,34 @@ def test_tui_results_show_teams_with_their_legs(db, db_path, tmp_path):
     assert bravo[0] == ("", "2", "Bravo", "OK Bravo", "", "", "Started")
     assert bravo[2] == ("", "  2", "  Eva Bravo", "", "", "", "Started")
     assert bravo[1] == ("", "  1", "  Dan Bravo", "10:29:10", "29:10 (1.)", "→ 1.", "OK")
+
+
+def test_parallel_runners_and_legs_without_course(db, db_path, tmp_path):
+    f = tmp_path / "courses.xml"
+    f.write_bytes(COURSES)
+    assert run_job(db, db_path, "import-relay-entries", {"file": str(f)}, name="courses").status == "succeeded"
+    teams = tmp_path / "teams.csv"
+    teams.write_text("TEAM NAME;CLASS NAME;LEG;PERSON NAME;CARD NO\nMix;Open;1;Al Mix;7001\nMix;Open;2a;Bo Mix;7002\n"
+                     "Mix;Open;2b;Cy Mix;7003\nMix;Open;3;Di Mix;7004\n", encoding="utf-8")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(teams)}, name="teams")
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    # Legs from the file (leg 2 with two runners); no course for any leg yet: said per leg.
+    assert "class Open: 3 legs (runners per leg 1, 2, 1)" in log
+    assert "class 'Open' leg 2: no course yet for 1 teams" in log
+    before = dump(db_path)
+    bad = run_job(db, db_path, "prepare-relay", {"classes": ["Open"], "leg_runners": "2=1"}, name="bad")
+    assert bad.status == "failed" and "class 'Open' leg 2: teams have 2 runners on it, more than 1" in bad.error
+    assert dump(db_path) == before
+    bad = run_job(db, db_path, "prepare-relay", {"classes": ["Open"], "leg_courses": "4=A"}, name="bad")
+    assert bad.status == "failed" and "class 'Open' leg 4: the class has 3 legs" in bad.error
+    assert dump(db_path) == before
+    ok = run_job(db, db_path, "prepare-relay", {"classes": ["Open"], "leg_courses": "1=A; 2=B,C; 3=A", "parallel": "first",
+                                                "leg_max_time": 3600}, name="ok")
+    assert ok.status == "succeeded", ok.error
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT leg, runners, parallel, max_time FROM relay_leg ORDER BY leg").fetchall() == [
+        (1, 1, "first", 3600.0), (2, 2, "first", 3600.0), (3, 1, "first", 3600.0)]
+    # The two parallel runners of leg 2 run B and C (one each).
+    assert sorted(r[0] for r in conn.execute("SELECT c.name FROM team_member m JOIN course c ON c.id = m.course_id "
+                                            "WHERE m.leg = 2")) == ["B", "C"]

@@ -29,6 +29,7 @@ from t4o_tui.jobs.relay_store import (
     load_relay,
     number_teams,
     parse_leg_courses,
+    parse_leg_numbers,
     relay_class_ids,
     save_forking,
     set_up_legs,
@@ -137,6 +138,15 @@ class ImportRelayEntriesJob(Job):
                 raise _fail(ctx, exc.problems) from None
             self._leg1_starts(ctx, conn, race.id, doc)
         ctx.info(counts.summary())
+        # A leg without a course can be entered but not timed: say which, and for how many teams.
+        for cname, leg, teams in ctx.db.connection().execute(
+                "SELECT c.name, l.leg, (SELECT count(DISTINCT t.id) FROM team t JOIN team_member m ON m.team_id = t.id "
+                "WHERE t.class_id = c.id AND m.leg = l.leg AND m.course_id IS NULL) FROM relay_leg l JOIN class c ON "
+                "c.id = l.class_id WHERE c.race_id=? AND NOT EXISTS (SELECT 1 FROM relay_leg_course lc WHERE "
+                "lc.relay_leg_id = l.id) ORDER BY c.name, l.leg", (race.id,)).fetchall():
+            if teams:
+                ctx.warning(f"class '{cname}' leg {leg}: no course yet for {teams} teams "
+                            "(Prepare Relay leg_courses, or a relay CourseData)")
 
     def _leg1_starts(self, ctx: RunContext, conn: Any, race_id: int, doc: ir.TeamDoc) -> None:
         # A StartList gives leg 1's start time to every team: that is the class's mass start, set
@@ -205,6 +215,10 @@ class PrepareRelayJob(Job):
         Setting("leg_courses", "text", "Leg courses", "Courses per leg: 1=A,B,C; 2=A,B,C; 3=D."),
         Setting("mass_start", "text", "Mass start", "The first leg's start: HH:MM[:SS] on the race's date, or a date and time."),
         Setting("restart", "text", "Restart", "Runners not changed over by then start: HH:MM[:SS] or a date and time."),
+        Setting("leg_runners", "text", "Parallel runners", "Legs run by several runners at once: 2=3 (leg 2, up to 3)."),
+        Setting("parallel", "choice", "Parallel legs", "Changeover when all parallel runners are in, or the fastest.",
+                choices=(("all", "All must finish"), ("first", "The fastest changes over"))),
+        Setting("leg_max_time", "duration", "Max leg time", "A leg over this is OverTime (0: none).", min=0),
         Setting("bibs", "choice", "Bibs", "Teams without a bib get one (missing), or every team again (all).",
                 default="missing", choices=(("keep", "Keep"), ("missing", "Teams without a bib"), ("all", "Renumber all"))),
         Setting("first_bib", "integer", "First bib", "Default: the class's bib start, else 1.", min=0),
@@ -232,6 +246,10 @@ class PrepareRelayJob(Job):
             leg_courses = parse_leg_courses(str(ctx.settings.get("leg_courses") or ""))
         except ValueError as exc:
             raise JobError(f"setting 'leg_courses': {exc}") from None
+        try:
+            runners = parse_leg_numbers(str(ctx.settings.get("leg_runners") or ""))
+        except ValueError as exc:
+            raise JobError(f"setting 'leg_runners': {exc}") from None
         with ctx.transaction():
             conn = ctx.db.connection()
             names = {name_key(n): (cid, n) for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race.id,))}
@@ -250,7 +268,9 @@ class PrepareRelayJob(Job):
                 if cid not in relays and not ctx.settings.get("legs"):
                     raise JobError(f"class '{name}' has no legs: set 'legs'")
                 try:
-                    set_up_legs(conn, cid, name, ctx.settings.get("legs"), leg_courses, restart, ctx.log)
+                    set_up_legs(conn, cid, name, ctx.settings.get("legs"), leg_courses, restart, ctx.log,
+                                runners=runners, parallel=ctx.settings.get("parallel"),
+                                leg_max_time=ctx.settings.get("leg_max_time"))
                 except RelayImportError as exc:
                     raise _fail(ctx, exc.problems) from None
                 if mass is not None:

@@ -619,9 +619,25 @@ def parse_leg_courses(text: str) -> dict[int, list[str]]:
     return out
 
 
+def parse_leg_numbers(text: str) -> dict[int, int]:
+    """'2=3; 4=2' -> {2: 3, 4: 2}: parallel runners per leg."""
+    out: dict[int, int] = {}
+    for part in re.split(r"[;,\n]", text):
+        if not part.strip():
+            continue
+        m = _LEG_SPEC.match(part)
+        if not m or not m.group(2).strip().isdigit() or int(m.group(2)) < 1:
+            raise ValueError(f"'{part.strip()}' is not leg=runners (like 2=3)")
+        out[int(m.group(1))] = int(m.group(2))
+    return out
+
+
 def set_up_legs(conn: sqlite3.Connection, class_id: int, class_name: str, count: int | None,
-                leg_courses: dict[int, list[str]], restart: float | None, log: Log) -> None:
-    """Legs of a relay class (created or trimmed to `count`), their courses and the restart of legs 2..n."""
+                leg_courses: dict[int, list[str]], restart: float | None, log: Log, *,
+                runners: dict[int, int] | None = None, parallel: str | None = None,
+                leg_max_time: float | None = None) -> None:
+    """Legs of a relay class (created or trimmed to `count`), their courses, parallel runners and
+    rule, max leg time, and the restart of legs 2..n."""
     q = conn.execute
     have = [r[0] for r in q("SELECT leg FROM relay_leg WHERE class_id=? ORDER BY leg", (class_id,))]
     if count is not None and count != len(have):
@@ -651,6 +667,19 @@ def set_up_legs(conn: sqlite3.Connection, class_id: int, class_name: str, count:
         log("info", f"class {class_name} leg {leg}: courses {', '.join(names)}")
     if restart is not None:
         q("UPDATE relay_leg SET restart=? WHERE class_id=? AND leg>1", (restart, class_id))
+    for leg, n in (runners or {}).items():
+        if leg not in legs:
+            raise RelayImportError([f"class '{class_name}' leg {leg}: the class has {len(legs)} legs"])
+        used = q("SELECT max(m.leg_order) FROM team_member m JOIN team t ON t.id = m.team_id WHERE t.class_id=? "
+                 "AND m.leg=? AND m.entry_id IS NOT NULL", (class_id, leg)).fetchone()[0] or 0
+        if used > n:
+            raise RelayImportError([f"class '{class_name}' leg {leg}: teams have {used} runners on it, more than {n}"])
+        q("UPDATE relay_leg SET runners=?, min_runners=MIN(min_runners, ?) WHERE id=?", (n, n, legs[leg]))
+        log("info", f"class {class_name} leg {leg}: up to {n} runners in parallel")
+    if parallel is not None:
+        q("UPDATE relay_leg SET parallel=? WHERE class_id=?", (parallel, class_id))
+    if leg_max_time is not None:
+        q("UPDATE relay_leg SET max_time=? WHERE class_id=?", (leg_max_time or None, class_id))
 
 
 def number_teams(conn: sqlite3.Connection, info: RelayClassInfo, teams: list[TeamInfo], *, renumber: bool,
