@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -337,3 +338,28 @@ def test_a_readout_that_cannot_be_processed_is_kept_and_the_run_goes_on(race, db
         sim.close()
     assert StationData.select().where(StationData.card_number == "212000").count() == 1
     assert "run Process Station Data once this is mended" in log_text(db, rid)
+
+
+def test_a_silent_port_is_waited_on_and_a_cancel_is_seen_within_a_second(race, db, db_path, tmp_path):
+    """Something on the port that is not a station (it never answers the greeting)."""
+    import os
+    import tty
+
+    db = race
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    link = tmp_path / "ttySilent"
+    link.symlink_to(os.ttyname(slave))
+    try:
+        with runtime(db, db_path):
+            rid = start_readout(db, tmp_path, link)
+            wait_for(lambda: station_states(db) and "no SportIdent station answers" in station_states(db)[0].message,
+                     20, "the silent port reported")
+            assert station_states(db)[0].state == "waiting" and get_run(db, rid).status == "running"
+            asked = time.monotonic()
+            cancel_run(db, rid)
+            wait_for(lambda: get_run(db, rid).status == "cancelled", 5, "stopped")
+            assert time.monotonic() - asked < 1.5
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -15,6 +15,7 @@ import json
 import os
 import time
 import traceback
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,9 @@ class StationUnavailable(Exception):
 class StationLink:
     """The serial line to one station (pyserial), speaking frames."""
 
-    def __init__(self, port: str, baud: int) -> None:
+    def __init__(self, port: str, baud: int, check: Callable[[], None] = lambda: None) -> None:
         self.port, self.baud = port, baud
+        self.check = check  # the run's cancel check: greeting a silent port takes seconds
         self.decoder = si.FrameDecoder()
         self.station: int | None = None
         self._serial: serial.Serial | None = None
@@ -103,6 +105,7 @@ class StationLink:
     def wait_for(self, cmd: int, timeout: float) -> si.Frame | None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
+            self.check()
             for frame in self.read():
                 if frame.cmd == cmd:
                     return frame
@@ -198,9 +201,12 @@ class _Session:
         wait, longest = 0.5, float(ctx.settings.get("max_wait", 5.0))
         while True:
             ctx.check()
-            link = StationLink(self.port, self.baud)
+            link = StationLink(self.port, self.baud, ctx.check)
             try:
                 link.open()
+            except RunCancelled:
+                link.close()
+                raise
             except StationUnavailable as exc:
                 link.close()
                 if self.state.get("message") != str(exc):
