@@ -349,3 +349,16 @@ def test_class_and_cross_team_problems() -> None:
     r = time_team(cls, teams[0], {}, COURSES, {(1, 1): card("L1", 0, 100), (2, 1): card("L2", 100, 200)})
     assert r.legs[1].status is Status.MISSING_PUNCH
     assert "team 'A' (bib 1) leg 2: no course" in r.messages
+
+
+def test_teams_still_out_in_live_order_after_the_finished_ones() -> None:
+    def run(bib: int, name: str, finishes: list[float]) -> object:
+        data = {(i, 1): card(f"L{i}", ([0, *finishes])[i - 1], f) for i, f in enumerate(finishes, 1)}
+        return time_team(CLS, team(bib, name), {}, COURSES, data)
+
+    teams = [run(1, "Ann", [1800]), run(2, "Bea", [1700, 3500]), run(3, "Cid", [1600]), run(4, "Dag", [1500, 3000, 4500]),
+             time_team(CLS, team(5, "Eli"), {}, COURSES, {(1, 1): card("L1", 0, 1000, skip="31")})]
+    order = [(t.result.team.name, t.result.status.value, t.place) for t in rank_relay(teams).teams]
+    # Dag finished (placed); Bea is out on leg 3 after two legs; Cid and Ann on leg 2 by their leg 1; Eli MP.
+    assert order == [("Dag", "OK", 1), ("Bea", "Started", None), ("Cid", "Started", None), ("Ann", "Started", None),
+                     ("Eli", "MissingPunch", None)]

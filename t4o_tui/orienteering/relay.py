@@ -31,7 +31,8 @@ examples), written down here and next to the code that takes them:
 - Places: teams by status then team time (ranking.rank_class: ties share a place, 1, 2, 2, 4);
   leg places rank every OK leg time on that leg, also of teams that are out of the ranking (as
   speakers and result services show leg times); the standing after a leg ranks the cumulative
-  time of the teams whose legs so far are all OK: the changeover order the speaker reads.
+  time of the teams whose legs so far are all OK: the changeover order the speaker reads. Teams
+  still out are listed right after the finished teams, in their standing after their last leg.
 - Forking: the runner positions (leg, leg order) whose legs offer the same set of course
   variants form a group; every team runs every variant of the group equally often across the
   group's positions (once each when there are as many positions as variants), and over each run
@@ -651,5 +652,22 @@ def rank_relay(results: Iterable[TeamResult], *, resolution: float = 1.0,
         rt = RankedTeam(r, row.place, row.behind, legs)
         ranked[row.key] = rt
         ordered.append(rt)
+    if list_type is ListType.NORMAL:
+        ordered = _live_order(ordered)
     changeovers = {leg: tuple(ranked[k] for k in keys) for leg, keys in overall_order.items()}
     return RelayRanking(tuple(ordered), changeovers)
+
+
+def _live_order(ordered: list[RankedTeam]) -> list[RankedTeam]:
+    """Teams still out follow the finished OK teams, in their standing after their last leg
+    (most legs done first, then cumulative time): the live order a speaker reads; teams out of
+    the ranking (MP, DNF, ...) follow them."""
+    def done(rt: RankedTeam) -> tuple[int, float, str]:
+        legs = [rl for rl in rt.legs if rl.result.overall_status is Status.OK and rl.result.overall_time is not None]
+        last = legs[-1].result.overall_time if legs else 0.0
+        return (-len(legs), last or 0.0, rt.result.team.name.casefold())
+
+    ok = [rt for rt in ordered if rt.result.status is Status.OK]
+    out = [rt for rt in ordered if rt.result.status in _IN_FOREST]
+    rest = [rt for rt in ordered if rt.result.status is not Status.OK and rt.result.status not in _IN_FOREST]
+    return ok + sorted(out, key=done) + rest
