@@ -633,6 +633,12 @@ def check_class_field(db: peewee.Database, race_id: int, class_name: str, field:
     return None
 
 
+def preview_class(db: peewee.Database, race_id: int, class_name: str, changes: Mapping[str, str]) -> ClassInfo:
+    """The class as `set_class` with these changes would make it, nothing written; SetupError when
+    they do not hold (for an editor's preview of all its fields together)."""
+    return _apply(db, race_id, class_name, changes)[0]
+
+
 def set_class(db: peewee.Database, race_id: int, class_name: str, changes: Mapping[str, str]) -> ClassInfo:
     """Change a class's timing fields (typed text; empty clears); all checked before anything is written."""
     if not changes:
