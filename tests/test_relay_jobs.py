@@ -207,6 +207,7 @@ def test_official_relay_examples(db, db_path, tmp_path):
                  "CourseData_Relay_Step4.xml"):
         run = run_job(db, db_path, "import-relay-entries", {"file": str(ex / name)}, name=name)
         assert run.status == "succeeded", (name, run.error)
+        assert "relay forking is not imported" not in log_text(db, run)
     conn = sqlite3.connect(db_path)
     legs = conn.execute("SELECT c.name, l.leg, l.runners, group_concat(co.name) FROM relay_leg l JOIN class c ON c.id = l.class_id "
                         "LEFT JOIN relay_leg_course lc ON lc.relay_leg_id = l.id LEFT JOIN course co ON co.id = lc.course_id "
@@ -225,6 +226,11 @@ def test_official_relay_examples(db, db_path, tmp_path):
         ("2", 3, 1, None, "A")]
     start = conn.execute("SELECT first_start FROM class WHERE name='Men Open'").fetchone()[0]
     assert start == datetime(2011, 7, 31, 13, 0, tzinfo=UTC).timestamp()  # 14:00+01:00 from the StartList
+    prep = run_job(db, db_path, "prepare-relay", {"classes": ["Men Open"], "forking": "keep"}, name="prep")
+    assert prep.status == "succeeded", prep.error
+    log = log_text(db, prep)
+    # The file's forking gives every team its courses: no "no course" warning; the empty leg is said.
+    assert "no course" not in log and "(bib 2) leg 3: no runner" in log
     before = dump(db_path)
     for name in ("StartList_Relay_Step3.xml", "CourseData_Relay_Step4.xml"):
         run = run_job(db, db_path, "import-relay-entries", {"file": str(ex / name)}, name=name)
@@ -312,3 +318,35 @@ def test_parallel_runners_and_legs_without_course(db, db_path, tmp_path):
     # The two parallel runners of leg 2 run B and C (one each).
     assert sorted(r[0] for r in conn.execute("SELECT c.name FROM team_member m JOIN course c ON c.id = m.course_id "
                                             "WHERE m.leg = 2")) == ["B", "C"]
+
+
+TEAM_ENTRY_LIST = """<?xml version="1.0" encoding="UTF-8"?>
+<EntryList xmlns="http://www.orienteering.org/datastandard/3.0" iofVersion="3.0" createTime="2026-01-01T10:00:00Z" creator="x">
+  <Event><Name>Relay</Name><Class><Name>H21</Name><Leg/><Leg/></Class></Event>
+  <TeamEntry><Id>T1</Id><Name>OK Linne 1</Name><Organisation><Name>OK Linne</Name></Organisation>
+    <TeamEntryPerson><Person><Id>11</Id><Name><Family>Berg</Family><Given>Ola</Given></Name></Person><Leg>1</Leg>
+      <ControlCard>101</ControlCard></TeamEntryPerson>
+    <TeamEntryPerson><Person><Id>12</Id><Name><Family>Dahl</Family><Given>Kari</Given></Name></Person><Leg>{leg}</Leg>
+      <ControlCard>102</ControlCard></TeamEntryPerson>
+    <Class><Name>H21</Name></Class></TeamEntry>
+</EntryList>"""
+
+
+def test_team_entry_list_twice_and_a_leg_too_many(db, db_path, tmp_path):
+    f = tmp_path / "entries.xml"
+    f.write_text(TEAM_ENTRY_LIST.format(leg=2), encoding="utf-8")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    before = dump(db_path)
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(f)})
+    assert run.status == "succeeded" and "teams: 0 created, 0 updated, 1 unchanged" in log_text(db, run)
+    assert dump(db_path) == before
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT identifier, identifier_type FROM team").fetchall() == [("T1", "IOF")]
+    assert conn.execute("SELECT count(*) FROM person_identifier").fetchone()[0] == 2
+    # The class declares 2 legs: a third is refused, naming the team and the leg; nothing changes.
+    f.write_text(TEAM_ENTRY_LIST.format(leg=3), encoding="utf-8")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(f)})
+    assert run.status == "failed"
+    assert "team 'OK Linne 1', line 4: leg 3 but class 'H21' has 2 legs; nothing was changed" in run.error
+    assert dump(db_path) == before

@@ -6,7 +6,7 @@ The rules are in orienteering/relay.py; the database glue in relay_store and rel
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from t4o_tui import __version__
 from t4o_tui.jobs.base import Job, JobError, RunContext
@@ -74,6 +74,27 @@ def _root(data: bytes) -> str | None:
         if f"<{tag}".encode() in head or f":{tag}".encode() in head:
             return tag
     return "?"
+
+
+class _Quiet:
+    """A run context that leaves out log lines containing `drop` (another job's note that does
+    not apply when this job runs it); everything else goes to the run."""
+
+    def __init__(self, ctx: RunContext, drop: str) -> None:
+        self._ctx, self._drop = ctx, drop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+    def log(self, level: str, message: str) -> None:
+        if self._drop not in message:
+            self._ctx.log(level, message)
+
+    def info(self, message: str) -> None:
+        self.log("info", message)
+
+    def warning(self, message: str) -> None:
+        self.log("warning", message)
 
 
 class ImportRelayEntriesJob(Job):
@@ -186,8 +207,9 @@ class ImportRelayEntriesJob(Job):
         problems = apply_relay_courses(ctx.db.connection(), race.id, cd, teams, ctx.log, check_only=True)
         if problems:
             raise _fail(ctx, problems)
-        # Controls and courses as Import Courses makes them, then the relay parts on top.
-        ImportCoursesJob().run(ctx)
+        # Controls and courses as Import Courses makes them, then the relay parts on top (its note
+        # that team forking is not imported is not true here: this job imports it).
+        ImportCoursesJob().run(cast(RunContext, _Quiet(ctx, "relay forking is not imported")))  # duck-typed
         with ctx.transaction():
             problems = apply_relay_courses(ctx.db.connection(), race.id, cd, teams, ctx.log)
             if problems:
@@ -285,6 +307,10 @@ class PrepareRelayJob(Job):
                     teams.sort(key=lambda t: (0, int(t.bib)) if t.bib and t.bib.isdigit() else (1, 0))
                 problems = relay.class_problems(info.settings)
                 for w in problems.warnings:
+                    leg_no = int(w.split(" leg ")[1].split(":")[0]) if " leg " in w and w.endswith("no course") else None
+                    # A leg without courses of its own is fine where every team has its course (a file's forking).
+                    if leg_no is not None and teams and all(any(slot[0] == leg_no for slot in t.forking) for t in teams):
+                        continue
                     ctx.warning(w)
                 forking = ctx.settings.get("forking", "generate")
                 try:
