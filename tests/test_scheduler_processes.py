@@ -31,21 +31,40 @@ def covered(db, sid: int) -> list[float]:
 
 
 def test_two_evaluators_for_ten_simulated_minutes_fire_each_time_once(db, workers):
-    start = time.time() + 2
-    env, clock = speed_env(20, start)
+    env, clock = speed_env(20, time.time())
     create_task("Poll", "test", {"seconds": 0})
+    a, b = workers("a", env), workers("b", env)
+    a.wait_started()
+    b.wait_started()
+    # The grid begins once both evaluate: times that come due while a process boots are a
+    # downtime, which the catch-up rule covers (and the next test checks).
+    start = clock.now()
     s = add_schedule(db, ScheduleInput(task="Poll", kind="interval", every=10, start=start + 10, expiry=start + 610,
                                        overlap="allow"), clock=clock)
-    a, b = workers("a", env), workers("b", env)
     wait_for(lambda: clock.now() > start + 620 and len(covered(db, s.id)) >= 61, 60, "ten simulated minutes")
     assert a.stop() == 0 and b.stop() == 0
     grid = [start + 10 + 10 * i for i in range(61)]
     times = covered(db, s.id)
     assert len(times) == len(set(times)), "a nominal time was handled twice"
     assert [round(t, 3) for t in times] == [round(t, 3) for t in grid], "a nominal time was lost"
-    fired = [o for o in list_occurrences(db, schedule_id=s.id, limit=None) if o.state in ("fired", "dst-shifted")]
-    assert Run.select().count() == len(fired) >= 55  # a takeover under load may be late, never silent
+    occ = sorted(list_occurrences(db, schedule_id=s.id, limit=None), key=lambda o: o.nominal)
+    fired = [o for o in occ if o.state in ("fired", "dst-shifted")]
+    assert Run.select().count() == len(fired) >= len(grid) // 2
     assert len({o.run_id for o in fired}) == len(fired)
+    # A step late by more than an interval (a takeover, a loaded machine) is never silent: the
+    # times it passed follow the catch-up rule (latest: one run for the newest, the older ones
+    # recorded as covered by it, counted exactly).
+    backlog = 0
+    for o in occ:
+        if o.state == "coalesced":
+            assert "covered by the catch-up run for" in o.reason, o
+            backlog += o.count
+        else:
+            assert o.state == "fired", o
+            if backlog:
+                assert o.reason == f"catch-up (latest of {backlog + 1} missed)", o
+            backlog = 0
+    assert backlog == 0
     assert "scheduler lease taken" in a.output + b.output
 
 
