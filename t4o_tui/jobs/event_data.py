@@ -34,7 +34,8 @@ def resolve_race(ctx: RunContext, *, create: bool = False, event_name: str | Non
             if r.race_number == wanted:
                 return r
         for r in races:
-            if r.id == wanted:
+            # An id only for a race without a number: race 3 must not be the race whose id is 3.
+            if r.id == wanted and r.race_number is None:
                 return r
         raise JobError(f"setting 'race': no race {wanted} (races: {_describe(races) or 'none yet'})")
     if len(races) == 1:
