@@ -226,6 +226,8 @@ def test_official_relay_examples(db, db_path, tmp_path):
         ("2", 3, 1, None, "A")]
     start = conn.execute("SELECT first_start FROM class WHERE name='Men Open'").fetchone()[0]
     assert start == datetime(2011, 7, 31, 13, 0, tzinfo=UTC).timestamp()  # 14:00+01:00 from the StartList
+    # Every team's leg 1 starts then: the class's mass start, not a start time per runner.
+    assert conn.execute("SELECT count(*) FROM team_member WHERE start_time IS NOT NULL").fetchone()[0] == 0
     prep = run_job(db, db_path, "prepare-relay", {"classes": ["Men Open"], "forking": "keep"}, name="prep")
     assert prep.status == "succeeded", prep.error
     log = log_text(db, prep)

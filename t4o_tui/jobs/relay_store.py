@@ -212,6 +212,7 @@ class TeamImporter:
         self.conn, self.race_id, self.log, self.id_type, self.card_type = conn, race_id, log, id_type, card_type
         self.now = now if now is not None else time.time()
         self.counts = ImportCounts()
+        self.mass_classes: set[str] = set()
         self.classes = {name_key(n): (cid, n) for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race_id,))}
         self.legs: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # class -> [(leg, runners, min)]
         for cid, leg, runners, low in conn.execute(
@@ -304,6 +305,15 @@ class TeamImporter:
         for key, runners in legs.items():
             name = next(t.class_name for t in teams if t.class_name and name_key(t.class_name) == key)
             self._relay_class(key, name, runners, decl.get(key))
+        # One leg-1 start time for every team of a class is the mass start (the class's, set by the
+        # job): kept per runner it would hide a later change of the mass start. Different times
+        # (a chasing or handicap start) are each runner's own.
+        leg1: dict[str, set[float]] = defaultdict(set)
+        for t in teams:
+            for m in t.members:
+                if m.leg == 1 and m.start_time is not None and t.class_name:
+                    leg1[name_key(t.class_name)].add(m.start_time.timestamp())
+        self.mass_classes = {k for k, v in leg1.items() if len(v) == 1}
         for t in teams:
             self._team(t)
         return self.counts
@@ -410,6 +420,8 @@ class TeamImporter:
         else:
             mid, eid = position
         start = m.start_time.timestamp() if m.start_time is not None else None
+        if slot[0] == 1 and rec.class_name and name_key(rec.class_name) in self.mass_classes:
+            start = None  # the mass start: the class's first start
         course_id = None
         if m.course is not None and m.course.name:
             course_id = q("SELECT id FROM course WHERE race_id=? AND name=?", (self.race_id, m.course.name)).fetchone()
