@@ -27,6 +27,8 @@ class Config:
     share_host: str = "127.0.0.1"
     share_port: int = 8470
     share_public_url: str | None = None
+    share_header_timeout: float = 10.0  # seconds a connection has to send a complete request head
+    share_max_connections_per_client: int = 64  # open at once from one client address (loopback: no limit)
     timezone: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
@@ -57,6 +59,8 @@ _RANGES: dict[str, tuple[type, float, float]] = {
     "retention": (int, 1, 1_000_000),
     "grace": (float, 0.0, 3600.0),
     "share_port": (int, 0, 65535),
+    "share_header_timeout": (float, 1.0, 300.0),
+    "share_max_connections_per_client": (int, 1, 100_000),
 }
 
 
@@ -103,9 +107,10 @@ def load_config(path: Path | None = None, *, db: str | None = None) -> Config:
         if key not in known:
             raise ConfigError(f"{where}: unknown key 'engine.{key}' (known: {', '.join(sorted(known))})")
         setattr(cfg, key, _check(key, value, where))
+    share_known = ("host", "port", "public_url", "header_timeout", "max_connections_per_client")
     for key, value in share.items():
-        if key not in ("host", "port", "public_url"):
-            raise ConfigError(f"{where}: unknown key 'share.{key}' (known: host, port, public_url)")
+        if key not in share_known:
+            raise ConfigError(f"{where}: unknown key 'share.{key}' (known: {', '.join(share_known)})")
         setattr(cfg, f"share_{key}", _check(f"share_{key}", value, where))
     if "timezone" in data:
         cfg.timezone = _check("timezone", data["timezone"], where)
