@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import peewee
@@ -271,3 +272,22 @@ def test_overdue_per_row_checks_its_row_in_its_race(event: peewee.Database, db_p
     Start.create(race=h50.race, klass=h50, bib="50", start_time=past, entry=e)
     status, log = run_with_row(event, db_path, "overdue", {})
     assert "1 classes have no max time and were not checked: H50" in log
+
+
+def test_imports_fill_empty_race_data_and_keep_the_admins(db: peewee.Database, db_path: Path) -> None:
+    from conftest import iof_examples, run_job
+
+    es.set_event(db, {"name": "Spring Cup", "timezone": "Europe/Oslo"})
+    es.add_race(db, "Day 1")  # no date, no first start
+    es.add_race(db, "Day 2", {"date": "2011-08-01", "first_start": "12:00"})
+    # EntryList1.xml: Event "Example event", 2011-07-31 10:00:00+01:00.
+    run: Any = run_job(db, db_path, "import-entries", {"file": str(iof_examples() / "EntryList1.xml"), "race": 1}, name="e1")
+    assert run.status == "succeeded", run.error
+    day1 = es.list_races(db)[0]
+    assert (day1.date, day1.first_start) == ("2011-07-31", datetime(2011, 7, 31, 11, 0, tzinfo=OSLO).timestamp())
+    assert day1.name == "Day 1" and es.get_event(db).name == "Spring Cup"  # names the admin gave stay
+    run = run_job(db, db_path, "import-entries", {"file": str(iof_examples() / "EntryList1.xml"), "race": 2}, name="e2")
+    assert run.status == "succeeded", run.error
+    day2 = es.list_races(db)[1]
+    assert (day2.date, day2.first_start) == ("2011-08-01", at("2011-08-01", "12:00:00"))
+
