@@ -1,4 +1,4 @@
-"""Test: a job for trying the engine — sleeps while reporting progress, may fail, may write a file."""
+"""Test (id `test`): a probe job for trying the engine — sleeps while reporting progress, may fail, may write a file."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.store.models import TestMark
 
 
-class TestJob(Job):
-    __test__ = False  # not a pytest test class
+class ProbeJob(Job):
     id = "test"
     title = "Test"
     category = "Other"

@@ -1,4 +1,4 @@
-"""Test Timing: simulated readouts for runners without a result, so a schedule plays a live race."""
+"""Test Timing (id `test-timing`): simulated readouts for runners without a result, so a schedule plays a live race."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from t4o_tui.jobs.timing_data import insert_station_data, load_race, station_id
 from t4o_tui.orienteering.simulator import SimEntry, SimSettings, simulate
 
 
-class TestTimingJob(Job):
-    __test__ = False  # not a pytest test class
+class SimulatedTimingJob(Job):
     id = "test-timing"
     title = "Test Timing"
     category = "Station data"
