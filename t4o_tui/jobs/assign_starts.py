@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from dataclasses import replace
+from typing import Any
 
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
@@ -13,11 +15,21 @@ from t4o_tui.orienteering.draw import (
     DrawClass,
     DrawEntry,
     DrawOptions,
+    DrawReport,
     DrawStart,
     Seeding,
     VacancyPlacement,
-    draw,
+    draw_class,
 )
+from t4o_tui.orienteering.vacancies import reserved_positions
+
+# A class's draw method (class timing) as draw options; a class without one follows the task.
+METHODS: dict[str, dict[str, Any]] = {
+    "random": {"separate_clubs": False, "seeding": Seeding.NONE},
+    "club-separation": {"separate_clubs": True, "seeding": Seeding.NONE},
+    "seeded-highest-last": {"separate_clubs": True, "seeding": Seeding.HIGHEST_LAST},
+    "seeded-lowest-last": {"separate_clubs": True, "seeding": Seeding.LOWEST_LAST},
+}
 
 
 class AssignStartsJob(Job):
@@ -54,14 +66,14 @@ class AssignStartsJob(Job):
         conn = ctx.db.connection()
         classes = selected_classes(ctx, conn, race.id)
         inputs = self._inputs(ctx, conn, classes)
-        report = draw(inputs, options)
+        report = self._draw(conn, inputs, options)
         with ctx.transaction():
             conn = ctx.db.connection()
             fresh_classes = selected_classes(ctx, conn, race.id)
             fresh = self._inputs(ctx, conn, fresh_classes)
             if fresh_classes != classes or fresh != inputs:
                 ctx.info("entries or starts changed while drawing: drawn again on the current data")
-                classes, report = fresh_classes, draw(fresh, replace(options, seed=report.seed))
+                classes, report = fresh_classes, self._draw(conn, fresh, replace(options, seed=report.seed))
             names = {c[0]: c[1] for c in classes}
             total_neighbours = 0
             for cd in report.classes:
@@ -87,14 +99,37 @@ class AssignStartsJob(Job):
                  "neighbour pairs in all")
 
     @staticmethod
+    def _draw(conn: sqlite3.Connection, inputs: list[DrawClass], options: DrawOptions) -> DrawReport:
+        """The draw, each class by its own draw method (class timing) where it has one, else by the task's options."""
+        seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+        ids = [c.id for c in inputs]
+        methods = dict(conn.execute(f"SELECT id, draw_method FROM class WHERE id IN ({','.join('?' * len(ids))})",
+                                    ids).fetchall()) if ids else {}
+        drawn = [draw_class(c, replace(options, **METHODS[m]) if (m := methods.get(c.id)) in METHODS else options, seed)
+                 for c in sorted(inputs, key=lambda c: c.id)]
+        return DrawReport(seed, drawn)
+
+    @staticmethod
     def _inputs(ctx: RunContext, conn: sqlite3.Connection, classes: list[tuple]) -> list[DrawClass]:  # type: ignore[type-arg]
-        """What the draw works on: each class's starts and entries as the database holds them."""
+        """What the draw works on: each class's starts and entries as the database holds them. While
+        the field is drawn (nobody in the class has a start yet, or a redraw), vacant starts at the
+        class's fixed vacancy places are left out, so they stay vacant; a later draw gives them to
+        late entries, which is what they are kept for."""
         inputs = []
         for c in classes:
             ctx.check()
-            starts = [DrawStart(sid, order, bool(hand)) for order, (sid, hand) in enumerate(conn.execute(
-                "SELECT id, hand_set FROM start WHERE class_id=? ORDER BY start_time IS NULL, start_time, "
-                "CAST(bib AS INTEGER), id", (c[0],)).fetchall())]
+            rows = conn.execute(
+                "SELECT id, hand_set, entry_id FROM start WHERE class_id=? ORDER BY start_time IS NULL, start_time, "
+                "CAST(bib AS INTEGER), id", (c[0],)).fetchall()
+            n_entries, before, after, every = conn.execute(
+                "SELECT (SELECT count(*) FROM entry WHERE class_id=class.id AND status='entered'), vacancies_before, "
+                "vacancies_after, vacancy_every FROM class WHERE id=?", (c[0],)).fetchone()
+            drawn = any(eid is not None for _, _, eid in rows) and not ctx.settings.get("redraw")
+            keep_free = set() if drawn else reserved_positions(len(rows), n_entries, before or 0, after or 0, every)
+            if len(rows) - len(keep_free) < n_entries:
+                keep_free = set()  # starts made before the class had these vacancies: every runner needs one
+            starts = [DrawStart(sid, order, bool(hand)) for order, (sid, hand, eid) in enumerate(rows)
+                      if order not in keep_free or eid is not None]
             entries = [DrawEntry(eid, club, seed, start) for eid, club, seed, start in conn.execute(
                 "SELECT e.id, e.organisation_id, p.seeding, s.id FROM entry e LEFT JOIN person p ON p.id = e.person_id "
                 "LEFT JOIN start s ON s.entry_id = e.id WHERE e.class_id=? AND e.status='entered' ORDER BY e.id",
