@@ -9,7 +9,10 @@ from typing import Any
 
 from t4o_tui.config import Config, data_dir_for
 from t4o_tui.engine.clock import clock_from_env
+from t4o_tui.engine.job import install_jobs
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+from t4o_tui.jobs.registry import REGISTRY
+from t4o_tui.share.service import RuntimeShareServer
 from t4o_tui.stop_signals import STOP_SIGNALS, received_early
 
 log = logging.getLogger("t4o_tui.worker")
@@ -17,7 +20,9 @@ log = logging.getLogger("t4o_tui.worker")
 
 def runtime_options(cfg: Config, *, share: bool = True) -> RuntimeOptions:
     return RuntimeOptions(lease=cfg.lease, direct_slots=cfg.direct_slots, retention=cfg.retention, grace=cfg.grace,
-                          share=share, share_host=cfg.share_host, share_port=cfg.share_port)
+                          share=share, share_host=cfg.share_host, share_port=cfg.share_port,
+                          share_header_timeout=cfg.share_header_timeout,
+                          share_max_per_client=cfg.share_max_connections_per_client)
 
 
 def run_worker(cfg: Config, db: Any) -> int:
@@ -37,7 +42,9 @@ def run_worker(cfg: Config, db: Any) -> int:
         if early is not None:
             log.info("%s received during start-up: stopping", early.name)
             return
-        rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker", clock=clock_from_env())
+        install_jobs(REGISTRY)
+        rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker", clock=clock_from_env(),
+                     share_server=RuntimeShareServer)
         log.info("worker on %s", cfg.db)
         await rt.start()
         try:

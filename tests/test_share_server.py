@@ -23,6 +23,7 @@ from t4o_tui.engine.tasks import create_task, delete_task
 from t4o_tui.share import links
 from t4o_tui.share import server as server_module
 from t4o_tui.share.server import REFRESH_S, ShareServer
+from t4o_tui.share.service import RuntimeShareServer
 from t4o_tui.store.models import Share
 
 
@@ -289,7 +290,8 @@ def test_port_taken_is_a_clear_error_and_the_runtime_goes_on(db, db_path):
         rid = enqueue_run(db, "Q")
 
         async def main() -> Runtime:
-            rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, share=True, share_port=port))
+            rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, share=True, share_port=port),
+                         share_server=RuntimeShareServer)
             await rt.start()
             while (await asyncio.to_thread(get_run, db, rid)).status != "succeeded":
                 await asyncio.sleep(0.02)

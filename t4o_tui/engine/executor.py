@@ -16,9 +16,8 @@ from typing import IO, Any
 import peewee
 
 from t4o_tui.engine.clock import Clock
+from t4o_tui.engine.job import Job, JobError, JobRegistry, RunCancelled, RunContext, UnknownJob
 from t4o_tui.engine.queue import ArtifactRecord, Claimed, Outcome
-from t4o_tui.jobs.base import JobError, RunCancelled, RunContext
-from t4o_tui.jobs.registry import UnknownJob, get_job
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED, SUCCEEDED
 
 # Why a run was asked to stop.
@@ -146,14 +145,14 @@ def one_line(exc: BaseException) -> str:
     return f"{name}: {detail}" if detail else name
 
 
-def execute(ctx: EngineRunContext, *, worker: str, policy: str) -> Outcome:
-    """Run the claimed run's job in this thread and say how it ended. Never raises."""
+def execute(ctx: EngineRunContext, *, worker: str, policy: str, jobs: JobRegistry) -> Outcome:
+    """Run the claimed run's job (from `jobs`) in this thread and say how it ended. Never raises."""
     c = ctx.claimed
     ctx.log("info", f"started on {worker} ({c.lane} lane, trigger {c.trigger}, attempt {c.attempts})")
     status, error = SUCCEEDED, None
     try:
-        job_cls = get_job(c.job)
-        clean, problem = _validated(c.job, c.settings_text)
+        job_cls = jobs.job(c.job)
+        clean, problem = _validated(job_cls, c.settings_text)
         if problem:
             raise JobError(problem)
         ctx.settings = dict(clean)
@@ -186,13 +185,13 @@ def execute(ctx: EngineRunContext, *, worker: str, policy: str) -> Outcome:
 
 
 @functools.lru_cache(maxsize=512)
-def _validated(job_id: str, settings_text: str) -> tuple[dict[str, Any], str | None]:
+def _validated(job_cls: type[Job], settings_text: str) -> tuple[dict[str, Any], str | None]:
     """The settings checked against the job's schema before the run starts (cached: most runs repeat)."""
     try:
         values = json.loads(settings_text)
     except ValueError:
         return {}, "the task's settings are not readable (not JSON)"
-    clean, errors = get_job(job_id).settings.validate(values if isinstance(values, dict) else {})
+    clean, errors = job_cls.settings.validate(values if isinstance(values, dict) else {})
     return clean, ("; ".join(str(e) for e in errors) or None)
 
 

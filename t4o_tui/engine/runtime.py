@@ -10,10 +10,10 @@ touches the database through `asyncio.to_thread`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -21,17 +21,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import peewee
 
 from t4o_tui.engine import maintenance, queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.evaluator import Evaluator
-from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute
+from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute, one_line
+from t4o_tui.engine.job import JobRegistry
 from t4o_tui.engine.queue import Claimed, Outcome
-from t4o_tui.jobs.registry import JOBS
-from t4o_tui.share import serving
-from t4o_tui.share.server import ShareServer
+from t4o_tui.jobs.registry import REGISTRY
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED
 
 log = logging.getLogger("t4o_tui.engine")
@@ -53,6 +53,23 @@ class RuntimeOptions:
     share: bool = False  # serve share links (the TUI and --worker turn it on from the config)
     share_host: str = "127.0.0.1"
     share_port: int = 8470
+    share_header_timeout: float = 10.0  # seconds a connection has to send a complete request head
+    share_max_per_client: int = 64  # connections open at once from one client address
+
+
+class ShareService(Protocol):
+    """The share-link server as the runtime starts and stops it. The engine does not import the
+    share package (which imports the engine): entry points pass its factory,
+    t4o_tui.share.service.RuntimeShareServer, to the Runtime."""
+
+    host: str
+    port: int
+    listening: bool
+    error: str | None
+
+    async def start(self) -> bool: ...
+
+    async def stop(self) -> None: ...
 
 
 def make_worker_id() -> str:
@@ -71,14 +88,22 @@ class Runtime:
         clock: Clock = SYSTEM_CLOCK,
         worker_id: str | None = None,
         role: str = "worker",
+        jobs: JobRegistry | None = None,
+        share_server: Callable[[Runtime], ShareService] | None = None,
     ) -> None:
+        """`jobs`: the jobs it runs (default: the registry the entry point installed);
+        `share_server`: builds the share server when `options.share` is on."""
         self.db = db
         self.data_dir = data_dir
         self.opt = options or RuntimeOptions()
         self.clock = clock
         self.worker_id = worker_id or make_worker_id()
         self.role = role
-        self._policies = {job_id: job.default_on_orphan() for job_id, job in JOBS.items()}
+        if self.opt.share and share_server is None:
+            raise ValueError("options.share is on but no share_server factory was given "
+                             "(t4o_tui.share.service.RuntimeShareServer)")
+        self.jobs = jobs if jobs is not None else REGISTRY
+        self._share_factory = share_server
         self._active: dict[int, EngineRunContext] = {}
         self._active_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -93,9 +118,14 @@ class Runtime:
         # takes over the lane and the stuck one exits when (if ever) its job returns.
         self._queue_gen = 0
         self.evaluator: Evaluator | None = None
-        self.share_server: ShareServer | None = None
+        self.share_server: ShareService | None = None
         self.on_finished: list[Callable[[Outcome], None]] = []
         self.finished_count = 0
+
+    @property
+    def _policies(self) -> dict[str, str]:
+        """Each job's default for a run whose worker was lost (requeue or fail)."""
+        return {job_id: job.default_on_orphan() for job_id, job in self.jobs.items()}
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -112,13 +142,9 @@ class Runtime:
         if self.opt.scheduler:
             self.evaluator = Evaluator(self.db, clock=self.clock, holder=self.worker_id, notify=self.notify)
             self.evaluator.start()
-        if self.opt.share:
-            self.share_server = ShareServer(self.db, host=self.opt.share_host, port=self.opt.share_port,
-                                            clock=self.clock, notify=self.notify)
-            if await self.share_server.start():  # a taken port is logged; the rest keeps working
-                # Links printed by other processes (share add, shares) point at this address.
-                await asyncio.to_thread(serving.record, self.db, worker=self.worker_id, role=self.role,
-                                        host=self.share_server.host, port=self.share_server.port, now=self.clock.now())
+        if self.opt.share and self._share_factory is not None:
+            self.share_server = self._share_factory(self)
+            await self.share_server.start()  # a taken port is logged; the rest keeps working
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._supervise(), name="supervisor"),
@@ -136,8 +162,6 @@ class Runtime:
             await asyncio.to_thread(self.evaluator.stop)
         if self.share_server is not None:
             await self.share_server.stop()
-            with contextlib.suppress(Exception):  # unremoved, it ends with this process's presence lease
-                await asyncio.to_thread(serving.clear, self.db, self.worker_id)
         self._stopping.set()
         self.notify()
         log.info("stopping: %d run(s) running, grace %gs", len(self._active), grace)
@@ -257,24 +281,24 @@ class Runtime:
                         futures.add(fut)
                         fut.add_done_callback(done)
                 self._direct_wake.wait(self.opt.poll)
-        except Exception:
-            log.exception("direct lane dispatcher failed; it stops, runs stay queued")
+        except Exception as exc:
+            _failed("direct lane dispatcher", exc, "it stops, runs stay queued")
 
     def _direct_one(self, claimed: Claimed) -> None:
         outcome = self._run(claimed)
         self._finished(outcome, self._finish_safely(outcome))
 
     def _run(self, claimed: Claimed) -> Outcome:
-        job = JOBS.get(claimed.job)
+        job = self.jobs.get(claimed.job)
         timeout = claimed.timeout or (job.timeout if job else 3600.0)
         ctx = EngineRunContext(claimed, db=self.db, data_dir=self.data_dir, clock=self.clock, timeout=timeout)
         with self._active_lock:
             self._active[claimed.id] = ctx
         # Per run, one INFO line when it ends is enough for the journal; the start is in the run's log.
         log.debug("run %d (%s) started: %s lane, trigger %s", claimed.id, claimed.task_name, claimed.lane, claimed.trigger)
-        policy = claimed.on_orphan or self._policies.get(claimed.job, "fail")
+        policy = claimed.on_orphan or (job.default_on_orphan() if job else "fail")
         try:
-            outcome = execute(ctx, worker=self.worker_id, policy=policy)
+            outcome = execute(ctx, worker=self.worker_id, policy=policy, jobs=self.jobs)
         finally:
             with self._active_lock:
                 self._active.pop(claimed.id, None)
@@ -289,11 +313,13 @@ class Runtime:
         for attempt in range(5):
             try:
                 return queue.finish(self.db.connection(), outcome, worker=self.worker_id)
-            except peewee.OperationalError:
+            except (peewee.OperationalError, sqlite3.OperationalError) as exc:  # locked, disk full
+                last: Exception = exc
                 time.sleep(0.5 * (attempt + 1))
-            except Exception:
-                log.exception("recording the end of run %d failed", outcome.run_id)
-                return False
+            except Exception as exc:
+                last = exc
+                break
+        _failed(f"recording the end of run {outcome.run_id}", last, "its lease runs out and orphan recovery ends it")
         return False
 
     def _finished(self, outcome: Outcome, recorded: bool) -> None:
@@ -349,8 +375,8 @@ class Runtime:
             await asyncio.sleep(tick)
             try:
                 await asyncio.to_thread(self._supervise_once)
-            except Exception:
-                log.exception("supervisor step failed; retrying")
+            except Exception as exc:
+                _failed("supervisor step", exc, "retrying")
 
     def _supervise_once(self) -> None:
         now_mono = time.monotonic()
@@ -410,8 +436,20 @@ class Runtime:
                     removed = await asyncio.to_thread(maintenance.prune, self.db, keep=self.opt.retention)
                     if removed:
                         log.info("retention: removed %d old run(s)", removed)
-            except Exception:
-                log.exception("maintenance step failed; retrying")
+            except Exception as exc:
+                _failed("maintenance step", exc, "retrying")
+
+
+def _failed(what: str, exc: BaseException, then: str) -> None:
+    """One line in the worker's log for a step that failed (database locked, disk full, ...).
+
+    The database's own refusals are expected on a bad day and need no traceback; anything else
+    is a bug, whose traceback is added with --verbose.
+    """
+    expected = isinstance(exc, sqlite3.Error | peewee.DatabaseError)
+    log.log(logging.WARNING if expected else logging.ERROR, "%s failed: %s; %s", what, one_line(exc), then)
+    if not expected:
+        log.debug("%s failed", what, exc_info=exc)
 
 
 def workers_alive(db: peewee.Database, now: float) -> list[tuple[str, str]]:

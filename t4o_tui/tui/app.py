@@ -22,12 +22,15 @@ from textual.screen import Screen
 
 from t4o_tui.config import Config, data_dir_for
 from t4o_tui.engine.clock import Clock, clock_from_env
+from t4o_tui.engine.job import install_jobs
 from t4o_tui.engine.queue import AlreadyEnded
 from t4o_tui.engine.runs import RunRow
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 from t4o_tui.engine.schedules import ScheduleRow
 from t4o_tui.engine.tasks import TaskError, TaskRow
+from t4o_tui.jobs.registry import REGISTRY
 from t4o_tui.share.links import ShareRow, share_url
+from t4o_tui.share.service import RuntimeShareServer
 from t4o_tui.timefmt import local_zone
 from t4o_tui.tui.commands import T4oCommands
 from t4o_tui.tui.format import ACTIVE
@@ -106,10 +109,12 @@ class T4oApp(App[int], inherit_bindings=False):
         # The rehearsal clock, when set, as every other process uses it; tests give a fixed one
         # (and a fixed worker id) so that snapshots show the same times on every run.
         clock = clock or clock_from_env()
+        # The engine runs jobs it is handed (the TUI's screens list them too).
+        install_jobs(REGISTRY)
         # Read-only: no runtime at all, so this process never claims or runs anything.
         self.runtime: Runtime | None = None if readonly else Runtime(
             db, data_dir=data_dir_for(cfg.db), options=options or runtime_options(cfg), role="tui", clock=clock,
-            worker_id=worker_id)
+            worker_id=worker_id, share_server=RuntimeShareServer)
         self.worker_id: str | None = self.runtime.worker_id if self.runtime else None
         self.services = Services(db, readonly=readonly, tz=local_zone(cfg.timezone), runtime=self.runtime,
                                  clock=clock, cfg=cfg)
