@@ -77,7 +77,7 @@ def test_a_result_list_with_decimal_commas_and_tenths_imports_with_the_source_pl
     assert log.count("decimal comma") == 1
     assert "no IOF XML 3.0 namespace on the root element: 1" in log
     assert "read as windows-1252" in log
-    assert "1 team results skipped: relays are not in the event model yet" in log
+    assert "1 team results skipped: relay results are not imported (only individual results)" in log
     assert "the file's times have a resolution of 0.1 s; the event ranks at 1 s" in log
     assert "results: 6 created" in log
     # At the event's default 1 s, 978.3 and 978.5 tie: the log says which places differ.
@@ -136,7 +136,7 @@ def test_official_result_lists_import_and_their_places_agree(db, db_path, exampl
 def test_relay_results_are_counted_and_skipped(db, db_path):
     run = run_job(db, db_path, "import-results", {"file": str(iof_examples() / "ResultList2.xml")})
     assert run.status == "succeeded", run.error
-    assert "3 team results skipped: relays are not in the event model yet" in log_text(db, run)
+    assert "3 team results skipped: relay results are not imported (only individual results)" in log_text(db, run)
     assert Result.select().count() == 0
 
 

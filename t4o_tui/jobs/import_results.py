@@ -91,7 +91,7 @@ class ImportResultsJob(Job):
         if other_races:
             ctx.info(f"{other_races} results of other races in the file left out")
         if doc.team_results:
-            ctx.warning(f"{doc.team_results} team results skipped: relays are not in the event model yet")
+            ctx.warning(f"{doc.team_results} team results skipped: relay results are not imported (only individual results)")
         resolution = float(race.event.time_resolution or 1.0)
         finer = sorted({c.time_resolution for c in doc.classes if c.time_resolution < resolution})
         if finer:
