@@ -91,6 +91,35 @@ def test_processing_in_small_steps_gives_the_results_of_one_step(db, db_path, tm
     assert f"results for {runners} runners" in text
 
 
+def test_a_twelve_hour_card_that_cannot_be_placed_does_not_stop_the_other_results(db, db_path, tmp_path):
+    """An SI5 card (12-hour times) of a runner without a start, in a race without zero time: that
+    runner's result says why; everyone else's results are still computed."""
+    from t4o_tui.jobs.timing_data import insert_station_data, station_id
+    from t4o_tui.orienteering.punch_check import CardData, Clock, Punch
+    from t4o_tui.store.models import Race, Start
+
+    build_race(db, db_path, tmp_path)
+    Race.update(zero_time=None, first_start=None).execute()
+    lost, timed = [e.id for e in Entry.select().order_by(Entry.id).limit(2)]
+    Start.update(start_time=None).where(Start.entry == lost).execute()
+    conn = db.connection()
+    race = Race.get().id
+    readout = station_id(conn, "readout")
+    with db.atomic():
+        for eid, clock, base in ((lost, Clock.HALF_DAY, 3600.0), (timed, Clock.EPOCH, None)):
+            card = Entry.get_by_id(eid)
+            start = Start.get(Start.entry == eid).start_time
+            t0 = base if base is not None else start
+            insert_station_data(conn, race_id=race, station=readout, card=None, bib=card.bib, read_at=None,
+                                card_data=CardData((Punch("31", t0 + 300),), None, Punch("F", t0 + 900), clock=clock),
+                                source="test", dedupe_key=f"k{eid}", now=time.time())
+    run = run_job(db, db_path, "process-station-data", {})
+    assert run.status == "succeeded", run.error
+    assert "give the runner a start time, or the race a zero time or first start" in log_text(db, run)
+    assert Result.get(Result.entry == timed).finish_time is not None
+    assert Result.get(Result.entry == lost).finish_time is None
+
+
 def test_test_timing_refuses_a_real_event(db, db_path, tmp_path):
     build_race(db, db_path, tmp_path, runners=4)
     run = run_job(db, db_path, "test-timing", {})

@@ -168,13 +168,20 @@ def compute_result(rd: RaceData, eid: int, data: list[sqlite3.Row], zone: Any) -
         if course is None:
             out["note"] = "no course"
         else:
-            res = check_punches(course, card_of(dict(best_card)), start_source=StartSource(info.start_source if info.start_source in ("punch", "drawn") else "drawn"),
-                                drawn_start=info.start_time, max_time=info.max_time, zero_time=rd.zero_time, tz=zone,
-                                override_status=override_status)
-            punch_status = res.status
-            out.update(start_time=res.start, finish_time=res.finish, time=res.time, station_data_id=best_card["id"],
-                       splits=json.dumps([[s.code, s.time] for s in res.splits]),
-                       missing=" ".join(res.missing) or None)
+            try:
+                res = check_punches(course, card_of(dict(best_card)), start_source=StartSource(info.start_source if info.start_source in ("punch", "drawn") else "drawn"),
+                                    drawn_start=info.start_time, max_time=info.max_time, zero_time=rd.zero_time, tz=zone,
+                                    override_status=override_status)
+            except ValueError as exc:
+                # One card that cannot be placed in time (12-hour times with nothing to anchor them)
+                # must not stop the results of everyone else: it is said on this runner's result.
+                out["note"] = f"{exc}: give the runner a start time, or the race a zero time or first start"
+                res = None
+            if res is not None:
+                punch_status = res.status
+                out.update(start_time=res.start, finish_time=res.finish, time=res.time, station_data_id=best_card["id"],
+                           splits=json.dumps([[s.code, s.time] for s in res.splits]),
+                           missing=" ".join(res.missing) or None)
     merged = merge_station_statuses(
         StationReading(role, punch_status if (sd_role_punches(role) and punch_status is not None) else given, prio, received)
         for role, given, prio, received in readings)
