@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,10 +81,24 @@ def write_tx(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback_quietly(conn)
         raise
-    conn.execute("COMMIT")
+
+
+def rollback_quietly(conn: sqlite3.Connection) -> None:
+    """End a failed transaction without hiding why it failed.
+
+    On SQLITE_FULL or an I/O error SQLite may already have rolled back, and a ROLLBACK would fail
+    with "no transaction is active" in place of the real cause. After a failed COMMIT the
+    transaction is still open: left so, the connection would keep the write lock and a pager in
+    its error state (later reads see "no such table").
+    """
+    if not conn.in_transaction:
+        return
+    with suppress(sqlite3.Error):  # the error being raised is the one that says what went wrong
+        conn.execute("ROLLBACK")
 
 
 def enqueue(
