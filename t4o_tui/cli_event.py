@@ -161,6 +161,7 @@ def cmd_race(args: argparse.Namespace) -> int:
         if action == "delete":
             gone = es.delete_race(db, args.race, force=args.force)
             print(f"race {gone.label} deleted")
+            _tasks_naming(gone.number)
             return EXIT_OK
         if action == "add":
             info = es.add_race(db, args.name, _changes(args, _RACE_OPTIONS))
@@ -179,6 +180,18 @@ def cmd_race(args: argparse.Namespace) -> int:
         print(f"race {info.label} {what}: {info.date or 'no date'}, first start {info.first_start_text() or '-'}"
               + (f", {info.discipline}" if info.discipline else ""))
     return EXIT_OK
+
+
+def _tasks_naming(number: int) -> None:
+    """Tasks whose settings name a deleted race would fail at their next run: say which, once."""
+    import sys
+
+    from t4o_tui.store.models import Task
+
+    named = [t.name for t in Task.select() if (t.settings or {}).get("race") == number]
+    if named:
+        print(f"t4o-tui: note: tasks naming race {number} will fail until changed: {', '.join(sorted(named))}",
+              file=sys.stderr)
 
 
 def _class_json(c: Any, race: Any) -> dict[str, Any]:
