@@ -1,22 +1,24 @@
-"""SVG snapshots of the main views, with time frozen: a fixed clock drives the app (relative times,
-next fire times), the worker id is fixed, cursors do not blink, and the engine runs no lanes.
+"""SVG snapshots (pytest-textual-snapshot) of every screen and dialog at 80x24 and 160x50, with time
+frozen: a fixed clock drives the app (relative times, next fire times), the worker id is fixed,
+cursors do not blink, the engine runs no lanes, and each screenshot is taken once the screen has
+shown its data and stopped changing.
 
-The references live in tests/snapshots/ (the SVG for the look, a .txt of the same screen for a
-readable diff). After a deliberate change of the look, rewrite them and review the difference:
+The references are tests/__snapshots__/test_tui_snapshots/*.svg. A failure writes
+snapshot_report.html (each screen now, beside its reference). After a deliberate change of the
+look, rewrite them and review the difference (`git diff --stat`, then the report or the SVGs):
 
-    T4O_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_tui_snapshots.py
+    python -m pytest tests/test_tui_snapshots.py --snapshot-update
 """
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import io
 import json
-import os
-import re
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import peewee
@@ -24,6 +26,7 @@ import pytest
 from rich.console import Console
 from test_tui import until
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 
 from t4o_tui.config import Config
@@ -35,12 +38,18 @@ from t4o_tui.share.links import create_share, revoke_share, token_hash
 from t4o_tui.tui.app import T4oApp
 from t4o_tui.tui.screens.base import PollingScreen
 from t4o_tui.tui.screens.class_timing import ClassTimingScreen
-from t4o_tui.tui.screens.event import EventScreen
+from t4o_tui.tui.screens.confirm import ConfirmScreen
+from t4o_tui.tui.screens.entry_edit import EntryEditScreen
+from t4o_tui.tui.screens.help import HelpScreen
 from t4o_tui.tui.screens.occurrences import OccurrencesScreen
+from t4o_tui.tui.screens.pause import PauseScreen
+from t4o_tui.tui.screens.run_details import RunDetailsScreen
+from t4o_tui.tui.screens.run_log import RunLogScreen
 from t4o_tui.tui.screens.schedule_editor import ScheduleEditorScreen
+from t4o_tui.tui.screens.share_editor import ShareEditorScreen
+from t4o_tui.tui.screens.share_link import ShareLinkScreen
+from t4o_tui.tui.screens.task_editor import TaskEditorScreen
 
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
-UPDATE = bool(os.environ.get("T4O_UPDATE_SNAPSHOTS"))
 ZONE = "Europe/Oslo"
 T0 = datetime(2030, 6, 1, 10, 0, 0, tzinfo=ZoneInfo(ZONE)).timestamp()
 ME = "timing-pc:4100:a1b2c3"
@@ -131,7 +140,51 @@ def build_event(db: peewee.Database) -> dict[str, int]:
     # ... and serves the share links (share.serving), on the default port.
     conn.execute("INSERT INTO meta(key, value) VALUES ('share_server', ?)", (json.dumps(
         {"worker": OTHER, "role": "worker", "host": "127.0.0.1", "port": 8470, "since": T0 - 3600}),))
+    add_runners(conn)
     return ids
+
+
+def add_runners(conn: Any) -> None:
+    """Race 1's first starters: entries with clubs, cards and starts, a course, three readouts (OK,
+    a missing punch, a card on no entry), their results, and a station readout task that is connected."""
+    clazz = {r[1]: r[0] for r in conn.execute("SELECT id, name FROM class WHERE race_id = 1").fetchall()}
+    conn.execute("INSERT INTO course(id, race_id, name, length, climb) VALUES (1, 1, 'A', 4200, 120)")
+    for seq, code in enumerate((31, 33, 41, 100), start=1):
+        conn.execute("INSERT INTO control(id, race_id, code, kind, exempt) VALUES (?, 1, ?, 'control', 0)", (seq, str(code)))
+        conn.execute("INSERT INTO course_control(course_id, seq, control_id, kind) VALUES (1, ?, ?, 'control')", (seq, seq))
+    conn.execute("INSERT INTO organisation(id, name, ids) VALUES (1, 'Fana IL', '{}'), (2, 'Bækkelagets SK', '{}')")
+    readout = conn.execute("SELECT id FROM station WHERE role = 'readout'").fetchone()[0]
+    runners = [("Kari", "Nordmann", "D21", 1, "201", "2001001", T0 - 3600, "OK", 1834.0, None),
+               ("Ola", "Nordmann", "H21", 2, "101", "2001002", T0 - 3480, "MissingPunch", 1900.0, "41"),
+               ("Per", "Hansen", "H21", 1, "102", "2001003", T0 - 3360, None, None, None),
+               ("Åse", "Berg", "H16", 2, None, "2001004", T0 + 5400, None, None, None)]
+    for i, (given, family, cls, club, bib, card, start, status, secs, missing) in enumerate(runners, start=1):
+        conn.execute("INSERT INTO person(id, given, family) VALUES (?, ?, ?)", (i, given, family))
+        conn.execute("INSERT INTO entry(id, race_id, class_id, person_id, organisation_id, status, bib, hand_edited, "
+                     "created_at, updated_at) VALUES (?, 1, ?, ?, ?, 'entered', ?, 0, ?, ?)",
+                     (i, clazz[cls], i, club, bib, T0 - 86400, T0 - 86400))
+        conn.execute("INSERT INTO card(id, number, card_type, rental) VALUES (?, ?, 'SI', 0)", (i, card))
+        conn.execute("INSERT INTO entry_card(entry_id, card_id) VALUES (?, ?)", (i, i))
+        conn.execute("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
+                     "VALUES (1, ?, ?, ?, 1, ?, 0)", (clazz[cls], bib, start, i))
+        if status is not None:
+            conn.execute("INSERT INTO station_data(id, race_id, station_id, card_number, card_type, read_at, punches, "
+                         "source, entry_id, processed_at, created_at, twelve_hour, active) "
+                         "VALUES (?, 1, ?, ?, 'SI8', ?, '[]', 'SI station 42 on /dev/ttyUSB0 (SI8)', ?, ?, ?, 0, 1)",
+                         (i, readout, card, T0 - 600 + 60 * i, i, T0 - 500, T0 - 500))
+            conn.execute("INSERT INTO result(entry_id, status, start_time, finish_time, time, splits, missing, "
+                         "station_data_id, overdue, computed_at) VALUES (?, ?, ?, ?, ?, '[]', ?, ?, 0, ?)",
+                         (i, status, start, start + secs, secs, missing, i, T0 - 500))
+    conn.execute("INSERT INTO station_data(id, race_id, station_id, card_number, card_type, read_at, punches, source, "
+                 "data_status, processed_at, created_at, twelve_hour, active) VALUES (9, 1, ?, '7777777', 'SI10', ?, "
+                 "'[]', 'SI station 42 on /dev/ttyUSB0 (SI10)', 'card not found', ?, ?, 0, 1)",
+                 (readout, T0 - 120, T0 - 100, T0 - 100))
+    task_id = conn.execute("INSERT INTO task(name, job, settings, direct, created_at, updated_at) VALUES "
+                           "('Finish readout', 'si-readout', '{\"port\": \"/dev/ttyUSB0\"}', 1, ?, ?)",
+                           (T0 - 86400, T0 - 86400)).lastrowid
+    conn.execute("INSERT INTO task_state(task_id, key, value) VALUES (?, 'station', ?)", (task_id, json.dumps(
+        {"state": "connected", "port": "/dev/ttyUSB0", "station": 42, "message": "station 42 at 38400 baud",
+         "since": T0 - 3600, "readouts": 3})))
 
 
 def make_snapshot_app(db: peewee.Database, db_path: Path) -> T4oApp:
@@ -143,47 +196,12 @@ def make_snapshot_app(db: peewee.Database, db_path: Path) -> T4oApp:
 
 
 def screen_text(app: T4oApp) -> str:
+    """The screen as plain text, one line per row (for tests that read what the admin sees)."""
     w, h = app.size
     console = Console(width=w, height=h, file=io.StringIO(), force_terminal=True, color_system=None, record=True,
                       legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
-
-
-def normalise(svg: str) -> str:
-    # Rich names the SVG's classes after a hash of the content; the content is what is compared.
-    return re.sub(r"terminal-\d+", "terminal", svg)
-
-
-class Snapshots:
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.failures: list[str] = []
-
-    def check(self, app: T4oApp, name: str) -> None:
-        for inp in app.screen.query(Input):
-            inp.cursor_blink = False
-        svg = normalise(app.export_screenshot(title=f"t4o-tui {name}"))
-        text = screen_text(app)
-        ref_svg, ref_txt = SNAPSHOTS / f"{name}.svg", SNAPSHOTS / f"{name}.txt"
-        if UPDATE:
-            SNAPSHOTS.mkdir(exist_ok=True)
-            ref_svg.write_text(svg)
-            ref_txt.write_text(text)
-            return
-        if not ref_svg.exists() or not ref_txt.exists():
-            self.failures.append(f"{name}: no reference in {SNAPSHOTS} (run with T4O_UPDATE_SNAPSHOTS=1)")
-            return
-        if text != ref_txt.read_text():
-            diff = "".join(difflib.unified_diff(ref_txt.read_text().splitlines(True), text.splitlines(True),
-                                                f"{name}.txt (reference)", f"{name}.txt (now)"))
-            self.failures.append(f"{name}: the screen's text differs\n{diff}")
-        elif svg != ref_svg.read_text():
-            self.failures.append(f"{name}: same text, other styles (colours, bold…)")
-        if self.failures and self.failures[-1].startswith(name):
-            actual = self.tmp / f"{name}.svg"
-            actual.write_text(svg)
-            self.failures[-1] += f"\nthe screen now: {actual}"
 
 
 async def settled(pilot: Pilot[int], app: T4oApp) -> None:
@@ -197,52 +215,88 @@ async def settled(pilot: Pilot[int], app: T4oApp) -> None:
         await until(pilot, lambda: len(screen.poll_timings) > polls, what=f"{type(screen).__name__} fresh data")
     if isinstance(screen, ScheduleEditorScreen):
         await until(pilot, lambda: screen.checks > 0 and screen._check_timer is None, what="editor checked")
-    await pilot.pause(0.2)
+    if isinstance(screen, ClassTimingScreen):
+        await screen.wait_checked()
+    for inp in screen.query(Input):
+        inp.cursor_blink = False
+    # Loads that are not polls (a dialog's fields, a list inside a tab): the same picture three
+    # times in a row, 0.1 s apart, or 5 s at most.
+    await pilot.pause(0.1)
+    last, same, deadline = app.export_screenshot(), 0, time.monotonic() + 5.0
+    while same < 2 and time.monotonic() < deadline:
+        await pilot.pause(0.1)
+        now = app.export_screenshot()
+        same = same + 1 if now == last else 0
+        last = now
+
+
+Steps = Callable[[Pilot[int], T4oApp, dict[str, int]], Awaitable[None]]
+
+
+def keys(*pressed: str, then: type[Screen[Any]] | None = None) -> Steps:
+    """Press these keys, waiting for the data of each screen on the way (and for `then` on top)."""
+
+    async def steps(pilot: Pilot[int], app: T4oApp, ids: dict[str, int]) -> None:
+        for key in pressed:
+            await pilot.press(key)
+            await settled(pilot, app)
+        if then is not None:
+            await until(pilot, lambda: isinstance(app.screen, then), what=then.__name__)
+
+    return steps
+
+
+def occurrences(pilot: Pilot[int], app: T4oApp, ids: dict[str, int]) -> Awaitable[None]:
+    app.open_occurrences(ids["import"])
+    return until(pilot, lambda: isinstance(app.screen, OccurrencesScreen), what="occurrences")
+
+
+def schedule_editor(pilot: Pilot[int], app: T4oApp, ids: dict[str, int]) -> Awaitable[None]:
+    app.open_schedule_editor(ids["results"])
+    return until(pilot, lambda: isinstance(app.screen, ScheduleEditorScreen), what="schedule editor")
+
+
+# Every screen and dialog of t4o_tui/tui/screens, reached as an admin reaches it.
+SCREENS: dict[str, Steps] = {
+    "dashboard": keys("1"),
+    "queue": keys("2"),
+    "tasks": keys("3"),
+    "shares": keys("4"),
+    "event-classes": keys("5"),
+    "event-entries": keys("5", "t"),
+    "event-courses": keys("5", "t", "t"),
+    "results": keys("6"),
+    "station-data": keys("7"),
+    "readout": keys("8"),
+    "help": keys("1", "question_mark", then=HelpScreen),
+    "pause": keys("1", "p", then=PauseScreen),
+    "occurrences": occurrences,
+    "schedule-editor": schedule_editor,
+    "run-details": keys("2", "d", then=RunDetailsScreen),
+    "run-log": keys("2", "l", then=RunLogScreen),
+    "task-editor": keys("3", "e", then=TaskEditorScreen),
+    "task-editor-runs": keys("3", "e", "ctrl+t", then=TaskEditorScreen),
+    "task-editor-schedules": keys("3", "e", "ctrl+t", "ctrl+t", then=TaskEditorScreen),
+    "confirm-delete-task": keys("3", "delete", then=ConfirmScreen),
+    "share-editor": keys("4", "n", then=ShareEditorScreen),
+    "share-link": keys("4", "d", then=ShareLinkScreen),
+    "class-timing": keys("5", "e", then=ClassTimingScreen),
+    "entry-edit": keys("5", "t", "e", then=EntryEditScreen),
+}
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
-def test_snapshots_of_the_main_views(db, db_path, tmp_path, size, monkeypatch):
+@pytest.mark.parametrize("name", list(SCREENS))
+def test_snapshot(name, size, snap_compare, db, db_path, monkeypatch):
     for var in ("NO_COLOR", "SSH_CONNECTION", "SSH_TTY"):
         monkeypatch.delenv(var, raising=False)
     ids = build_event(db)
     app = make_snapshot_app(db, db_path)
-    snaps = Snapshots(tmp_path)
-    suffix = "" if size == (80, 24) else "-wide"
 
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await until(pilot, lambda: app.engine_started, what="engine start")
-            await settled(pilot, app)
-            snaps.check(app, f"dashboard{suffix}")
-            await pilot.press("2")
-            await settled(pilot, app)
-            snaps.check(app, f"queue{suffix}")
-            await pilot.press("4")
-            await settled(pilot, app)
-            snaps.check(app, f"shares{suffix}")
-            await pilot.press("5")
-            await settled(pilot, app)
-            snaps.check(app, f"event{suffix}")
-            await pilot.press("e")
-            await until(pilot, lambda: isinstance(app.screen, ClassTimingScreen), what="class timing editor")
-            editor = app.screen
-            assert isinstance(editor, ClassTimingScreen)
-            await editor.wait_checked()
-            await pilot.pause(0.2)
-            snaps.check(app, f"class-timing{suffix}")
-            await pilot.press("escape")
-            await until(pilot, lambda: isinstance(app.screen, EventScreen), what="back from the editor")
-            await pilot.press("1")
-            app.open_occurrences(ids["import"])
-            await until(pilot, lambda: isinstance(app.screen, OccurrencesScreen), what="history")
-            await settled(pilot, app)
-            snaps.check(app, f"occurrences{suffix}")
-            await pilot.press("escape")
-            app.open_schedule_editor(ids["results"])
-            await until(pilot, lambda: isinstance(app.screen, ScheduleEditorScreen), what="editor")
-            await settled(pilot, app)
-            snaps.check(app, f"schedule-editor{suffix}")
-            await pilot.press("escape")
+    async def run_before(pilot: Pilot[int]) -> None:
+        await until(pilot, lambda: app.engine_started, what="engine start")
+        await settled(pilot, app)
+        await SCREENS[name](pilot, app, ids)
+        await settled(pilot, app)
 
-    asyncio.run(main())
-    assert not snaps.failures, "\n\n".join(snaps.failures)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
