@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
@@ -17,9 +18,20 @@ from t4o_tui.jobs.event_data import (
     read_input,
     resolve_race,
 )
+from t4o_tui.jobs.import_entries import _Importer
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import iof
-from t4o_tui.orienteering.entry_table import TableError
+from t4o_tui.orienteering.entry_table import (
+    ABSENT,
+    EntryRow,
+    TableError,
+    decode_text,
+    export_aliases,
+    read_entry_table,
+    sniff_delimiter,
+    split_title,
+)
+from t4o_tui.orienteering.model import StartRecord
 from t4o_tui.orienteering.starts import StartClass, StartType, create_starts, read_start_file
 from t4o_tui.store.models import Race
 
@@ -42,13 +54,53 @@ def selected_classes(ctx: RunContext, conn: sqlite3.Connection, race_id: int) ->
 
 
 class FileStart(NamedTuple):
-    """One start as a file gives it: class name, bib, time (epoch s), course name, entry id."""
+    """One start as a file gives it: class name, bib, time (epoch s), course name, entry id, and
+    the runner it names as an entry import's row (None: a vacant start, or a file without names)."""
 
     class_name: str
     bib: str | None
     time: float | None
     course_name: str | None
     entry_ident: str | None
+    runner: EntryRow | None = None
+
+
+# Columns that name or identify a runner: a CSV start file with one of them carries people.
+_RUNNER_COLUMNS = ("ENTRY IDENTIFIER", "PERSON IDENTIFIER", "PERSON NAME", "PERSON FIRST NAME", "PERSON LAST NAME")
+
+
+def _names_runners(data: bytes) -> bool:
+    """Does the CSV's header have a column naming the runners? Only the header is looked at."""
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return False  # Excel: the start file reader says what it reads
+    head = data[:65536]
+    cut = head.find(b"\n", 1)
+    text = decode_text(head[:cut] if cut > 0 else head)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    titles = [split_title(t.strip().strip('"'))[0] for t in first.split(sniff_delimiter(first))]
+    aliases = export_aliases(titles)
+    return any(split_title(aliases.get(t, t))[0] in _RUNNER_COLUMNS for t in titles)
+
+
+def runner_row(st: StartRecord, class_name: str, line: int, id_type: str) -> EntryRow | None:
+    """The runner of a StartList's start as an entry import's row: what the file does not say is kept."""
+    p = st.person
+    if p is None:
+        return None
+    cards: dict[str | None, object] = {}
+    if st.card is not None and st.card.number.isdigit():
+        cards[st.card.system] = int(st.card.number)
+    return EntryRow(
+        line=line,
+        entry_identifiers={id_type: st.entry_id} if st.entry_id else {},
+        person_identifiers={k or id_type: v for k, v in p.ids.items()},
+        given_name=p.given or ABSENT, family_name=p.family or ABSENT, sex=p.sex or ABSENT,
+        birth_year=p.birth_year if p.birth_year is not None else ABSENT, birth_date=p.birth_date or ABSENT,
+        class_name=class_name,
+        organisation_name=st.organisation.name if st.organisation else ABSENT,
+        cards=cards,  # type: ignore[arg-type]
+        bib=int(st.bib) if st.bib and st.bib.isdigit() else ABSENT,
+    )
 
 
 class CreateStartsJob(Job):
@@ -68,6 +120,8 @@ class CreateStartsJob(Job):
                 choices=(("class-settings", "Class settings"), ("iof-xml", "IOF XML StartList"), ("csv", "CSV file"))),
         Setting("file", "file", "File", "StartList or CSV file (for those sources)."),
         Setting("delete_existing", "boolean", "Delete existing", "Delete the selected classes' starts first.", default=False),
+        Setting("id_type", "text", "Identifier type", "Identifier type for entry and person ids of the file "
+                "without one (as Import Entries).", default="Eventor"),
     ))
     timeout = 300.0
 
@@ -157,10 +211,15 @@ class CreateStartsJob(Job):
             for w in doc.warnings:
                 ctx.warning(w)
             fill_race_data(ctx, race, doc.event)
+            id_type = str(ctx.settings.get("id_type") or "Eventor")
             for cs in doc.classes:
                 for st in cs.starts:
+                    runner = runner_row(st, cs.class_def.name, st.line or len(rows) + 1, id_type)
                     rows.append(FileStart(cs.class_def.name, st.bib, st.start_time.timestamp() if st.start_time else None,
-                                          st.course.name if st.course else (cs.course.name if cs.course else None), st.entry_id))
+                                          st.course.name if st.course else (cs.course.name if cs.course else None), st.entry_id,
+                                          runner))
+        elif _names_runners(data):
+            rows = CreateStartsJob._read_table_with_names(ctx, race, data)
         else:
             try:
                 sf = read_start_file(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=zone)
@@ -170,7 +229,37 @@ class CreateStartsJob(Job):
                 ctx.warning(w)
             rows = [FileStart(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
                               r.course_name, None) for r in sf.rows]
-        ctx.info(f"{len(rows)} starts read from the file")
+        ctx.info(f"{len(rows)} starts read from the file"
+                 + (f", {sum(1 for r in rows if r.runner)} naming their runner" if any(r.runner for r in rows) else ""))
+        return rows
+
+    @staticmethod
+    def _read_table_with_names(ctx: RunContext, race: Race, data: bytes) -> list[FileStart]:
+        """A CSV start list that names its runners, read as an entry table (the same columns)."""
+        zone = event_zone(race)
+        try:
+            table = read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=zone)
+        except TableError as exc:
+            raise file_problems(ctx, [str(x) for x in exc.problems]) from None
+        for w in table.warnings:
+            ctx.warning(w)
+        if not any(c.split(":")[0] == "CLASS NAME" for c in table.columns):
+            raise JobError(f"{ctx.settings['file']}: a start file needs a CLASS NAME column")
+        rows: list[FileStart] = []
+        problems: list[str] = []
+        for r in table.rows:
+            if not isinstance(r.class_name, str):
+                problems.append(f"line {r.line}, column CLASS NAME: a start needs a class")
+                continue
+            named = any(isinstance(v, str) and v for v in (*r.entry_identifiers.values(), *r.person_identifiers.values(),
+                                                           r.given_name, r.family_name))
+            # The start's own time and course go to the start, not through the entry import.
+            runner = replace(r, start_time=ABSENT, course_name=ABSENT) if named else None
+            rows.append(FileStart(r.class_name, str(r.bib) if isinstance(r.bib, int) else None,
+                                  r.start_time.timestamp() if isinstance(r.start_time, datetime) else None,
+                                  r.course_name if isinstance(r.course_name, str) else None, None, runner))
+        if problems:
+            raise file_problems(ctx, problems)
         return rows
 
     @staticmethod
@@ -178,6 +267,16 @@ class CreateStartsJob(Job):
         """Create or update the file's starts. Everything the matching needs is loaded once, so the
         transaction spends its time on the writes, not on a query per row."""
         race_id = race.id
+        # Starts that name their runner: the entries, persons, clubs, cards and bibs first, created or
+        # updated as Import Entries does (the same matching), so that each start links its entry.
+        runner_entry: dict[int, int | None] = {}
+        importer = None
+        if any(r.runner is not None for r in rows):
+            importer = _Importer(ctx, race_id, str(ctx.settings.get("id_type") or "Eventor"))
+            importer.begin(conn)
+            which = [i for i, r in enumerate(rows) if r.runner is not None]
+            found = importer.rows([rows[i].runner for i in which])  # type: ignore[misc]
+            runner_entry = dict(zip(which, found, strict=True))
         classes = {name_key(n): cid for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race_id,))}
         courses = {n: cid for cid, n in conn.execute("SELECT id, name FROM course WHERE race_id=?", (race_id,))}
         entry_by_ident = {i: e for e, i in conn.execute("SELECT id, identifier FROM entry WHERE race_id=? AND identifier IS NOT NULL", (race_id,))}
@@ -185,6 +284,7 @@ class CreateStartsJob(Job):
         by_bib: dict[tuple[int, str], int] = {}
         by_entry: dict[int, int] = {}
         by_time: dict[tuple[int, float | None], int] = {}
+        start_entry: dict[int, int | None] = {}
         for sid, cid, bib, when, eid in conn.execute(
                 "SELECT id, class_id, bib, start_time, entry_id FROM start WHERE race_id=? ORDER BY id", (race_id,)):
             if bib:
@@ -193,16 +293,19 @@ class CreateStartsJob(Job):
                 by_time.setdefault((cid, when), sid)
             if eid is not None:
                 by_entry.setdefault(eid, sid)
+            start_entry[sid] = eid
+        relink: dict[int, int] = {}  # start id -> the entry the file names for it
+        taken: set[int] = set()  # entries the file's starts name: one start each
         made = updated = linked = 0
         created_classes: list[str] = []
-        updates: dict[int, tuple[float | None, int | None]] = {}  # start id → time, course
+        updates: dict[int, tuple[float | None, int | None, str | None]] = {}  # start id → time, course, bib
         # New starts, written together at the end; a later row for the same start updates its row.
         inserts: list[list[object]] = []
         new_by_bib: dict[tuple[int, str], int] = {}
         new_by_entry: dict[int, int] = {}
         new_by_time: dict[tuple[int, float | None], int] = {}
         progress = Progress(ctx, len(rows), "starts", every=5000)
-        for class_name, bib, when, course_name, entry_ident in rows:
+        for k, (class_name, bib, when, course_name, entry_ident, runner) in enumerate(rows):
             progress.step()
             cid = classes.get(name_key(class_name))
             if cid is None:
@@ -210,7 +313,16 @@ class CreateStartsJob(Job):
                 cid = int(conn.execute("INSERT INTO class(race_id, name) VALUES (?, ?)", (race_id, class_name.strip())).lastrowid or 0)
                 classes[name_key(class_name)] = cid
                 created_classes.append(class_name)
-            entry = entry_by_ident.get(entry_ident) if entry_ident else entry_by_bib.get((cid, bib))
+            if runner is not None:
+                entry = runner_entry.get(k)  # None: the runner was ambiguous (said by line), a vacant start
+                if entry is not None and entry in taken:
+                    ctx.warning(f"line {runner.line}: this runner has another start earlier in the file: "
+                                "this one is left vacant")
+                    entry = None
+                elif entry is not None:
+                    taken.add(entry)
+            else:
+                entry = entry_by_ident.get(entry_ident) if entry_ident else entry_by_bib.get((cid, bib))
             course = courses.get(course_name or "")
             # The same start again (re-import): found by bib in its class, or by its entry; with
             # neither, the same class and start time is the same start.
@@ -220,8 +332,11 @@ class CreateStartsJob(Job):
             if existing is None and not bib and entry is None:
                 existing = by_time.get((cid, when))
             if existing is not None:
-                old_course = updates.get(existing, (None, None))[1]
-                updates[existing] = (when, course if course is not None else old_course)
+                old_course = updates.get(existing, (None, None, None))[1]
+                # A start naming its runner is the file's word on the bib too (a runner who moved).
+                updates[existing] = (when, course if course is not None else old_course, bib if runner is not None else None)
+                if runner is not None and entry is not None and start_entry.get(existing) != entry:
+                    relink[existing] = entry
                 updated += 1
                 continue
             pending = new_by_bib.get((cid, bib)) if bib else None
@@ -235,7 +350,11 @@ class CreateStartsJob(Job):
                 updated += 1
                 continue
             if entry is not None and entry in by_entry:
-                entry = None  # already has a start: keep that one
+                if runner is None:
+                    entry = None  # already has a start: keep that one
+                else:
+                    # The file names this runner at another start: the runner moves there.
+                    conn.execute("UPDATE start SET entry_id=NULL WHERE id=?", (by_entry.pop(entry),))
             if bib:
                 new_by_bib[(cid, bib)] = len(inserts)
             else:
@@ -245,11 +364,18 @@ class CreateStartsJob(Job):
             inserts.append([race_id, cid, bib, when, course, entry])
             made += 1
             linked += entry is not None
-        conn.executemany("UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), hand_set=1 WHERE id=?",
-                         [(when, course, sid) for sid, (when, course) in updates.items()])
+        conn.executemany("UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), bib=COALESCE(?, bib), "
+                         "hand_set=1 WHERE id=?", [(when, course, bib, sid) for sid, (when, course, bib) in updates.items()])
+        if relink:
+            # An entry has one start: its old one (if another) becomes vacant before it moves.
+            conn.executemany("UPDATE start SET entry_id=NULL WHERE entry_id=? AND id!=?",
+                             [(eid, sid) for sid, eid in relink.items()])
+            conn.executemany("UPDATE start SET entry_id=? WHERE id=?", [(eid, sid) for sid, eid in relink.items()])
         conn.executemany("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
                          "VALUES (?, ?, ?, ?, ?, ?, 1)", inserts)
         if created_classes:
             ctx.info(f"classes created from the file: {', '.join(created_classes)}")
         ctx.info(f"starts from the file: {made} created, {updated} already there (time and course updated), "
-                 f"{linked} linked to entries; they count as set by hand")
+                 f"{linked + len(relink)} linked to entries; they count as set by hand")
+        if importer is not None:
+            importer.report()
