@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from t4o_tui.orienteering.punch_check import (
     CardData,
-    Clock,
     ControlKind,
     CourseControl,
     DataStatus,
@@ -20,6 +19,7 @@ from t4o_tui.orienteering.punch_check import (
     StationReading,
     StationRole,
     Status,
+    TimeBase,
     card_data_status,
     check_punches,
     iof_status,
@@ -190,7 +190,7 @@ def test_si5_twelve_hour_times_around_noon() -> None:
     start = at("2025-06-01 11:30:00")
     c = course("31", "32")
     raw = CardData(punches=(Punch("31", h(11, 50)), Punch("32", h(0, 10))), finish=Punch("F1", h(0, 40)),
-                   clock=Clock.HALF_DAY)
+                   time_base=TimeBase.HALF_DAY)
     r = check_punches(c, raw, drawn_start=start, zero_time=at("2025-06-01 10:00:00"), tz=OSLO)
     assert r.status is Status.OK
     assert [s.time for s in r.splits] == [20 * 60, 40 * 60]
@@ -201,7 +201,7 @@ def test_si5_twelve_hour_times_around_midnight() -> None:
     start = at("2025-06-01 23:30:00")
     c = course("31", "32")
     raw = CardData(punches=(Punch("31", h(11, 50)), Punch("32", h(0, 20))), finish=Punch("F1", h(0, 45)),
-                   check=Punch("", h(11, 10)), clock=Clock.HALF_DAY)
+                   check=Punch("", h(11, 10)), time_base=TimeBase.HALF_DAY)
     r = check_punches(c, raw, drawn_start=start, tz=OSLO)
     assert r.status is Status.OK
     assert r.finish == at("2025-06-02 00:45:00") and r.time == 75 * 60
@@ -210,7 +210,7 @@ def test_si5_twelve_hour_times_around_midnight() -> None:
 
 def test_si5_punched_start_resolves_against_zero_time() -> None:
     raw = CardData(punches=(Punch("31", h(1, 5)),), start=Punch("S1", h(0, 55)), finish=Punch("F1", h(1, 30)),
-                   clock=Clock.HALF_DAY)
+                   time_base=TimeBase.HALF_DAY)
     r = check_punches(course("31"), raw, start_source=StartSource.PUNCH, zero_time=at("2025-06-01 12:00:00"),
                       tz=OSLO)
     assert r.start == at("2025-06-01 12:55:00") and r.time == 35 * 60
@@ -218,7 +218,7 @@ def test_si5_punched_start_resolves_against_zero_time() -> None:
 
 def test_twelve_hour_card_without_reference_is_refused() -> None:
     with pytest.raises(ValueError, match="zero time"):
-        check_punches(course("31"), CardData(clock=Clock.HALF_DAY))
+        check_punches(course("31"), CardData(time_base=TimeBase.HALF_DAY))
 
 
 def test_resolve_12h_candidates() -> None:
@@ -242,7 +242,7 @@ def test_resolve_day_time_crosses_midnight() -> None:
 
 
 def test_day_clock_card() -> None:
-    raw = CardData(punches=(Punch("31", h(11, 10)),), finish=Punch("F1", h(11, 20)), clock=Clock.DAY)
+    raw = CardData(punches=(Punch("31", h(11, 10)),), finish=Punch("F1", h(11, 20)), time_base=TimeBase.DAY)
     r = check_punches(course("31"), raw, drawn_start=T0, tz=OSLO)
     assert r.status is Status.OK and r.time == 20 * 60
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from t4o_tui.orienteering.punch_check import Clock, CourseControl, Punch, Status, check_punches
+from t4o_tui.orienteering.punch_check import CourseControl, Punch, Status, TimeBase, check_punches
 from t4o_tui.orienteering.readouts import (
     RadioShape,
     ReadoutFormat,
@@ -80,7 +80,7 @@ def test_si_config_plus_rows() -> None:
 def test_readout_feeds_the_punch_check() -> None:
     r = parse_readouts("\n".join([";".join(CONFIG_HEADER), config_row(1, "8001234", PUNCHES)])).readouts[0]
     data = r.card_data()
-    assert data.clock is Clock.DAY
+    assert data.time_base is TimeBase.DAY
     start = datetime(2025, 6, 1, 11, 0, tzinfo=OSLO).timestamp()
     res = check_punches([CourseControl(c) for c in ("31", "32", "33")], data, drawn_start=start, tz=OSLO)
     assert res.status is Status.OK and res.time == 40 * 60 + 5
@@ -102,7 +102,7 @@ def test_blank_day_of_week_and_si5_numbers_mean_twelve_hour() -> None:
     si5 = config_row(2, "123456", PUNCHES)
     f = parse_readouts("\n".join([header, blank, si5]))
     assert [r.twelve_hour for r in f.readouts] == [True, True]
-    assert f.readouts[0].card_data().clock is Clock.HALF_DAY
+    assert f.readouts[0].card_data().time_base is TimeBase.HALF_DAY
 
 
 def test_broken_row_is_reported_with_line_and_column() -> None:

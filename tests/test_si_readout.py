@@ -97,7 +97,7 @@ def test_card_times_resolve_to_the_right_day_and_si5_stays_twelve_hour():
     assert si.resolve(si.RawTime(6 * 3600, True, 6), read_at, oslo) == datetime(2026, 5, 30, 18, 0, tzinfo=oslo).timestamp()
     card = si.SiCard(100, si.CardType.SI5, (si.SiPunch(31, si.RawTime(100)),), start=si.RawTime(50))
     data = si.card_data(card, read_at, oslo)
-    assert data.clock.value == "half_day" and data.punches[0].time == 100.0 and data.start.time == 50.0
+    assert data.time_base.value == "half_day" and data.punches[0].time == 100.0 and data.start.time == 50.0
     assert si.card_key(card) == si.card_key(card) and si.card_key(card) != si.card_key(
         si.SiCard(100, si.CardType.SI5, (si.SiPunch(31, si.RawTime(101)),), start=si.RawTime(50)))
 

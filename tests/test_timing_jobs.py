@@ -95,7 +95,7 @@ def test_a_twelve_hour_card_that_cannot_be_placed_does_not_stop_the_other_result
     """An SI5 card (12-hour times) of a runner without a start, in a race without zero time: that
     runner's result says why; everyone else's results are still computed."""
     from t4o_tui.jobs.timing_data import insert_station_data, station_id
-    from t4o_tui.orienteering.punch_check import CardData, Clock, Punch
+    from t4o_tui.orienteering.punch_check import CardData, Punch, TimeBase
     from t4o_tui.store.models import Race, Start
 
     build_race(db, db_path, tmp_path)
@@ -106,12 +106,12 @@ def test_a_twelve_hour_card_that_cannot_be_placed_does_not_stop_the_other_result
     race = Race.get().id
     readout = station_id(conn, "readout")
     with db.atomic():
-        for eid, clock, base in ((lost, Clock.HALF_DAY, 3600.0), (timed, Clock.EPOCH, None)):
+        for eid, time_base, base in ((lost, TimeBase.HALF_DAY, 3600.0), (timed, TimeBase.EPOCH, None)):
             card = Entry.get_by_id(eid)
             start = Start.get(Start.entry == eid).start_time
             t0 = base if base is not None else start
             insert_station_data(conn, race_id=race, station=readout, card=None, bib=card.bib, read_at=None,
-                                card_data=CardData((Punch("31", t0 + 300),), None, Punch("F", t0 + 900), clock=clock),
+                                card_data=CardData((Punch("31", t0 + 300),), None, Punch("F", t0 + 900), time_base=time_base),
                                 source="test", dedupe_key=f"k{eid}", now=time.time())
     run = run_job(db, db_path, "process-station-data", {})
     assert run.status == "succeeded", run.error

@@ -9,7 +9,7 @@ from t4o_tui.jobs.base import Job, JobError, RunContext
 from t4o_tui.jobs.event_data import FILE, RACE, event_zone, read_input, resolve_race
 from t4o_tui.jobs.settings import Schema
 from t4o_tui.jobs.timing_data import insert_station_data, station_id
-from t4o_tui.orienteering.punch_check import CardData, Clock, Punch
+from t4o_tui.orienteering.punch_check import CardData, Punch, TimeBase
 from t4o_tui.orienteering.readouts import ReadoutHeaderError, parse_readouts, readout_key
 
 
@@ -49,7 +49,7 @@ class ImportCardReadoutsJob(Job):
                 if r.twelve_hour or base_day is None:
                     # SI-Card 5 (or no date anywhere): times stay as read and are resolved against the
                     # runner's start time when processed (a value past 12:00 counts as a 24-hour time).
-                    card = CardData(r.punches, r.start, r.finish, r.check, r.clear, Clock.HALF_DAY)
+                    card = CardData(r.punches, r.start, r.finish, r.check, r.clear, TimeBase.HALF_DAY)
                 else:
                     midnight = datetime(base_day.year, base_day.month, base_day.day, tzinfo=zone)
 
@@ -58,7 +58,7 @@ class ImportCardReadoutsJob(Job):
                             return p
                         return Punch(p.code, (midnight + timedelta(seconds=p.time)).timestamp())
 
-                    card = CardData(tuple(at(p) or p for p in r.punches), at(r.start), at(r.finish), at(r.check), at(r.clear), Clock.EPOCH)
+                    card = CardData(tuple(at(p) or p for p in r.punches), at(r.start), at(r.finish), at(r.check), at(r.clear), TimeBase.EPOCH)
                 read_at = r.read_on.replace(tzinfo=zone).timestamp() if r.read_on else None
                 stored = insert_station_data(conn, race_id=race.id, station=readout, card=str(r.card), bib=r.start_no or None,
                                              read_at=read_at, card_data=card, source=f"readout file line {r.line}",

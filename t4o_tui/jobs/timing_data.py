@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from t4o_tui.orienteering.punch_check import CardData, Clock, ControlKind, CourseControl, Punch
+from t4o_tui.orienteering.punch_check import CardData, ControlKind, CourseControl, Punch, TimeBase
 
 # Course control kinds the punch check walks; crossing points and map exchanges are not punched.
 _PUNCH_KINDS = {"start": ControlKind.START, "control": ControlKind.CONTROL, "finish": ControlKind.FINISH}
@@ -90,7 +90,7 @@ def card_of(row: dict[str, Any]) -> CardData:
     punches = tuple(Punch(str(c), t) for c, t in json.loads(row["punches"] or "[]"))
     return CardData(punches=punches, start=p("S", row["start_time"]), finish=p("F", row["finish_time"]),
                     check=p("C", row["check_time"]), clear=p("CL", row["clear_time"]),
-                    clock=Clock.HALF_DAY if row["twelve_hour"] else Clock.EPOCH)
+                    time_base=TimeBase.HALF_DAY if row["twelve_hour"] else TimeBase.EPOCH)
 
 
 def insert_station_data(conn: sqlite3.Connection, *, race_id: int, station: int, card: str | None, bib: str | None,
@@ -107,6 +107,6 @@ def insert_station_data(conn: sqlite3.Connection, *, race_id: int, station: int,
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (race_id, station, card, bib, read_at, punches, t(card_data.start) if card_data else None,
          t(card_data.finish) if card_data else None, t(card_data.check) if card_data else None,
-         t(card_data.clear) if card_data else None, status, int(bool(card_data and card_data.clock == Clock.HALF_DAY)),
+         t(card_data.clear) if card_data else None, status, int(bool(card_data and card_data.time_base == TimeBase.HALF_DAY)),
          source, dedupe_key, now))
     return int(cur.lastrowid or 0) if cur.rowcount else None

@@ -69,7 +69,7 @@ class StartSource(StrEnum):
     DRAWN = "drawn"
 
 
-class Clock(StrEnum):
+class TimeBase(StrEnum):
     """How a card's times are given: instants, 24-hour times of day, or SI-Card 5 12-hour times."""
 
     EPOCH = "epoch"
@@ -108,7 +108,7 @@ class CardData:
     finish: Punch | None = None
     check: Punch | None = None
     clear: Punch | None = None
-    clock: Clock = Clock.EPOCH
+    time_base: TimeBase = TimeBase.EPOCH
 
 
 @dataclass(frozen=True)
@@ -176,13 +176,13 @@ def resolve_day_time(seconds: float, reference: float, tz: tzinfo) -> float:
 
 
 def _resolved_card(card: CardData, reference: float, tz: tzinfo) -> CardData:
-    if card.clock is Clock.EPOCH:
+    if card.time_base is TimeBase.EPOCH:
         return card
 
     def fix(p: Punch | None) -> Punch | None:
         if p is None or p.time is None:
             return p
-        if card.clock is Clock.HALF_DAY:
+        if card.time_base is TimeBase.HALF_DAY:
             return Punch(p.code, resolve_12h(p.time, reference, tz))
         return Punch(p.code, resolve_day_time(p.time, reference, tz))
 
@@ -190,7 +190,7 @@ def _resolved_card(card: CardData, reference: float, tz: tzinfo) -> CardData:
     return CardData(
         punches=tuple(p for p in punches if p is not None),
         start=fix(card.start), finish=fix(card.finish), check=fix(card.check), clear=fix(card.clear),
-        clock=Clock.EPOCH,
+        time_base=TimeBase.EPOCH,
     )
 
 
@@ -242,7 +242,7 @@ def check_punches(
     backup-label check) wins over what the punches say; times and splits are still computed.
     """
     messages: list[str] = []
-    if card.clock is not Clock.EPOCH:
+    if card.time_base is not TimeBase.EPOCH:
         reference = drawn_start if drawn_start is not None else zero_time
         if reference is None:
             raise ValueError("a card with times of day needs a drawn start time or a zero time")

@@ -1,7 +1,7 @@
 """Lenient readers for card readout files (SI Config+ / SI Reader CSV) and radio punch CSV.
 
 Readout times stay times of day (seconds since local midnight): the punch check places them on the
-race's day (Clock.DAY, or Clock.HALF_DAY for 12-hour SI-Card 5 data). A row that cannot be read is
+race's day (TimeBase.DAY, or TimeBase.HALF_DAY for 12-hour SI-Card 5 data). A row that cannot be read is
 reported with its line number and skipped; only a header that is not a readout header is fatal.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
-from t4o_tui.orienteering.punch_check import CardData, Clock, Punch, normalize_code
+from t4o_tui.orienteering.punch_check import CardData, Punch, TimeBase, normalize_code
 
 MAX_ERRORS = 50  # a wrong file would otherwise bury the log in one message per line
 SI5_LAST_NUMBER = 499_999  # SI-Card 5 numbers; these cards keep 12-hour times without AM/PM
@@ -57,7 +57,7 @@ class Readout:
         """The readout as punch-check input."""
         return CardData(
             punches=self.punches, start=self.start, finish=self.finish, check=self.check,
-            clear=self.clear, clock=Clock.HALF_DAY if self.twelve_hour else Clock.DAY,
+            clear=self.clear, time_base=TimeBase.HALF_DAY if self.twelve_hour else TimeBase.DAY,
         )
 
 

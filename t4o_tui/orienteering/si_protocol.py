@@ -15,7 +15,7 @@ when the card is removed (0xE7).
 Card times are 12-hour seconds (0xEEEE: no time). From SI-Card 6 on a day byte goes with each time
 (bit 0: PM, bits 1-3: day of week, Sunday = 0; bits 6-7 of a punch's day byte are the high bits of
 its control code), so times resolve to instants; SI-Card 5 keeps only the 12-hour time, resolved
-later against the runner's start (punch_check's Clock.HALF_DAY).
+later against the runner's start (punch_check's TimeBase.HALF_DAY).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from t4o_tui.orienteering.punch_check import CardData, Clock, Punch
+from t4o_tui.orienteering.punch_check import CardData, Punch, TimeBase
 
 STX, ETX, ACK, NAK, DLE, WAKEUP = 0x02, 0x03, 0x06, 0x15, 0x10, 0xFF
 
@@ -405,7 +405,7 @@ def card_data(card: SiCard, read_at: float, tz: tzinfo) -> CardData:
                     for p in card.punches)
     return CardData(punches=punches, start=conv("S", card.start), finish=conv("F", card.finish),
                     check=conv("C", card.check), clear=conv("CL", card.clear),
-                    clock=Clock.HALF_DAY if card.twelve_hour else Clock.EPOCH)
+                    time_base=TimeBase.HALF_DAY if card.twelve_hour else TimeBase.EPOCH)
 
 
 def card_key(card: SiCard) -> str:
