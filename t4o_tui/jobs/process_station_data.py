@@ -12,12 +12,14 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from t4o_tui.engine import corrections
 from t4o_tui.jobs import relay_timing
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
 from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.jobs.timing_data import RaceData, card_of, load_race
 from t4o_tui.orienteering.punch_check import (
+    CardData,
     DataStatus,
     StartSource,
     StationReading,
@@ -78,7 +80,11 @@ class ProcessStationDataJob(Job):
             if i % 500 == 0:
                 ctx.check()
                 ctx.progress(i / (len(todo) * 2), f"identifying {i}/{len(todo)}")
-            entry, status, message = _identify(rd, sd)
+            if corrections.kind_of(sd["source"]) is not None and sd["entry_id"] in rd.entries:
+                # A correction names its runner (engine.corrections): it is not identified again.
+                entry, status, message = sd["entry_id"], None, None
+            else:
+                entry, status, message = _identify(rd, sd)
             if status is not None:
                 problems += 1
                 _detail(ctx, problems, f"station data {sd['id']} (card {sd['card_number'] or '-'}, "
@@ -150,8 +156,17 @@ def compute_result(rd: RaceData, eid: int, data: list[sqlite3.Row], zone: Any) -
     override_status: Status | None = None
     best_card: sqlite3.Row | None = None
     best_key: tuple[int, float] | None = None
+    # Punch and time corrections (override station data from engine.corrections) edit the card the
+    # punch check reads, in the order they were made; status corrections are override statuses.
+    edits: list[corrections.CardEdit] = []
+    edit_rows: list[sqlite3.Row] = []
     for sd in data:
         name, role, prio = rd.stations.get(sd["station_id"], ("?", "readout", 10))
+        edit = corrections.card_edit(sd) if corrections.edits_card(sd["source"]) else None
+        if edit is not None:
+            edits.append(edit)
+            edit_rows.append(sd)
+            continue
         given = Status(sd["status"]) if sd["status"] else None
         if role == StationRole.OVERRIDE.value and given is not None:
             override_status = given
@@ -162,14 +177,27 @@ def compute_result(rd: RaceData, eid: int, data: list[sqlite3.Row], zone: Any) -
         readings.append((StationRole(role), given, prio, float(sd["read_at"] or sd["id"])))
     out: dict[str, Any] = {"status": Status.INACTIVE.value, "start_time": info.start_time, "finish_time": None, "time": None,
                            "splits": "[]", "missing": None, "station_data_id": None, "note": None}
+    if best_card is None and edit_rows:
+        # Corrections without a card (a lost card, a finish time from the finish clock): the
+        # corrections are the card, ranked as the override station they were written at.
+        first = edit_rows[0]
+        name, role, prio = rd.stations.get(first["station_id"], ("?", StationRole.OVERRIDE.value, 0))
+        readings.append((StationRole(role), None, prio, float(first["read_at"] or first["id"])))
+    card_row = best_card if best_card is not None else (edit_rows[0] if edit_rows else None)
     punch_status: Status | None = None
-    if best_card is not None:
+    if card_row is not None:
         course = rd.courses.get(info.course_id or -1)
+        start_source = info.start_source if info.start_source in ("punch", "drawn") else "drawn"
         if course is None:
             out["note"] = "no course"
         else:
             try:
-                res = check_punches(course, card_of(dict(best_card)), start_source=StartSource(info.start_source if info.start_source in ("punch", "drawn") else "drawn"),
+                card = card_of(dict(best_card)) if best_card is not None else CardData()
+                card, start_set = corrections.apply_to_card(
+                    card, edits, reference=info.start_time if info.start_time is not None else rd.zero_time, tz=zone)
+                if start_set:
+                    start_source = StartSource.PUNCH.value  # a start time set by correction wins over the drawn one
+                res = check_punches(course, card, start_source=StartSource(start_source),
                                     drawn_start=info.start_time, max_time=info.max_time, zero_time=rd.zero_time, tz=zone,
                                     override_status=override_status)
             except ValueError as exc:
@@ -179,7 +207,7 @@ def compute_result(rd: RaceData, eid: int, data: list[sqlite3.Row], zone: Any) -
                 res = None
             if res is not None:
                 punch_status = res.status
-                out.update(start_time=res.start, finish_time=res.finish, time=res.time, station_data_id=best_card["id"],
+                out.update(start_time=res.start, finish_time=res.finish, time=res.time, station_data_id=card_row["id"],
                            splits=json.dumps([[s.code, s.time] for s in res.splits]),
                            missing=" ".join(res.missing) or None)
     merged = merge_station_statuses(

@@ -547,9 +547,38 @@ def _v11_relays(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v12_corrections(conn: sqlite3.Connection) -> None:
+    # Issue 17: result corrections by the admin (status with a note, a punch added or removed, a
+    # start or finish time). Each is written as station data at the override station (so processing
+    # ranks it as it ranks every override) and described here: who, when, why, and its undo.
+    _script(
+        conn,
+        """
+        CREATE TABLE correction (
+            id INTEGER PRIMARY KEY,
+            race_id INTEGER NOT NULL REFERENCES race(id) ON DELETE CASCADE,
+            entry_id INTEGER NOT NULL REFERENCES entry(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            status TEXT,
+            control TEXT,
+            time REAL,
+            note TEXT NOT NULL,
+            who TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            station_data_id INTEGER REFERENCES station_data(id) ON DELETE SET NULL,
+            undone_at REAL,
+            undone_by TEXT,
+            undo_note TEXT
+        );
+        CREATE INDEX correction_entry ON correction(entry_id);
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
-                     _v8_event_setup, _v9_time_resolution, _v10_share_hits_written, _v11_relays]
+                     _v8_event_setup, _v9_time_resolution, _v10_share_hits_written, _v11_relays,
+                     _v12_corrections]
 LATEST = len(STEPS)
 
 

@@ -490,11 +490,33 @@ class Share(BaseModel):
     created_at = peewee.FloatField()
 
 
+class Correction(BaseModel):
+    """A result correction by the admin (engine.corrections): its station data row, who, when, why."""
+
+    id = peewee.AutoField()
+    race = peewee.ForeignKeyField(Race, on_delete="CASCADE")
+    race_id: int
+    entry = peewee.ForeignKeyField(Entry, on_delete="CASCADE", backref="corrections")
+    entry_id: int
+    kind = peewee.TextField()  # status | add_punch | remove_punch | start_time | finish_time
+    status = peewee.TextField(null=True)
+    control = peewee.TextField(null=True)
+    time = peewee.FloatField(null=True)
+    note = peewee.TextField()
+    who = peewee.TextField()
+    created_at = peewee.FloatField()
+    station_data = peewee.ForeignKeyField(StationData, null=True, on_delete="SET NULL")
+    station_data_id: int | None
+    undone_at = peewee.FloatField(null=True)
+    undone_by = peewee.TextField(null=True)
+    undo_note = peewee.TextField(null=True)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
     Course, Control, CourseControl, Class, Organisation, Person, PersonIdentifier, Card, Entry, EntryCard, Start,
     Station, StationData, Result, TaskState, RelayLeg, RelayLegCourse, Team, TeamOrganisation, TeamMember,
-    TeamResult,
+    TeamResult, Correction,
 ]
 
 # Run states: queued -> running -> succeeded | failed | cancelled.
