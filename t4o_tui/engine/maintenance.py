@@ -32,7 +32,8 @@ def prune(db: peewee.Database, *, keep: int) -> int:
             r[0]
             for r in conn.execute(
                 "SELECT id FROM run WHERE task_id = ? AND status IN ('succeeded', 'failed', 'cancelled') "
-                "ORDER BY id DESC LIMIT -1 OFFSET ?",
+                # LIMIT -1 (SQLite) and LIMIT ALL (PostgreSQL) differ; the largest 64-bit number reads on both.
+                "ORDER BY id DESC LIMIT 9223372036854775807 OFFSET ?",
                 (task_id, keep),
             ).fetchall()
             if r[0] != latest_run

@@ -13,6 +13,12 @@ IMMEDIATE), never held across an await or a job's work. The claim protocol:
 The write lock serialises claims across every process on the database, and the NOT EXISTS makes
 the queue lane run one run at a time everywhere. Finishing a queue-lane run and claiming the next
 happen in the same transaction, so the lane's hand-over costs one commit.
+
+On PostgreSQL (issue 14) the same SQL runs with two additions from its backend module: the
+queue-lane claim first takes a transaction-scoped advisory lock (claimers of the lane take turns,
+and each sees the previous one's commit), and direct-lane runs are picked FOR UPDATE SKIP LOCKED
+(concurrent claimers take different runs instead of waiting). Rows read and then changed in one
+transaction (cancel, orphan recovery) are read FOR UPDATE there.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import (
     CANCELLED,
     DIRECT_LANE,
@@ -78,7 +85,7 @@ class Outcome:
 
 @contextmanager
 def write_tx(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    conn.execute("BEGIN IMMEDIATE")
+    backend_of(conn).begin_write(conn)
     try:
         yield conn
         conn.execute("COMMIT")
@@ -97,7 +104,7 @@ def rollback_quietly(conn: sqlite3.Connection) -> None:
     """
     if not conn.in_transaction:
         return
-    with suppress(sqlite3.Error):  # the error being raised is the one that says what went wrong
+    with suppress(*backend_of(conn).errors):  # the error being raised is the one that says what went wrong
         conn.execute("ROLLBACK")
 
 
@@ -119,12 +126,12 @@ def _insert_run(
     conn: sqlite3.Connection, task_id: int, *, direct: bool, trigger: str, now: float,
     context: dict[str, Any] | None,
 ) -> int:
-    cur = conn.execute(
-        "INSERT INTO run(task_id, status, lane, trigger, enqueued_at, context) VALUES (?, ?, ?, ?, ?, ?)",
+    row = conn.execute(
+        "INSERT INTO run(task_id, status, lane, trigger, enqueued_at, context) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (task_id, QUEUED, DIRECT_LANE if direct else QUEUE_LANE, trigger, now,
          None if context is None else json.dumps(context, default=str)),
-    )
-    return int(cur.lastrowid or 0)
+    ).fetchone()
+    return int(row[0])
 
 
 _CLAIM_SET = (
@@ -142,7 +149,7 @@ CLAIM_QUEUE_SQL = (
 )
 CLAIM_DIRECT_SQL = (
     _CLAIM_SET
-    + "WHERE id IN (SELECT id FROM run WHERE status='queued' AND lane='direct' ORDER BY id LIMIT :limit)"
+    + "WHERE id IN (SELECT id FROM run WHERE status='queued' AND lane='direct' ORDER BY id LIMIT :limit{skip_locked})"
     + _CLAIM_RETURNING
 )
 
@@ -175,6 +182,7 @@ def claim_queue(
     longer owned that run, i.e. its lease had expired and another worker took it over).
     """
     with write_tx(conn):
+        backend_of(conn).lock_queue_lane(conn)
         recorded = _finish(conn, finish, worker) if finish is not None else True
         rows = conn.execute(CLAIM_QUEUE_SQL, {"now": now, "worker": worker, "lease": now + lease}).fetchall()
         claimed = _claimed(conn, rows)
@@ -187,7 +195,7 @@ def claim_direct(conn: sqlite3.Connection, *, worker: str, now: float, lease: fl
         return []
     with write_tx(conn):
         rows = conn.execute(
-            CLAIM_DIRECT_SQL, {"now": now, "worker": worker, "lease": now + lease, "limit": limit}
+            CLAIM_DIRECT_SQL.format(skip_locked=backend_of(conn).skip_locked), {"now": now, "worker": worker, "lease": now + lease, "limit": limit}
         ).fetchall()
         return _claimed(conn, rows)
 
@@ -288,7 +296,7 @@ def request_cancel(conn: sqlite3.Connection, run_id: int, *, now: float, by: str
     Raises LookupError for an unknown run and AlreadyEnded for one that has ended.
     """
     with write_tx(conn):
-        row = conn.execute("SELECT status FROM run WHERE id=?", (run_id,)).fetchone()
+        row = conn.execute("SELECT status FROM run WHERE id=?" + backend_of(conn).for_update, (run_id,)).fetchone()
         if row is None:
             raise LookupError(f"no run {run_id}")
         status = row[0]
@@ -338,7 +346,9 @@ def recover_orphans(
         rows = conn.execute(
             "SELECT run.id, run.worker, run.attempts, task.name, task.job, task.on_orphan "
             "FROM run JOIN task ON task.id = run.task_id "
-            "WHERE run.status='running' AND run.lease_until < ?",
+            "WHERE run.status='running' AND run.lease_until < ?"
+            # Two workers recovering at once: the second waits, then no longer sees the run.
+            + (backend_of(conn).for_update and " FOR UPDATE OF run"),
             (now,),
         ).fetchall()
         for rid, holder, attempts, task_name, job, on_orphan in rows:

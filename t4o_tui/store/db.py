@@ -8,7 +8,7 @@ from pathlib import Path
 
 import peewee
 
-from t4o_tui.store import migrations
+from t4o_tui.store import backend_postgres, migrations
 from t4o_tui.store.models import ALL_MODELS, database_proxy
 
 # Writers wait this long for the write lock. Generous, because a job may hold it for a few
@@ -107,7 +107,10 @@ def open_database(path: str | os.PathLike[str], *, upgrade: bool = True, readonl
     `readonly`: the caller only reads. A database that cannot be written here (read-only file,
     folder or file system) is then opened read-only instead of refused; one that can be written
     is opened as usual (so an older schema is still upgraded).
+    A `postgresql://` URL opens PostgreSQL instead (see backend_postgres).
     """
+    if backend_postgres.is_url(path):
+        return _connect_postgres(str(path))  # type: ignore[return-value]
     p = Path(path).expanduser().resolve()
     if readonly and p.is_file() and not _writable(p):
         _check_path(p, write=False)
@@ -162,6 +165,32 @@ def _connect(p: Path, name: str, *, upgrade: bool) -> EventDatabase:
     database_proxy.initialize(db)
     db.bind(ALL_MODELS, bind_refs=False, bind_backrefs=False)
     return db
+
+
+def _connect_postgres(url: str) -> peewee.Database:
+    name = backend_postgres.redact(url)
+    db: peewee.Database | None = None
+    try:
+        db = backend_postgres.connect(url)
+        db.connect(reuse_if_open=True)
+        backend_postgres.upgrade(db.connection())
+    except migrations.SchemaError as exc:
+        if db is not None:
+            db.close()
+        raise DatabaseError(f"cannot open database {name}: {exc}") from None
+    except (peewee.DatabaseError, backend_postgres.DriverError) as exc:
+        if db is not None:
+            db.close()
+        # psycopg's messages may run over several lines (DETAIL, HINT): the first says what.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(f"cannot open database {name}: {first}") from None
+    database_proxy.initialize(db)
+    db.bind(ALL_MODELS, bind_refs=False, bind_backrefs=False)
+    return db
+
+
+def is_postgres(db: peewee.Database) -> bool:
+    return isinstance(db, backend_postgres.PostgresEventDatabase)
 
 
 def database_path(db: peewee.Database) -> Path:

@@ -1,0 +1,295 @@
+"""PostgreSQL for the engine (issue 14): the connection, the schema, the queue lane's lock.
+
+Needs psycopg 3 (`pip install 't4o-tui[postgres]'`). The engine writes its SQL once, with the
+sqlite3 placeholders (`?` and `:name`); `PgConnection` gives it the sqlite3 calls it uses
+(execute, executemany, in_transaction) over a psycopg connection and translates the placeholders.
+
+Schema: the PostgreSQL schema is generated from the SQLite one. The migration steps are run on an
+in-memory SQLite database, and its tables and indexes are translated (INTEGER → BIGINT, REAL →
+DOUBLE PRECISION, an INTEGER PRIMARY KEY → an identity column); its seed rows are copied. SQLite
+triggers cannot be translated mechanically, so each has its PostgreSQL form in `TRIGGERS`: a step
+that adds a trigger without one there is refused when a PostgreSQL database is created. A
+PostgreSQL database is created at the latest version in one transaction; PostgreSQL databases
+exist only from this version on, so there is no upgrade from older versions yet.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import peewee
+
+from t4o_tui.store import migrations
+
+try:
+    import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.pq import TransactionStatus
+except ImportError:  # the optional extra is not installed
+    psycopg = None  # type: ignore[assignment]
+    Dumper = object  # type: ignore[assignment,misc]
+
+
+class _NoDriver(Exception):
+    """Stands for psycopg's errors when psycopg is not installed (nothing raises it)."""
+
+
+DriverError: type[Exception] = psycopg.Error if psycopg is not None else _NoDriver
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+# Advisory lock keys (any 64-bit numbers, fixed forever): one per purpose, per database.
+QUEUE_LANE_LOCK = 0x7434_6F51  # "t4oQ": held by the transaction that claims a queue-lane run
+SCHEMA_LOCK = 0x7434_6F53  # "t4oS": held while the schema is created
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(URL_SCHEMES)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, to name the database in messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresBackend:
+    name = "postgresql"
+    for_update = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    errors: tuple[type[BaseException], ...] = (DriverError,)
+
+    @staticmethod
+    def begin_write(conn: Any) -> None:
+        # READ COMMITTED: each statement sees what was committed before it started, so a claim
+        # that waited for the lane lock then sees the previous claimer's run as running.
+        conn.execute("BEGIN")
+
+    @staticmethod
+    def lock_queue_lane(conn: Any) -> None:
+        # Claimers of the queue lane queue up here until the holder's transaction ends: the
+        # NOT EXISTS (running queue-lane run) check after it cannot race another claim.
+        conn.execute(f"SELECT pg_advisory_xact_lock({QUEUE_LANE_LOCK})")
+
+
+BACKEND = PostgresBackend()
+
+
+# -- placeholders -----------------------------------------------------------------------------------
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:([A-Za-z_]\w*)|\?|%")
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str, with_params: bool) -> str:
+    """sqlite3 placeholders (`?`, `:name`) to psycopg's (`%s`, `%(name)s`), `%` escaped."""
+    if not with_params:
+        return sql
+
+    def sub(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        if tok == "?":
+            return "%s"
+        if tok == "%":
+            return "%%"
+        if m.group(1):
+            return f"%({m.group(1)})s"
+        # A literal or quoted name: psycopg reads % in it as a placeholder too.
+        return tok.replace("%", "%%")
+
+    return _TOKEN.sub(sub, sql)
+
+
+class PgConnection:
+    """A psycopg connection as the engine uses an sqlite3 one (in autocommit, as Peewee keeps it)."""
+
+    backend = BACKEND
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        if params is not None and not isinstance(params, dict):
+            params = tuple(params)
+        return self.raw.execute(translate(sql, params is not None), params)
+
+    def executemany(self, sql: str, seq: Any) -> Any:
+        cur = self.raw.cursor()
+        cur.executemany(translate(sql, True), [p if isinstance(p, dict) else tuple(p) for p in seq])
+        return cur
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self.raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR))
+
+
+class _BoolAsInt(Dumper):  # type: ignore[misc,valid-type]
+    """Booleans are stored as 0/1 integers, as in SQLite, so one SQL text serves both."""
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class PostgresEventDatabase(peewee.PostgresqlDatabase):
+    """Peewee on psycopg 3, whose `connection()` is the engine's (see `PgConnection`)."""
+
+    readonly = False
+    immutable = False
+    url = ""
+    # Peewee writes `?` too, so that its SQL and the engine's raw SQL (db.execute_sql with `?` or
+    # `:name`) take one way to psycopg: `translate`.
+    param = "?"
+
+    def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
+        return super()._execute_cursor(translate(sql, True), params, **cursor_options)  # type: ignore[misc]
+
+    def _connect(self) -> Any:
+        conn = super()._connect()  # type: ignore[misc]
+        if psycopg is not None:
+            dumper = type("BoolAsInt", (_BoolAsInt,), {"oid": psycopg.adapters.types["int8"].oid})
+            conn.adapters.register_dumper(bool, dumper)
+        return conn
+
+    def connection(self) -> Any:  # type: ignore[override]
+        return PgConnection(super().connection())
+
+
+def connect(url: str) -> PostgresEventDatabase:
+    if psycopg is None:
+        raise migrations.SchemaError(
+            "PostgreSQL needs psycopg 3, which is not installed: pip install 't4o-tui[postgres]'"
+        )
+    db = PostgresEventDatabase(url, prefer_psycopg3=True)
+    db.url = url
+    return db
+
+
+# -- schema -----------------------------------------------------------------------------------------
+_BUMP = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'schedule_rev'"
+FUNCTIONS = [
+    "CREATE FUNCTION t4o_schedule_rev_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN {_BUMP}; RETURN NULL; END $$",
+    "CREATE FUNCTION t4o_share_hits_written() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "UPDATE meta SET value = extract(epoch FROM clock_timestamp())::text WHERE key = 'share_hits_written'; "
+    "RETURN NULL; END $$",
+]
+_EACH_BUMP = "FOR EACH ROW EXECUTE FUNCTION t4o_schedule_rev_bump()"
+# Each SQLite trigger (by name, from migrations) in its PostgreSQL form.
+TRIGGERS: dict[str, str] = {
+    "schedule_rev_insert": f"AFTER INSERT ON schedule {_EACH_BUMP}",
+    "schedule_rev_delete": f"AFTER DELETE ON schedule {_EACH_BUMP}",
+    "schedule_rev_update": "AFTER UPDATE ON schedule FOR EACH ROW "
+    "WHEN (NEW.updated_at IS DISTINCT FROM OLD.updated_at) EXECUTE FUNCTION t4o_schedule_rev_bump()",
+    "schedule_rev_race": f"AFTER UPDATE OF first_start ON race {_EACH_BUMP}",
+    "schedule_rev_race_insert": f"AFTER INSERT ON race {_EACH_BUMP}",
+    "schedule_rev_race_delete": f"AFTER DELETE ON race {_EACH_BUMP}",
+    "schedule_rev_class": f"AFTER UPDATE OF first_start ON class {_EACH_BUMP}",
+    "share_hits_written": "AFTER UPDATE OF hits ON share FOR EACH ROW EXECUTE FUNCTION t4o_share_hits_written()",
+}
+
+_IDENTITY = re.compile(r"\b(\w+) INTEGER PRIMARY KEY(?=\s*[,)\n])", re.IGNORECASE)
+
+
+def _translate_table(sql: str) -> str:
+    sql = _IDENTITY.sub(r"\1 BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", sql)
+    sql = re.sub(r"\bINTEGER\b", "BIGINT", sql, flags=re.IGNORECASE)
+    return re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql, flags=re.IGNORECASE)
+
+
+def schema_statements() -> list[str]:
+    """The DDL and seed rows of a PostgreSQL database at the latest schema version."""
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrations.upgrade(mem)
+        objects = mem.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+        ).fetchall()
+        missing = [name for kind, name, _, _ in objects if kind == "trigger" and name not in TRIGGERS]
+        if missing:
+            raise migrations.SchemaError(
+                f"no PostgreSQL form of the trigger(s) {', '.join(missing)} (t4o_tui/store/backend_postgres.py)"
+            )
+        out = [_translate_table(sql) for kind, _, _, sql in objects if kind == "table"]
+        out += [sql for kind, _, _, sql in objects if kind == "index"]
+        out += FUNCTIONS
+        out += [f"CREATE TRIGGER {name} {TRIGGERS[name]}" for kind, name, _, _ in objects if kind == "trigger"]
+        for kind, name, _, _ in objects:
+            if kind != "table":
+                continue
+            cur = mem.execute(f'SELECT * FROM "{name}"')
+            cols = [d[0] for d in cur.description]
+            for row in cur.fetchall():
+                values = ", ".join(_literal(v) for v in row)
+                out.append(f'INSERT INTO "{name}" ({", ".join(cols)}) VALUES ({values})')
+            if "id" in cols:
+                out.append(
+                    f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+                    f'COALESCE((SELECT max(id) FROM "{name}"), 0) + 1, false)'
+                )
+        return out
+    finally:
+        mem.close()
+
+
+def _literal(v: object) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, int | float):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def current_version(conn: PgConnection) -> int:
+    if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+        return 0
+    got = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return int(got[0]) if got else 0
+
+
+def upgrade(conn: PgConnection) -> int:
+    """Create the schema in an empty database; check the version of an existing one."""
+    version = _checked_version(conn)
+    if version == migrations.LATEST:
+        return version
+    conn.execute("BEGIN")
+    try:
+        conn.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
+        # Another process may have created it while we waited for the lock.
+        version = _checked_version(conn)
+        if version == 0:
+            for statement in schema_statements():
+                conn.execute(statement)
+            version = migrations.LATEST
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if version < migrations.LATEST:
+        raise migrations.SchemaError(
+            f"its schema is version {version}, older than this t4o-tui's ({migrations.LATEST}); upgrading a "
+            "PostgreSQL database from an older version is not available yet (issue 14)"
+        )
+    return version
+
+
+def _checked_version(conn: PgConnection) -> int:
+    version = current_version(conn)
+    if version > migrations.LATEST:
+        raise migrations.SchemaError(
+            f"schema version {version} is newer than this t4o-tui understands ({migrations.LATEST}); upgrade t4o-tui"
+        )
+    if version == 0:
+        tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchone()[0]
+        if tables:
+            raise migrations.SchemaError("it holds tables but no t4o-tui schema version (not a t4o-tui database)")
+    return version

@@ -1,0 +1,60 @@
+"""A worker process for tests/test_postgres.py: the queue's claim protocol on a real PostgreSQL server.
+
+Usage: python pg_queue_worker.py URL WORKER TOTAL. Prints "ready", then claims queue-lane and
+direct-lane runs until TOTAL runs have ended. Each run's "work" writes one row to work_log with the
+server's clock at its start and end, and what the queue lane held while it ran: the test reads
+these to prove every run ran once and queue-lane runs never overlapped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from t4o_tui.engine import queue
+from t4o_tui.engine.queue import Claimed, Outcome
+from t4o_tui.store.db import open_database
+
+LEASE = 30.0
+
+
+def work(conn: object, run: Claimed, worker: str) -> None:
+    c = conn  # an engine connection (PgConnection)
+    running = c.execute(  # type: ignore[attr-defined]
+        "SELECT id, worker FROM run WHERE status='running' AND lane='queue' ORDER BY id"
+    ).fetchall()
+    wid = c.execute(  # type: ignore[attr-defined]
+        "INSERT INTO work_log(run_id, lane, worker, lane_running, started) "
+        "VALUES (?, ?, ?, ?, clock_timestamp()) RETURNING id",
+        (run.id, run.lane, worker, ",".join(f"{rid}:{w}" for rid, w in running)),
+    ).fetchone()[0]
+    time.sleep(0.002)  # the job's own work: long enough that the other worker tries to claim meanwhile
+    c.execute("UPDATE work_log SET ended = clock_timestamp() WHERE id = ?", (wid,))  # type: ignore[attr-defined]
+
+
+def main() -> int:
+    url, worker, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    db = open_database(url)
+    conn = db.connection()
+    print("ready", flush=True)
+    pending: Outcome | None = None
+    while True:
+        claimed, _ = queue.claim_queue(conn, worker=worker, now=time.time(), lease=LEASE, finish=pending)
+        pending = None
+        if claimed is not None:
+            work(conn, claimed, worker)
+            pending = Outcome(claimed.id, "succeeded", time.time())
+        for direct in queue.claim_direct(conn, worker=worker, now=time.time(), lease=LEASE, limit=4):
+            work(conn, direct, worker)
+            queue.finish(conn, Outcome(direct.id, "succeeded", time.time()), worker=worker)
+        if pending is None and claimed is None:
+            ended = conn.execute("SELECT count(*) FROM run WHERE status IN ('succeeded', 'failed', 'cancelled')").fetchone()[0]
+            if ended >= total:
+                break
+            time.sleep(0.001)  # the worker's poll interval when there is nothing to claim
+    db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

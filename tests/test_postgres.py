@@ -1,0 +1,156 @@
+"""PostgreSQL (issue 14) on a real server: the schema from empty, the queue with several worker
+processes, and a clear refusal from what does not run on PostgreSQL yet."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pg_server
+import pytest
+
+from t4o_tui.engine import queue
+from t4o_tui.engine.tasks import create_task
+from t4o_tui.store import backend_postgres, migrations
+from t4o_tui.store.db import DatabaseError, is_postgres, open_database
+from t4o_tui.store.models import Meta, Station
+
+from conftest import child_env
+
+# A real PostgreSQL server and a fresh database on it per test (tests/pg_server.py).
+pg_admin_url, pg_url = pg_server.pg_admin_url, pg_server.pg_url
+
+HERE = Path(__file__).resolve().parent
+
+
+def _pg_columns(url: str) -> dict[str, list[str]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return out
+
+
+def _sqlite_columns() -> dict[str, list[str]]:
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    migrations.upgrade(mem)
+    tables = [r[0] for r in mem.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    return {t: [r[1] for r in mem.execute(f'PRAGMA table_info("{t}")')] for t in tables}
+
+
+def test_translate_placeholders_outside_literals():
+    t = backend_postgres.translate
+    assert t("SELECT a FROM x WHERE b=? AND c=:name", True) == "SELECT a FROM x WHERE b=%s AND c=%(name)s"
+    assert t("SELECT '?:x 5%' , v::text, 7 % 2 WHERE d=?", True) == "SELECT '?:x 5%%' , v::text, 7 %% 2 WHERE d=%s"
+    assert t("SELECT 7 % 2", False) == "SELECT 7 % 2"
+
+
+def test_schema_from_empty_matches_sqlite_and_reopens(pg_url):
+    db = open_database(pg_url)
+    try:
+        assert is_postgres(db)
+        assert _pg_columns(pg_url) == _sqlite_columns()
+        assert Meta.get(Meta.key == "schema_version").value == str(migrations.LATEST)
+        # Seed rows are there, and new rows number on after them.
+        assert [s.name for s in Station.select().order_by(Station.id)][:2] == ["Override", "Readout"]
+        t = create_task("T", "test", {"seconds": 0})
+        assert t.id == 1 and t.direct is False
+        # The triggers: the evaluator reloads when an admin adds or edits a race.
+        rev = int(Meta.get(Meta.key == "schedule_rev").value)
+        db.execute_sql("INSERT INTO event(name) VALUES ('E')")
+        db.execute_sql("INSERT INTO race(event_id, name) VALUES (1, 'R')")
+        db.execute_sql("UPDATE race SET first_start = 5 WHERE id = 1")
+        assert int(Meta.get(Meta.key == "schedule_rev").value) == rev + 2
+    finally:
+        db.close()
+    again = open_database(pg_url)  # opening a current database changes nothing
+    assert Meta.get(Meta.key == "schema_version").value == str(migrations.LATEST)
+    again.close()
+
+
+def test_a_foreign_or_newer_database_is_refused_in_one_line(pg_url):
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE other (x int)")
+    with pytest.raises(DatabaseError, match=r"not a t4o-tui database") as info:
+        open_database(pg_url)
+    assert "\n" not in str(info.value)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE other")
+    open_database(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(DatabaseError, match=r"newer than this t4o-tui"):
+        open_database(pg_url)
+
+
+def test_an_unreachable_server_is_said_in_one_line_without_the_password(pg_admin_url):
+    url = "postgresql://t4o:secret@127.0.0.1:1/nowhere"
+    with pytest.raises(DatabaseError) as info:
+        open_database(url)
+    msg = str(info.value)
+    assert msg.startswith("cannot open database postgresql://t4o:***@127.0.0.1:1/nowhere: ")
+    assert "secret" not in msg and "\n" not in msg
+
+
+@pytest.mark.slow
+def test_two_worker_processes_run_200_runs_exactly_once_and_the_queue_lane_one_at_a_time(pg_url, tmp_path):
+    db = open_database(pg_url)
+    db.execute_sql(
+        "CREATE TABLE work_log (id BIGSERIAL PRIMARY KEY, run_id BIGINT NOT NULL, lane TEXT NOT NULL, "
+        "worker TEXT NOT NULL, lane_running TEXT NOT NULL, started TIMESTAMPTZ NOT NULL, ended TIMESTAMPTZ)"
+    )
+    q, d = create_task("Q", "test", {"seconds": 0}), create_task("D", "test", {"seconds": 0}, direct=True)
+    n_queue, n_direct = 200, 60
+    total = n_queue + n_direct
+    workers = [
+        subprocess.Popen([sys.executable, str(HERE / "pg_queue_worker.py"), pg_url, f"w{i}", str(total)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path))
+        for i in (1, 2)
+    ]
+    try:
+        for w in workers:  # both are connected and polling before the first run exists
+            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
+        conn = db.connection()
+        queue_ids = []
+        for i in range(n_queue):
+            queue_ids.append(queue.enqueue(conn, q.id, direct=False, trigger="manual", now=time.time()))
+            if i % 4 == 0:
+                queue.enqueue(conn, d.id, direct=True, trigger="manual", now=time.time())
+        for _ in range(n_direct - len(range(0, n_queue, 4))):
+            queue.enqueue(conn, d.id, direct=True, trigger="manual", now=time.time())
+        for w in workers:
+            _, err = w.communicate(timeout=180)
+            assert w.returncode == 0, err
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    rows = db.execute_sql("SELECT status, attempts, count(*) FROM run GROUP BY status, attempts").fetchall()
+    assert rows == [("succeeded", 1, total)]
+    work = db.execute_sql(
+        "SELECT run_id, lane, worker, lane_running, started, ended FROM work_log ORDER BY started"
+    ).fetchall()
+    # Exactly once: one piece of work per run, none doubled, none lost.
+    assert sorted(r[0] for r in work) == sorted(r[0] for r in db.execute_sql("SELECT id FROM run"))
+    lane = [r for r in work if r[1] == "queue"]
+    # One at a time: while a queue-lane run worked, it was the lane's only running run, its own
+    # worker's; and no two queue-lane runs' work overlapped in the server's clock.
+    assert all(r[3] == f"{r[0]}:{r[2]}" for r in lane), [r for r in lane if r[3] != f"{r[0]}:{r[2]}"][:3]
+    overlaps = [(a[0], b[0]) for a, b in zip(lane, lane[1:], strict=False) if b[4] < a[5]]
+    assert overlaps == []
+    # In enqueue order, and both workers took their share.
+    assert [r[0] for r in lane] == queue_ids
+    by_worker = {w: sum(1 for r in work if r[2] == w) for w in ("w1", "w2")}
+    assert by_worker["w1"] > 0 and by_worker["w2"] > 0, by_worker
+    db.close()
