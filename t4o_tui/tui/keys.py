@@ -34,6 +34,9 @@ KEYS: dict[str, Key] = {
     "view.station": Key("7", "switch_view('station')", "Station data", show=False),
     # Readout (station readout, si-readout) from anywhere: an app key, so the other views need no change.
     "view.readout": Key("8", "switch_mode('readout')", "Readout", show=False),
+    # Runners in the forest (started, not home) and not started: the start and finish crews' list.
+    "view.forest": Key("9", "switch_mode('forest')", "In forest", show=False),
+    "forest.not_started": Key("t", "toggle_list", "In forest/Not started"),
     "view.prev": Key("left_square_bracket", "cycle_view(-1)", "Previous view", show=False),
     "view.next": Key("right_square_bracket", "cycle_view(1)", "Next view", show=False),
     "view.back": Key("escape", "back", "Clear filter", show=False),
@@ -44,7 +47,7 @@ KEYS: dict[str, Key] = {
     "list.top": Key("g", "scroll_top", "First row", show=False),
     "list.bottom": Key("G", "scroll_bottom", "Last row", show=False),
     # Dashboard.
-    # d and l act on the recent failures; Enter on a failure too (on a schedule: its history).
+    # d and l act on the recent failures; Enter on a failure too (on a schedule: its occurrences).
     "dashboard.details": Key("d", "details", "Failure details", show=False),
     "dashboard.log": Key("l", "log", "Failure log"),
     # Queue.
@@ -55,17 +58,17 @@ KEYS: dict[str, Key] = {
     # Schedule lists: the dashboard's and the task editor's Schedules tab.
     "schedules.pause": Key("p", "pause", "Pause/resume"),
     "schedules.run": Key("r", "run_now", "Run now"),
-    "schedules.history": Key("o", "history", "History", key_display="Enter/o"),
+    "schedules.history": Key("o", "history", "Occurrences", key_display="Enter/o"),
     "schedules.new": Key("n", "new", "New schedule", show=False),
     "schedules.edit": Key("e", "edit", "Edit schedule", show=False),
     "schedules.delete": Key("delete", "delete", "Delete schedule", show=False),
     # Share link lists: the Shares view and the task editor's Shares tab.
-    "shares.new": Key("n", "new", "New link"),
+    "shares.new": Key("n", "new", "New share"),
     "shares.copy": Key("c", "copy", "Copy URL"),
     "shares.revoke": Key("delete", "revoke", "Revoke", key_display="Del"),
     "shares.run_task": Key("t", "toggle_run_task", "Run task on/off", show=False),
-    "shares.edit": Key("e", "edit", "Edit link", show=False),
-    "shares.show": Key("d", "show", "Show link", show=False, key_display="Enter/d"),
+    "shares.edit": Key("e", "edit", "Edit share", show=False),
+    "shares.show": Key("d", "show", "Show URL", show=False, key_display="Enter/d"),
     # Occurrence history of a schedule.
     "occurrences.details": Key("d", "details", "Run details", key_display="Enter/d"),
     "occurrences.log": Key("l", "log", "Run log"),
@@ -88,6 +91,8 @@ KEYS: dict[str, Key] = {
     "results.prev": Key("comma", "cycle_class(-1)", "Previous class", key_display=","),
     "results.next": Key("full_stop", "cycle_class(1)", "Next class", key_display="."),
     "results.race": Key("r", "next_race", "Race"),
+    "results.correct": Key("c", "correct", "Correct"),
+    "event.correct": Key("c", "correct", "Correct result"),
     "station.active": Key("a", "toggle_active", "Active on/off"),
     # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
     "editor.save": Key("ctrl+r", "save", "Save", priority=True),
@@ -110,6 +115,14 @@ KEYS: dict[str, Key] = {
     "log.back": Key("escape", "back", "Back"),
     # Dialogs.
     "dialog.cancel": Key("escape", "dismiss_safe", "Cancel", show=False),
+    # Form dialogs (screens.dialog.FormDialog): the class timing editor's keys.
+    "dialog.save": Key("ctrl+r", "save", "Save", priority=True),
+    "dialog.close": Key("escape", "close", "Close"),
+    # Yes/no questions answer to y and n as well as to the buttons.
+    "confirm.yes": Key("y", "answer(True)", "Yes"),
+    "confirm.no": Key("n", "answer(False)", "No"),
+    # Result corrections (status, punches, start/finish) of the selected runner; undo in the dialog.
+    "correction.undo": Key("u", "undo", "Undo correction"),
     "dialog.left": Key("left", "app.focus_previous", "Previous", show=False),
     "dialog.right": Key("right", "app.focus_next", "Next", show=False),
     # The link just created (or shown): copy it.

@@ -14,7 +14,7 @@ from t4o_tui.tui.keys import bindings
 
 class ConfirmScreen(ModalScreen[bool]):
     CSS_PATH = "confirm.tcss"
-    BINDINGS: ClassVar = bindings("dialog.cancel", "dialog.left", "dialog.right")
+    BINDINGS: ClassVar = bindings("confirm.yes", "confirm.no", "dialog.cancel", "dialog.left", "dialog.right")
 
     def __init__(self, question: str, *, yes: str, no: str) -> None:
         super().__init__()
@@ -25,6 +25,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.question, id="question")
+            yield Static(f"y: {self.yes} · n or Esc: {self.no}", id="answer-keys")
             with Horizontal(id="buttons"):
                 yield Button(self.no, id="no", variant="primary", compact=True)
                 yield Button(self.yes, id="yes", variant="error", compact=True)
@@ -36,6 +37,9 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
 
     def action_dismiss_safe(self) -> None:
         self.dismiss(False)

@@ -19,6 +19,7 @@ from t4o_tui.engine.event_setup import RaceInfo, SetupError, find_class
 from t4o_tui.tui.format import clip, stamp
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.class_timing import ClassTimingData, ClassTimingScreen
+from t4o_tui.tui.screens.correction import open_correction
 from t4o_tui.tui.screens.entry_edit import EntryEditScreen
 from t4o_tui.tui.screens.race_view import RaceViewScreen, choose_race
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
@@ -73,7 +74,7 @@ class EventScreen(RaceViewScreen):
     HELP_TITLE = "Event"
     POLL_SECONDS = 5.0
     FILTERABLE = True
-    BINDINGS: ClassVar = bindings("event.tab", "event.edit", "event.class_timing", "event.race")
+    BINDINGS: ClassVar = bindings("event.tab", "event.edit", "event.class_timing", "event.correct", "event.race")
 
     def __init__(self) -> None:
         super().__init__()
@@ -132,6 +133,8 @@ class EventScreen(RaceViewScreen):
             return False
         if action == "edit_class" and self.tab != "classes":
             return False
+        if action == "correct" and self.tab != "entries":
+            return False
         return super().check_action(action, parameters)
 
     def action_edit_entry(self) -> None:
@@ -150,6 +153,19 @@ class EventScreen(RaceViewScreen):
         entry = {"id": e.id, "name": e.name, "class_id": e.class_id, "bib": e.bib, "card": e.card, "status": e.status}
         if await self.app.push_screen_wait(EntryEditScreen(entry, e.classes)):
             self.notify(f"{e.name}: saved, marked as edited by hand.")
+            self.poll_now()
+
+    def action_correct(self) -> None:
+        key = self.query_one(LiveTable).selected_key
+        if self.tab != "entries" or key is None:
+            self.notify("Select an entry (t switches to Entries).", severity="warning")
+            return
+        if self.t4o.refuse_readonly("correct results"):
+            return
+        self.t4o.run_safely(self._correct(int(key)), "Correcting the result")
+
+    async def _correct(self, entry_id: int) -> None:
+        if await open_correction(self.t4o, entry_id):
             self.poll_now()
 
     def action_edit_class(self) -> None:
