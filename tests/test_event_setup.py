@@ -191,6 +191,13 @@ def test_time_zone_change_keeps_wall_clock_times(event: peewee.Database) -> None
     r = es.list_races(event)[0]
     assert r.first_start == datetime(2026, 6, 13, 10, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()
     assert r.first_start_text() == "10:00:00"
+    # Once stations have read cards, the zone stays: their punch times would no longer fit the starts.
+    from t4o_tui.store.models import Station, StationData
+
+    StationData.create(race=r.id, station=Station.get(Station.role == "readout"), card_number="1", source="t", created_at=0)
+    with pytest.raises(es.SetupError, match="timezone: the event has 1 station data read in Europe/London"):
+        es.set_event(event, {"timezone": "Europe/Oslo"})
+    assert es.get_event(event).timezone == "Europe/London"
 
 
 def test_delete_race_needs_force_when_it_holds_data(event: peewee.Database) -> None:

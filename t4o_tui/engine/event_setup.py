@@ -333,6 +333,12 @@ def set_event(db: peewee.Database, changes: Mapping[str, str]) -> EventInfo:
         ev = _the_event(clean.get("name"))
         old_zone = _zone(ev.timezone or local_zone_name())
         if "timezone" in clean and clean["timezone"] != ev.timezone:
+            punched = StationData.select().count()
+            if punched:
+                # Punch times are instants the stations recorded: moving the starts' wall clock
+                # under them would change every running time.
+                raise SetupError("timezone", f"the event has {punched} station data read in "
+                                             f"{ev.timezone or local_zone_name()}: the zone cannot change now")
             new_zone = _zone(clean["timezone"])
             # Lists read in full before the writes (see _shift_starts).
             for r in list(Race.select()):
