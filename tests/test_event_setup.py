@@ -184,6 +184,12 @@ def test_moving_a_race_date_keeps_wall_clock_times(event: peewee.Database) -> No
     assert es.find_class(event, rid, "H21").first_start == at("2026-10-25", "10:00:00")
     moved = [s.start_time for s in Start.select().where(Start.klass == cls).order_by(Start.id)]
     assert moved == [at("2026-10-25", "10:00:00") + 60 * k for k in range(200)]
+    from t4o_tui.store.models import Station, StationData
+
+    StationData.create(race=rid, station=Station.get(Station.role == "readout"), card_number="1", source="t", created_at=0)
+    with pytest.raises(es.SetupError, match="date: race 2 has 1 station data read on 2026-10-25"):
+        es.set_race(event, "2", {"date": "2026-10-26"})
+    assert es.get_race(event, rid).date == "2026-10-25"
 
 
 def test_time_zone_change_keeps_wall_clock_times(event: peewee.Database) -> None:

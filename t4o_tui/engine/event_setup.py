@@ -485,6 +485,10 @@ def set_race(db: peewee.Database, ref: str | int | None, changes: Mapping[str, s
         old_day = date.fromisoformat(race.date) if race.date else None
         new_day = date.fromisoformat(clean["date"]) if clean.get("date") else None
         if "date" in clean and old_day and new_day and new_day != old_day:
+            punched = StationData.select().where(StationData.race == race.id).count()
+            if punched:
+                raise SetupError("date", f"race {race.race_number or race.id} has {punched} station data read on "
+                                         f"{old_day.isoformat()}: its date cannot move now")
             days = (new_day - old_day).days
             if "first_start" not in clean:
                 clean["first_start"] = _move_days(race.first_start, zone, days)
