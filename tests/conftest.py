@@ -13,7 +13,13 @@ from pathlib import Path
 import peewee
 import pytest
 
+from t4o_tui.engine.job import install_jobs
+from t4o_tui.jobs.registry import REGISTRY
 from t4o_tui.store.db import open_database
+
+# The tests are an entry point like the CLI: the engine runs (and tasks are checked against) the
+# jobs it is handed.
+install_jobs(REGISTRY)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

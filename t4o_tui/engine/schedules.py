@@ -16,9 +16,16 @@ import peewee
 from t4o_tui.engine import schedule_math as sm
 from t4o_tui.engine import schedule_rules as rules
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
-from t4o_tui.engine.date_sources import SOURCES, DateSource, UnknownSource, find_row, get_source
+from t4o_tui.engine.date_sources import (
+    SOURCES,
+    DateRow,
+    DateSource,
+    UnknownSource,
+    find_row,
+    get_source,
+)
+from t4o_tui.engine.job import installed_jobs
 from t4o_tui.engine.tasks import TaskError, find_task
-from t4o_tui.jobs.registry import JOBS
 from t4o_tui.store.models import (
     CATCH_UP_POLICIES,
     OVERLAP_POLICIES,
@@ -131,7 +138,7 @@ def _job_of(data: ScheduleInput, errors: Errors) -> tuple[str, bool]:
     except TaskError as exc:
         errors.append(sm.ScheduleError("task", str(exc)))
         return "?", False
-    job = JOBS.get(task.job)
+    job = installed_jobs().get(task.job)
     if job is None:
         errors.append(sm.ScheduleError("task", f"task '{task.name}' has an unknown job '{task.job}'"))
         return "?", False
@@ -390,19 +397,25 @@ def _signed(seconds: float) -> str:
 def preview(db: peewee.Database, s: Schedule | ScheduleInput, *, after: float, k: int = 5) -> list[sm.Fire]:
     """The next `k` fire times (DST-affected ones carry `dst`)."""
     if s.kind == "per_row":
-        source = SOURCES.get(s.source or "")
-        if source is None:
-            return []
-        off = s.row_offset or 0.0
-        start = s.start or 0.0
-        expiry = s.expiry or 0.0
-        times = sorted(r.at + off for r in source.fetch(db) if r.at is not None)
-        return [sm.Fire(t) for t in times if t > after and start <= t <= expiry][:k]
+        return [sm.Fire(t) for t, _ in row_fires(db, s, after=after, k=k)]
     bounds = window_bounds(db, s) if s.kind == "window" else None
     if s.kind == "window" and bounds is None:
         return []
     fired = s.fired_count if isinstance(s, Schedule) else 0
     return sm.next_fires(spec_of(s, bounds), after, k, fired=fired)
+
+
+def row_fires(db: peewee.Database, s: Schedule | ScheduleInput, *, after: float, k: int = 5,
+              rows: list[DateRow] | None = None) -> list[tuple[float, str]]:
+    """A per-row schedule's next `k` times with the row each is for: each row's date + offset,
+    after `after`, inside start and expiry. `rows`: the source's rows when already read."""
+    source = SOURCES.get(s.source or "")
+    if source is None:
+        return []
+    off, start, expiry = s.row_offset or 0.0, s.start or 0.0, s.expiry or 0.0
+    times = sorted((r.at + off, r.label) for r in (rows if rows is not None else source.fetch(db))
+                   if r.at is not None)
+    return [(t, label) for t, label in times if t > after and start <= t <= expiry][:k]
 
 
 @dataclass(frozen=True)
@@ -471,36 +484,65 @@ STATE_SQL = (
 def list_schedules(db: peewee.Database, *, now: float, task: str | int | None = None,
                    states: tuple[str, ...] | None = None) -> list[ScheduleRow]:
     """Schedules with their next fire, last occurrence and last run; ordered by next fire."""
-    q = Schedule.select(Schedule, ).order_by(Schedule.id)
+    q = Schedule.select().order_by(Schedule.id)
     if task is not None:
         q = q.where(Schedule.task == find_task(task).id)
-    schedules = [follow_record(db, s) for s in q]
-    last = {
-        r[0]: r[1:]
-        for r in db.execute_sql(
-            "SELECT o.schedule_id, o.nominal, o.last_nominal, o.state, r.status FROM occurrence o "
-            "LEFT JOIN run r ON r.id = (SELECT run_id FROM occurrence o2 WHERE o2.schedule_id = o.schedule_id "
-            "AND o2.run_id IS NOT NULL ORDER BY o2.id DESC LIMIT 1) "
-            "WHERE o.id IN (SELECT max(id) FROM occurrence GROUP BY schedule_id)"
-        ).fetchall()
-    }
-    tasks = {r[0]: (r[1], r[2]) for r in db.execute_sql("SELECT id, name, job FROM task").fetchall()}
+    rows, _ = schedule_rows(db, list(q), now)
+    return [r for r in rows if not states or r.state in states]
+
+
+# Above this many schedules, schedule_rows reads the last occurrences of all of them in one
+# aggregate rather than naming each id (SQLite caps the parameters of a statement).
+_BY_ID_UP_TO = 500
+
+
+def schedule_rows(db: peewee.Database, schedules: list[Schedule], now: float, *,
+                  describer: Callable[[peewee.Database, Schedule], str] | None = None,
+                  ) -> tuple[list[ScheduleRow], list[int]]:
+    """ScheduleRows for these schedules, soonest next fire first, and the ids of their last runs
+    (whose status the rows show). The one builder of schedule rows: the CLI's lists and the
+    dashboard (which passes only the rows it shows and a caching `describer`) agree by construction."""
+    if not schedules:
+        return [], []
+    words = describer or describe
+    schedules = [follow_record(db, s) for s in schedules]
+    ids = [s.id for s in schedules]
+    where, params = ("WHERE schedule_id IN (" + ",".join("?" * len(ids)) + ")", ids) \
+        if len(ids) <= _BY_ID_UP_TO else ("", [])
+    last = {r[0]: r[1:] for r in db.execute_sql(
+        "SELECT schedule_id, nominal, last_nominal, state FROM occurrence WHERE id IN "
+        f"(SELECT max(id) FROM occurrence {where} GROUP BY schedule_id)", params).fetchall()}
+    last_run = {r[0]: (r[1], r[2]) for r in db.execute_sql(
+        "SELECT o.schedule_id, r.id, r.status FROM occurrence o JOIN run r ON r.id = o.run_id WHERE o.id IN "
+        f"(SELECT max(id) FROM occurrence {where or 'WHERE 1'} AND run_id IS NOT NULL GROUP BY schedule_id)",
+        params).fetchall()}
+    task_ids = sorted({s.task_id for s in schedules})
+    task_where = f"WHERE id IN ({','.join('?' * len(task_ids))})" if len(task_ids) <= _BY_ID_UP_TO else ""
+    tasks = {r[0]: (r[1], r[2]) for r in db.execute_sql(
+        f"SELECT id, name, job FROM task {task_where}", task_ids if task_where else []).fetchall()}
     out = []
+    source_rows: dict[str, list[DateRow]] = {}  # each date source read once
     for s in schedules:
         state = schedule_state(s, now)
-        if states and state not in states:
-            continue
-        nominal, last_nominal, last_state, run_status = last.get(s.id, (None, None, None, None))
+        nominal, last_nominal, last_state = last.get(s.id, (None, None, None))
         name, job = tasks.get(s.task_id, ("?", "?"))
+        next_fire = s.next_fire if state != "ended" else None
+        if s.kind == "per_row" and next_fire is None and state != "ended" and s.source in SOURCES:
+            # The evaluator keeps no single next time for a per-row schedule: its next row's.
+            if s.source not in source_rows:
+                source_rows[s.source] = SOURCES[s.source].fetch(db)
+            upcoming = row_fires(db, s, after=now, k=1, rows=source_rows[s.source])
+            next_fire = upcoming[0][0] if upcoming else None
         out.append(ScheduleRow(
-            id=s.id, task_id=s.task_id, task=name, job=job, kind=s.kind, description=describe(db, s), tz=s.tz,
-            start=s.start, expiry=s.expiry, next_fire=s.next_fire if state in ("active", "upcoming", "paused") else None,
+            id=s.id, task_id=s.task_id, task=name, job=job, kind=s.kind, description=words(db, s), tz=s.tz,
+            start=s.start, expiry=s.expiry, next_fire=next_fire,
             paused=s.paused, pause_note=s.pause_note, paused_until=s.paused_until, fired_count=s.fired_count,
             max_runs=s.max_runs, catch_up=s.catch_up, overlap=s.overlap, state=state,
-            last_nominal=last_nominal or nominal, last_state=last_state, last_run_status=run_status,
+            last_nominal=last_nominal or nominal, last_state=last_state,
+            last_run_status=last_run.get(s.id, (None, None))[1],
         ))
     out.sort(key=lambda r: (r.next_fire is None, r.next_fire or 0.0, r.id))
-    return out
+    return out, sorted(rid for rid, _ in last_run.values())
 
 
 def dashboard_schedules(db: peewee.Database, *, now: float) -> list[ScheduleRow]:

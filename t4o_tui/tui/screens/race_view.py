@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import peewee
-
-from t4o_tui.engine import event_lists
-from t4o_tui.engine.event_setup import RaceInfo, list_races
+from t4o_tui.engine.event_setup import RaceInfo
+from t4o_tui.engine.queries.event import choose_race
 from t4o_tui.tui.format import clip
 from t4o_tui.tui.screens.view import ViewScreen
 
-
-def choose_race(db: peewee.Database, wanted: int | None, now: float) -> tuple[list[RaceInfo], RaceInfo | None]:
-    """The event's races and the one to show (in a worker thread)."""
-    choices = list_races(db)
-    return choices, event_lists.pick_race(choices, wanted, event_lists.event_today(db, now))
+__all__ = ["RaceViewScreen", "choose_race", "race_label"]
 
 
 def race_label(race: RaceInfo) -> str:

@@ -3,9 +3,9 @@ the cards on no entry, and each station's connection. The data comes from engine
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
+import peewee
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -40,8 +40,8 @@ class ReadoutData:
     stations: list[StationState]
 
 
-def _load(conn: sqlite3.Connection) -> ReadoutData:
-    return ReadoutData(recent_readouts(conn, ROWS_SHOWN), unknown_cards(conn), station_states(conn))
+def _load(db: peewee.Database) -> ReadoutData:
+    return ReadoutData(recent_readouts(db, ROWS_SHOWN), unknown_cards(db), station_states(db))
 
 
 class ReadoutScreen(ViewScreen):
@@ -67,7 +67,7 @@ class ReadoutScreen(ViewScreen):
         self.query_one("#readout-table", LiveTable).focus()
 
     async def load(self) -> ReadoutData:
-        return await self.services.event_call(_load)
+        return await self.services.query(_load)
 
     def apply(self, data: ReadoutData) -> None:
         self._data = data

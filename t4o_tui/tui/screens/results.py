@@ -3,26 +3,20 @@ class, `r` the race when the event has several."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-import peewee
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from t4o_tui.engine import event_lists
-from t4o_tui.engine.event_lists import ResultClass
-from t4o_tui.engine.event_setup import RaceInfo
-from t4o_tui.jobs import relay_timing
-from t4o_tui.jobs.event_data import event_zone
-from t4o_tui.jobs.relay_store import relay_class_ids
-from t4o_tui.jobs.result_list import clock, load_runners, rank
-from t4o_tui.store.models import Race
+from t4o_tui.engine import corrections
+from t4o_tui.engine.corrections import short_status
+from t4o_tui.jobs.result_view import ResultsData, load_results
 from t4o_tui.tui.format import clip
 from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.screens.race_view import RaceViewScreen, choose_race
+from t4o_tui.tui.screens.correction import open_correction
+from t4o_tui.tui.screens.race_view import RaceViewScreen
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
 COLUMNS = [Column("place", "Pl"), Column("bib", "Bib"), Column("name", "Name"), Column("club", "Club"),
@@ -31,51 +25,19 @@ STATUS_STYLE = {"OK": "green", "MissingPunch": "red", "DidNotFinish": "red", "Di
                 "DidNotStart": "dim", "Inactive": "dim"}
 
 
-@dataclass(frozen=True)
-class ResultsData:
-    races: list[RaceInfo]
-    race: RaceInfo | None
-    classes: list[ResultClass]
-    class_id: int | None
-    rows: list[tuple[str, ...]]  # key, place, bib, name, club, time, behind, status
-
-
-def load_results(db: peewee.Database, wanted_race: int | None, class_id: int | None, now: float) -> ResultsData:
-    """The chosen race's classes and one class's ranked results (in a worker thread)."""
-    races, race = choose_race(db, wanted_race, now)
-    if race is None:
-        return ResultsData(races, None, [], None, [])
-    classes = event_lists.result_classes(db, race.id)
-    if not classes:
-        return ResultsData(races, race, [], None, [])
-    chosen = class_id if class_id is not None and class_id in {c.id for c in classes} else classes[0].id
-    conn = db.connection()
-    if chosen in relay_class_ids(conn, race.id):
-        # A relay class: each team with its legs (runner, leg time and place, changeover, place after).
-        zone = event_zone(Race.get_by_id(race.id))
-        return ResultsData(races, race, classes, chosen, relay_timing.result_rows(conn, race.id, chosen, zone))
-    list_type = next(c.result_type for c in classes if c.id == chosen)
-    runners = load_runners(db.connection(), race.id).get(chosen, [])
-    rows: list[tuple[str, ...]] = []
-    for ranked, runner in rank(runners, list_type):
-        rows.append((str(runner.entry_id), "" if ranked.place is None else f"{ranked.place}.", runner.bib or "",
-                     runner.name, runner.club, clock(ranked.time) if ranked.time is not None else "",
-                     f"+{clock(ranked.behind)}" if ranked.behind else "", ranked.status.value))
-    return ResultsData(races, race, classes, chosen, rows)
-
-
 class ResultsScreen(RaceViewScreen):
     VIEW = "results"
     CSS_PATH = "results.tcss"
     HELP_TITLE = "Results"
     POLL_SECONDS = 3.0
     FILTERABLE = True
-    BINDINGS: ClassVar = bindings("results.prev", "results.next", "results.race")
+    BINDINGS: ClassVar = bindings("results.prev", "results.next", "results.race", "results.correct")
 
     def __init__(self) -> None:
         super().__init__()
         self.class_id: int | None = None
         self._data: ResultsData | None = None
+        self._corrected: dict[int, int] = {}  # entry id -> active corrections (marked * beside the status)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -87,7 +49,9 @@ class ResultsScreen(RaceViewScreen):
 
     async def load(self) -> ResultsData:
         race_id, class_id, now = self.t4o.race_id, self.class_id, self.services.now()
-        return await self.services.query(load_results, race_id, class_id, now)
+        data = await self.services.query(load_results, race_id, class_id, now)
+        self._corrected = await self.services.query(corrections.corrected_entries, data.race.id) if data.race else {}
+        return data
 
     def apply(self, data: ResultsData) -> None:
         if not self.show_races(data.races, data.race):
@@ -129,7 +93,9 @@ class ResultsScreen(RaceViewScreen):
             texts = [Text(c) for c in cells]
             texts[2] = Text(clip(cells[2], 30))
             texts[3] = Text(clip(cells[3], 24))
-            texts[6] = Text(cells[6], style=STATUS_STYLE.get(cells[6], ""))
+            # Short codes (MP, DNF) fit 80 columns; * marks a result corrected by hand.
+            mark = "*" if key.isdigit() and int(key) in self._corrected else ""
+            texts[6] = Text(short_status(cells[6]) + mark, style=STATUS_STYLE.get(cells[6], ""))
             rows.append(Row(key, tuple(texts), (i,)))
         self.query_one(LiveTable).sync(rows)
         self.query_one("#empty").display = not data.classes
@@ -139,4 +105,20 @@ class ResultsScreen(RaceViewScreen):
         title = f"{self.race_title()}{name} · class {pos}/{n} · {len(data.rows)} runners"
         if len(rows) != len(data.rows):
             title += f" · {len(rows)} shown"
+        if any(k.isdigit() and int(k) in self._corrected for k, *_ in data.rows):
+            title += " · * corrected"
         self.set_status_line(title)
+
+    def action_correct(self) -> None:
+        key = self.query_one(LiveTable).selected_key
+        if key is None or not key.isdigit():
+            self.notify("Select a runner to correct (a relay team's legs are corrected from Event).",
+                        severity="warning")
+            return
+        if self.t4o.refuse_readonly("correct results"):
+            return
+        self.t4o.run_safely(self._correct(int(key)), "Correcting the result")
+
+    async def _correct(self, entry_id: int) -> None:
+        if await open_correction(self.t4o, entry_id):
+            self.poll_now()

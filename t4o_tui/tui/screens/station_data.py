@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from t4o_tui.engine.queries.event import STATION_DATA_SHOWN, StationDataLine, station_data_lines
 from t4o_tui.tui.format import clip, stamp
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.view import ViewScreen
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
-ROWS_SHOWN = 500
 COLUMNS = [Column("id", "#"), Column("station", "Station"), Column("card", "Card"), Column("bib", "Bib"),
            Column("runner", "Runner"), Column("read", "Read at"), Column("source", "Source"),
            Column("data", "Data"), Column("active", "Active")]
-SQL = (
-    "SELECT sd.id, COALESCE(st.name, ''), COALESCE(sd.card_number, ''), COALESCE(sd.bib, ''), "
-    "TRIM(COALESCE(p.given, '') || ' ' || COALESCE(p.family, '')), sd.read_at, sd.source, "
-    "COALESCE(sd.data_status, ''), sd.active "
-    "FROM station_data sd LEFT JOIN station st ON st.id = sd.station_id LEFT JOIN entry e ON e.id = sd.entry_id "
-    f"LEFT JOIN person p ON p.id = e.person_id ORDER BY sd.id DESC LIMIT {ROWS_SHOWN}"
-)
 REPROCESS_HINT = "changed: run Process Station Data with all on to apply"
 
 
@@ -39,7 +32,7 @@ class StationDataScreen(ViewScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[tuple[Any, ...]] | None = None
+        self._rows: list[StationDataLine] | None = None
         self.changed = False  # an active flag was toggled here: results need reprocessing
 
     def compose_body(self) -> ComposeResult:
@@ -50,10 +43,10 @@ class StationDataScreen(ViewScreen):
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()
 
-    async def load(self) -> list[tuple[Any, ...]]:
-        return await self.services.event_rows(SQL)
+    async def load(self) -> list[StationDataLine]:
+        return await self.services.query(station_data_lines)
 
-    def apply(self, data: list[tuple[Any, ...]]) -> None:
+    def apply(self, data: list[StationDataLine]) -> None:
         self._rows = data
         self._show()
 
@@ -66,18 +59,18 @@ class StationDataScreen(ViewScreen):
         now, tz = self.services.now(), self.services.tz
         rows = []
         for r in self._rows:
-            cells = (str(r[0]), r[1], r[2], r[3], clip(r[4], 24), stamp(r[5], now, tz), r[6], r[7],
-                     "yes" if r[8] else "no")
+            cells = (str(r.id), r.station, r.card, r.bib, clip(r.runner, 24), stamp(r.read_at, now, tz), r.source,
+                     r.data_status, "yes" if r.active else "no")
             if not self.filter_matches(" ".join(cells)):
                 continue
             texts = [Text(c) for c in cells]
             texts[0] = Text(cells[0], justify="right")
-            if not r[8]:
+            if not r.active:
                 texts[8] = Text("no", style="yellow bold")
-            rows.append(Row(str(r[0]), tuple(texts), (-r[0],)))
+            rows.append(Row(str(r.id), tuple(texts), (-r.id,)))
         self.query_one(LiveTable).sync(rows)
         self.query_one("#empty").display = not self._rows
-        title = f"newest {len(self._rows)}" if len(self._rows) >= ROWS_SHOWN else f"{len(self._rows)} rows"
+        title = f"newest {len(self._rows)}" if len(self._rows) >= STATION_DATA_SHOWN else f"{len(self._rows)} rows"
         if len(rows) != len(self._rows):
             title += f" · {len(rows)} shown"
         if self.changed:
