@@ -113,7 +113,7 @@ def test_the_tui_names_the_process_that_serves_the_links(db, db_path, tmp_path, 
             await until(pilot, lambda: app.engine_started, what="engine start")
             await pilot.press("4")
             assert isinstance(app.screen, SharesScreen)
-            served = f"links served by worker {worker_id} on 127.0.0.1:{port} (this process could not listen)"
+            served = f"shares served by worker {worker_id} on 127.0.0.1:{port} (this process could not listen)"
             await until(pilot, lambda: served in " ".join(screen_text(app).split()), what="the serving worker named")
             await until(pilot, lambda: f"http://127.0.0.1:{port}/s/" in screen_text(app), what="its port in the link")
             refused = [n for n in notes if "cannot listen" in n]

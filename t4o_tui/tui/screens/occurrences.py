@@ -1,4 +1,4 @@
-"""A schedule's occurrence history: what it did with each nominal time, and why."""
+"""A schedule's occurrences: what it did with each nominal time, and why."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def run_text(o: OccurrenceRow, wide: bool) -> Text:
 
 class OccurrencesScreen(PollingScreen):
     CSS_PATH = "occurrences.tcss"
-    HELP_TITLE = "Occurrence history"
+    HELP_TITLE = "Occurrences"
     POLL_SECONDS = 2.0
     BINDINGS: ClassVar = bindings("occurrences.details", "occurrences.log", "occurrences.edit", "occurrences.back")
 
@@ -65,7 +65,7 @@ class OccurrencesScreen(PollingScreen):
         self._by_key: dict[str, OccurrenceRow] = {}
 
     def compose(self) -> ComposeResult:
-        yield AppHeader(None, f"History of schedule #{self.schedule_id}")
+        yield AppHeader(None, f"Occurrences of schedule #{self.schedule_id}")
         with Vertical(id="body"):
             yield Static("Loading…", id="summary")
             yield LiveTable(COLUMNS, id="occurrences")
@@ -99,10 +99,10 @@ class OccurrencesScreen(PollingScreen):
         tz = self.services.tz
         summary = Text()
         if s is None:
-            title = f"History of schedule #{self.schedule_id} (deleted)"
+            title = f"Occurrences of schedule #{self.schedule_id} (deleted)"
             summary.append("This schedule was deleted.", style="yellow")
         else:
-            title = f"History of schedule #{s.id} · {s.task}"
+            title = f"Occurrences of schedule #{s.id} · {s.task}"
             summary.append_text(state_text(s.state, SCHEDULE_STATE))
             summary.append(f"  {s.description}")
             if s.next_fire is not None:

@@ -1,4 +1,4 @@
-"""Create or change a share link: task, label, run-task, cache window, expiry."""
+"""Create or change a share: task, label, run-task, cache window, expiry."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ ERROR_FIELD = {"cache": "cache_window", "expires": "expires_at", "label": "label
 
 
 class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
-    """Dismissed with (link id, token) once saved; a new link's token is the one to hand out."""
+    """Dismissed with (share id, token) once saved; a new share's token is the one to hand out."""
 
     CSS_PATH = "share_editor.tcss"
     BINDINGS: ClassVar = bindings("dialog.cancel", "editor.save")
@@ -47,11 +47,11 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
         s = self.share
         with Vertical(id="dialog"):
             if s is None:
-                title = Text.assemble("New share link", (f" for {self.task_name}" if self.task_name else "", "bold"))
+                title = Text.assemble("New share", (f" for {self.task_name}" if self.task_name else "", "bold"))
             else:
-                title = Text.assemble("Link ", (f"#{s.id}", "bold"), " of ", (s.task, "bold"))
+                title = Text.assemble("Share ", (f"#{s.id}", "bold"), " of ", (s.task, "bold"))
             yield Static(title, id="title")
-            yield Static("Anyone with the link gets the task's latest file.", classes="hint")
+            yield Static("Anyone with its URL gets the task's latest file.", classes="hint")
             if self.task_name is None:
                 select: Select[str] = Select([], prompt="choose a task", compact=True)
                 yield Field("task", "Task", select, parse=self._parse_task)
@@ -65,7 +65,7 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
                               self._parse_expires, placeholder="empty: never", help=f"{WHEN_HINT}.")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="no", compact=True)
-                yield Button("Create link" if s is None else "Save", id="yes", variant="primary", compact=True)
+                yield Button("Create share" if s is None else "Save", id="yes", variant="primary", compact=True)
 
     async def on_mount(self) -> None:
         if self.task_name is None:
@@ -81,7 +81,7 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
     @staticmethod
     def _parse_task(value: Any) -> str:
         if value is Select.NULL or not value:
-            raise ValueError("choose the task whose file the link serves")
+            raise ValueError("choose the task whose file the share serves")
         return str(value)
 
     @staticmethod
@@ -136,7 +136,7 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
         self.dismiss(None)
 
     def action_save(self) -> None:
-        if self.saving or self.t4o.refuse_readonly("create or change share links"):
+        if self.saving or self.t4o.refuse_readonly("create or change shares"):
             return
         values: dict[str, Any] = {}
         bad: list[Field] = []
@@ -150,7 +150,7 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
             bad[0].control.focus()
             return
         self.saving = True
-        self.t4o.run_safely(self._save(values), "Saving the link")
+        self.t4o.run_safely(self._save(values), "Saving the share")
 
     async def _save(self, values: dict[str, Any]) -> None:
         services = self.t4o.services

@@ -1,4 +1,4 @@
-"""One share link in full, to copy: the URL is long, and table cells cut it."""
+"""One share's URL in full, to copy: the URL is long, and table cells cut it."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ class ShareLinkScreen(ModalScreen[None]):
     @classmethod
     def for_share(cls, url: str, share: ShareRow, now: float, *, created: bool = False) -> ShareLinkScreen:
         label = f" ({share.label})" if share.label else ""
-        title = f"{'New link' if created else 'Link'} #{share.id}{label} of '{share.task}'"
+        title = f"{'New share' if created else 'Share'} #{share.id}{label} of '{share.task}'"
         state = share.state(now)
-        note = "" if state == "active" else f"This link is {state}: it answers 404."
+        note = "" if state == "active" else f"This share is {state}: its URL answers 404."
         return cls(url, title=title, note=note)
 
     @property

@@ -1,4 +1,4 @@
-"""Shares: every share link with its state, mode, cache window, expiry, hits and URL; the share
+"""Shares: every share with its state, mode, cache window, expiry, hits and URL; the share
 server's state on the header line."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class SharesScreen(ViewScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
             yield Static(id="server")
-            yield ShareList(id="shares", empty="No share links yet. Press n to publish a task's latest file.")
+            yield ShareList(id="shares", empty="No shares yet. Press n to publish a task's latest file.")
 
     def on_mount(self) -> None:
         self.query_one(ShareList).table.focus()

@@ -1,5 +1,5 @@
 """Create or edit a task: name, job, Direct, timeout, on-orphan, and the job's settings form;
-its runs, its schedules and its share links in the other tabs."""
+its runs, its schedules and its shares in the other tabs."""
 
 from __future__ import annotations
 
@@ -130,10 +130,10 @@ class TaskEditorScreen(PollingScreen):
                                        empty="No schedules. Press n to make this task run at times.")
             with TabPane("Shares", id="shares-tab"):
                 if t is None:
-                    yield Static("No share links: save the task first.", classes="empty")
+                    yield Static("No shares: save the task first.", classes="empty")
                 else:
                     yield ShareList(task=t.name, id="task-shares",
-                                    empty="No share links. Press n to publish this task's latest file.")
+                                    empty="No shares. Press n to publish this task's latest file.")
         yield Footer()
 
     def _job_options(self) -> list[tuple[str, str]]:

@@ -205,6 +205,6 @@ class ScheduleList(RecordList[ScheduleRow]):
             self.notify(f"Deleted schedule #{r.id} of '{r.task}'.")
             self.changed()
 
-        self.t4o.confirm(f"Delete schedule #{r.id} of '{r.task}' ({r.description}) with its occurrence history? "
+        self.t4o.confirm(f"Delete schedule #{r.id} of '{r.task}' ({r.description}) with its occurrences? "
                          "This cannot be undone.", yes="Delete schedule", no="Keep it",
                          on_yes=lambda: self.t4o.run_safely(delete(), f"Deleting schedule #{r.id}"))

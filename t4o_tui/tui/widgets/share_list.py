@@ -1,4 +1,4 @@
-"""A list of share links (all of them, or one task's) with the keys that create, copy and revoke them."""
+"""A list of shares (all of them, or one task's) with the keys that create, copy and revoke them."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def mode_text(s: ShareRow) -> Text:
 
 
 class ShareList(RecordList[ShareRow]):
-    """Share links with their keys. Posts `ShareList.Changed` after a change so the screen reloads."""
+    """Shares with their keys. Posts `ShareList.Changed` after a change so the screen reloads."""
 
     DEFAULT_CSS = """
     ShareList { height: 1fr; }
@@ -42,17 +42,17 @@ class ShareList(RecordList[ShareRow]):
     """
     BINDINGS = bindings("shares.new", "shares.copy", "shares.revoke", "shares.run_task", "shares.edit", "shares.show")
     NARROW_COLUMNS, WIDE_COLUMNS = NARROW_COLUMNS, WIDE_COLUMNS
-    NOUN = "share link"
+    NOUN = "share"
 
     class Changed(Message):
-        """A link was created, changed or revoked from this list."""
+        """A share was created, changed or revoked from this list."""
 
     def __init__(self, *, task: str | None = None, empty: str = "No share links.", id: str | None = None) -> None:
         super().__init__(task=task, empty=empty, id=id)  # task None: every task (the Shares view)
         self.data: SharesData | None = None
 
     def show(self, data: SharesData, rows: list[ShareRow] | None = None) -> None:
-        """Show `rows` (the filtered links) of `data`, or all of them."""
+        """Show `rows` (the filtered shares) of `data`, or all of them."""
         self.data = data
         self.rows = data.shares if rows is None else rows
         self.now = data.now
@@ -94,7 +94,7 @@ class ShareList(RecordList[ShareRow]):
         if state == "active":
             text.append("  c copies it", style="dim")
         else:
-            text.append(f"  {state}: the link answers 404", style="magenta")
+            text.append(f"  {state}: its URL answers 404", style="magenta")
         extra = [f"#{s.id} {s.task}", f"cache {format_duration(s.cache_window) if s.cache_window else '0s'}"]
         if s.expires_at is not None:
             extra.append(f"{'expired' if state == 'expired' else 'expires'} {full_stamp(s.expires_at, self.t4o.services.tz)}")
@@ -120,22 +120,22 @@ class ShareList(RecordList[ShareRow]):
             self.t4o.copy_link(self.url(s))
 
     def action_new(self) -> None:
-        if self.t4o.refuse_readonly("create share links"):
+        if self.t4o.refuse_readonly("create shares"):
             return
         self.t4o.open_share_editor(None, task=self.task_name, on_saved=self.changed)
 
     def action_edit(self) -> None:
         s = self._need_selection()
-        if s is None or self.t4o.refuse_readonly("change share links"):
+        if s is None or self.t4o.refuse_readonly("change shares"):
             return
         if s.revoked:
-            self.notify(f"Link #{s.id} is revoked; create a new one instead.", severity="warning")
+            self.notify(f"Share #{s.id} is revoked; create a new one instead.", severity="warning")
             return
         self.t4o.open_share_editor(s, task=s.task, on_saved=self.changed)
 
     def action_toggle_run_task(self) -> None:
         s = self._need_selection()
-        if s is None or self.t4o.refuse_readonly("change share links"):
+        if s is None or self.t4o.refuse_readonly("change shares"):
             return
 
         async def toggle() -> None:
@@ -144,18 +144,18 @@ class ShareList(RecordList[ShareRow]):
             except (LookupError, ShareError, ReadOnlyError) as exc:
                 self.notify(str(exc.args[0] if exc.args else exc), severity="warning", title="Not changed")
                 return
-            self.notify(f"Link #{s.id}: " + ("plain now — serves the latest file as it is." if s.run_task
+            self.notify(f"Share #{s.id}: " + ("plain now — serves the latest file as it is." if s.run_task
                                                else "run-task now — a visit runs the task for a fresh file."))
             self.changed()
 
-        self.t4o.run_safely(toggle(), f"Changing link #{s.id}")
+        self.t4o.run_safely(toggle(), f"Changing share #{s.id}")
 
     def action_revoke(self) -> None:
         s = self._need_selection()
-        if s is None or self.t4o.refuse_readonly("revoke share links"):
+        if s is None or self.t4o.refuse_readonly("revoke shares"):
             return
         if s.revoked:
-            self.notify(f"Link #{s.id} is already revoked.", severity="warning")
+            self.notify(f"Share #{s.id} is already revoked.", severity="warning")
             return
 
         async def revoke() -> None:
@@ -164,10 +164,10 @@ class ShareList(RecordList[ShareRow]):
             except (LookupError, ReadOnlyError) as exc:
                 self.notify(str(exc.args[0] if exc.args else exc), severity="warning", title="Not revoked")
                 return
-            self.notify(f"Link #{s.id} of '{s.task}' revoked: it answers 404 from now on.")
+            self.notify(f"Share #{s.id} of '{s.task}' revoked: its URL answers 404 from now on.")
             self.changed()
 
         label = f" ({s.label})" if s.label else ""
-        self.t4o.confirm(f"Revoke link #{s.id}{label} of '{s.task}'? Whoever has it gets 404 from now on; "
-                         "this cannot be undone.", yes="Revoke link", no="Keep it",
-                         on_yes=lambda: self.t4o.run_safely(revoke(), f"Revoking link #{s.id}"))
+        self.t4o.confirm(f"Revoke share #{s.id}{label} of '{s.task}'? Whoever has its URL gets 404 from now on; "
+                         "this cannot be undone.", yes="Revoke share", no="Keep it",
+                         on_yes=lambda: self.t4o.run_safely(revoke(), f"Revoking share #{s.id}"))
