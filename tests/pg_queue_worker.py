@@ -1,7 +1,9 @@
 """A worker process for tests/test_postgres.py: the queue's claim protocol on a real PostgreSQL server.
 
-Usage: python pg_queue_worker.py URL WORKER TOTAL. Prints "ready", then claims queue-lane and
-direct-lane runs until TOTAL runs have ended. Each run's "work" writes one row to work_log with the
+Usage: python pg_queue_worker.py URL WORKER TOTAL [LEASE [hang]]. Prints "ready", then claims
+queue-lane and direct-lane runs until TOTAL runs have ended, and recovers orphans (runs whose
+worker's lease expired) when it has nothing to claim. With "hang", it prints "working ID" at its
+first run and never ends it (the test kills it there). Each run's "work" writes one row to work_log with the
 server's clock at its start and end, and what the queue lane held while it ran: the test reads
 these to prove every run ran once and queue-lane runs never overlapped.
 """
@@ -15,7 +17,7 @@ from t4o_tui.engine import queue
 from t4o_tui.engine.queue import Claimed, Outcome
 from t4o_tui.store.db import open_database
 
-LEASE = 30.0
+POLICIES = {"test": "requeue"}
 
 
 def work(conn: object, run: Claimed, worker: str) -> None:
@@ -34,23 +36,30 @@ def work(conn: object, run: Claimed, worker: str) -> None:
 
 def main() -> int:
     url, worker, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    lease = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
+    hang = sys.argv[5:] == ["hang"]
     db = open_database(url)
     conn = db.connection()
     print("ready", flush=True)
     pending: Outcome | None = None
     while True:
-        claimed, _ = queue.claim_queue(conn, worker=worker, now=time.time(), lease=LEASE, finish=pending)
+        claimed, _ = queue.claim_queue(conn, worker=worker, now=time.time(), lease=lease, finish=pending)
         pending = None
         if claimed is not None:
             work(conn, claimed, worker)
+            if hang:
+                print(f"working {claimed.id}", flush=True)
+                while True:
+                    time.sleep(60)  # a run that never ends: its worker is killed here
             pending = Outcome(claimed.id, "succeeded", time.time())
-        for direct in queue.claim_direct(conn, worker=worker, now=time.time(), lease=LEASE, limit=4):
+        for direct in queue.claim_direct(conn, worker=worker, now=time.time(), lease=lease, limit=4):
             work(conn, direct, worker)
             queue.finish(conn, Outcome(direct.id, "succeeded", time.time()), worker=worker)
         if pending is None and claimed is None:
             ended = conn.execute("SELECT count(*) FROM run WHERE status IN ('succeeded', 'failed', 'cancelled')").fetchone()[0]
             if ended >= total:
                 break
+            queue.recover_orphans(conn, now=time.time(), policies=POLICIES, worker=worker)
             time.sleep(0.001)  # the worker's poll interval when there is nothing to claim
     db.close()
     return 0

@@ -154,3 +154,50 @@ def test_two_worker_processes_run_200_runs_exactly_once_and_the_queue_lane_one_a
     by_worker = {w: sum(1 for r in work if r[2] == w) for w in ("w1", "w2")}
     assert by_worker["w1"] > 0 and by_worker["w2"] > 0, by_worker
     db.close()
+
+
+
+def _worker(url: str, name: str, total: int, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, str(HERE / "pg_queue_worker.py"), url, name, str(total), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path))
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", proc.stderr
+    return proc
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_it_when_its_lease_expires_and_another_worker_runs_it(pg_url, tmp_path):
+    db = open_database(pg_url)
+    db.execute_sql(
+        "CREATE TABLE work_log (id BIGSERIAL PRIMARY KEY, run_id BIGINT NOT NULL, lane TEXT NOT NULL, "
+        "worker TEXT NOT NULL, lane_running TEXT NOT NULL, started TIMESTAMPTZ NOT NULL, ended TIMESTAMPTZ)"
+    )
+    q = create_task("Q", "test", {"seconds": 0})
+    conn = db.connection()
+    ids = [queue.enqueue(conn, q.id, direct=False, trigger="manual", now=time.time()) for _ in range(20)]
+    lease = 2.0
+    first = _worker(pg_url, "w1", len(ids), tmp_path, str(lease), "hang")
+    try:
+        assert first.stdout is not None
+        line = first.stdout.readline().strip()
+        assert line == f"working {ids[0]}", (line, first.stderr)
+        first.kill()  # SIGKILL mid-run: no finish, no goodbye; only its lease says it is gone
+        first.wait(timeout=30)
+        second = _worker(pg_url, "w2", len(ids), tmp_path)
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err
+    finally:
+        for p in (first, locals().get("second")):
+            if p is not None and p.poll() is None:
+                p.kill()
+    runs = db.execute_sql("SELECT id, status, attempts, worker FROM run ORDER BY id").fetchall()
+    assert runs == [(rid, "succeeded", 2 if rid == ids[0] else 1, "w2") for rid in ids]
+    log = [r[0] for r in db.execute_sql("SELECT message FROM run_log WHERE run_id = ?", (ids[0],)).fetchall()]
+    assert log == ["worker lost (w1); lease expired, run requeued (attempt 1 of 3)"]
+    work = db.execute_sql("SELECT run_id, worker, started, ended FROM work_log ORDER BY id").fetchall()
+    killed = [w for w in work if w[1] == "w1"]
+    assert [w[0] for w in killed] == [ids[0]]  # killed before it could record the run's end
+    again = [w for w in work if w[1] == "w2"]
+    # The run was taken over only once the dead worker's lease had expired, and then ran once more.
+    assert [w[0] for w in again] == ids
+    assert (again[0][2] - killed[0][2]).total_seconds() >= lease - 0.1
+    db.close()
