@@ -39,6 +39,7 @@ from t4o_tui.tui.screens.confirm import ConfirmScreen
 from t4o_tui.tui.screens.dashboard import DashboardScreen
 from t4o_tui.tui.screens.event import EventScreen
 from t4o_tui.tui.screens.help import HelpScreen
+from t4o_tui.tui.screens.in_forest import InForestScreen
 from t4o_tui.tui.screens.occurrences import OccurrencesScreen
 from t4o_tui.tui.screens.pause import PauseScreen
 from t4o_tui.tui.screens.queue import QueueScreen
@@ -61,7 +62,7 @@ log = logging.getLogger("t4o_tui.tui")
 # The main views in key order (1, 2, 3, …). A Log view slots in here when it exists.
 VIEWS: list[tuple[str, str]] = [("dashboard", "Dashboard"), ("queue", "Queue"), ("tasks", "Tasks"),
                                 ("shares", "Shares"), ("event", "Event"), ("results", "Results"),
-                                ("station", "Station")]
+                                ("station", "Station data")]
 TERMINAL_CHECK_SECONDS = 3.0
 
 
@@ -90,10 +91,11 @@ class T4oApp(App[int], inherit_bindings=False):
         "dashboard": DashboardScreen, "queue": QueueScreen, "tasks": TasksScreen, "shares": SharesScreen,
         "event": EventScreen, "results": ResultsScreen, "station": StationDataScreen,
         "readout": ReadoutScreen,  # key 8 (app binding); not in VIEWS, so the views' header stays as it is
+        "forest": InForestScreen,  # key 9 (app binding), as Readout; the dashboard's f too
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {T4oCommands}
-    BINDINGS = bindings("app.quit", "app.interrupt", "app.help", "app.palette", "view.readout")
+    BINDINGS = bindings("app.quit", "app.interrupt", "app.help", "app.palette", "view.readout", "view.forest")
 
     engine_state: reactive[str] = reactive("")
 
@@ -388,7 +390,7 @@ class T4oApp(App[int], inherit_bindings=False):
 
     def open_share_editor(self, share: ShareRow | None, *, task: str | None,
                           on_saved: Callable[[], object] | None = None) -> None:
-        """Create a link (then show it in full, to copy) or change one."""
+        """Create a share (then show its URL in full, to copy) or change one."""
 
         def done(result: tuple[int, str] | None) -> None:
             if result is None:
@@ -398,7 +400,7 @@ class T4oApp(App[int], inherit_bindings=False):
             if share is None:
                 self.show_new_link(*result)
             else:
-                self.notify(f"Link #{share.id} saved.")
+                self.notify(f"Share #{share.id} saved.")
 
         self.push_screen(ShareEditorScreen(share, task=task), done)
 
@@ -408,11 +410,11 @@ class T4oApp(App[int], inherit_bindings=False):
             row = next((s for s in data.shares if s.id == share_id), None)
             url = share_url(data.base_url, token)
             if row is None:
-                self.push_screen(ShareLinkScreen(url, title=f"New link #{share_id}"))
+                self.push_screen(ShareLinkScreen(url, title=f"New share #{share_id}"))
             else:
                 self.push_screen(ShareLinkScreen.for_share(url, row, data.now, created=True))
 
-        self.run_safely(load_and_show(), "Showing the new link")
+        self.run_safely(load_and_show(), "Showing the new share")
 
     def show_share_link(self, url: str, share: ShareRow) -> None:
         self.push_screen(ShareLinkScreen.for_share(url, share, self.services.now()))

@@ -50,6 +50,8 @@ KEYS: dict[str, Key] = {
     # d and l act on the recent failures; Enter on a failure too (on a schedule: its occurrences).
     "dashboard.details": Key("d", "details", "Failure details", show=False),
     "dashboard.log": Key("l", "log", "Failure log"),
+    # The event's "in forest" count opens the list behind it (the In forest view, also key 9).
+    "dashboard.forest": Key("f", "forest", "In forest"),
     # Queue.
     "queue.details": Key("d", "details", "Details", show=False, key_display="Enter/d"),
     "queue.log": Key("l", "log", "Log"),

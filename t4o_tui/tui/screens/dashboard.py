@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
@@ -40,7 +41,7 @@ class DashboardScreen(ViewScreen):
     CSS_PATH = "dashboard.tcss"
     HELP_TITLE = "Dashboard"
     POLL_SECONDS = 1.0
-    BINDINGS: ClassVar = bindings("dashboard.details", "dashboard.log")
+    BINDINGS: ClassVar = bindings("dashboard.details", "dashboard.log", "dashboard.forest")
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,6 +74,8 @@ class DashboardScreen(ViewScreen):
         return await self.services.dashboard()
 
     def apply(self, data: DashboardData) -> None:
+        if (self._data is None or self._data.event is None) != (data.event is None):
+            self.call_after_refresh(self.refresh_bindings)  # f shows once there is an event
         self._data = data
         self._update("#count-queued", Text.assemble(("◦ queued  ", "cyan"), (str(data.queued), "bold")))
         self._update("#count-running", Text.assemble(("▸ running  ", "yellow"), (str(data.running), "bold")))
@@ -83,6 +86,21 @@ class DashboardScreen(ViewScreen):
         self._show_schedules(data)
         self._show_event(data)
         self.query_one(EventStatus).update_shown()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # f (the in-forest list) shows while the dashboard counts an event's runners.
+        if action == "forest":
+            return self._data is not None and self._data.event is not None
+        return super().check_action(action, parameters)
+
+    def action_forest(self) -> None:
+        self.t4o.switch_mode("forest")
+
+    def on_click(self, event: events.Click) -> None:
+        # A click on the event's counts opens the list behind "in forest" (keyboard: f).
+        widget = event.widget
+        if widget is not None and widget.id == "event-counts":
+            self.t4o.switch_mode("forest")
 
     def _show_event(self, data: DashboardData) -> None:
         area = self.query_one(EventStatus)
@@ -175,7 +193,7 @@ class DashboardScreen(ViewScreen):
 
     # -- actions ------------------------------------------------------------------------------------
     def _selected(self) -> RunRow | None:
-        # d and l act on the failures (Enter on a schedule opens its history instead).
+        # d and l act on the failures (Enter on a schedule opens its occurrences instead).
         key = self.query_one("#failures", LiveTable).selected_key
         if key is None or self._data is None:
             return None
