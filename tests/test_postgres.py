@@ -201,3 +201,28 @@ def test_a_worker_killed_mid_run_loses_it_when_its_lease_expires_and_another_wor
     assert [w[0] for w in again] == ids
     assert (again[0][2] - killed[0][2]).total_seconds() >= lease - 0.1
     db.close()
+
+
+def test_enqueue_and_cancel_notify_listeners_at_commit_only(pg_url):
+    db = open_database(pg_url)
+    listener = backend_postgres.Listener(pg_url)
+    try:
+        assert listener.wait(0.05) == []
+        conn = db.connection()
+        t = create_task("T", "test", {"seconds": 0})
+        rid = queue.enqueue(conn, t.id, direct=False, trigger="manual", now=1)
+        assert listener.wait(10) == [f"enqueued queue {rid}"]
+        # A run enqueued in a transaction that rolls back was never there: nobody is woken.
+        with pytest.raises(RuntimeError), queue.write_tx(conn):
+            queue._insert_run(conn, t.id, direct=True, trigger="manual", now=2, context=None)
+            backend_postgres.BACKEND.notify(conn, "enqueued direct 999")
+            raise RuntimeError("rolled back")
+        assert listener.wait(0.2) == []
+        claimed, _ = queue.claim_queue(conn, worker="w", now=3, lease=15)
+        assert claimed is not None
+        assert queue.request_cancel(conn, rid, now=4) == "running"
+        assert listener.wait(10) == [f"cancel {rid}"]
+    finally:
+        listener.close()
+        db.close()
+

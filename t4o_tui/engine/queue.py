@@ -18,7 +18,8 @@ On PostgreSQL (issue 14) the same SQL runs with two additions from its backend m
 queue-lane claim first takes a transaction-scoped advisory lock (claimers of the lane take turns,
 and each sees the previous one's commit), and direct-lane runs are picked FOR UPDATE SKIP LOCKED
 (concurrent claimers take different runs instead of waiting). Rows read and then changed in one
-transaction (cancel, orphan recovery) are read FOR UPDATE there.
+transaction (cancel, orphan recovery) are read FOR UPDATE there. Enqueues and cancel requests
+NOTIFY the channel `t4o_queue` ("enqueued <lane> <id>", "cancel <id>") at their commit.
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ def enqueue(
 ) -> int:
     """Add a queued run of a task; returns its id."""
     with write_tx(conn):
-        return _insert_run(conn, task_id, direct=direct, trigger=trigger, now=now, context=context)
+        rid = _insert_run(conn, task_id, direct=direct, trigger=trigger, now=now, context=context)
+        backend_of(conn).notify(conn, f"enqueued {DIRECT_LANE if direct else QUEUE_LANE} {rid}")
+        return rid
 
 
 def _insert_run(
@@ -312,6 +315,7 @@ def request_cancel(conn: sqlite3.Connection, run_id: int, *, now: float, by: str
             return CANCELLED
         if status == RUNNING:
             conn.execute("UPDATE run SET cancel_requested=1 WHERE id=?", (run_id,))
+            backend_of(conn).notify(conn, f"cancel {run_id}")
             conn.execute(
                 "INSERT INTO run_log(run_id, ts, level, message) VALUES (?, ?, 'info', ?)",
                 (run_id, now, f"cancel requested by {by}"),

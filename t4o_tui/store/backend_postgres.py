@@ -80,7 +80,37 @@ class PostgresBackend:
         conn.execute(f"SELECT pg_advisory_xact_lock({QUEUE_LANE_LOCK})")
 
 
+    @staticmethod
+    def notify(conn: Any, message: str) -> None:
+        # Delivered when (and only if) the transaction commits: a listener never hears of a run
+        # that was rolled back.
+        conn.execute("SELECT pg_notify(?, ?)", (QUEUE_CHANNEL, message))
+
+
 BACKEND = PostgresBackend()
+
+# Workers LISTEN here to wake when a run is enqueued or cancelled, instead of polling.
+QUEUE_CHANNEL = "t4o_queue"
+
+
+class Listener:
+    """A connection of its own that LISTENs to the queue's channel (polling stays the fallback)."""
+
+    def __init__(self, url: str) -> None:
+        if psycopg is None:
+            raise migrations.SchemaError("PostgreSQL needs psycopg 3: pip install 't4o-tui[postgres]'")
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+
+    def wait(self, timeout: float) -> list[str]:
+        """The messages that arrive within `timeout` seconds (all pending ones once one has)."""
+        got = [n.payload for n in self.conn.notifies(timeout=timeout, stop_after=1)]
+        if got:
+            got += [n.payload for n in self.conn.notifies(timeout=0)]
+        return got
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 # -- placeholders -----------------------------------------------------------------------------------

@@ -27,6 +27,10 @@ class SqliteBackend:
     def lock_queue_lane(conn: Any) -> None:
         """Nothing to do: BEGIN IMMEDIATE already holds the only write lock."""
 
+    @staticmethod
+    def notify(conn: Any, message: str) -> None:
+        """Nothing to do: SQLite has no notifications; workers poll."""
+
 
 BACKEND = SqliteBackend()
 
