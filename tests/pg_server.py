@@ -51,6 +51,7 @@ class Cluster:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = 0
+        self.url = ""
         # initdb refuses to run as root: the cluster belongs to nobody then.
         self.as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
         if self.as_user:
@@ -78,11 +79,36 @@ class Cluster:
                     raise
         raise RuntimeError("no free port for PostgreSQL")
 
+    def restart(self) -> None:
+        """Stop the server (fast: connections are cut) and start it again with the same options."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "restart")
+
     def stop(self) -> None:
         if self.data.exists():
             subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
                             "-w", "stop"], capture_output=True, timeout=60)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL server of the test's own, to restart: needs the server binaries (initdb)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg 3 is not installed (pip install -e '.[postgres]')")
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        _unavailable("no initdb was found (apt-get install postgresql)")
+    assert bin_dir is not None
+    cluster = Cluster(bin_dir)
+    try:
+        cluster.url = cluster.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        cluster.stop()
+        _unavailable(f"could not start a cluster with {bin_dir}: {exc}")
+    yield cluster
+    cluster.stop()
 
 
 def _unavailable(reason: str) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import peewee
 import pg_server
 import pytest
 
@@ -21,7 +22,7 @@ from t4o_tui.store.models import Meta, Station
 from conftest import child_env
 
 # A real PostgreSQL server and a fresh database on it per test (tests/pg_server.py).
-pg_admin_url, pg_url = pg_server.pg_admin_url, pg_server.pg_url
+pg_admin_url, pg_url, own_cluster = pg_server.pg_admin_url, pg_server.pg_url, pg_server.own_cluster
 
 HERE = Path(__file__).resolve().parent
 
@@ -226,3 +227,29 @@ def test_enqueue_and_cancel_notify_listeners_at_commit_only(pg_url):
         listener.close()
         db.close()
 
+
+
+def test_after_a_server_restart_the_next_call_reconnects(own_cluster):
+    import psycopg
+
+    url = pg_server.with_database(own_cluster.url, "event")
+    with psycopg.connect(own_cluster.url, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE event")
+    db = open_database(url)
+    try:
+        t = create_task("T", "test", {"seconds": 0})
+        rid = queue.enqueue(db.connection(), t.id, direct=False, trigger="manual", now=1)
+        own_cluster.restart()
+        # The call that meets the cut says so (the caller retries); it does not hang or hide it.
+        with pytest.raises((psycopg.OperationalError, peewee.OperationalError)):
+            queue.has_queued(db.connection(), "queue")
+        assert queue.has_queued(db.connection(), "queue")
+        claimed, _ = queue.claim_queue(db.connection(), worker="w", now=2, lease=15)
+        assert claimed is not None and claimed.id == rid
+        # The ORM's own connection use recovers the same way.
+        own_cluster.restart()
+        with pytest.raises(peewee.OperationalError):
+            Station.select().count()
+        assert Station.select().count() == 6
+    finally:
+        db.close()

@@ -187,8 +187,22 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
             conn.adapters.register_dumper(bool, dumper)
         return conn
 
+    def _forget_if_lost(self) -> None:
+        # A connection the server dropped (restart, network cut) stays closed: the call that met
+        # the loss raised; the next one connects afresh instead of failing the same way forever.
+        # A transaction open on it is gone with it, so its bookkeeping is dropped too.
+        state: Any = getattr(self, "_state")  # noqa: B009 - Peewee's per-thread connection state
+        if not self.is_closed() and state.conn is not None and state.conn.closed:
+            with getattr(self, "_lock"):  # noqa: B009
+                state.reset()
+
     def connection(self) -> Any:  # type: ignore[override]
+        self._forget_if_lost()
         return PgConnection(super().connection())
+
+    def cursor(self, named_cursor: Any = None) -> Any:
+        self._forget_if_lost()
+        return super().cursor(named_cursor)
 
 
 def connect(url: str) -> PostgresEventDatabase:
