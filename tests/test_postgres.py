@@ -253,3 +253,15 @@ def test_after_a_server_restart_the_next_call_reconnects(own_cluster):
         assert Station.select().count() == 6
     finally:
         db.close()
+
+
+def test_processes_opening_an_empty_database_at_once_create_the_schema_once(pg_url, tmp_path):
+    code = "import sys; from t4o_tui.store.db import open_database; open_database(sys.argv[1]).close(); print('ok')"
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=child_env(tmp_path)) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, outs, strict=True)] == [(0, "ok")] * 4, outs
+    db = open_database(pg_url)
+    assert _pg_columns(pg_url) == _sqlite_columns()
+    assert [s.name for s in Station.select()].count("Override") == 1  # seed rows once
+    db.close()
