@@ -62,8 +62,8 @@ def test_event_views_on_a_simulated_race(db, db_path, tmp_path):
         assert entry_key is not None
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, EntryEditScreen), what="entry editor")
-        app.screen.query_one("#bib", Input).value = "999"
-        await pilot.click("#yes")
+        app.screen.query_one("#field-bib Input", Input).value = "999"
+        await pilot.press("ctrl+r")  # the dialogs' save key
         await until(pilot, lambda: isinstance(app.screen, EventScreen), what="back from the editor")
         entry = await in_thread(lambda: Entry.get_by_id(int(entry_key)))
         assert entry.hand_edited and entry.bib == "999"

@@ -1,30 +1,55 @@
 """Edit an entry by hand (class, bib, card, status); the entry is then marked as edited by hand,
-so later imports leave it alone (they log a warning instead)."""
+so later imports leave it alone (they log a warning instead). A FormDialog: nothing focused on
+open, each field checked as typed, ctrl+r saves, Esc asks before dropping changes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+import re
+from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Input, Select, Static
 
-from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.services import ReadOnlyError
-
-if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+from t4o_tui.orienteering.cards import parse_card_number
+from t4o_tui.tui.screens.dialog import FormDialog
+from t4o_tui.tui.widgets.fields import Field
 
 STATUSES = [("entered", "entered"), ("withdrawn", "withdrawn"), ("not competing", "not_competing")]
+BIB_DIGITS = 6
 
 
-class EntryEditScreen(ModalScreen[bool]):
+def parse_bib(value: Any) -> str | None:
+    """A bib is a number (empty: none); letters are refused, leading zeros dropped."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d+", text):
+        raise ValueError(f"'{text}' is not a bib number (digits only)")
+    if len(text.lstrip("0") or "0") > BIB_DIGITS or int(text) < 1:
+        raise ValueError(f"'{text}' is not a bib number (1 to {'9' * BIB_DIGITS})")
+    return str(int(text))
+
+
+def parse_card(value: Any) -> str | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return str(parse_card_number(text))
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("'", "").replace('"', "")) from None
+
+
+class EntryEditScreen(FormDialog[bool]):
     """Dismissed with True once saved."""
 
-    CSS_PATH = "entry_edit.tcss"
-    BINDINGS: ClassVar = bindings("dialog.cancel")
+    HELP_TITLE = "Edit entry"
+    WHAT = "this entry"
+    DEFAULT_CSS = """
+    EntryEditScreen > #dialog { width: 64; }
+    EntryEditScreen Field .field-label { width: 7; }
+    EntryEditScreen Field .field-message { padding-left: 8; }
+    """
 
     def __init__(self, entry: dict[str, Any], classes: list[tuple[str, int]]) -> None:
         super().__init__()
@@ -32,51 +57,26 @@ class EntryEditScreen(ModalScreen[bool]):
         self.class_options = classes
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def cancelled(self) -> bool:
+        return False
 
-    def compose(self) -> ComposeResult:
+    def dialog_title(self) -> str:
+        return f"Edit entry: {self.entry['name'] or '?'}"
+
+    def compose_form(self) -> ComposeResult:
         e = self.entry
-        with Vertical(id="dialog"):
-            yield Static(f"Edit entry: {e['name'] or '?'}", id="question")
-            yield Static("Saved changes mark the entry as edited by hand: imports will not overwrite it.", classes="hint")
-            yield Label("Class")
-            yield Select(self.class_options, value=e["class_id"] if e["class_id"] is not None else Select.NULL, id="class",
-                         allow_blank=True)
-            yield Label("Bib")
-            yield Input(e["bib"] or "", id="bib", placeholder="bib number")
-            yield Label("Card")
-            yield Input(e["card"] or "", id="card", placeholder="card number (empty: none)")
-            yield Label("Status")
-            yield Select(STATUSES, value=e["status"], id="status", allow_blank=False)
-            yield Static("", id="error", classes="error")
-            with Horizontal(id="buttons"):
-                yield Button("Cancel", id="no", compact=True)
-                yield Button("Save", id="yes", variant="primary", compact=True)
+        yield Static("Saved changes mark the entry as edited by hand: imports will not overwrite it.", classes="hint")
+        klass: Select[int] = Select(self.class_options, value=e["class_id"] if e["class_id"] is not None else Select.NULL,
+                                    allow_blank=True, prompt="no class", compact=True)
+        yield Field("class", "Class", klass, parse=lambda v: v if isinstance(v, int) else None)
+        yield Field("bib", "Bib", Input(e["bib"] or "", placeholder="bib number (empty: none)", compact=True),
+                    parse=parse_bib)
+        yield Field("card", "Card", Input(e["card"] or "", placeholder="card number (empty: none)", compact=True),
+                    parse=parse_card)
+        status: Select[str] = Select(STATUSES, value=e["status"], allow_blank=False, compact=True)
+        yield Field("status", "Status", status, parse=str)
 
-    def on_mount(self) -> None:
-        self.query_one("#bib", Input).focus()
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#no")
-    def _no(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#yes")
-    async def _yes(self) -> None:
-        bib = self.query_one("#bib", Input).value.strip()
-        card = self.query_one("#card", Input).value.strip()
-        if card and not card.isdigit():
-            self.query_one("#error", Static).update("Card: digits only")
-            return
-        cls = self.query_one("#class", Select).value
-        status = self.query_one("#status", Select).value
-        try:
-            await self.t4o.services.edit_entry(self.entry["id"], class_id=cls if isinstance(cls, int) else None,
-                                               bib=bib or None, card=card or None, status=str(status))
-        except ReadOnlyError as exc:
-            self.query_one("#error", Static).update(str(exc))
-            return
-        self.dismiss(True)
+    async def save(self, values: dict[str, Any]) -> bool:
+        await self.t4o.services.edit_entry(self.entry["id"], class_id=values["class"], bib=values["bib"],
+                                           card=values["card"], status=values["status"])
+        return True

@@ -1,0 +1,96 @@
+"""Dialogs behave the same everywhere (screens.dialog.FormDialog), shown on Edit entry at 80x24 and
+160x50: nothing focused or selected on open (a stray key changes nothing), each field checked as
+typed (a bib refuses letters), ctrl+r saves, Esc closes and asks first when something changed,
+the question answers to y and n with the safe answer focused."""
+
+from __future__ import annotations
+
+import pytest
+from test_tui import until
+from test_tui_races import SIZES, build_event, make_app, run
+from textual.pilot import Pilot
+from textual.widgets import Input, Select
+
+from t4o_tui.store.models import Entry
+from t4o_tui.tui.screens.confirm import ConfirmScreen
+from t4o_tui.tui.screens.entry_edit import EntryEditScreen, parse_bib
+from t4o_tui.tui.screens.event import EventScreen
+from t4o_tui.tui.widgets.fields import Field
+from t4o_tui.tui.widgets.live_table import LiveTable
+
+
+def test_bib_parsing():
+    assert parse_bib("  012 ") == "12" and parse_bib("") is None
+    for bad in ("12a", "A1", "-3", "0", "1234567"):
+        with pytest.raises(ValueError):
+            parse_bib(bad)
+
+
+async def open_editor(pilot: Pilot[int], app, *, first: bool = False) -> tuple[EntryEditScreen, str]:
+    if first:
+        await pilot.press("5", "t")  # Event, its Entries
+    table = app.screen.query_one(LiveTable)
+    await until(pilot, lambda: table.row_count > 0 and table.selected_key is not None, what="entries")
+    key = table.selected_key
+    await pilot.press("e")
+    await until(pilot, lambda: isinstance(app.screen, EntryEditScreen), what="the entry editor")
+    await pilot.pause()
+    return app.screen, key
+
+
+def bib_input(screen: EntryEditScreen) -> Input:
+    return screen.query_one("#field-bib Input", Input)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_entry_follows_the_dialog_rules(db, db_path, size):
+    build_event(db, days=1)
+    app = make_app(db, db_path)
+
+    async def body(pilot: Pilot[int]) -> None:
+        editor, key = await open_editor(pilot, app, first=True)
+        before = Entry.get_by_id(int(key)).bib
+        # Nothing focused, nothing selected: a stray key changes nothing.
+        assert not isinstance(app.focused, (Input, Select))
+        await pilot.press("7", "x")
+        assert bib_input(editor).value == (before or "")
+        # Esc without a change closes at once.
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen), what="closed without asking")
+
+        editor, key = await open_editor(pilot, app)
+        await pilot.press("tab")  # the first field: Class
+        while app.focused is not bib_input(editor):
+            await pilot.press("tab")
+        await pilot.press("end", *"4b")
+        field = editor.query_one("#field-bib", Field)
+        await until(pilot, lambda: field.error is not None, what="the bib's error beside it")
+        assert "digits only" in (field.error or "")
+        await pilot.press("ctrl+r")  # refused: nothing saved, the editor stays
+        await pilot.pause()
+        assert isinstance(app.screen, EntryEditScreen) and Entry.get_by_id(int(key)).bib == before
+        # Esc asks; n (the focused, safe answer) keeps editing with the text kept; y discards.
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the discard question")
+        assert app.focused is not None and app.focused.id == "no"
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is editor, what="back in the editor")
+        assert bib_input(editor).value.endswith("4b")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked again")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen), what="discarded")
+        assert Entry.get_by_id(int(key)).bib == before and not Entry.get_by_id(int(key)).hand_edited
+
+        # A good bib, saved with ctrl+r.
+        editor, key = await open_editor(pilot, app)
+        while app.focused is not bib_input(editor):
+            await pilot.press("tab")
+        bib_input(editor).value = ""
+        await pilot.press(*"4321")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, EventScreen), what="saved and closed")
+        entry = Entry.get_by_id(int(key))
+        assert entry.bib == "4321" and entry.hand_edited
+
+    run(app, size, body)
