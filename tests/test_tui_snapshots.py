@@ -39,6 +39,7 @@ from t4o_tui.tui.app import T4oApp
 from t4o_tui.tui.screens.base import PollingScreen
 from t4o_tui.tui.screens.class_timing import ClassTimingScreen
 from t4o_tui.tui.screens.confirm import ConfirmScreen
+from t4o_tui.tui.screens.correction import CorrectionScreen
 from t4o_tui.tui.screens.entry_edit import EntryEditScreen
 from t4o_tui.tui.screens.help import HelpScreen
 from t4o_tui.tui.screens.occurrences import OccurrencesScreen
@@ -282,6 +283,7 @@ SCREENS: dict[str, Steps] = {
     "share-link": keys("4", "d", then=ShareLinkScreen),
     "class-timing": keys("5", "e", then=ClassTimingScreen),
     "entry-edit": keys("5", "t", "e", then=EntryEditScreen),
+    "correction": keys("6", "c", then=CorrectionScreen),
 }
 
 
