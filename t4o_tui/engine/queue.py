@@ -185,7 +185,8 @@ def claim_queue(
     longer owned that run, i.e. its lease had expired and another worker took it over).
     """
     with write_tx(conn):
-        backend_of(conn).lock_queue_lane(conn)
+        if not backend_of(conn).lock_queue_lane(conn, wait=finish is not None):
+            return None, True  # another worker is claiming the lane right now
         recorded = _finish(conn, finish, worker) if finish is not None else True
         rows = conn.execute(CLAIM_QUEUE_SQL, {"now": now, "worker": worker, "lease": now + lease}).fetchall()
         claimed = _claimed(conn, rows)

@@ -74,10 +74,18 @@ class PostgresBackend:
         conn.execute("BEGIN")
 
     @staticmethod
-    def lock_queue_lane(conn: Any) -> None:
-        # Claimers of the queue lane queue up here until the holder's transaction ends: the
-        # NOT EXISTS (running queue-lane run) check after it cannot race another claim.
-        conn.execute(f"SELECT pg_advisory_xact_lock({QUEUE_LANE_LOCK})")
+    def lock_queue_lane(conn: Any, *, wait: bool = True) -> bool:
+        """Take the queue lane's lock for this transaction; False when `wait` is off and it is taken.
+
+        Claimers of the queue lane take turns here until the holder's transaction ends: the
+        NOT EXISTS (running queue-lane run) check after it cannot race another claim. A worker
+        with no run to hand over need not wait: whoever holds the lock is claiming, and idle
+        workers polling behind it would only slow the lane's hand-over.
+        """
+        if wait:
+            conn.execute(f"SELECT pg_advisory_xact_lock({QUEUE_LANE_LOCK})")
+            return True
+        return bool(conn.execute(f"SELECT pg_try_advisory_xact_lock({QUEUE_LANE_LOCK})").fetchone()[0])
 
 
     @staticmethod

@@ -24,8 +24,9 @@ class SqliteBackend:
         conn.execute("BEGIN IMMEDIATE")
 
     @staticmethod
-    def lock_queue_lane(conn: Any) -> None:
+    def lock_queue_lane(conn: Any, *, wait: bool = True) -> bool:
         """Nothing to do: BEGIN IMMEDIATE already holds the only write lock."""
+        return True
 
     @staticmethod
     def notify(conn: Any, message: str) -> None:
