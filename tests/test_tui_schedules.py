@@ -174,6 +174,8 @@ def test_pause_with_note_resume_and_run_now_from_the_dashboard(db, db_path):
 
         await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, PauseScreen), what="pause dialog")
+        assert app.focused is None  # nothing focused on open: a stray key types nothing
+        await pilot.press("tab")  # to Note
         await pilot.press(*"course change")
         await pilot.press("enter")  # to Until
         await pilot.press(*"yesterday")

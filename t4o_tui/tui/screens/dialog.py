@@ -191,3 +191,21 @@ class FormDialog(ModalScreen[T]):
                              on_yes=lambda: self.dismiss(self.cancelled))
         else:
             self.dismiss(self.cancelled)
+
+
+# -- for the dialogs that keep their own layout (pause, share editor) ------------------------------
+
+def form_texts(screen: ModalScreen[Any]) -> dict[str, str]:
+    """Every field's text, to compare with what the dialog opened with."""
+    return {f.key: FormDialog.text_of(f) for f in screen.query(Field)}
+
+
+def close_asking(screen: ModalScreen[Any], initial: dict[str, str], what: str, result: Any) -> None:
+    """Esc in a dialog: close at once when nothing changed, else ask first (keep editing focused)."""
+    app = cast("T4oApp", screen.app)
+    now = form_texts(screen)
+    if any(now[k].strip() != initial.get(k, "").strip() for k in now) and not app.readonly:
+        app.confirm(f"Discard the changes to {what}?", yes="Discard changes", no="Keep editing",
+                    on_yes=lambda: screen.dismiss(result))
+    else:
+        screen.dismiss(result)

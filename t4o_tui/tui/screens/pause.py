@@ -9,11 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow, pause_note, pause_until
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.parsing import WHEN_HINT, parse_when
+from t4o_tui.tui.screens.dialog import close_asking, form_texts
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field
 
@@ -25,7 +26,9 @@ class PauseScreen(ModalScreen[bool]):
     """Dismissed with True once the schedule is paused."""
 
     CSS_PATH = "pause.tcss"
-    BINDINGS: ClassVar = bindings("dialog.cancel")
+    BINDINGS: ClassVar = bindings("dialog.save", "dialog.cancel", "form.next", "form.previous")
+    # Nothing focused on open: the key that opened the dialog, or a stray one, types nothing.
+    AUTO_FOCUS = ""
 
     def __init__(self, schedule: ScheduleRow) -> None:
         super().__init__()
@@ -48,9 +51,10 @@ class PauseScreen(ModalScreen[bool]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="no", compact=True)
                 yield Button("Pause", id="yes", variant="warning", compact=True)
+        yield Footer()  # the keys: ctrl+r pauses, Esc closes
 
     def on_mount(self) -> None:
-        self.query_one("#field-note Input", Input).focus()
+        self.initial = form_texts(self)
 
     _parse_note = staticmethod(pause_note)  # the engine's rule, as for `schedule pause --note`
 
@@ -83,7 +87,10 @@ class PauseScreen(ModalScreen[bool]):
             self.dismiss(False)
 
     def action_dismiss_safe(self) -> None:
-        self.dismiss(False)
+        close_asking(self, self.initial, "the pause", False)
+
+    def action_save(self) -> None:
+        self.action_pause()
 
     def action_pause(self) -> None:
         if self.saving or self.t4o.refuse_readonly("pause schedules"):

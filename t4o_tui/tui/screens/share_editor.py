@@ -9,13 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Select, Static, Switch
+from textual.widgets import Button, Footer, Input, Select, Static, Switch
 
 from t4o_tui.engine.schedule_math import format_duration
 from t4o_tui.engine.tasks import TaskError
 from t4o_tui.share.links import CACHE_MAX, ShareError, ShareRow
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.parsing import WHEN_HINT, format_instant, parse_duration_field, parse_when
+from t4o_tui.tui.screens.dialog import close_asking, form_texts
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field, switch_field
 
@@ -31,13 +32,16 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
     """Dismissed with (share id, token) once saved; a new share's token is the one to hand out."""
 
     CSS_PATH = "share_editor.tcss"
-    BINDINGS: ClassVar = bindings("dialog.cancel", "editor.save")
+    BINDINGS: ClassVar = bindings("editor.save", "dialog.cancel", "form.next", "form.previous")
+    # Nothing focused on open: the key that opened the dialog, or a stray one, types nothing.
+    AUTO_FOCUS = ""
 
     def __init__(self, share: ShareRow | None, *, task: str | None) -> None:
         super().__init__()
         self.share = share
         self.task_name = task  # fixed (a task's Shares tab, or an edit); None: chosen here
         self.saving = False
+        self.initial: dict[str, str] = {}  # the fields as opened: Esc asks only after a change
 
     @property
     def t4o(self) -> T4oApp:
@@ -66,6 +70,7 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="no", compact=True)
                 yield Button("Create share" if s is None else "Save", id="yes", variant="primary", compact=True)
+        yield Footer()  # the keys: ctrl+r saves, Esc closes
 
     async def on_mount(self) -> None:
         if self.task_name is None:
@@ -74,9 +79,7 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
             select.set_options([(n, n) for n in names])
             if len(names) == 1:
                 select.value = names[0]
-            select.focus()
-        else:
-            self.query_one("#field-label Input", Input).focus()
+        self.initial = form_texts(self)
 
     @staticmethod
     def _parse_task(value: Any) -> str:
@@ -133,7 +136,7 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
             self.dismiss(None)
 
     def action_dismiss_safe(self) -> None:
-        self.dismiss(None)
+        close_asking(self, self.initial, "this share", None)
 
     def action_save(self) -> None:
         if self.saving or self.t4o.refuse_readonly("create or change shares"):

@@ -72,6 +72,7 @@ class TaskEditorScreen(PollingScreen):
     HELP_TITLE = "Task editor"
     POLL_SECONDS = 2.0
     BINDINGS: ClassVar = bindings("editor.save", "editor.tab", "editor.back")
+    AUTO_FOCUS = ""  # on_mount decides (see there)
 
     def __init__(self, task: TaskRow | None, *, readonly: bool = False) -> None:
         super().__init__()
@@ -151,7 +152,10 @@ class TaskEditorScreen(PollingScreen):
         await self._mount_settings(self.task_row.settings if self.task_row else None)
         self._describe_job()
         self.initial = self.snapshot()
-        self.query_one("#field-name Input", Input).focus()
+        if self.task_row is None:
+            # A new task starts with its name; an existing one opens with nothing focused, so a
+            # stray key does not replace its name (focus selects an input's text).
+            self.query_one("#field-name Input", Input).focus()
 
     async def _mount_settings(self, values: dict[str, Any] | None) -> None:
         job = JOBS.get(self.job_id)
