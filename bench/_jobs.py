@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from t4o_tui.config import data_dir_for
+from t4o_tui.engine.job import install_jobs
 from t4o_tui.engine.runs import enqueue_run, get_run
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 from t4o_tui.engine.tasks import create_task, update_task
+from t4o_tui.jobs.registry import REGISTRY
 from t4o_tui.store.models import Task
+
+# A bench is an entry point: it hands the engine the jobs it runs.
+install_jobs(REGISTRY)
 
 
 def run_job(db: Any, db_path: Path, job: str, settings: dict[str, Any], name: str | None = None) -> tuple[Any, float]:

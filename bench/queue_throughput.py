@@ -142,9 +142,12 @@ def _verify_t4o(path: Path, n: int) -> dict[str, Any]:
 def _t4o_setup(folder: Path, n: int) -> tuple[Any, int, float]:
     """A fresh event database with the Test task (seconds=0) and N runs enqueued one by one."""
     from t4o_tui.engine import queue
+    from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.tasks import create_task
+    from t4o_tui.jobs.registry import REGISTRY
     from t4o_tui.store.db import open_database
 
+    install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
     db = open_database(folder / "event.sqlite")
     task = create_task("bench", "test", {"seconds": 0})
     conn = db.connection()

@@ -154,11 +154,14 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     import logging
 
     from t4o_tui.engine.evaluator import Evaluator
+    from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.runtime import Runtime, RuntimeOptions
     from t4o_tui.engine.schedules import ScheduleInput, add_schedule
     from t4o_tui.engine.tasks import create_task
+    from t4o_tui.jobs.registry import REGISTRY
     from t4o_tui.store.db import open_database
 
+    install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)
     plan = make_plan(args.n, args.seed)
     path = folder / "event.sqlite"

@@ -136,13 +136,16 @@ def setup(folder: Path) -> dict[str, Any]:
     import logging
 
     from t4o_tui.config import data_dir_for
+    from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.runs import enqueue_run, get_run
     from t4o_tui.engine.runtime import Runtime, RuntimeOptions
     from t4o_tui.engine.tasks import create_task
+    from t4o_tui.jobs.registry import REGISTRY
     from t4o_tui.share import links
     from t4o_tui.store.db import open_database
     from t4o_tui.store.models import Artifact
 
+    install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)
     db_path = folder / "event.sqlite"
     db = open_database(db_path)

@@ -31,13 +31,16 @@ def main() -> None:
     import aiohttp
 
     from t4o_tui.config import data_dir_for
+    from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.runs import enqueue_run, get_run
     from t4o_tui.engine.runtime import Runtime, RuntimeOptions
     from t4o_tui.engine.tasks import create_task
+    from t4o_tui.jobs.registry import REGISTRY
     from t4o_tui.share import links
     from t4o_tui.share.server import ShareServer
     from t4o_tui.store.db import open_database
 
+    install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
     path = folder / "event.sqlite"
     db = open_database(path)
     create_task("Results", "test", {"seconds": 0, "write_file": True})

@@ -37,10 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from t4o_tui.engine import queue  # noqa: E402
+from t4o_tui.engine.job import install_jobs  # noqa: E402
 from t4o_tui.engine.schedules import ScheduleInput, add_schedule  # noqa: E402
 from t4o_tui.engine.tasks import create_task  # noqa: E402
+from t4o_tui.jobs.registry import REGISTRY  # noqa: E402
 from t4o_tui.store.db import open_database  # noqa: E402
 from t4o_tui.store.models import Event, Occurrence, Race, Run, RunLog, TestMark  # noqa: E402
+
+install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine the jobs it runs
 
 
 def env_for(folder: Path) -> dict[str, str]:

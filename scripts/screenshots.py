@@ -22,10 +22,12 @@ from textual.widgets import Input
 
 from t4o_tui.config import Config, data_dir_for
 from t4o_tui.demo import build_demo, prepare_demo
+from t4o_tui.engine.job import install_jobs
 from t4o_tui.engine.runs import enqueue_run, get_run
 from t4o_tui.engine.runtime import RuntimeOptions
 from t4o_tui.engine.schedules import list_occurrences
 from t4o_tui.engine.tasks import find_task
+from t4o_tui.jobs.registry import REGISTRY
 from t4o_tui.store.db import open_database
 from t4o_tui.store.models import Schedule
 from t4o_tui.timefmt import local_zone_name
@@ -169,6 +171,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    install_jobs(REGISTRY)  # an entry point: the engine runs the jobs it is handed
     with tempfile.TemporaryDirectory(prefix="t4o-screenshots-") as tmp:
         db_path = Path(tmp) / "demo.sqlite"
         db = open_database(db_path)

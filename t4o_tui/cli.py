@@ -783,11 +783,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         catch_early()  # before the engine loads: a SIGTERM during start-up is a clean stop
     from t4o_tui.config import ConfigError
+    from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.queue import AlreadyEnded
     from t4o_tui.engine.tasks import TaskError
+    from t4o_tui.jobs.registry import REGISTRY
     from t4o_tui.jobs.settings import SettingError
     from t4o_tui.store.db import DatabaseError
 
+    install_jobs(REGISTRY)  # the engine runs the jobs it is handed, here all of them
     try:
         if args.command:
             code = COMMANDS[args.command](args)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +39,81 @@ def test_layers_only_the_tui_imports_textual():
             if s.startswith(("import textual", "from textual")):
                 offenders.append(f"{rel}: {s}")
     assert offenders == []
+
+
+def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` over the package found in `cwd`, with the contracts of `cwd`/pyproject.toml."""
+    pytest.importorskip("importlinter", reason="import-linter is not installed (pip install '.[test]')")
+    code = "from importlinter.cli import lint_imports_command; lint_imports_command()"
+    return subprocess.run([sys.executable, "-c", code, "--no-cache", "--no-logo"], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _contracts() -> dict[str, str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {c["id"]: c["name"] for c in data["tool"]["importlinter"]["contracts"]}
+
+
+def test_import_contracts_hold():
+    """The layers of pyproject.toml (tui over engine/share/jobs over the domain and the store) hold."""
+    contracts = _contracts()
+    res = _lint_imports(ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"Contracts: {len(contracts)} kept, 0 broken." in res.stdout
+    for name in contracts.values():
+        assert f"{name} KEPT" in res.stdout
+
+
+# One wrong import per contract, each as a newcomer might write it, and the line lint-imports must
+# report for it: every contract is shown to catch something (none is empty or mistyped).
+WRONG_IMPORTS = {
+    "layers": ("engine/clock.py", "from t4o_tui.jobs import registry",
+               "t4o_tui.engine.clock -> t4o_tui.jobs.registry"),
+    "pure-domain": ("orienteering/model.py", "from t4o_tui.store import models",
+                    "t4o_tui.orienteering.model -> t4o_tui.store.models"),
+    "ui-only-in-tui": ("orienteering/cards.py", "import textual", "t4o_tui.orienteering.cards -> textual"),
+    "no-loops-inside": ("engine/schedule_math.py", "from t4o_tui.engine import runtime",
+                        "No cycles are allowed in t4o_tui.engine."),
+}
+
+
+def test_import_contracts_fail_on_a_wrong_import(tmp_path):
+    contracts = _contracts()
+    assert set(WRONG_IMPORTS) == set(contracts), "each contract needs a wrong import that breaks it"
+    shutil.copytree(ROOT / "t4o_tui", tmp_path / "t4o_tui", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    for rel, line, _ in WRONG_IMPORTS.values():
+        with (tmp_path / "t4o_tui" / rel).open("a") as f:
+            f.write(f"\n{line}  # deliberately wrong\n")
+    # A new top-level module that nobody placed in a layer.
+    (tmp_path / "t4o_tui" / "unplaced.py").write_text('"""A module without a layer."""\n')
+    res = _lint_imports(tmp_path)
+    assert res.returncode != 0, res.stdout + res.stderr
+    assert f"Contracts: 0 kept, {len(contracts)} broken." in res.stdout, res.stdout
+    for cid, (_, _, reported) in WRONG_IMPORTS.items():
+        assert f"{contracts[cid]} BROKEN" in res.stdout
+        assert reported in res.stdout, res.stdout
+    assert "- t4o_tui.unplaced" in res.stdout
+
+
+def _loaded_modules(code: str) -> set[str]:
+    """The modules `python -X importtime -c code` loads, by name."""
+    res = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    return {line.rsplit("|", 1)[1].strip() for line in res.stderr.splitlines()
+            if line.startswith("import time:") and line.count("|") == 2}
+
+
+def test_the_engine_loads_no_job_no_lxml_and_no_share_server():
+    """Jobs are handed to the engine by the entry points: importing all of it loads none of them."""
+    engine = sorted(".".join(("t4o_tui", *p.relative_to(ROOT / "t4o_tui").with_suffix("").parts)).removesuffix(".__init__")
+                    for p in (ROOT / "t4o_tui" / "engine").rglob("*.py"))
+    loaded = _loaded_modules("import t4o_tui.engine, " + ", ".join(engine))
+    assert set(engine) <= loaded
+    unwanted = [m for m in loaded if m.split(".")[0] in ("lxml", "openpyxl", "textual", "rich")
+                or m.startswith(("t4o_tui.jobs", "t4o_tui.share", "t4o_tui.tui"))]
+    assert unwanted == []
+    # The same reading sees them where they are loaded: the registry loads every job and lxml.
+    with_jobs = _loaded_modules("import t4o_tui.jobs.registry")
+    assert {"lxml", "t4o_tui.jobs.probe", "t4o_tui.jobs.result_list"} <= with_jobs

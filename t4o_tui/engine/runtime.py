@@ -29,9 +29,8 @@ from t4o_tui.engine import maintenance, queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.evaluator import Evaluator
 from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute, one_line
-from t4o_tui.engine.job import JobRegistry
+from t4o_tui.engine.job import JobRegistry, installed_jobs
 from t4o_tui.engine.queue import Claimed, Outcome
-from t4o_tui.jobs.registry import REGISTRY
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED
 
 log = logging.getLogger("t4o_tui.engine")
@@ -102,7 +101,7 @@ class Runtime:
         if self.opt.share and share_server is None:
             raise ValueError("options.share is on but no share_server factory was given "
                              "(t4o_tui.share.service.RuntimeShareServer)")
-        self.jobs = jobs if jobs is not None else REGISTRY
+        self.jobs = jobs if jobs is not None else installed_jobs()
         self._share_factory = share_server
         self._active: dict[int, EngineRunContext] = {}
         self._active_lock = threading.Lock()

@@ -10,9 +10,8 @@ from typing import Any
 import peewee
 
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
-from t4o_tui.jobs.event_data import reference_problems
-from t4o_tui.jobs.registry import UnknownJob, get_job
-from t4o_tui.jobs.settings import SettingError
+from t4o_tui.engine.job import UnknownJob, installed_jobs
+from t4o_tui.engine.settings import SettingError
 from t4o_tui.store.models import ORPHAN_POLICIES, Artifact, Run, Task, database_proxy
 
 NAME_MAX = 100
@@ -81,15 +80,16 @@ def _check_common(timeout: float | None, on_orphan: str | None) -> None:
 
 def validate_settings(job_id: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The job's settings, checked and with defaults filled in; TaskError listing every problem."""
+    jobs = installed_jobs()
     try:
-        job = get_job(job_id)
+        job = jobs.job(job_id)
     except UnknownJob as exc:
         raise TaskError(f"job: {exc}") from None
     clean, errors = job.settings.validate(settings)
     if errors:
         raise TaskError("; ".join(str(e) for e in errors))
     # Settings that name a race or classes are checked against the event now, not at the next run.
-    problems = reference_problems(clean) if database_proxy.obj is not None else []
+    problems = jobs.check_references(clean) if database_proxy.obj is not None else []
     if problems:
         raise TaskError("; ".join(problems))
     return clean
@@ -174,10 +174,10 @@ def list_tasks(db: peewee.Database) -> list[TaskRow]:
         "LEFT JOIN run r ON r.id = (SELECT max(id) FROM run WHERE task_id = t.id) ORDER BY t.name"
     ).fetchall()
     out = []
-
+    jobs = installed_jobs()
     for tid, name, job_id, settings, direct, timeout, on_orphan, rid, status, fin in rows:
         try:
-            job = get_job(job_id)
+            job = jobs.job(job_id)
             title, category, eff_timeout, eff_orphan = job.title, job.category, job.timeout, job.default_on_orphan()
         except UnknownJob:
             title, category, eff_timeout, eff_orphan = f"unknown job {job_id}", "Unknown", 3600.0, "fail"
@@ -193,7 +193,7 @@ def list_tasks(db: peewee.Database) -> list[TaskRow]:
 def parse_settings_text(job_id: str, pairs: list[str]) -> dict[str, Any]:
     """`key=value` strings typed by an admin into typed settings; TaskError when one is wrong."""
     try:
-        job = get_job(job_id)
+        job = installed_jobs().job(job_id)
     except UnknownJob as exc:
         raise TaskError(f"job: {exc}") from None
     try:

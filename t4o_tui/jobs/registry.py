@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from t4o_tui.engine.job import Job, JobRegistry, UnknownJob
+from t4o_tui.engine.job import Job, JobRegistry
 from t4o_tui.jobs.assign_cards import AssignCardsJob
 from t4o_tui.jobs.assign_starts import AssignStartsJob
 from t4o_tui.jobs.backup import BackupJob
@@ -41,10 +41,3 @@ JOBS: dict[str, type[Job]] = {
 
 #: What the entry points (cli, worker, TUI) hand the engine with t4o_tui.engine.job.install_jobs.
 REGISTRY = JobRegistry(JOBS, check_references=reference_problems)
-
-
-def get_job(job_id: str) -> type[Job]:
-    return REGISTRY.job(job_id)
-
-
-__all__ = ["JOBS", "REGISTRY", "UnknownJob", "get_job"]
