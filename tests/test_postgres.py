@@ -265,3 +265,46 @@ def test_processes_opening_an_empty_database_at_once_create_the_schema_once(pg_u
     assert _pg_columns(pg_url) == _sqlite_columns()
     assert [s.name for s in Station.select()].count("Override") == 1  # seed rows once
     db.close()
+
+
+def _as_older_version(url: str) -> None:
+    """Make a current database look like one made a version ago that lacked a table, a column, an
+    index, a trigger and a meta key (what an additive step adds)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE team_result")
+        conn.execute("ALTER TABLE class DROP COLUMN relay_multi_leg")
+        conn.execute("DROP INDEX run_failed")
+        conn.execute("DROP TRIGGER schedule_rev_class ON class")
+        conn.execute("DELETE FROM meta WHERE key = 'share_hits_written'")
+        conn.execute("DELETE FROM station WHERE name = 'Radio'")  # an admin's change: stays
+        conn.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(migrations.LATEST - 1),))
+
+
+def test_an_older_postgresql_database_gains_what_additive_steps_add(pg_url, monkeypatch):
+    open_database(pg_url).close()
+    _as_older_version(pg_url)
+    # Until the step is declared additive, the database is refused, naming the step.
+    with pytest.raises(DatabaseError, match=rf"version {migrations.LATEST - 1}, .* step {migrations.LATEST} has no "
+                                            "PostgreSQL upgrade yet"):
+        open_database(pg_url)
+    monkeypatch.setattr(backend_postgres, "ADDITIVE_STEPS", {migrations.LATEST})
+    monkeypatch.setattr(backend_postgres, "FIRST_VERSION", migrations.LATEST - 1)
+    db = open_database(pg_url)
+    try:
+        assert _pg_columns(pg_url) == _sqlite_columns()
+        assert Meta.get(Meta.key == "schema_version").value == str(migrations.LATEST)
+        assert Meta.get(Meta.key == "share_hits_written").value == ""
+        assert [s.name for s in Station.select().order_by(Station.id)] == [
+            "Override", "Readout", "Finish", "Start check", "Card check"]
+        indexes = {r[0] for r in db.execute_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'run'")}
+        assert "run_failed" in indexes
+        rev = int(Meta.get(Meta.key == "schedule_rev").value)
+        db.execute_sql("INSERT INTO event(name) VALUES ('E')")
+        db.execute_sql("INSERT INTO race(event_id, name) VALUES (1, 'R')")  # +1
+        db.execute_sql("INSERT INTO class(race_id, name) VALUES (1, 'H21')")
+        db.execute_sql("UPDATE class SET first_start = 5, relay_multi_leg = 1")  # +1: the trigger is back
+        assert int(Meta.get(Meta.key == "schedule_rev").value) == rev + 2
+    finally:
+        db.close()

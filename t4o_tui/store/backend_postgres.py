@@ -9,14 +9,16 @@ in-memory SQLite database, and its tables and indexes are translated (INTEGER â†
 DOUBLE PRECISION, an INTEGER PRIMARY KEY â†’ an identity column); its seed rows are copied. SQLite
 triggers cannot be translated mechanically, so each has its PostgreSQL form in `TRIGGERS`: a step
 that adds a trigger without one there is refused when a PostgreSQL database is created. A
-PostgreSQL database is created at the latest version in one transaction; PostgreSQL databases
-exist only from this version on, so there is no upgrade from older versions yet.
+PostgreSQL database is created at the latest version in one transaction. PostgreSQL databases
+exist from schema version 11 (FIRST_VERSION) on; a later step upgrades them when it is declared
+additive (ADDITIVE_STEPS): what the latest schema has and the database lacks is added.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -224,6 +226,13 @@ def connect(url: str) -> PostgresEventDatabase:
 
 
 # -- schema -----------------------------------------------------------------------------------------
+# PostgreSQL databases exist from this schema version on: older ones are never met.
+FIRST_VERSION = 11
+# Later versions whose SQLite step only adds (tables, columns, indexes, triggers, meta keys): a
+# PostgreSQL database at an older version is upgraded by adding what the latest schema has and it
+# lacks. A step that changes or moves data is not listed, and such a database is refused with the
+# step's number until its PostgreSQL form is written here.
+ADDITIVE_STEPS: set[int] = set()
 _BUMP = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'schedule_rev'"
 FUNCTIONS = [
     "CREATE FUNCTION t4o_schedule_rev_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -255,8 +264,18 @@ def _translate_table(sql: str) -> str:
     return re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql, flags=re.IGNORECASE)
 
 
-def schema_statements() -> list[str]:
-    """The DDL and seed rows of a PostgreSQL database at the latest schema version."""
+@dataclass
+class Schema:
+    """The latest schema in PostgreSQL form, by object, in creation order."""
+
+    tables: dict[str, str] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)
+    triggers: dict[str, str] = field(default_factory=dict)
+    seeds: dict[str, list[str]] = field(default_factory=dict)  # table -> its rows (and sequence)
+
+
+def latest_schema() -> Schema:
+    """The SQLite schema at the latest version, translated (see the module's docstring)."""
     mem = sqlite3.connect(":memory:", isolation_level=None)
     try:
         migrations.upgrade(mem)
@@ -269,26 +288,99 @@ def schema_statements() -> list[str]:
             raise migrations.SchemaError(
                 f"no PostgreSQL form of the trigger(s) {', '.join(missing)} (t4o_tui/store/backend_postgres.py)"
             )
-        out = [_translate_table(sql) for kind, _, _, sql in objects if kind == "table"]
-        out += [sql for kind, _, _, sql in objects if kind == "index"]
-        out += FUNCTIONS
-        out += [f"CREATE TRIGGER {name} {TRIGGERS[name]}" for kind, name, _, _ in objects if kind == "trigger"]
-        for kind, name, _, _ in objects:
-            if kind != "table":
-                continue
-            cur = mem.execute(f'SELECT * FROM "{name}"')
-            cols = [d[0] for d in cur.description]
-            for row in cur.fetchall():
-                values = ", ".join(_literal(v) for v in row)
-                out.append(f'INSERT INTO "{name}" ({", ".join(cols)}) VALUES ({values})')
-            if "id" in cols:
-                out.append(
-                    f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
-                    f'COALESCE((SELECT max(id) FROM "{name}"), 0) + 1, false)'
-                )
-        return out
+        schema = Schema()
+        for kind, name, _, sql in objects:
+            if kind == "table":
+                schema.tables[name] = _translate_table(sql)
+                schema.seeds[name] = _seed_rows(mem, name)
+            elif kind == "index":
+                schema.indexes[name] = sql
+            elif kind == "trigger":
+                schema.triggers[name] = f"CREATE TRIGGER {name} {TRIGGERS[name]}"
+        return schema
     finally:
         mem.close()
+
+
+def _seed_rows(mem: sqlite3.Connection, table: str) -> list[str]:
+    cur = mem.execute(f'SELECT * FROM "{table}"')
+    cols = [d[0] for d in cur.description]
+    out = [f'INSERT INTO "{table}" ({", ".join(cols)}) VALUES ({", ".join(_literal(v) for v in row)})'
+           for row in cur.fetchall()]
+    if out and "id" in cols:
+        # Rows added later number on after the seeded ids.
+        out.append(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                   f'COALESCE((SELECT max(id) FROM "{table}"), 0) + 1, false)')
+    return out
+
+
+def schema_statements() -> list[str]:
+    """The DDL and seed rows of a PostgreSQL database at the latest schema version."""
+    schema = latest_schema()
+    out = [*schema.tables.values(), *schema.indexes.values(), *FUNCTIONS, *schema.triggers.values()]
+    for rows in schema.seeds.values():
+        out += rows
+    return out
+
+
+def _columns(create_table: str) -> list[tuple[str, str]]:
+    """(name, definition) of each column of a CREATE TABLE statement, table constraints left out."""
+    body = re.sub(r"--[^\n]*", "", create_table[create_table.index("(") + 1 : create_table.rindex(")")])
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(body):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            items.append(body[start:i])
+            start = i + 1
+    items.append(body[start:])
+    out = []
+    for item in (x.strip() for x in items):
+        word = re.match(r'"?(\w+)', item)
+        first = word.group(1) if word else ""
+        if first and first.upper() not in ("UNIQUE", "PRIMARY", "FOREIGN", "CHECK", "CONSTRAINT"):
+            out.append((first, item))
+    return out
+
+
+def _add_missing(conn: PgConnection) -> None:
+    """Bring a database at an older version whose later steps are all additive to the latest."""
+    schema = latest_schema()
+    tables = {r[0] for r in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()").fetchall()}
+    created = []
+    for name, sql in schema.tables.items():
+        if name not in tables:
+            conn.execute(sql)
+            created.append(name)
+            continue
+        have = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ?", (name,)).fetchall()}
+        for column, definition in _columns(sql):
+            if column not in have:
+                conn.execute(f'ALTER TABLE "{name}" ADD COLUMN {definition}')
+    indexes = {r[0] for r in conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()").fetchall()}
+    for name, sql in schema.indexes.items():
+        if name not in indexes:
+            conn.execute(sql)
+    for sql in FUNCTIONS:
+        conn.execute(sql.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    triggers = {r[0] for r in conn.execute(
+        "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = current_schema()"
+    ).fetchall()}
+    for name, sql in schema.triggers.items():
+        if name not in triggers:
+            conn.execute(sql)
+    # Seed rows of new tables; new meta keys (never an admin's rows deleted since: not re-added).
+    for name in created:
+        for sql in schema.seeds[name]:
+            conn.execute(sql)
+    for sql in schema.seeds.get("meta", []):
+        conn.execute(sql + " ON CONFLICT (key) DO NOTHING")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(migrations.LATEST),))
 
 
 def _literal(v: object) -> str:
@@ -319,17 +411,23 @@ def upgrade(conn: PgConnection) -> int:
         if version == 0:
             for statement in schema_statements():
                 conn.execute(statement)
-            version = migrations.LATEST
+        elif version < migrations.LATEST:
+            steps = range(version + 1, migrations.LATEST + 1)
+            unsure = [v for v in steps if v not in ADDITIVE_STEPS]
+            if version < FIRST_VERSION or unsure:
+                raise migrations.SchemaError(
+                    f"its schema is version {version}, older than this t4o-tui's ({migrations.LATEST}), and "
+                    f"step {unsure[0] if unsure else version + 1} has no PostgreSQL upgrade yet "
+                    "(t4o_tui/store/backend_postgres.py: ADDITIVE_STEPS)"
+                )
+            _add_missing(conn)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback = getattr(conn, "in_transaction", False)
+        if rollback:
+            conn.execute("ROLLBACK")
         raise
-    if version < migrations.LATEST:
-        raise migrations.SchemaError(
-            f"its schema is version {version}, older than this t4o-tui's ({migrations.LATEST}); upgrading a "
-            "PostgreSQL database from an older version is not available yet (issue 14)"
-        )
-    return version
+    return migrations.LATEST
 
 
 def _checked_version(conn: PgConnection) -> int:
