@@ -232,7 +232,9 @@ FIRST_VERSION = 11
 # PostgreSQL database at an older version is upgraded by adding what the latest schema has and it
 # lacks. A step that changes or moves data is not listed, and such a database is refused with the
 # step's number until its PostgreSQL form is written here.
-ADDITIVE_STEPS: set[int] = set()
+ADDITIVE_STEPS: set[int] = {
+    12,  # result corrections: the table correction and its index
+}
 _BUMP = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'schedule_rev'"
 FUNCTIONS = [
     "CREATE FUNCTION t4o_schedule_rev_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
