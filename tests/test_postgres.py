@@ -14,7 +14,9 @@ import pg_server
 import pytest
 
 from t4o_tui.engine import queue
+from t4o_tui.engine.job import JobError, RunContext
 from t4o_tui.engine.tasks import create_task
+from t4o_tui.jobs.backup import BackupJob
 from t4o_tui.store import backend_postgres, migrations
 from t4o_tui.store.db import DatabaseError, is_postgres, open_database
 from t4o_tui.store.models import Meta, Station
@@ -307,5 +309,73 @@ def test_an_older_postgresql_database_gains_what_additive_steps_add(pg_url, monk
         db.execute_sql("INSERT INTO class(race_id, name) VALUES (1, 'H21')")
         db.execute_sql("UPDATE class SET first_start = 5, relay_multi_leg = 1")  # +1: the trigger is back
         assert int(Meta.get(Meta.key == "schedule_rev").value) == rev + 2
+    finally:
+        db.close()
+
+
+class _Ctx(RunContext):
+    """The engine's side of a run, reduced to what the backup job uses."""
+
+    def __init__(self, db: peewee.Database, data_dir: Path, settings: dict[str, object]) -> None:
+        self.run_id, self.task_name, self.settings, self.row = 7, "Backup", settings, None
+        self.db, self.data_dir = db, data_dir
+        self.lines: list[str] = []
+        self.outputs: list[Path] = []
+
+    def log(self, level: str, message: str) -> None:
+        self.lines.append(f"{level}: {message}")
+
+    def progress(self, fraction: float | None, message: str | None = None) -> None:
+        pass
+
+    @property
+    def cancelled(self) -> bool:
+        return False
+
+    def sleep(self, seconds: float) -> None:
+        raise AssertionError("not used")
+
+    def transaction(self):  # type: ignore[override]
+        raise AssertionError("not used")
+
+    def output(self, name: str, media_type: str):  # type: ignore[override]
+        raise AssertionError("not used")
+
+    def register_output(self, path: Path, media_type: str) -> None:
+        self.outputs.append(path)
+
+
+def test_backup_of_a_postgresql_database_is_a_pg_dump_that_restores(pg_url, pg_admin_url, tmp_path, monkeypatch):
+    import psycopg
+
+    db = open_database(pg_url)
+    try:
+        create_task("Results", "test", {"seconds": 0})
+        ctx = _Ctx(db, tmp_path / "files", {"keep": 1})
+        BackupJob().run(ctx)
+        ctx.run_id += 1
+        BackupJob().run(ctx)
+        first, second = ctx.outputs
+        assert first != second
+        assert first.parent == tmp_path / "files" / "backups" and first.suffix == ".dump"
+        assert not first.exists() and second.exists()  # keep 1: the older copy went
+        # The copy is real: pg_restore brings the task back in a new database.
+        copy = "t4o_restore_" + pg_url.rsplit("_", 1)[-1]
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{copy}"')
+        try:
+            restore = subprocess.run(["pg_restore", "--no-owner", f"--dbname={pg_server.with_database(pg_admin_url, copy)}",
+                                      str(second)], capture_output=True, text=True, timeout=120)
+            assert restore.returncode == 0, restore.stderr
+            with psycopg.connect(pg_server.with_database(pg_admin_url, copy)) as conn:
+                assert conn.execute("SELECT name FROM task").fetchall() == [("Results",)]
+        finally:
+            with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        # Without pg_dump the run fails saying what is missing.
+        monkeypatch.setattr("shutil.which", lambda name: None)
+        monkeypatch.setattr("t4o_tui.jobs.backup.glob", lambda pattern: [])
+        with pytest.raises(JobError, match=r"^pg_dump is not installed: a PostgreSQL database is backed up with it"):
+            BackupJob().run(ctx)
     finally:
         db.close()

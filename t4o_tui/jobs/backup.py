@@ -1,17 +1,24 @@
-"""Backup: a consistent copy of the event database (SQLite online backup), keeping the last N copies."""
+"""Backup: a consistent copy of the event database (SQLite online backup, or pg_dump for
+PostgreSQL), keeping the last N copies."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import subprocess
 import time
+from glob import glob
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from t4o_tui.jobs.base import Job, JobError, RunContext
 from t4o_tui.jobs.settings import Schema, Setting
+from t4o_tui.store.db import is_postgres
 
 PREFIX = "backup-"
 SUFFIX = ".sqlite"
+PG_SUFFIX = ".dump"  # pg_dump's custom format: pg_restore reads it
 # Pages copied per step (64 MiB at 4 KiB pages): few steps, because a write by another connection
 # between steps restarts the copy, yet a huge database still checks for cancel now and then.
 PAGES_PER_STEP = 16384
@@ -31,7 +38,9 @@ class BackupJob(Job):
         "the timing goes on), as backup-<event>-<time>.sqlite, and keeps the newest N copies. "
         "The run's file is the new copy. The copy a task's latest run recorded is never removed "
         "(a share link serves it while the next copy is written): with N = 1 the copy before the "
-        "newest stays until the next run, so the folder holds the newest two."
+        "newest stays until the next run, so the folder holds the newest two. A PostgreSQL "
+        "database is copied with pg_dump (custom format, for pg_restore) as backup-<database>-<time>.dump, "
+        "by default into 'backups' in the event's data folder."
     )
     settings = Schema(
         (
@@ -44,6 +53,9 @@ class BackupJob(Job):
     produces = "application/vnd.sqlite3"
 
     def run(self, ctx: RunContext) -> None:
+        if is_postgres(ctx.db):
+            self._run_pg_dump(ctx)
+            return
         source_path = Path(str(ctx.db.database))
         folder = Path(ctx.settings.get("folder") or source_path.parent / "backups")
         try:
@@ -81,8 +93,64 @@ class BackupJob(Job):
         ctx.register_output(target, self.produces or "application/octet-stream")
         self._prune(ctx, folder, target, source_path.stem, int(ctx.settings.get("keep", 10)))
 
+    def _run_pg_dump(self, ctx: RunContext) -> None:
+        """A PostgreSQL database is copied by pg_dump (one consistent snapshot, custom format)."""
+        pg_dump = shutil.which("pg_dump") or next(iter(sorted(glob("/usr/lib/postgresql/*/bin/pg_dump"))[::-1]), None)
+        if pg_dump is None:
+            raise JobError("pg_dump is not installed: a PostgreSQL database is backed up with it "
+                           "(install PostgreSQL's client programs, e.g. apt-get install postgresql-client)")
+        parts = urlsplit(str(ctx.db.database))
+        name = parts.path.lstrip("/") or "postgresql"
+        env = dict(os.environ)
+        if parts.password is not None:
+            # In the environment, not on pg_dump's command line, where every user's ps would see it.
+            env["PGPASSWORD"] = unquote(parts.password)
+            netloc = (parts.username or "") + "@" + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+            parts = parts._replace(netloc=netloc)
+        folder = Path(ctx.settings.get("folder") or ctx.data_dir / "backups")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JobError(f"cannot create backup folder {folder}: {exc.strerror}") from None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        target = folder / f"{PREFIX}{name}-{stamp}-run{ctx.run_id}{PG_SUFFIX}"
+        tmp = target.with_name(target.name + ".part")
+        ctx.info(f"copying PostgreSQL database {name} to {target} with {pg_dump}")
+        try:
+            proc = subprocess.Popen(
+                [pg_dump, "--format=custom", "--no-password", f"--file={tmp}", f"--dbname={urlunsplit(parts)}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+            )
+            try:
+                while True:
+                    try:
+                        proc.wait(timeout=0.2)
+                        break
+                    except subprocess.TimeoutExpired:
+                        ctx.check()  # a cancel stops pg_dump; its half-written file goes
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            err = proc.stderr.read() if proc.stderr else ""
+            if proc.returncode != 0:
+                first = next((line for line in err.splitlines() if line.strip()), f"exit status {proc.returncode}")
+                raise JobError(f"pg_dump failed: {first.removeprefix('pg_dump: ').removeprefix('error: ')}")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise JobError(f"backup to {folder} failed: {exc.strerror or exc}") from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        ctx.info(f"backup written: {target.name} ({target.stat().st_size} bytes)")
+        ctx.register_output(target, "application/octet-stream")
+        self._prune(ctx, folder, target, name, int(ctx.settings.get("keep", 10)), suffix=PG_SUFFIX)
+
     @staticmethod
-    def _prune(ctx: RunContext, folder: Path, new: Path, stem: str, keep: int) -> None:
+    def _prune(ctx: RunContext, folder: Path, new: Path, stem: str, keep: int, suffix: str = SUFFIX) -> None:
         """Keep this run's copy and the newest `keep` - 1 others, and never a task's latest file:
         this run is not recorded yet, so the copy of the task's last run is still what its share
         link serves (and a second backup task writing to the same folder has its own latest copy).
@@ -90,7 +158,7 @@ class BackupJob(Job):
         system's clock have the same modification time."""
         latest = {os.path.realpath(row[0]) for row in ctx.db.connection().execute(LATEST_FILES_SQL).fetchall()}
         others: list[tuple[float, str, Path]] = []
-        for p in folder.glob(f"{PREFIX}{stem}-*{SUFFIX}"):
+        for p in folder.glob(f"{PREFIX}{stem}-*{suffix}"):
             if p.name == new.name:
                 continue
             try:
