@@ -40,9 +40,13 @@ CLASSES = Setting("classes", "multi-choice", "Classes", "Class names, comma sepa
 
 def selected_classes(ctx: RunContext, conn: sqlite3.Connection, race_id: int) -> list[tuple]:  # type: ignore[type-arg]
     """The race's classes named in the 'classes' setting (all when empty); unknown names are an error."""
+    # Column 7 is every vacant start the class gets: those the draw places, and those kept at fixed
+    # places (before, after, one after every N runners: orienteering.vacancies, kept by the draw).
     rows = conn.execute(
-        "SELECT id, name, course_id, start_type, first_start, start_interval, bib_start, vacancies, draw_order, "
-        "start_box FROM class WHERE race_id=? ORDER BY COALESCE(draw_order, 1e9), name", (race_id,)).fetchall()
+        "SELECT id, name, course_id, start_type, first_start, start_interval, bib_start, vacancies + vacancies_before "
+        "+ vacancies_after + CASE WHEN vacancy_every > 0 THEN MAX((SELECT count(*) FROM entry e WHERE e.class_id = "
+        "class.id AND e.status = 'entered') - 1, 0) / vacancy_every ELSE 0 END, draw_order, start_box "
+        "FROM class WHERE race_id=? ORDER BY COALESCE(draw_order, 1e9), name", (race_id,)).fetchall()
     wanted = ctx.settings.get("classes") or []
     if not wanted:
         return rows
