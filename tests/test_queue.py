@@ -1,4 +1,5 @@
-"""The queue's transactions on a real SQLite file and a real PostgreSQL server: claim order, one queue-lane run, orphans, cancel, retention."""
+"""The queue's transactions on a real SQLite file and a real PostgreSQL server: claim order, one
+queue-lane run, orphans, cancel, retention."""
 
 from __future__ import annotations
 
