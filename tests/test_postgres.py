@@ -379,3 +379,54 @@ def test_backup_of_a_postgresql_database_is_a_pg_dump_that_restores(pg_url, pg_a
             BackupJob().run(ctx)
     finally:
         db.close()
+
+
+@pytest.mark.slow
+def test_a_server_restart_mid_way_loses_no_run_and_leaves_none_stuck(own_cluster, tmp_path):
+    import psycopg
+
+    url = pg_server.with_database(own_cluster.url, "event")
+    with psycopg.connect(own_cluster.url, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE event")
+    db = open_database(url)
+    db.execute_sql(
+        "CREATE TABLE work_log (id BIGSERIAL PRIMARY KEY, run_id BIGINT NOT NULL, lane TEXT NOT NULL, "
+        "worker TEXT NOT NULL, lane_running TEXT NOT NULL, started TIMESTAMPTZ NOT NULL, ended TIMESTAMPTZ)"
+    )
+    q, d = create_task("Q", "test", {"seconds": 0}), create_task("D", "test", {"seconds": 0}, direct=True)
+    conn = db.connection()
+    ids = [queue.enqueue(conn, q.id, direct=False, trigger="manual", now=time.time()) for _ in range(200)]
+    ids += [queue.enqueue(conn, d.id, direct=True, trigger="manual", now=time.time()) for _ in range(40)]
+    db.close()
+    workers = [_worker(url, f"w{i}", len(ids), tmp_path, "2") for i in (1, 2)]
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # restart once a good part of the runs has gone through
+            with psycopg.connect(url) as c:
+                done = c.execute("SELECT count(*) FROM run WHERE status = 'succeeded'").fetchone()[0]
+            if done >= 60:
+                break
+            assert time.monotonic() < deadline, f"only {done} runs done"
+            time.sleep(0.02)
+        own_cluster.restart()
+        errs = [w.communicate(timeout=180)[1] for w in workers]
+        assert [w.returncode for w in workers] == [0, 0], errs
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    assert any("connection lost" in e for e in errs), errs  # the cut really hit the workers
+    with psycopg.connect(url) as c:
+        runs = dict(c.execute("SELECT id, status FROM run").fetchall())
+        attempts = dict(c.execute("SELECT id, attempts FROM run").fetchall())
+        work = c.execute("SELECT run_id, count(*) FROM work_log GROUP BY run_id").fetchall()
+        lost = {r[0] for r in c.execute("SELECT run_id FROM run_log WHERE message LIKE 'worker lost%'").fetchall()}
+    # No run lost, none stuck: every one ended, and succeeded.
+    assert sorted(runs) == sorted(ids) and set(runs.values()) == {"succeeded"}
+    done_work = dict(work)
+    assert set(done_work) == set(ids)
+    # Work done twice only for a run the cut caught mid-way: it was requeued when its lease expired
+    # (its second attempt), and its log says so.
+    again = {rid for rid, n in done_work.items() if n > 1}
+    assert all(attempts[rid] >= 2 and rid in lost for rid in again), (again, lost)
+    assert all(n <= 2 for n in done_work.values())
