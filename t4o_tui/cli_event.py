@@ -42,6 +42,7 @@ _EVENT_OPTIONS = {
     "name": ("--name", "NAME", "the event's name"),
     "timezone": ("--timezone", "ZONE", "IANA time zone, e.g. Europe/Oslo (also --tz)"),
     "organiser": ("--organiser", "NAME", "the organising club"),
+    "time_resolution": ("--time-resolution", "SECONDS", "1 (default) or 0.1: results ranked and written to tenths"),
 }
 
 
@@ -114,7 +115,7 @@ def cmd_event(args: argparse.Namespace) -> int:
     if args.event_command == "set":
         changes = _changes(args, _EVENT_OPTIONS)
         if not changes:
-            raise CliError("nothing to change (give --name, --timezone or --organiser)")
+            raise CliError("nothing to change (give --name, --timezone, --organiser or --time-resolution)")
         try:
             es.set_event(db, changes)
         except es.SetupError as exc:
@@ -129,6 +130,7 @@ def cmd_event(args: argparse.Namespace) -> int:
     print(f"event      {ev.name or '(not set: t4o-tui event set --name NAME)'}")
     print(f"time zone  {ev.timezone}")
     print(f"organiser  {ev.organiser or '-'}")
+    print(f"timing to  {'tenths of a second' if ev.time_resolution < 1 else 'whole seconds'}")
     print(f"races      {len(races)}")
     for r in races:
         print(f"  {r.number}  {r.name}  {r.date or 'no date'}  first start {r.first_start_text() or '-'}  "

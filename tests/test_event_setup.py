@@ -66,6 +66,10 @@ def test_event_and_races(event: peewee.Database) -> None:
     assert races[1].first_start_text() == "09:30:00"
     assert es.find_race("day 2").id == races[1].id
     assert es.find_race("2").id == races[1].id
+    # Timing to tenths: results are ranked and written to 0.1 s (IOF XML timeResolution).
+    assert info.time_resolution == 1.0
+    assert es.set_event(event, {"time_resolution": "0,1"}).time_resolution == 0.1
+    assert Event.get().time_resolution == 0.1
 
 
 def test_bad_event_and_race_values_are_refused(event: peewee.Database, db_path: Path, tmp_path: Path) -> None:
@@ -80,6 +84,7 @@ def test_bad_event_and_race_values_are_refused(event: peewee.Database, db_path: 
         (lambda: es.set_race(event, "1", {"number": "2"}), "number", "race 2 exists already"),
         (lambda: es.set_race(event, None, {"name": "x"}), "race", "the event has 2 races"),
         (lambda: es.add_race(event, "Day 3", {"first_start": "10:00"}), "first_start", "give --date YYYY-MM-DD"),
+        (lambda: es.set_event(event, {"time_resolution": "0.5"}), "time_resolution", "is not 1 or 0.1"),
     ]
     for call, field, text in cases:
         with pytest.raises(es.SetupError) as err:

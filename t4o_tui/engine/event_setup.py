@@ -54,6 +54,7 @@ class EventInfo:
     timezone: str
     organiser: str | None
     races: int
+    time_resolution: float = 1.0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,7 +161,9 @@ CLASS_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 RACE_FIELDS = ("name", "date", "first_start", "discipline", "number")
-EVENT_FIELDS = ("name", "timezone", "organiser")
+EVENT_FIELDS = ("name", "timezone", "organiser", "time_resolution")
+# Times are ranked and written to this resolution (IOF XML timeResolution): whole seconds or tenths.
+TIME_RESOLUTIONS = {"1": 1.0, "1s": 1.0, "0.1": 0.1, "0.1s": 0.1}
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -304,7 +307,8 @@ def get_event(db: peewee.Database) -> EventInfo:
     races = Race.select().count()
     if ev is None:
         return EventInfo(None, "", local_zone_name(), None, races)
-    return EventInfo(ev.id, ev.name, ev.timezone or local_zone_name(), ev.organiser, races)
+    return EventInfo(ev.id, ev.name, ev.timezone or local_zone_name(), ev.organiser, races,
+                     ev.time_resolution or 1.0)
 
 
 def _the_event(name: str | None = None) -> Event:
@@ -329,6 +333,11 @@ def set_event(db: peewee.Database, changes: Mapping[str, str]) -> EventInfo:
         clean["timezone"] = valid_zone(changes["timezone"])
     if "organiser" in changes:
         clean["organiser"] = " ".join(changes["organiser"].split()) or None
+    if "time_resolution" in changes:
+        given = changes["time_resolution"].strip().replace(",", ".")
+        if given not in TIME_RESOLUTIONS:
+            raise SetupError("time_resolution", f"'{changes['time_resolution']}' is not 1 or 0.1 (seconds)")
+        clean["time_resolution"] = TIME_RESOLUTIONS[given]
     with db.atomic():
         ev = _the_event(clean.get("name"))
         old_zone = _zone(ev.timezone or local_zone_name())
