@@ -310,7 +310,7 @@ def cmd_task(args: argparse.Namespace) -> int:
             print(f"{row.name} (task {row.id})\n  job: {row.job} ({row.job_title}, {row.category})")
             print(f"  lane: {'direct' if row.direct else 'queue'}\n  timeout: {row.effective_timeout:g} s")
             print(f"  on orphan: {row.effective_on_orphan}\n  last run: {row.last_run_id or '-'} {row.last_status or ''}")
-            for k, v in row.settings.items():
+            for k, v in row.as_json()["settings"].items():  # secrets masked
                 print(f"  {k} = {json.dumps(v)}")
     return EXIT_OK
 

@@ -250,3 +250,15 @@ def test_password_from_the_config_file_is_sent_in_the_header(db, db_path, tmp_pa
     assert run.status == "succeeded", run.error
     assert svc.received[0][0]["pwd"] == "cfg-pw-123" and svc.received[0][0]["competition"] == "9"
     assert "cfg-pw-123" not in log_text(db, run)
+
+
+def test_the_password_is_never_printed_by_task_listings(cli):
+    res = cli("task", "add", "live", "--job", "live-results", "--set", "url=http://127.0.0.1:9/mop",
+              "--set", "competition=5", "--set", "password=hunter2")
+    assert res.returncode == 0, res.stderr
+    shown = cli("task", "show", "live")
+    listed = cli("tasks", "--json")
+    as_json = cli("task", "show", "live", "--json")
+    assert 'password = "********"' in shown.stdout
+    for out in (shown, listed, as_json):
+        assert out.returncode == 0 and "hunter2" not in out.stdout + out.stderr

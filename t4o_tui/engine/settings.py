@@ -227,3 +227,16 @@ class Schema:
             if v is not None:
                 clean[f.key] = v
         return clean, errors
+
+
+SECRET_MASK = "********"
+
+
+def is_secret(key: str) -> bool:
+    """A setting that must not be shown: a password (e.g. live results' service password)."""
+    return "password" in key or key.endswith(("_secret", "_token"))
+
+
+def masked(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as listings and `task show` print them: secrets replaced by a mask."""
+    return {k: (SECRET_MASK if is_secret(k) and v else v) for k, v in settings.items()}

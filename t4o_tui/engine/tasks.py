@@ -11,7 +11,7 @@ import peewee
 
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.job import UnknownJob, installed_jobs
-from t4o_tui.engine.settings import SettingError
+from t4o_tui.engine.settings import SettingError, masked
 from t4o_tui.store.models import ORPHAN_POLICIES, Artifact, Run, Task, database_proxy
 
 NAME_MAX = 100
@@ -42,7 +42,7 @@ class TaskRow:
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "name": self.name, "job": self.job, "category": self.category,
-            "settings": self.settings, "direct": self.direct, "timeout": self.effective_timeout,
+            "settings": masked(self.settings), "direct": self.direct, "timeout": self.effective_timeout,
             "on_orphan": self.effective_on_orphan, "last_run": self.last_run_id, "last_status": self.last_status,
         }
 

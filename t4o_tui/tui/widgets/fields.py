@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
+from t4o_tui.engine.settings import is_secret
 from t4o_tui.jobs.settings import Setting, SettingError
 
 # A parser turns the control's raw value into the value to save, or raises ValueError (whose
@@ -126,7 +127,7 @@ def setting_field(setting: Setting, value: Any, *, disabled: bool = False) -> Fi
     elif setting.type == "datetime":
         placeholder = "e.g. 2026-06-01T10:00:00+02:00"
     text = setting.format(value) if value is not None else ""
-    inp = Input(text, placeholder=placeholder, compact=True, disabled=disabled)
+    inp = Input(text, placeholder=placeholder, compact=True, disabled=disabled, password=is_secret(setting.key))
     return Field(setting.key, setting.label, inp, parse=setting.parse, help=help_text.strip())
 
 
