@@ -59,9 +59,17 @@ def clock(seconds: float | None, resolution: float = 1.0) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-STATUS_WORDS = {"OK": "", "MissingPunch": "mp", "DidNotFinish": "dnf", "DidNotStart": "dns", "Disqualified": "dsq",
-                "OverTime": "ot", "Inactive": "", "Started": "in forest", "Checked": "checked", "Finished": "finished",
-                "NotCompeting": "nc", "Active": "in forest"}
+# Statuses in capitals (the codes results boards use); runners still out in words. Inactive (no data
+# yet) reads "not started" before the runner's start time and "in forest" after it (status_word).
+STATUS_WORDS = {"OK": "", "MissingPunch": "MP", "DidNotFinish": "DNF", "DidNotStart": "DNS", "Disqualified": "DSQ",
+                "OverTime": "OT", "Inactive": "not started", "Started": "in forest", "Checked": "checked",
+                "Finished": "finished", "NotCompeting": "NC", "Active": "in forest"}
+
+
+def status_word(status: str, start_time: float | None, now: float) -> str:
+    if status == "Inactive":
+        return "in forest" if start_time is not None and start_time <= now else "not started"
+    return STATUS_WORDS.get(status, status)
 
 
 class ResultListJob(Job):
@@ -79,6 +87,11 @@ class ResultListJob(Job):
         Setting("splits", "boolean", "Split times", "Show split times in the HTML list.", default=False),
         Setting("refresh", "integer", "Auto-refresh (s)", "The HTML page reloads itself this often; 0: never.", default=0, min=0, max=3600),
         Setting("in_forest", "boolean", "List runners still out", "Also list runners without a result.", default=True),
+        Setting("arena", "boolean", "Arena screen", "The HTML page opens in arena mode: as many columns of classes "
+                "as a large screen holds, turning to the next classes by itself. Any share link of the page can "
+                "ask for it too: add ?arena (or ?arena=0 to turn it off) and &cycle=SECONDS.", default=False),
+        Setting("cycle", "integer", "Arena cycle (s)", "In arena mode, how long each screen of classes shows.",
+                default=12, min=2, max=600),
     ))
     sub_minute = True
     timeout = 300.0
@@ -128,7 +141,7 @@ class ResultListJob(Job):
             no_times = types.get(c[0]) == "no_times"
             body, dim = [], set()
             for i, (row, r) in enumerate(rows):
-                word = STATUS_WORDS.get(r.status, r.status)
+                word = status_word(r.status, r.start, now.timestamp())
                 res = self.resolution
                 time_text = "" if no_times else (clock(row.time, res) if r.status == "OK" or row.not_competing else word)
                 if r.status != "OK":
@@ -140,9 +153,12 @@ class ResultListJob(Job):
                 body.append(cells)
             home = sum(1 for _, r in rows if r.status not in ("Inactive", "Started", "Checked"))
             sections.append(html_lists.Section(c[1], f"{home}/{len(rows)} finished", body, frozenset(dim)))
-        meta = f"{race.name} · {race.date or ''} · updated {now.astimezone(zone):%H:%M:%S}"
+        # No empty slots in the header: a race without a date says nothing about it.
+        meta = " · ".join(p for p in (race.name, race.date, f"updated {now.astimezone(zone):%H:%M:%S}") if p)
         return html_lists.render_page(f"{race.event.name} – Results", meta, cols, sections,
-                                      refresh_seconds=int(ctx.settings.get("refresh") or 0) or None)
+                                      refresh_seconds=int(ctx.settings.get("refresh") or 0) or None,
+                                      arena=bool(ctx.settings.get("arena")),
+                                      cycle_seconds=int(ctx.settings.get("cycle") or 12))
 
     def _xml(self, conn: Any, race: Any, classes: list[Any], ranked: dict[int, list[tuple[RankedRow, Runner]]],
              zone: Any, now: datetime) -> bytes:

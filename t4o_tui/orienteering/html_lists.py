@@ -1,7 +1,13 @@
 """Human-readable lists (start lists, result lists) as one HTML page and as CSV.
 
-The page reads well on a phone and on an arena screen: one column of class sections, large type,
-no scripts, and an optional meta refresh so a screen keeps itself current.
+The page reads well on a phone and on a desk screen: one column of class sections, large type, and
+an optional meta refresh so a screen keeps itself current.
+
+Arena mode (render_page(arena=True), or `?arena` on the page's URL, e.g. a share link
+`/s/<token>?arena&cycle=8`) fills a large screen (1920x1080) with as many columns of classes as fit
+and turns the page by itself every `cycle` seconds (default 12), so the classes come round in turn:
+the one script of the page, a few lines, and only in arena mode. Without scripts the page is the
+ordinary list.
 """
 
 from __future__ import annotations
@@ -34,6 +40,34 @@ td.club { color: var(--muted); }
 tr.dim td { color: var(--muted); }
 @media (min-width: 1200px) { body { font-size: 20px; } main { column-count: 2; column-gap: 2rem; } }
 @media (max-width: 480px) { .wide { display: none; } }
+body.arena { height: 100vh; overflow: hidden; font-size: 22px; padding: 0.5rem 1rem; }
+body.arena header { display: flex; align-items: baseline; gap: 1.5rem; margin: 0 0 0.5rem; }
+body.arena nav { display: none; }
+#page { display: none; }
+body.arena #page { display: block; margin-left: auto; color: var(--muted); font-variant-numeric: tabular-nums; }
+body.arena main { height: calc(100vh - 3.5rem); column-count: auto; column-width: 24rem; column-gap: 2rem;
+                  column-fill: auto; overflow: hidden; }
+body.arena section { break-inside: avoid-column; }
+"""
+# Arena mode: on when the page says so (data-arena) or the URL asks (?arena, ?arena=1; ?arena=0 turns
+# it off); every `cycle` seconds the columns move on by one screen, and back to the first at the end.
+ARENA_JS = """
+(function () {
+  var q = new URLSearchParams(location.search), b = document.body, m = document.querySelector("main");
+  var on = q.has("arena") ? q.get("arena") !== "0" : b.dataset.arena === "1";
+  if (!on || !m) return;
+  b.classList.add("arena");
+  var cycle = Math.max(2, parseFloat(q.get("cycle") || b.dataset.cycle || "12")) * 1000;
+  var label = document.getElementById("page");
+  function pages() { var w = m.clientWidth + parseFloat(getComputedStyle(m).columnGap || 0);
+    return {w: w, n: Math.max(1, Math.ceil((m.scrollWidth + 1) / w))}; }
+  function show(k) { var p = pages(); k = k % p.n; m.scrollLeft = k * p.w; b.dataset.page = k;
+    if (label) label.textContent = p.n > 1 ? "page " + (k + 1) + "/" + p.n : ""; return k; }
+  var k = show(0);
+  window.addEventListener("load", function () { k = show(k); });  // the columns are laid out by then
+  window.addEventListener("resize", function () { k = show(k); });
+  setInterval(function () { k = show(k + 1); }, cycle);
+})();
 """
 
 
@@ -55,16 +89,18 @@ class Section:
 
 
 def render_page(title: str, meta: str, columns: Sequence[Column], sections: Sequence[Section], *,
-                refresh_seconds: int | None = None) -> bytes:
-    """One HTML page with a section per class; all text escaped."""
+                refresh_seconds: int | None = None, arena: bool = False, cycle_seconds: int = 12) -> bytes:
+    """One HTML page with a section per class; all text escaped. arena: open in arena mode (the
+    URL's ?arena=0 still turns it off); cycle_seconds: how long each screen of classes shows."""
     esc = html.escape
     out = io.StringIO()
     out.write('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n')
     out.write('<meta name="viewport" content="width=device-width, initial-scale=1">\n')
     if refresh_seconds:
         out.write(f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">\n')
-    out.write(f"<title>{esc(title)}</title>\n<style>{CSS}</style></head><body>\n")
-    out.write(f"<header><h1>{esc(title)}</h1><div class=\"meta\">{esc(meta)}</div>\n<nav>")
+    out.write(f"<title>{esc(title)}</title>\n<style>{CSS}</style></head>"
+              f'<body data-arena="{1 if arena else 0}" data-cycle="{max(2, int(cycle_seconds))}">\n')
+    out.write(f"<header><h1>{esc(title)}</h1><div class=\"meta\">{esc(meta)}</div><div id=\"page\"></div>\n<nav>")
     for i, sec in enumerate(sections):
         out.write(f'<a href="#c{i}">{esc(sec.title)}</a>')
     out.write("</nav></header>\n<main>\n")
@@ -83,7 +119,7 @@ def render_page(title: str, meta: str, columns: Sequence[Column], sections: Sequ
                 cells.append(f'<td class="{klass}">{esc(text)}</td>' if klass else f"<td>{esc(text)}</td>")
             out.write(f"<tr{cls}>{''.join(cells)}</tr>\n")
         out.write("</tbody></table></section>\n")
-    out.write("</main></body></html>\n")
+    out.write(f"</main><script>{ARENA_JS}</script></body></html>\n")
     return out.getvalue().encode("utf-8")
 
 
