@@ -352,3 +352,19 @@ def test_team_entry_list_twice_and_a_leg_too_many(db, db_path, tmp_path):
     assert run.status == "failed"
     assert "team 'OK Linne 1', line 4: leg 3 but class 'H21' has 2 legs; nothing was changed" in run.error
     assert dump(db_path) == before
+
+
+def test_individual_jobs_leave_relay_classes_to_the_relay_jobs(db, db_path, tmp_path):
+    """Create Starts, the draw and the start/result lists of individual classes leave a relay class
+    out, and refuse it by name (its runners were ranked by leg time as individuals)."""
+    build(db, db_path, tmp_path)
+    starts_before = sqlite3.connect(db_path).execute("SELECT count(*) FROM start").fetchone()[0]
+    made = run_job(db, db_path, "create-starts", {}, name="all starts")
+    assert made.status == "succeeded", made.error
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM start").fetchone()[0] == starts_before
+    listed = run_job(db, db_path, "result-list", {"format": "csv"}, name="individual results")
+    assert listed.status == "succeeded", listed.error
+    assert "H21" not in output(listed).read_text(encoding="utf-8-sig")
+    named = run_job(db, db_path, "result-list", {"format": "csv", "classes": ["H21"]}, name="named relay")
+    assert named.status == "failed"
+    assert named.error == "setting 'classes': H21 is a relay class: its starts and results come from Prepare Relay and Relay List"

@@ -47,13 +47,20 @@ def selected_classes(ctx: RunContext, conn: sqlite3.Connection, race_id: int) ->
         "+ vacancies_after + CASE WHEN vacancy_every > 0 THEN MAX((SELECT count(*) FROM entry e WHERE e.class_id = "
         "class.id AND e.status = 'entered') - 1, 0) / vacancy_every ELSE 0 END, draw_order, start_box "
         "FROM class WHERE race_id=? ORDER BY COALESCE(draw_order, 1e9), name", (race_id,)).fetchall()
+    # Relay classes have their own preparation, timing and lists (the relay jobs): the individual
+    # jobs that use this leave them out, and refuse them by name.
+    relay = {r[0] for r in conn.execute("SELECT DISTINCT class_id FROM relay_leg")}
     wanted = ctx.settings.get("classes") or []
     if not wanted:
-        return rows
+        return [r for r in rows if r[0] not in relay]
     keys = {name_key(r[1]): r for r in rows}
     missing = [w for w in wanted if name_key(w) not in keys]
     if missing:
         raise JobError(f"setting 'classes': no class {', '.join(missing)} (classes: {', '.join(r[1] for r in rows)})")
+    relays = [w for w in wanted if keys[name_key(w)][0] in relay]
+    if relays:
+        raise JobError(f"setting 'classes': {', '.join(relays)} {'is a relay class' if len(relays) == 1 else 'are relay classes'}: "
+                       "its starts and results come from Prepare Relay and Relay List")
     return [keys[name_key(w)] for w in wanted]
 
 
