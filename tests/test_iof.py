@@ -145,7 +145,7 @@ def test_entry_lists() -> None:
     relay = read_entry_list(example("EntryList2.xml"))
     assert relay.entries == ()
     assert [(c.name, c.legs) for c in relay.classes] == [("Open", 3)]
-    assert relay.warnings == ("2 team entries skipped: relay and team entries are not imported",)
+    assert relay.warnings == ("2 team entries skipped: relay teams are imported by Import Relay Entries",)
 
 
 @needs_iof
@@ -185,7 +185,7 @@ def test_multi_race_start_list() -> None:
 def test_relay_start_lists_warn() -> None:
     doc = read_start_list(example("StartList2.xml"))
     assert sum(1 for _ in doc.all_starts()) == 0
-    assert doc.warnings == ("2 teams skipped: relay and team starts are not imported",)
+    assert doc.warnings == ("2 teams skipped: relay teams are imported by Import Relay Entries",)
 
 
 # ---- the writer -----------------------------------------------------------------------------------

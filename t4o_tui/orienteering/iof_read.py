@@ -330,7 +330,7 @@ def _entry_list(root: El, warnings: list[str], tz: tzinfo) -> EntryList:
         )
     if teams := len(root.findall("TeamEntry")):
         warnings.append(
-            f"{_count(teams, 'team entry', 'team entries')} skipped: relay and team entries are not imported"
+            f"{_count(teams, 'team entry', 'team entries')} skipped: relay teams are imported by Import Relay Entries"
         )
     return EntryList(
         event=_event(event_el, tz),
@@ -394,7 +394,7 @@ def _start_list(root: El, warnings: list[str], race_number: int | None, tz: tzin
         )
     if teams:
         warnings.append(
-            f"{_count(teams, 'team', 'teams')} skipped: relay and team starts are not imported"
+            f"{_count(teams, 'team', 'teams')} skipped: relay teams are imported by Import Relay Entries"
         )
     return StartListDoc(
         event=_event(root.find("Event"), tz),
