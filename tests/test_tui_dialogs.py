@@ -94,3 +94,35 @@ def test_edit_entry_follows_the_dialog_rules(db, db_path, size):
         assert entry.bib == "4321" and entry.hand_edited
 
     run(app, size, body)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_x_cancels_from_the_log_view(db, db_path, size):
+    import time as _time
+
+    from test_tui import scenario
+
+    from t4o_tui.engine import queue
+    from t4o_tui.engine.runs import enqueue_run, get_run
+    from t4o_tui.engine.tasks import create_task
+    from t4o_tui.tui.screens.run_log import RunLogScreen
+
+    create_task("Logger", "test", {"seconds": 1})
+    run_id = enqueue_run(db, "Logger")
+    # Another worker runs it (lease far ahead): the cancel is a request to that worker.
+    claimed, _ = queue.claim_queue(db.connection(), worker="elsewhere:1:abc", now=_time.time(), lease=600)
+    assert claimed is not None and claimed.id == run_id
+
+    async def body(app, pilot: Pilot[int]) -> None:
+        app.open_run_log(run_id)
+        await until(pilot, lambda: isinstance(app.screen, RunLogScreen) and app.screen.run is not None,
+                    what="the log view")
+        assert "x" in app.screen.active_bindings  # shown while the run can be cancelled
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the cancel question")
+        assert app.focused is not None and app.focused.id == "no"  # "Keep it" is the safe answer
+        await pilot.press("y")
+        await until(pilot, lambda: get_run(db, run_id).cancel_requested, what="the cancel request")
+        assert isinstance(app.screen, RunLogScreen)
+
+    scenario(db, db_path, body, size=size)

@@ -115,6 +115,8 @@ KEYS: dict[str, Key] = {
     "log.top": Key("g", "scroll_to_top", "Top", show=False),
     "log.bottom": Key("G", "follow", "Bottom and follow", show=False),
     "log.back": Key("escape", "back", "Back"),
+    # Cancel the run whose log this is (as x in the queue and the run details).
+    "log.cancel": Key("x", "cancel", "Cancel run"),
     # Dialogs.
     "dialog.cancel": Key("escape", "dismiss_safe", "Cancel", show=False),
     # Form dialogs (screens.dialog.FormDialog): the class timing editor's keys.

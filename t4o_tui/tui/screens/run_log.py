@@ -37,7 +37,7 @@ class RunLogScreen(PollingScreen):
     CSS_PATH = "run_log.tcss"
     HELP_TITLE = "Run log"
     POLL_SECONDS = 0.5
-    BINDINGS: ClassVar = bindings("log.follow", "log.down", "log.up", "log.top", "log.bottom", "log.back")
+    BINDINGS: ClassVar = bindings("log.follow", "log.cancel", "log.down", "log.up", "log.top", "log.bottom", "log.back")
 
     def __init__(self, run_id: int) -> None:
         super().__init__()
@@ -84,6 +84,8 @@ class RunLogScreen(PollingScreen):
             status.append(f"  {run.error}")
         self.query_one("#run-status", Static).update(status)
         self._show_badge()
+        if run.status not in ACTIVE:
+            self.refresh_bindings()  # x goes once the run has ended
 
     def keep_polling(self) -> bool:
         return self.run is None or self.run.status in ACTIVE
@@ -111,6 +113,16 @@ class RunLogScreen(PollingScreen):
         badge.set_class(self.following, "-following")
 
     # -- actions ------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # x shows while the run can still be cancelled.
+        if action == "cancel":
+            return self.run is None or self.run.status in ACTIVE
+        return True
+
+    def action_cancel(self) -> None:
+        if self.run is not None:
+            self.t4o.request_cancel(self.run, on_done=self.poll_now)
+
     def action_follow(self) -> None:
         self.following = True
         self.query_one(RichLog).scroll_end(animate=False)
