@@ -192,6 +192,27 @@ def _cron_gap(seconds: list[int], minutes: list[int], hours: list[int]) -> float
     return 86400.0
 
 
+# The fields of a cron expression (seconds only in the 6-field form) and their ranges: an error
+# names the field ("minute: 61 is out of range 0–59") rather than croniter's words.
+CRON_FIELDS = ("second", "minute", "hour", "day of month", "month", "day of week")
+CRON_RANGES = {"second": (0, 59), "minute": (0, 59), "hour": (0, 23), "day of month": (1, 31), "month": (1, 12),
+               "day of week": (0, 7)}
+
+
+def _field_problem(name: str, text: str) -> str | None:
+    """What is wrong with one field's numbers (values out of range, a zero step), or None.
+    Names (jan, mon), L, W, # and ? are left to croniter."""
+    lo, hi = CRON_RANGES[name]
+    for item in text.split(","):
+        value, _, step = item.partition("/")
+        if step and (not step.isdigit() or int(step) < 1):
+            return f"{name}: step '{step}' must be a whole number from 1"
+        for number in re.findall(r"\d+", value) if re.fullmatch(r"[\d*-]+", value) else []:
+            if not lo <= int(number) <= hi:
+                return f"{name}: {number} is out of range {lo}–{hi}"
+    return None
+
+
 @lru_cache(maxsize=4096)
 def _compile(expr: str, tz: str) -> _Cron:
     """Parse and check a 5-field or 6-field (seconds first) expression; ScheduleError on bad input."""
@@ -203,6 +224,11 @@ def _compile(expr: str, tz: str) -> _Cron:
             f"a cron expression has 5 fields (minute hour day month weekday) or 6 with seconds "
             f'first; "{expr}" has {len(fields)}',
         )
+    names = CRON_FIELDS[1:] if len(fields) == 5 else CRON_FIELDS
+    for name, text in zip(names, fields, strict=True):
+        problem = _field_problem(name, text)
+        if problem is not None:
+            raise ScheduleError("cron", f'"{expr}" is not a valid cron expression: {problem}')
     # croniter's 6-field form puts seconds last; reordering ourselves works on every version.
     order = fields[1:] + fields[:1] if len(fields) == 6 else fields
     try:
