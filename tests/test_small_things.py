@@ -27,3 +27,17 @@ def test_cron_errors_name_the_field(expr, said):
                                   "*/10 * * * * *"])
 def test_good_cron_expressions_still_pass(expr):
     _compile(expr, "UTC")
+
+
+def test_a_share_on_a_task_that_writes_no_file_is_refused(db):
+    from t4o_tui.engine.tasks import create_task
+    from t4o_tui.share.links import ShareError, create_share
+    from t4o_tui.store.models import Share
+
+    create_task("Process", "process-station-data", {})
+    create_task("Results page", "result-list", {})
+    with pytest.raises(ShareError) as err:
+        create_share(db, "Process")
+    assert str(err.value).startswith("task: 'Process' runs Process Station Data, which writes no file")
+    assert Share.select().count() == 0
+    assert create_share(db, "Results page").token

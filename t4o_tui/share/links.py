@@ -11,6 +11,7 @@ from typing import Any
 import peewee
 
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.engine.job import UnknownJob, installed_jobs
 from t4o_tui.engine.tasks import find_task
 from t4o_tui.store.models import Share
 from t4o_tui.timefmt import iso
@@ -82,11 +83,23 @@ def create_share(
         raise ShareError("expires: must be in the future")
     with db.atomic():
         t = find_task(task)
+        refuse_fileless(t.name, t.job)
         token = new_token()
         return Share.create(
             task=t, token=token, token_hash=token_hash(token), label=(label or None), run_task=run_task,
             cache_window=cache_window, expires_at=expires_at, created_at=now,
         )
+
+
+def refuse_fileless(task_name: str, job_id: str) -> None:
+    """A link serves the task's latest file: a task whose job writes none would answer 404 forever."""
+    try:
+        job = installed_jobs().job(job_id)
+    except UnknownJob:
+        return  # a job of another version: the link may still serve the files its runs left
+    if job.produces is None:
+        raise ShareError(f"task: '{task_name}' runs {job.title}, which writes no file: a link would have "
+                         "nothing to serve (share a task that writes a list, a ticket or a backup)")
 
 
 def get_share(share_id: int) -> Share:
