@@ -67,6 +67,8 @@ def test_schema_from_empty_matches_sqlite_and_reopens(pg_url):
         assert [s.name for s in Station.select().order_by(Station.id)][:2] == ["Override", "Readout"]
         t = create_task("T", "test", {"seconds": 0})
         assert t.id == 1 and t.direct is False
+        # Peewee's own introspection (written with psycopg's %s) works beside the engine's `?`.
+        assert db.table_exists("task") and "run" in db.get_tables()
         # The triggers: the evaluator reloads when an admin adds or edits a race.
         rev = int(Meta.get(Meta.key == "schedule_rev").value)
         db.execute_sql("INSERT INTO event(name) VALUES ('E')")

@@ -188,7 +188,10 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
     param = "?"
 
     def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
-        return super()._execute_cursor(translate(sql, True), params, **cursor_options)  # type: ignore[misc]
+        # Peewee's introspection (get_tables, table_exists, ...) writes psycopg's %s itself.
+        native = "%s" in sql and "?" not in sql
+        return super()._execute_cursor(sql if native else translate(sql, True), params,  # type: ignore[misc]
+                                       **cursor_options)
 
     def _connect(self) -> Any:
         conn = super()._connect()  # type: ignore[misc]
