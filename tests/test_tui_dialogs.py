@@ -126,3 +126,28 @@ def test_x_cancels_from_the_log_view(db, db_path, size):
         assert isinstance(app.screen, RunLogScreen)
 
     scenario(db, db_path, body, size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_paused_schedule_shows_no_countdown(db, db_path, size):
+    from test_tui import scenario
+
+    from t4o_tui.engine.schedules import ScheduleInput, add_schedule, pause_schedule
+    from t4o_tui.engine.tasks import create_task
+    from t4o_tui.tui.widgets.schedule_list import ScheduleList
+
+    create_task("Results", "result-list", {})
+    now = 1_800_000_000.0
+    running = add_schedule(db, ScheduleInput(task="Results", kind="interval", every=60, start=now - 60,
+                                             expiry=now + 86400 * 365 * 30))
+    paused = add_schedule(db, ScheduleInput(task="Results", kind="interval", every=60, start=now - 60,
+                                            expiry=now + 86400 * 365 * 30))
+    pause_schedule(db, paused.id, note="course change")
+
+    async def body(app, pilot: Pilot[int]) -> None:
+        table = app.screen.query_one(ScheduleList).table
+        await until(pilot, lambda: len(table.row_keys()) == 2, what="the schedules")
+        assert table.text(str(paused.id), "left") == "paused" and table.text(str(paused.id), "next") == "–"
+        assert table.text(str(running.id), "left").startswith("in ")
+
+    scenario(db, db_path, body, size=size)

@@ -100,8 +100,12 @@ class ScheduleList(RecordList[ScheduleRow]):
     def _cells(self, r: ScheduleRow, wide: bool, task_w: int, desc_w: int, state_w: int) -> tuple[Text, ...]:
         now, tz = self.now, self.t4o.services.tz
         dim = "dim" if r.state == "paused" else ""
-        nxt = Text(stamp(r.next_fire, now, tz, wide=wide), style=dim)
-        left = Text(ago(r.next_fire, now) if r.next_fire is not None else "–", style=dim)
+        if r.state == "paused":
+            # A paused schedule fires nothing: no countdown to a fire that will not happen.
+            nxt, left = Text("–", style=dim), Text("paused", style=dim)
+        else:
+            nxt = Text(stamp(r.next_fire, now, tz, wide=wide))
+            left = Text(ago(r.next_fire, now) if r.next_fire is not None else "–")
         # Cells that only change with the row: made once, not at every one-second tick.
         fixed_key = (r, wide, task_w, desc_w, state_w)
         fixed = self._fixed.get(fixed_key)
@@ -132,7 +136,7 @@ class ScheduleList(RecordList[ScheduleRow]):
         # terminals get full dates, narrow ones compact times so that it stays within two lines.
         when = (lambda ts: full_stamp(ts, tz)) if self._wide else (lambda ts: stamp(ts, now, tz, wide=True))
         text = Text.assemble((f"#{r.id} ", "bold"), (r.task, "bold"), f" · {r.description}")
-        if r.next_fire is not None and self._wide:
+        if r.next_fire is not None and self._wide and r.state != "paused":
             text.append(f" · next {when(r.next_fire)} ({ago(r.next_fire, now)})")
         if r.last_nominal is not None:
             text.append(" · last ")
