@@ -18,6 +18,8 @@ from t4o_tui.store.models import Run, TestMark
 
 from conftest import child_env, wait_for, write_config
 
+pytestmark = pytest.mark.slow  # real processes: `-m 'not slow'` leaves them out
+
 
 def _status(db, rid):
     db.connect(reuse_if_open=True)

@@ -8,7 +8,11 @@ import re
 import urllib.error
 import urllib.request
 
+import pytest
+
 from conftest import wait_for, write_config
+
+pytestmark = pytest.mark.slow  # real processes: `-m 'not slow'` leaves them out
 
 
 def _listening_port(output: str) -> int | None:

@@ -13,6 +13,8 @@ from t4o_tui.config import ConfigError, load_config
 
 from conftest import write_config
 
+pytestmark = pytest.mark.slow  # real processes: `-m 'not slow'` leaves them out
+
 
 def lan_address() -> str | None:
     """This machine's address on its LAN (none: a machine with loopback only)."""

@@ -24,6 +24,8 @@ from iof_util import XSD, needs_iof
 
 from t4o_tui.orienteering import iof
 
+pytestmark = pytest.mark.slow  # real processes: `-m 'not slow'` leaves them out
+
 OSLO = ZoneInfo("Europe/Oslo")
 NS = 'xmlns="http://www.orienteering.org/datastandard/3.0" iofVersion="3.0" createTime="2026-05-01T12:00:00+02:00" creator="test"'
 EVENT = """<Event><Name>Fjord Two Days</Name><StartTime><Date>2026-06-13</Date><Time>09:00:00+02:00</Time></StartTime>
