@@ -151,3 +151,17 @@ def test_a_paused_schedule_shows_no_countdown(db, db_path, size):
         assert table.text(str(running.id), "left").startswith("in ")
 
     scenario(db, db_path, body, size=size)
+
+
+def test_no_scheduler_warning_waits_for_the_start_up(db, db_path, monkeypatch):
+    from t4o_tui.tui.screens import dashboard
+
+    monkeypatch.setattr(dashboard, "STARTUP_GRACE", 1.5)
+    app = make_app(db, db_path)  # its engine runs no scheduler
+
+    async def body(pilot: Pilot[int]) -> None:
+        line = app.screen.query_one("#scheduler")
+        await until(pilot, lambda: "looking for the scheduler" in str(line.render()), what="the start-up line")
+        await until(pilot, lambda: "no scheduler" in str(line.render()), what="the warning", timeout=10)
+
+    run(app, (80, 24), body)

@@ -3,6 +3,7 @@ who works on the database and evaluates the schedules, and what failed lately.""
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,6 +21,7 @@ from t4o_tui.tui.widgets.event_status import EventStatus
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 from t4o_tui.tui.widgets.schedule_list import ScheduleList
 
+STARTUP_GRACE = 5.0  # seconds before "no scheduler" / "no worker" may show (see _starting)
 FAILURE_COLUMNS = [Column("id", "#"), Column("task", "Task"), Column("reason", "Reason"), Column("when", "When", 10)]
 
 
@@ -47,6 +49,7 @@ class DashboardScreen(ViewScreen):
         super().__init__()
         self._data: DashboardData | None = None
         self._shown_texts: dict[str, Text] = {}
+        self._opened = time.monotonic()
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -147,9 +150,16 @@ class DashboardScreen(ViewScreen):
             # The full id is in the workers list below; here it gets what the counts leave.
             room = self.app.size.width - 2 - len("Schedules  ") - counts.cell_len - 1 - len("● scheduler: ")
             who = Text.assemble(("● ", "green"), "scheduler: ", (clip(sch.holder, max(room, 8)), "bold"))
+        elif self._starting():
+            who = Text("… looking for the scheduler", style="dim")
         else:
             who = Text("⚠ no scheduler: schedules do not fire", style="yellow bold")
         self._update("#scheduler", who)
+
+    def _starting(self) -> bool:
+        """The first seconds after start-up: the engine may not hold the scheduler lease or have
+        announced its worker yet, so 'no scheduler' / 'no worker' would be a false alarm."""
+        return time.monotonic() - self._opened < STARTUP_GRACE
 
     def on_schedule_list_changed(self, event: ScheduleList.Changed) -> None:
         event.stop()
@@ -162,7 +172,9 @@ class DashboardScreen(ViewScreen):
         me = self.t4o.worker_id
         holder = data.scheduler.holder
         lines = Text()
-        if not data.workers:
+        if not data.workers and self._starting():
+            lines.append("… looking for workers", style="dim")
+        elif not data.workers:
             lines.append("No worker is running: queued runs wait until a worker or a TUI starts.", style="yellow")
         for i, (worker, role) in enumerate(sorted(data.workers, key=lambda w: (w[0] != me, w[0]))):
             if i:
