@@ -18,18 +18,19 @@ from t4o_tui.tui.widgets.live_table import Cells, Column, LiveTable, Row
 
 COLUMNS = [
     Column("id", "#"), Column("task", "Task"), Column("status", "Status", 12), Column("progress", "Progress", 9),
-    Column("time", "Time", 10), Column("lane", "Lane", 6), Column("trigger", "Trigger", 8),
+    Column("time", "Time", 13), Column("lane", "Lane", 6), Column("trigger", "Trigger", 8),
 ]
 # Fixed columns plus cell padding: what is left of the width goes to the task name.
-OTHER_COLUMNS_WIDTH = 6 + 14 + 11 + 12 + 8 + 10 + 3
+OTHER_COLUMNS_WIDTH = 6 + 14 + 11 + 15 + 8 + 10 + 3
 
 
 def run_cells(r: RunRow, now: float, task_width: int, cells: Cells | None = None) -> tuple[Text, ...]:
     c = cells or Cells()
     if r.status == "running":
-        time_cell = c.text(elapsed(now - (r.started_at or now)), "yellow")
+        # The cell says what it counts; the absolute times are in the run's details (Enter).
+        time_cell = c.text("running " + elapsed(now - (r.started_at or now)), "yellow")
     elif r.status == "queued":
-        time_cell = c.text(elapsed(now - r.enqueued_at), "dim")
+        time_cell = c.text("waiting " + elapsed(now - r.enqueued_at), "dim")
     else:
         time_cell = c.text(ago(r.finished_at, now))
     status = "cancelling" if r.status == "running" and r.cancel_requested else r.status
