@@ -146,3 +146,21 @@ def test_apply_to_card_is_pure_and_in_order():
     ref = datetime(2026, 7, 2, 0, 30, tzinfo=UTC).timestamp()
     placed, _ = apply_to_card(half, [CardEdit("add_punch", "32", ref + 7200)], reference=ref, tz=UTC)
     assert placed.time_base is TimeBase.EPOCH and [p.time for p in placed.punches] == [ref + 1800, ref + 7200]
+
+
+def test_relay_member_data_applies_punch_corrections_and_never_takes_them_for_a_card():
+    from t4o_tui.jobs.relay_timing import member_data
+    from t4o_tui.jobs.timing_data import RaceData
+
+    rd = RaceData(1, None, stations={1: ("Readout", "readout", 10), 2: ("Override", "override", 0)})
+
+    def row(i: int, station: int, source: str, punches: str, finish: float | None = None) -> dict:
+        return {"id": i, "station_id": station, "status": None, "punches": punches, "finish_time": finish,
+                "start_time": None, "check_time": None, "clear_time": None, "twelve_hour": 0, "read_at": 100.0 + i,
+                "source": source}
+
+    readout = row(1, 1, "readout", '[["31", 10.0], ["32", 20.0]]', finish=30.0)
+    removed = row(2, 2, "correction:remove_punch", '[["32", null]]')
+    data, best = member_data(rd, [readout, removed])
+    assert best == 1 and data.card is not None
+    assert [(p.code, p.time) for p in data.card.punches] == [("31", 10.0)] and data.card.finish.time == 30.0

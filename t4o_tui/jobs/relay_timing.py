@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from t4o_tui.engine import corrections
 from t4o_tui.jobs.base import RunContext
 from t4o_tui.jobs.relay_store import (
     RelayClassInfo,
@@ -78,8 +80,14 @@ def member_data(rd: RaceData, rows: Sequence[sqlite3.Row | dict[str, Any]]) -> t
     override: Status | None = None
     readings = []
     finish_seen: float | None = None
+    edits: list[corrections.CardEdit] = []
     for sd in rows:
         _, role, prio = rd.stations.get(sd["station_id"], ("?", "readout", 10))
+        # A punch or time correction (engine.corrections) edits the card below; it is not a card.
+        edit = corrections.card_edit(sd) if corrections.edits_card(sd["source"]) else None
+        if edit is not None:
+            edits.append(edit)
+            continue
         given = Status(sd["status"]) if sd["status"] else None
         if role == StationRole.OVERRIDE.value and given is not None:
             override = given
@@ -93,6 +101,10 @@ def member_data(rd: RaceData, rows: Sequence[sqlite3.Row | dict[str, Any]]) -> t
                 t = sd["finish_time"] or sd["read_at"]
                 if t is not None and (finish_seen is None or t < finish_seen):
                     finish_seen = float(t)
+    if edits:
+        # No zone here to place a 12-hour card: its corrections are applied as given (SI 5 relays are rare).
+        card, _ = corrections.apply_to_card(card if card is not None else CardData(), edits, reference=None,
+                                            tz=datetime.now().astimezone().tzinfo or ZoneInfo("UTC"))
     seen = merge_station_statuses(readings) if readings else None
     return relay.MemberData(card, override, seen if seen is not Status.INACTIVE else None, finish_seen), best_id
 
