@@ -162,6 +162,6 @@ def test_no_scheduler_warning_waits_for_the_start_up(db, db_path, monkeypatch):
     async def body(pilot: Pilot[int]) -> None:
         line = app.screen.query_one("#scheduler")
         await until(pilot, lambda: "looking for the scheduler" in str(line.render()), what="the start-up line")
-        await until(pilot, lambda: "no scheduler" in str(line.render()), what="the warning", timeout=10)
+        await until(pilot, lambda: "no scheduler" in str(line.render()), what="the warning", timeout=60)
 
     run(app, (80, 24), body)
