@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -35,7 +36,8 @@ class _Parser(argparse.ArgumentParser):
 def _common() -> _Parser:
     p = _Parser(add_help=False)
     # SUPPRESS: the option may stand before or after the subcommand without one hiding the other.
-    p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="event database (default: config file, then the platform's data folder)")
+    p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="event database: an SQLite file, or postgresql://user@host:port/dbname "
+                   "(default: config file, then the platform's data folder)")
     p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (TOML)")
     p.add_argument("--share-host", metavar="ADDR", default=argparse.SUPPRESS, help="share server address (default 127.0.0.1)")
     p.add_argument("--share-port", metavar="PORT", type=int, default=argparse.SUPPRESS, help="share server port (default 8470)")
@@ -98,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cache", metavar="DURATION", default="5m", help="how fresh a file must be for run-task links (default 5m)")
     s.add_argument("--expires", metavar="TIME", help="the link stops working at this time")
     s.add_argument("--label")
-    s = shsub.add_parser("revoke", parents=[common], help="the link stops working at once")
+    revoke = ("the link stops working: within a second where a share server runs (it re-reads the links twice a "
+              "second)")
+    s = shsub.add_parser("revoke", parents=[common], help=revoke, description=revoke[:1].upper() + revoke[1:] + ".")
     s.add_argument("id", type=int)
     s = shsub.add_parser("set", parents=[common], help="change a link's options")
     s.add_argument("id", type=int)
@@ -118,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("runs", parents=[common], help="list runs, newest first")
     s.add_argument("--task")
     s.add_argument("--status", action="append", choices=("queued", "running", "succeeded", "failed", "cancelled"))
-    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--limit", type=_limit, default=50, metavar="N", help="at most N runs (default 50; 'all' for every run)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("cancel", parents=[common], help="cancel a queued or running run")
@@ -173,7 +177,7 @@ def _schedule_parsers(sub: Any, common: _Parser) -> None:
     s.add_argument("id", type=int, nargs="?")
     rule(s, False)
     fields(s)
-    s.add_argument("-n", type=int, default=5, help="how many fire times (default 5)")
+    s.add_argument("-n", type=_count(PREVIEW_MAX), default=5, help=f"how many fire times (default 5, at most {PREVIEW_MAX})")
     s.add_argument("--json", action="store_true")
     s = ssub.add_parser("show", parents=[common])
     s.add_argument("id", type=int)
@@ -184,21 +188,72 @@ def _schedule_parsers(sub: Any, common: _Parser) -> None:
     s.add_argument("--json", action="store_true")
     s = sub.add_parser("occurrences", parents=[common], help="what each schedule did with each nominal time, and why")
     s.add_argument("--schedule", type=int)
-    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--limit", type=_limit, default=50, metavar="N", help="at most N records (default 50; 'all' for every one)")
     s.add_argument("--json", action="store_true")
 
 
 # -- plumbing ---------------------------------------------------------------------------------------
+# No interval, timeout, window or offset an event needs is longer than a year: a longer one is a typo.
+DURATION_MAX_DAYS = 366
+PREVIEW_MAX = 1000
+
+
+def _count(most: int | None = None) -> Any:
+    """An argparse type: a whole number from 1 (to `most`); the error names the option."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if n < 1 or (most is not None and n > most):
+            raise argparse.ArgumentTypeError(f"must be at least 1{f' and at most {most}' if most else ''} (got {n})")
+        return n
+
+    return parse
+
+
+def _limit(text: str) -> int | None:
+    """--limit: a number of rows from 1, or 'all' (None: no limit)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return _count()(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; or 'all' for every one") from None
+
+
+class _OneLineFormatter(logging.Formatter):
+    """One line per event in the worker's log (journald, a log file): an exception is named at the
+    end of its line; its traceback only with --verbose. A run's traceback is in the run's log."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and not self.verbose:
+            from t4o_tui.engine.executor import one_line
+
+            exc = record.exc_info[1]
+            record = logging.makeLogRecord(record.__dict__)
+            record.msg, record.args = f"{record.getMessage()} ({one_line(exc) if exc else 'error'})", None
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return super().format(record)
+
+
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    handler.setFormatter(_OneLineFormatter(verbose))
     root = logging.getLogger("t4o_tui")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+def _open(args: argparse.Namespace, *, readonly: bool = False) -> tuple[Any, Any]:
+    """The config and the database; `readonly` for commands that only read (they then also work
+    on a database that cannot be written here: a read-only file, folder or file system)."""
     from t4o_tui.config import default_db_path, demo_db_path, load_config
     from t4o_tui.store.db import open_database
 
@@ -208,6 +263,16 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
         db_arg = str(demo_db_path())
         Path(db_arg).parent.mkdir(parents=True, exist_ok=True)
     cfg = load_config(Path(cfg_path) if cfg_path else None, db=db_arg)
+    db_url = getattr(cfg, "db_url", None)
+    if db_url:
+        from t4o_tui.store.backend_postgres import redact
+
+        # Issue 14 is under way: the engine's other modules still speak SQLite only. Refused here,
+        # up front, rather than failing later half-way through a command or in the worker.
+        raise CliError(
+            f"database {redact(db_url)}: PostgreSQL is not available yet to the terminal UI, the worker "
+            "or the commands (so far only its schema and the queue's claim protocol); use an SQLite file"
+        )
     if getattr(args, "share_host", None):
         cfg.share_host = args.share_host
     if getattr(args, "share_port", None) is not None:
@@ -217,7 +282,8 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     if cfg.db == default_db_path():
         # The default location is ours to create; an explicit path in a missing folder is an error.
         cfg.db.parent.mkdir(parents=True, exist_ok=True)
-    db = open_database(cfg.db)
+    args.db_path = cfg.db  # named in the one-line error when the database refuses a write
+    db = open_database(cfg.db, readonly=readonly)
     return cfg, db
 
 
@@ -251,7 +317,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 def cmd_tasks(args: argparse.Namespace) -> int:
     from t4o_tui.engine.tasks import list_tasks
 
-    _, db = _open(args)
+    _, db = _open(args, readonly=True)
     rows = list_tasks(db)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=2))
@@ -264,19 +330,26 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _duration(text: str, what: str) -> float:
+    """A duration option's value in seconds: never negative, at most DURATION_MAX_DAYS."""
     from t4o_tui.jobs.settings import parse_duration_text
 
+    if text.strip().startswith("-"):
+        raise CliError(f"{what}: must not be negative (got {text})")
     try:
         v = parse_duration_text(text)
     except ValueError as exc:
         raise CliError(f"{what}: {exc}") from None
+    if not math.isfinite(v):
+        raise CliError(f"{what}: '{text}' is not a duration (examples: 30s, 5m, 1h30m)")
+    if v > DURATION_MAX_DAYS * 86400:
+        raise CliError(f"{what}: at most {DURATION_MAX_DAYS} days (got {text})")
     return v
 
 
 def cmd_task(args: argparse.Namespace) -> int:
     from t4o_tui.engine import tasks as svc
 
-    _, db = _open(args)
+    _, db = _open(args, readonly=args.task_command == "show")
     action = args.task_command
     if action == "add":
         settings = svc.parse_settings_text(args.job, args.sets)
@@ -366,7 +439,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from t4o_tui.engine.runs import list_runs
     from t4o_tui.timefmt import iso
 
-    _, db = _open(args)
+    _, db = _open(args, readonly=True)
     rows = list_runs(db, task=args.task, statuses=tuple(args.status) if args.status else None, limit=args.limit)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=2))
@@ -394,8 +467,12 @@ def cmd_log(args: argparse.Namespace) -> int:
     from t4o_tui.engine.runs import get_run, run_log
     from t4o_tui.timefmt import iso
 
-    _, db = _open(args)
+    _, db = _open(args, readonly=True)
     get_run(db, args.run)
+    if args.follow and db.immutable:
+        # Read-only and open in no process: nothing can add to the log while we watch.
+        print("the database is read-only and no process has it open: the log as it stands", file=sys.stderr)
+        args.follow = False
     last = 0
     while True:
         for line in run_log(db, args.run, after=last):
@@ -520,7 +597,7 @@ def _default_tz(cfg: Any) -> str:
 _OPTION_OF = {"every": "--every", "cron": "--cron", "at": "--at", "start": "--start", "expiry": "--expiry",
               "tz": "--tz", "max_runs": "--max-runs", "catch_up": "--catch-up", "catch_up_window": "--catch-up-window",
               "overlap": "--overlap", "source": "--window/--per-row", "source_key": "--window", "start_offset": "--from",
-              "expiry_offset": "--to", "row_offset": "--offset", "until": "--until", "task": "TASK", "kind": "kind"}
+              "expiry_offset": "--to", "row_offset": "--offset", "until": "--until", "note": "--note", "task": "TASK", "kind": "kind"}
 
 
 def _invalid(exc: Any) -> CliError:
@@ -530,13 +607,16 @@ def _invalid(exc: Any) -> CliError:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     from t4o_tui.engine import schedules as svc
+    from t4o_tui.engine.tasks import find_task
     from t4o_tui.timefmt import iso, parse_instant
 
-    cfg, db = _open(args)
+    cfg, db = _open(args, readonly=args.schedule_command in ("show", "preview"))
     now = time.time()
     action = args.schedule_command
     try:
         if action == "add":
+            # The task first: without it every job-dependent check would add errors of its own.
+            find_task(args.task)
             tzname = args.tz or _default_tz(cfg)
             data = svc.ScheduleInput(task=args.task, kind="interval", tz=tzname)
             for key, value in _schedule_input_changes(args, tzname, now).items():
@@ -558,8 +638,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
                     until = parse_instant(args.until, now)
                 except ValueError as exc:
                     raise CliError(f"--until: {exc}") from None
-            svc.pause_schedule(db, args.id, note=args.note, until=until)
-            print(f"schedule {args.id} paused" + (f" until {iso(until)}" if until else ""))
+            sch = svc.pause_schedule(db, args.id, note=args.note, until=until)
+            print(f"schedule {args.id} paused" + (f" until {iso(until)}" if until else "")
+                  + (f": {sch.pause_note}" if sch.pause_note else ""))
         elif action == "resume":
             svc.resume_schedule(db, args.id)
             print(f"schedule {args.id} resumed")
@@ -625,25 +706,40 @@ def _preview(args: argparse.Namespace, cfg: Any, db: Any, now: float) -> int:
     if not fires:
         print("  (no fire times in its window)")
     for f in fires:
-        mark = {"gap": "  (DST: wall time did not exist, shifted)", "fold": "  (DST: second pass of a repeated hour)"}.get(f.dst or "", "")
-        print(f"  {iso(f.nominal, zone)}{mark}")
+        print(f"  {iso(f.nominal, zone)}{_DST_MARKS.get(f.dst or '', '')}")
     return EXIT_OK
+
+
+# What a preview says beside a fire time that daylight saving moved or repeated (schedule_math.Fire.dst).
+_DST_MARKS = {
+    "gap": "  (DST: wall time did not exist, shifted)",
+    "first": "  (DST: repeated hour; fires on this first pass only)",
+    "fold": "  (DST: repeated hour; second pass, fires too)",
+}
 
 
 def cmd_schedules(args: argparse.Namespace) -> int:
     from t4o_tui.engine.schedules import list_schedules
     from t4o_tui.timefmt import iso, relative
 
-    _, db = _open(args)
+    _, db = _open(args, readonly=True)
     now = time.time()
     rows = list_schedules(db, now=now, task=args.task)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=2))
         return EXIT_OK
+
+    def note(r: Any) -> str:
+        """Why and how long a schedule is paused (the admin's note), '-' when it runs."""
+        if not r.paused:
+            return "-"
+        until = f"until {relative(r.paused_until, now)}" if r.paused_until else ""
+        return "; ".join(t for t in ((r.pause_note or "")[:40], until) if t) or "-"
+
     _print_table(
         [[str(r.id), r.task, r.state, r.description[:40], relative(r.next_fire, now) if r.next_fire else "-",
-          (iso(r.next_fire) or "")[11:19], r.last_state or "-", (iso(r.expiry) or "")[:16]] for r in rows],
-        ["ID", "TASK", "STATE", "RULE", "NEXT", "AT", "LAST", "EXPIRY"],
+          (iso(r.next_fire) or "")[11:19], r.last_state or "-", (iso(r.expiry) or "")[:16], note(r)] for r in rows],
+        ["ID", "TASK", "STATE", "RULE", "NEXT", "AT", "LAST", "EXPIRY", "PAUSE NOTE"],
     )
     return EXIT_OK
 
@@ -652,7 +748,7 @@ def cmd_occurrences(args: argparse.Namespace) -> int:
     from t4o_tui.engine.schedules import list_occurrences
     from t4o_tui.timefmt import iso
 
-    _, db = _open(args)
+    _, db = _open(args, readonly=True)
     rows = list_occurrences(db, schedule_id=args.schedule, limit=args.limit)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=2))
@@ -698,7 +794,7 @@ def cmd_share(args: argparse.Namespace) -> int:
                 print(f"t4o-tui: note: {serving.who_serves(None, cfg)}", file=sys.stderr)
         elif args.share_command == "revoke":
             links.revoke_share(db, args.id)
-            print(f"share {args.id} revoked")
+            print(f"share {args.id} revoked: a running share server stops serving it within a second")
         elif args.share_command == "set":
             changes: dict[str, Any] = {}
             if args.run_task is not None:
@@ -719,9 +815,9 @@ def cmd_share(args: argparse.Namespace) -> int:
 def cmd_shares(args: argparse.Namespace) -> int:
     from t4o_tui.share import serving
     from t4o_tui.share.links import list_shares, share_url
-    from t4o_tui.timefmt import relative
+    from t4o_tui.timefmt import iso, relative
 
-    cfg, db = _open(args)
+    cfg, db = _open(args, readonly=True)
     now = time.time()
     rows = list_shares(db, task=args.task)
     base, server = _share_base(cfg, db)
@@ -735,6 +831,11 @@ def cmd_shares(args: argparse.Namespace) -> int:
         ["ID", "TASK", "STATE", "MODE", "HITS", "LAST", "URL"],
     )
     print(f"\n{serving.who_serves(server, cfg)}")
+    if rows:
+        # A share server counts visits in memory and writes them every 5 s: say how fresh HITS is.
+        written = rows[0].hits_written_at
+        print("Hits as last written by a share server: " + (f"{relative(written, now)} ({iso(written)}); "
+              "it writes them every 5 s while it runs" if written else "none yet"))
     return EXIT_OK
 
 
@@ -742,9 +843,10 @@ COMMANDS = {"jobs": cmd_jobs, "share": cmd_share, "shares": cmd_shares, "schedul
             "cancel": cmd_cancel, "log": cmd_log, **cli_event.COMMANDS}
 
 
-# Options whose value may be a negative offset ("-1h"), which argparse would take for an option.
+# Options whose value may be a negative offset ("-1h"), which argparse would take for an option;
+# and durations, where a negative one ("--every -5s") must reach the value check and its error.
 _SIGNED_OPTIONS = {"--from", "--to", "--offset", "--expires", "--start", "--expiry", "--at", "--until",
-                   *cli_event.SIGNED_OPTIONS}
+                   "--every", "--timeout", "--cache", "--catch-up-window", *cli_event.SIGNED_OPTIONS}
 
 
 def _join_signed(argv: Sequence[str]) -> list[str]:
@@ -782,6 +884,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from t4o_tui.stop_signals import catch_early
 
         catch_early()  # before the engine loads: a SIGTERM during start-up is a clean stop
+    import sqlite3
+
+    import peewee
+
     from t4o_tui.config import ConfigError
     from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.queue import AlreadyEnded
@@ -807,6 +913,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    except (sqlite3.OperationalError, peewee.OperationalError) as exc:
+        # The database refused (disk full, locked past the busy timeout, read-only): not a bug.
+        where = getattr(args, "db_path", None)
+        if "://" in str(where):
+            where = None  # a server URL may carry a password: not for a terminal or a log
+        sys.stderr.write(f"t4o-tui: error: database {where}: {exc}\n" if where else f"t4o-tui: error: database: {exc}\n")
+        return EXIT_FAIL
     except Exception as exc:  # never a traceback on screen; T4O_TUI_DEBUG=1 shows it
         if os.environ.get("T4O_TUI_DEBUG"):
             raise

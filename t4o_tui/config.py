@@ -17,9 +17,14 @@ class ConfigError(Exception):
     """The config file is unreadable or holds a wrong value; the message names file, key and why."""
 
 
+# A database given as one of these URLs is a PostgreSQL server (issue 14), not a file.
+POSTGRES_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
 @dataclass
 class Config:
-    db: Path
+    db: Path  # the SQLite file; with db_url, where that database's files would live (see data_dir_for)
+    db_url: str | None = None  # a postgresql:// URL when the database is PostgreSQL
     lease: float = 15.0
     direct_slots: int = 4
     retention: int = 500
@@ -101,7 +106,17 @@ def load_config(path: Path | None = None, *, db: str | None = None) -> Config:
     if not isinstance(engine, dict) or not isinstance(share, dict) or not isinstance(keys, dict):
         raise ConfigError(f"{where}: [engine], [share] and [keys] must be tables")
     db_value = db or os.environ.get("T4O_TUI_DB") or data.get("db")
-    cfg = Config(db=Path(db_value).expanduser() if db_value else default_db_path(), source=cfg_path if exists else None)
+    if db_value is not None and not isinstance(db_value, str):
+        raise ConfigError(f"{where}: 'db' must be text (a file path or a postgresql:// URL)")
+    if db_value and db_value.startswith(POSTGRES_URL_SCHEMES):
+        # A URL is not a path (Path would fold its "//"); the event's files go under the data
+        # folder, named after the database.
+        name = db_value.rsplit("/", 1)[-1].split("?", 1)[0] or "postgresql"
+        cfg = Config(db=Path(platformdirs.user_data_dir(APP)) / f"{name}.postgresql", db_url=db_value,
+                     source=cfg_path if exists else None)
+    else:
+        cfg = Config(db=Path(db_value).expanduser() if db_value else default_db_path(),
+                     source=cfg_path if exists else None)
     known = {"lease", "direct_slots", "retention", "grace"}
     for key, value in engine.items():
         if key not in known:

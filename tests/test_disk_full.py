@@ -87,7 +87,7 @@ def test_disk_full_fails_the_run_and_task_add_with_the_real_cause(small_disk, tm
     try:
         worker.wait_started()
         filler = _fill(small_disk)  # not a byte left
-        _one_line(_cli(db, tmp_path, "task", "add", "Late", "--job", "test"), FULL)
+        _one_line(_cli(db, tmp_path, "task", "add", "Late", "--job", "test"), f"database {db}: {FULL}")
         # The worker's own writes (presence, leases) fail too: it says so, one line each time.
         wait_for(lambda: "step failed" in worker.output, 30, "the worker to log a failed step")
 
