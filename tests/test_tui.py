@@ -69,7 +69,7 @@ def scenario(db: peewee.Database, db_path: Path, body: Callable[[T4oApp, Pilot[i
     return app
 
 
-async def until(pilot: Pilot[int], predicate: Callable[[], object], *, timeout: float = 15.0, what: str = "condition") -> None:
+async def until(pilot: Pilot[int], predicate: Callable[[], object], *, timeout: float = 45.0, what: str = "condition") -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():

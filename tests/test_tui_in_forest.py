@@ -53,11 +53,11 @@ def test_a_runner_read_out_leaves_the_list(db, db_path, tmp_path, size):
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen._data is not None
                     and app.screen._data.event is not None, what="the dashboard's event counts")
         await pilot.press("f")
-        await until(pilot, lambda: isinstance(app.screen, InForestScreen), what="the In forest view")
+        await until(pilot, lambda: isinstance(app.screen, InForestScreen), what="the In forest view", timeout=60)
         screen = app.screen
         table = screen.query_one(LiveTable)
         expected = forest(db, now=time.time()).in_forest
-        await until(pilot, lambda: len(table.row_keys()) == len(expected), what="the runners out")
+        await until(pilot, lambda: len(table.row_keys()) == len(expected), what="the runners out", timeout=60)
         assert table.row_keys()[0] == str(expected[0].entry_id)
         assert "OVERDUE" in table.text(str(expected[0].entry_id), "left")
         assert "In forest" in screen.status_line and "overdue" in screen.status_line
@@ -67,18 +67,18 @@ def test_a_runner_read_out_leaves_the_list(db, db_path, tmp_path, size):
         StationData.create(race=1, station=readout, card_number=runner.card, read_at=time.time(),
                            finish_time=time.time(), punches=[], source="readout at the finish", created_at=time.time())
         enqueue_run(db, "process")
-        await until(pilot, lambda: str(runner.entry_id) not in table.row_keys(), what="the runner to leave the list")
+        await until(pilot, lambda: str(runner.entry_id) not in table.row_keys(), what="the runner to leave the list", timeout=60)
         assert Result.get(Result.entry == runner.entry_id).finish_time is not None
         # The filter narrows the list; t shows the runners not started.
         other = next(r for r in expected if r.entry_id != runner.entry_id)
         before = len(table.row_keys())
         await pilot.press("slash", *other.name)
-        await until(pilot, lambda: 0 < len(table.row_keys()) < before, what="the filtered list")
+        await until(pilot, lambda: 0 < len(table.row_keys()) < before, what="the filtered list", timeout=60)
         assert str(other.entry_id) in table.row_keys()
         await pilot.press("escape", "escape")
         await pilot.press("t")
         waiting = forest(db, now=time.time()).not_started
-        await until(pilot, lambda: len(table.row_keys()) == len(waiting), what="the runners not started")
+        await until(pilot, lambda: len(table.row_keys()) == len(waiting), what="the runners not started", timeout=60)
         assert "[Not started" in screen.status_line
 
     run(app, size, body)
