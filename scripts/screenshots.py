@@ -163,6 +163,9 @@ async def shoot(out: Path, db: peewee.Database, db_path: Path) -> list[Path]:
         await pilot.press("7")
         await pilot.pause(1.5)
         save("station-data")
+        await pilot.press("9")  # In forest: the runners out, longest out first
+        await pilot.pause(1.5)
+        save("in-forest")
     return written
 
 
