@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ import pytest
 from t4o_tui.engine import queue
 from t4o_tui.engine.tasks import create_task
 from t4o_tui.orienteering.synthetic import entry_list_xml, make_event
+from t4o_tui.store import migrations
 from t4o_tui.store.models import TestMark
 
 from conftest import Worker, child_env, wait_for, write_config
@@ -162,3 +164,22 @@ def test_atomic_raises_the_real_cause(capped, nested):
     with db.atomic():  # the connection is usable again
         TestMark.create(run_id=run_id, created_at=1.0)
     assert TestMark.select().count() == 1
+
+
+def test_a_migration_step_that_fills_the_disk_says_so(tmp_path, monkeypatch):
+    conn = sqlite3.connect(tmp_path / "m.sqlite", isolation_level=None)
+    migrations.upgrade(conn)
+
+    def fills_the_disk(c: sqlite3.Connection) -> None:
+        c.execute("CREATE TABLE filler(x TEXT)")
+        for _ in range(200):
+            c.execute("INSERT INTO filler VALUES (?)", ("x" * 2000,))
+
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, fills_the_disk])
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count={pages + 2}")
+    with pytest.raises(sqlite3.OperationalError, match=FULL):
+        migrations.upgrade(conn, target=migrations.LATEST + 1)
+    assert not conn.in_transaction
+    assert migrations.current_version(conn) == migrations.LATEST
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name='filler'").fetchone()[0] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import suppress
 
 Step = Callable[[sqlite3.Connection], None]
 
@@ -628,7 +629,20 @@ def upgrade(conn: sqlite3.Connection, target: int = LATEST) -> int:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback_quietly(conn)
             raise
         version += 1
     return version
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    """End a failed step without hiding why it failed (as the engine's queue.rollback_quietly).
+
+    On SQLITE_FULL or an I/O error SQLite may already have rolled back, and a bare ROLLBACK would
+    raise "cannot rollback - no transaction is active" in place of the real cause.
+    """
+    if not conn.in_transaction:
+        return
+    with suppress(sqlite3.Error):  # the error being raised is the one that says what went wrong
+        conn.execute("ROLLBACK")
+
