@@ -3,7 +3,9 @@ through the lenient readers, and the ResultList rules (Status always, Position o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -504,3 +506,68 @@ def test_the_text_writer_gives_the_same_person_results_as_the_element_writer():
         w.add_person_result(wrapper, r)
         parsed = etree.fromstring(f'<w xmlns="{w.IOF_NS}">{w.person_result_xml(r)}</w>')
         assert etree.tostring(wrapper, method="c14n") == etree.tostring(parsed, method="c14n")
+
+
+# ---- StartList: the event's time resolution (issue 16) ------------------------------------------
+
+
+@needs_iof
+def test_start_list_at_tenths_writes_time_resolution_on_class_start_and_keeps_tenths():
+    from iof_util import sample_start_list
+
+    from t4o_tui.orienteering.iof_read import read_start_list
+    from t4o_tui.orienteering.iof_write import write_start_list
+    from t4o_tui.orienteering.model import StartRecord
+
+    event, classes = sample_start_list()
+    # A chasing start at 10:04:07.3 (a start list from a program timing to tenths).
+    chase = StartRecord(person=Person("Kari", "Lien"), bib="104",
+                        start_time=datetime(2025, 6, 1, 10, 4, 7, 300_000, tzinfo=OSLO))
+    h21 = replace(classes[0], starts=(*classes[0].starts, chase))
+    xml = write_start_list(event, [h21, classes[1]], creator=CREATOR, create_time=CREATED, time_resolution=0.1)
+    assert validate(xml, XSD) == []
+    root = etree.fromstring(xml)
+    class_starts = root.findall(f"{{{IOF_NS}}}ClassStart")
+    # The schema allows timeResolution on ClassStart only (as on ClassResult): every class carries it.
+    assert [cs.get("timeResolution") for cs in class_starts] == ["0.1", "0.1"]
+    assert root.findall(f".//{{{IOF_NS}}}Start[@timeResolution]") == []
+    times = [t.text for t in root.iter(f"{{{IOF_NS}}}StartTime")]
+    assert "2025-06-01T10:04:07.3+02:00" in times and "2025-06-01T10:00:00+02:00" in times  # whole ones stay whole
+    back = read_start_list(xml)
+    assert back.classes[0].starts[-1].start_time == chase.start_time
+
+    # At the default 1 s: no attribute (the schema's default) and whole seconds, as before.
+    plain = write_start_list(event, [h21, classes[1]], creator=CREATOR, create_time=CREATED)
+    assert validate(plain, XSD) == []
+    assert b"timeResolution" not in plain and b"10:04:07+02:00" in plain
+    with pytest.raises(ValueError, match="time resolution"):
+        write_start_list(event, classes, creator=CREATOR, create_time=CREATED, time_resolution=0)
+
+
+@needs_iof
+def test_start_list_job_writes_the_event_resolution(db, db_path):
+    from t4o_tui.store.models import Event
+
+    from conftest import run_job
+
+    conn = db.connection()
+    conn.execute("INSERT INTO event(id, name, timezone, time_resolution) VALUES (1, 'Tenths', 'Europe/Oslo', 0.1)")
+    conn.execute("INSERT INTO race(id, event_id, name, date, race_number) VALUES (1, 1, 'Day 1', '2025-06-01', 1)")
+    cid = conn.execute("INSERT INTO class(race_id, name, start_type, vacancies, result_type, start_source, ids) "
+                       "VALUES (1, 'H21', 'interval', 0, 'normal', 'drawn', '{}')").lastrowid
+    pid = conn.execute("INSERT INTO person(given, family) VALUES ('Ola', 'Nordmann')").lastrowid
+    eid = conn.execute("INSERT INTO entry(race_id, class_id, person_id, status, bib, hand_edited, created_at, updated_at) "
+                       "VALUES (1, ?, ?, 'entered', '7', 0, 0, 0)", (cid, pid)).lastrowid
+    start = FIRST.timestamp() + 0.5
+    conn.execute("INSERT INTO start(race_id, class_id, entry_id, bib, start_time) VALUES (1, ?, ?, '7', ?)",
+                 (cid, eid, start))
+    conn.commit()
+    run = run_job(db, db_path, "start-list", {"format": "iof-xml"})
+    assert run.status == "succeeded", run.error
+    xml = Path(run.output).read_bytes()
+    assert validate(xml, XSD) == []
+    assert b'<ClassStart timeResolution="0.1">' in xml and b"<StartTime>2025-06-01T10:00:00.5+02:00</StartTime>" in xml
+    Event.update(time_resolution=1.0).execute()
+    again = run_job(db, db_path, "start-list", {"format": "iof-xml"})
+    xml = Path(again.output).read_bytes()
+    assert b"timeResolution" not in xml and b"<StartTime>2025-06-01T10:00:00+02:00</StartTime>" in xml

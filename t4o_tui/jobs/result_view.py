@@ -25,6 +25,7 @@ class ResultsData:
     classes: list[ResultClass]
     class_id: int | None
     rows: list[tuple[str, ...]]  # key, place, bib, name, club, time, behind, status
+    resolution: float = 1.0  # the event's time resolution: places and times as the result lists give them
 
 
 def load_results(db: peewee.Database, wanted_race: int | None, class_id: int | None, now: float) -> ResultsData:
@@ -37,15 +38,20 @@ def load_results(db: peewee.Database, wanted_race: int | None, class_id: int | N
         return ResultsData(races, race, [], None, [])
     chosen = class_id if class_id is not None and class_id in {c.id for c in classes} else classes[0].id
     conn = db.connection()
+    # Ranked and shown at the event's resolution, as the result list job does: at 0.1 s two runners
+    # 0.2 s apart take different places and the view shows the tenths that separate them.
+    race_row = Race.get_by_id(race.id)
+    res = float(race_row.event.time_resolution or 1.0)
     if chosen in relay_class_ids(conn, race.id):
         # A relay class: each team with its legs (runner, leg time and place, changeover, place after).
-        zone = event_zone(Race.get_by_id(race.id))
-        return ResultsData(races, race, classes, chosen, relay_timing.result_rows(conn, race.id, chosen, zone))
+        zone = event_zone(race_row)
+        return ResultsData(races, race, classes, chosen,
+                           relay_timing.result_rows(conn, race.id, chosen, zone, resolution=res), res)
     list_type = next(c.result_type for c in classes if c.id == chosen)
-    runners = load_runners(db.connection(), race.id).get(chosen, [])
+    runners = load_runners(conn, race.id).get(chosen, [])
     rows: list[tuple[str, ...]] = []
-    for ranked, runner in rank(runners, list_type):
+    for ranked, runner in rank(runners, list_type, res):
         rows.append((str(runner.entry_id), "" if ranked.place is None else f"{ranked.place}.", runner.bib or "",
-                     runner.name, runner.club, clock(ranked.time) if ranked.time is not None else "",
-                     f"+{clock(ranked.behind)}" if ranked.behind else "", ranked.status.value))
-    return ResultsData(races, race, classes, chosen, rows)
+                     runner.name, runner.club, clock(ranked.time, res) if ranked.time is not None else "",
+                     f"+{clock(ranked.behind, res)}" if ranked.behind else "", ranked.status.value))
+    return ResultsData(races, race, classes, chosen, rows, res)

@@ -116,7 +116,8 @@ class StartListJob(Job):
                     entry_id=r[6] if person else None,
                 ))
             out.append(ClassStart(ClassDef(c[1]), tuple(starts)))
-        return iof.write_start_list(event, out, creator=f"t4o-tui {__version__}", create_time=now.astimezone(zone))
+        return iof.write_start_list(event, out, creator=f"t4o-tui {__version__}", create_time=now.astimezone(zone),
+                                    time_resolution=float(race.event.time_resolution or 1.0))
 
 
 def _clock(ts: float | None, zone: Any) -> str:

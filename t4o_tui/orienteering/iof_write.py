@@ -208,7 +208,17 @@ def add_card(parent: El, card: Card) -> El:
     return sub(parent, "ControlCard", card.number, punchingSystem=card.system)
 
 
-def add_person_start(parent: El, start: StartRecord) -> El:
+def start_datetime(dt: datetime, resolution: float = 1.0) -> str:
+    """A start time as xsd:dateTime: whole seconds, or with its tenth at 0.1 s resolution when it
+    has one (truncated as ranking truncates; 50 µs of slack for float timestamps like x.2999999)."""
+    tenth = (dt.microsecond + 50) // 100_000
+    if resolution >= 1 or tenth == 0:
+        return xml_datetime(dt)
+    text = xml_datetime(dt.replace(microsecond=0))
+    return f"{text[:19]}.{tenth}{text[19:]}"
+
+
+def add_person_start(parent: El, start: StartRecord, resolution: float = 1.0) -> El:
     """PersonStart: EntryId, Person, Organisation, Start (BibNumber, StartTime, Course, ControlCard)."""
     el = sub(parent, "PersonStart")
     if start.entry_id:
@@ -221,7 +231,7 @@ def add_person_start(parent: El, start: StartRecord) -> El:
     if start.bib:
         sub(st, "BibNumber", start.bib)
     if start.start_time is not None:
-        sub(st, "StartTime", xml_datetime(start.start_time))
+        sub(st, "StartTime", start_datetime(start.start_time, resolution))
     if start.course is not None:
         add_simple_course(st, start.course)
     if start.card is not None:
@@ -230,20 +240,29 @@ def add_person_start(parent: El, start: StartRecord) -> El:
 
 
 def write_start_list(
-    event: EventInfo, classes: Sequence[ClassStart], *, creator: str, create_time: datetime
+    event: EventInfo, classes: Sequence[ClassStart], *, creator: str, create_time: datetime,
+    time_resolution: float = 1.0,
 ) -> bytes:
-    """An IOF XML 3.0 StartList; a start without a person is written as a vacant PersonStart."""
+    """An IOF XML 3.0 StartList; a start without a person is written as a vacant PersonStart.
+
+    `time_resolution` is the event's (1 s, or 0.1 s): as the ResultList writer does on ClassResult,
+    a resolution other than the default 1 is written as `timeResolution` on every ClassStart (the
+    only place IOF XML 3.0 allows it in a StartList; Start has no such attribute), and start times
+    keep their tenths."""
+    if not math.isfinite(time_resolution) or time_resolution <= 0:
+        raise ValueError(f"time resolution {time_resolution!r}: expected seconds (1 or 0.1)")
+    res_attr = f"{time_resolution:g}" if time_resolution != 1 else None
     root = message_root("StartList", creator=creator, create_time=create_time)
     add_event(root, event)
     for cs in classes:
-        el = sub(root, "ClassStart")
+        el = sub(root, "ClassStart", timeResolution=res_attr)
         add_class(el, cs.class_def)
         if cs.course is not None:
             add_simple_course(el, cs.course)
         if cs.start_name:
             sub(el, "StartName", cs.start_name)
         for start in cs.starts:
-            add_person_start(el, start)
+            add_person_start(el, start, time_resolution)
     return to_bytes(root)
 
 

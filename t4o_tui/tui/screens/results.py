@@ -1,5 +1,5 @@
 """Results: one class's result list (place, name, club, time, behind, status); `,` and `.` change
-class, `r` the race when the event has several."""
+class, `r` the race when the event has several. Places and times at the event's time resolution."""
 
 from __future__ import annotations
 
@@ -105,6 +105,8 @@ class ResultsScreen(RaceViewScreen):
         title = f"{self.race_title()}{name} · class {pos}/{n} · {len(data.rows)} runners"
         if len(rows) != len(data.rows):
             title += f" · {len(rows)} shown"
+        if data.resolution < 1:
+            title += " · tenths"  # ranked at the event's 0.1 s resolution (whole seconds say nothing)
         if any(k.isdigit() and int(k) in self._corrected for k, *_ in data.rows):
             title += " · * corrected"
         self.set_status_line(title)
