@@ -35,6 +35,9 @@ from t4o_tui.store.models import (
 from t4o_tui.timefmt import iso
 
 CATCH_UP_WINDOW_MAX = 7 * 86400.0
+# No interval or offset an event needs is longer than a year: a longer one is a typo (the CLI, the
+# TUI and the API all come through validate, so all refuse it).
+DURATION_MAX_DAYS = 366
 MAX_CATCH_UP_ALL = rules.MAX_CATCH_UP_ALL
 
 
@@ -132,16 +135,21 @@ Bounds = tuple[float, float]
 
 
 def _job_of(data: ScheduleInput, errors: Errors) -> tuple[str, bool]:
-    """The task's job title and whether it allows sub-minute schedules ("?" when there is no job)."""
+    """The task's job title and whether it allows sub-minute schedules.
+
+    Without a task or a job, the task error is the one error about it: the job's own rule (how
+    often it may run) cannot be checked, so it is not reported as broken (no second, wrong
+    'Job "?" may not run more often than once a minute').
+    """
     try:
         task = find_task(data.task)
     except TaskError as exc:
         errors.append(sm.ScheduleError("task", str(exc)))
-        return "?", False
+        return "?", True
     job = installed_jobs().get(task.job)
     if job is None:
         errors.append(sm.ScheduleError("task", f"task '{task.name}' has an unknown job '{task.job}'"))
-        return "?", False
+        return "?", True
     return job.title, job.sub_minute
 
 
@@ -159,7 +167,15 @@ _COMMON_CHECKS: tuple[Callable[[ScheduleInput], sm.ScheduleError | None], ...] =
     lambda d: _one_of("overlap", d.overlap, OVERLAP_POLICIES),
     lambda d: None if d.max_runs is None or d.max_runs >= 1 else sm.ScheduleError(
         "max_runs", f"must be at least 1 (got {d.max_runs})"),
+    *(lambda d, f=f: _at_most_a_year(f, getattr(d, f)) for f in ("every", "start_offset", "expiry_offset", "row_offset")),
 )
+
+
+def _at_most_a_year(field_name: str, seconds: float | None) -> sm.ScheduleError | None:
+    """An interval or offset longer than DURATION_MAX_DAYS (either sign) is refused, naming its field."""
+    if seconds is None or not abs(seconds) > DURATION_MAX_DAYS * 86400:  # NaN: the math check says so
+        return None
+    return sm.ScheduleError(field_name, f"at most {DURATION_MAX_DAYS} days (got {abs(seconds) / 86400:g} days)")
 
 
 def _source_for(data: ScheduleInput, errors: Errors) -> DateSource | None:
