@@ -6,8 +6,9 @@ and computes what the dashboard and the editors show.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,7 +26,7 @@ from t4o_tui.engine.date_sources import (
     get_source,
 )
 from t4o_tui.engine.job import installed_jobs
-from t4o_tui.engine.tasks import TaskError, find_task
+from t4o_tui.engine.tasks import TaskError, TaskRef, find_task, lookup_task
 from t4o_tui.store.models import (
     CATCH_UP_POLICIES,
     OVERLAP_POLICIES,
@@ -142,7 +143,7 @@ def _job_of(data: ScheduleInput, errors: Errors) -> tuple[str, bool]:
     'Job "?" may not run more often than once a minute').
     """
     try:
-        task = find_task(data.task)
+        task = lookup_task(data.task)
     except TaskError as exc:
         errors.append(sm.ScheduleError("task", str(exc)))
         return "?", True
@@ -271,27 +272,143 @@ def _check(db: peewee.Database, data: ScheduleInput) -> sm.ScheduleSpec | None:
     return spec
 
 
+_INPUT_COLUMNS = tuple(f.name for f in fields(ScheduleInput) if f.name not in ("task", "extra"))
+
+
 def _columns(data: ScheduleInput) -> dict[str, Any]:
-    cols = asdict(data)
-    cols.pop("task")
-    cols.pop("extra")
+    # Its fields are plain values: no deep copy (dataclasses.asdict) needed.
+    return {name: getattr(data, name) for name in _INPUT_COLUMNS}
+
+
+# Every column of a new schedule, in the model's order: one plain INSERT per schedule. Peewee's
+# query building was most of the 2.5 ms an add took (issue 19); this way an add is about 0.1 ms.
+_NEW_FIELDS = [f for f in Schedule._meta.sorted_fields if f.name != "id"]
+_INSERT_SQL = (
+    "INSERT INTO schedule(" + ", ".join(f.column_name for f in _NEW_FIELDS) + ") VALUES ("
+    + ", ".join("?" * len(_NEW_FIELDS)) + ") RETURNING id"
+)
+
+
+class SchedulesInvalid(ScheduleInvalid):
+    """Some schedules of a batch cannot be saved (none is): `problems` are (position from 1, task,
+    errors) of each bad one, and the message names each by its position and task."""
+
+    SHOWN = 5  # problems spelled out in the message; the rest are counted
+
+    def __init__(self, problems: list[tuple[int, str, list[sm.ScheduleError]]], total: int) -> None:
+        super().__init__([e for _, _, errs in problems for e in errs])
+        self.problems = problems
+        parts = [
+            f"schedule {pos} of {total} (task '{task}'): " + "; ".join(f"{e.field}: {e.message}" for e in errs)
+            for pos, task, errs in problems[: self.SHOWN]
+        ]
+        if len(problems) > self.SHOWN:
+            parts.append(f"and {len(problems) - self.SHOWN} more invalid schedule(s)")
+        self.args = (" | ".join(parts),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+# (cron, zone, start when later than now) -> (after, the first fire after `after`). That fire is
+# also the first after any later instant before it: new schedules of one expression, created
+# one by one, share the croniter walk (0.4 ms each) for as long as their next fire lies ahead.
+_CRON_NEXT: dict[tuple[str | None, str, float | None], tuple[float, sm.Fire | None]] = {}
+_CRON_NEXT_MAX = 1024
+
+
+@dataclass
+class _Batch:
+    """Look-ups that schedules created together share: their tasks, and cron fires after `now`."""
+
+    now: float
+    tasks: dict[str, TaskRef] = field(default_factory=dict)
+
+    def task(self, ref: str | int) -> TaskRef:
+        got = self.tasks.get(str(ref))
+        if got is None:
+            got = self.tasks[str(ref)] = lookup_task(ref)
+        return got
+
+    def next_fire(self, spec: sm.ScheduleSpec) -> sm.Fire | None:
+        """sm.next_fire(spec, now) for a new schedule (nothing fired yet).
+
+        A cron schedule's first fire after now depends on its expression, zone and start (when
+        that is later than now) only, up to its expiry: schedules of one expression share it.
+        """
+        if spec.kind != "cron":
+            return sm.next_fire(spec, self.now)
+        key = (spec.cron, spec.tz, spec.start if spec.start > self.now else None)
+        known = _CRON_NEXT.get(key)
+        if known is not None and known[0] <= self.now and (known[1] is None or self.now < known[1].nominal):
+            nxt = known[1]
+        else:
+            nxt = sm.next_fire(replace(spec, expiry=math.inf, max_runs=None), self.now)
+            if len(_CRON_NEXT) >= _CRON_NEXT_MAX:
+                _CRON_NEXT.clear()
+            _CRON_NEXT[key] = (self.now, nxt)
+        return nxt if nxt is not None and nxt.nominal <= spec.expiry else None
+
+
+def _new_row(db: peewee.Database, data: ScheduleInput, batch: _Batch, errors: Errors) -> dict[str, Any] | None:
+    """The column values of a new schedule (None when invalid: `errors` then say why)."""
+    spec, found = validate(db, data)
+    if found:
+        errors.extend(found)
+        return None
+    now = batch.now
+    ref = batch.task(data.task)
+    cols = _columns(data)
+    if spec is not None:
+        cols["start"], cols["expiry"] = spec.start, spec.expiry
+    nxt = batch.next_fire(spec) if spec is not None else None
+    cols.update(task=ref.id, armed_at=now, evaluated_until=now, fired_count=0, paused=False, pause_note=None,
+                paused_until=None, next_fire=nxt.nominal if nxt else None, created_at=now, updated_at=now)
     return cols
+
+
+def _insert(db: peewee.Database, cols: dict[str, Any]) -> int:
+    # A column the input does not set (added by a later schema) gets the model's default.
+    values = [f.db_value(cols[f.name] if f.name in cols else f.default() if callable(f.default) else f.default)
+              for f in _NEW_FIELDS]
+    return int(db.execute_sql(_INSERT_SQL, values).fetchone()[0])
 
 
 def add_schedule(db: peewee.Database, data: ScheduleInput, *, clock: Clock = SYSTEM_CLOCK) -> Schedule:
     """Save a new schedule; it fires only for times after now."""
-    spec = _check(db, data)
-    now = clock.now()
-    task = find_task(data.task)
-    cols = _columns(data)
-    if spec is not None:
-        cols["start"], cols["expiry"] = spec.start, spec.expiry
-    nxt = sm.next_fire(spec, now) if spec is not None else None
+    errors: Errors = []
+    cols = _new_row(db, data, _Batch(clock.now()), errors)
+    if cols is None:
+        raise ScheduleInvalid(errors)
     with db.atomic():
-        return Schedule.create(
-            task=task, **cols, armed_at=now, evaluated_until=now, fired_count=0,
-            next_fire=nxt.nominal if nxt else None, created_at=now, updated_at=now,
-        )
+        sid = _insert(db, cols)
+    # The saved row as Peewee would have read it back (its values are the ones just written).
+    s = Schedule(__no_default__=1, id=sid, **cols)
+    s._dirty.clear()  # type: ignore[attr-defined]
+    return s
+
+
+def add_schedules(db: peewee.Database, inputs: Sequence[ScheduleInput], *, clock: Clock = SYSTEM_CLOCK) -> list[int]:
+    """Save many new schedules in one transaction, all or none; returns their ids in input order.
+
+    Every input is checked before anything is written; SchedulesInvalid names each bad one by
+    its position (from 1) and task. For an admin creating schedules by the hundred (a file, the
+    demo): 10,000 take about a second, where separate add_schedule calls each pay a commit.
+    """
+    batch = _Batch(clock.now())
+    rows: list[dict[str, Any]] = []
+    problems: list[tuple[int, str, list[sm.ScheduleError]]] = []
+    for pos, data in enumerate(inputs, 1):
+        errors: Errors = []
+        cols = _new_row(db, data, batch, errors)
+        if cols is None:
+            problems.append((pos, str(data.task), errors))
+        else:
+            rows.append(cols)
+    if problems:
+        raise SchedulesInvalid(problems, len(inputs))
+    with db.atomic():
+        return [_insert(db, cols) for cols in rows]
 
 
 def edit_schedule(db: peewee.Database, schedule_id: int, changes: dict[str, Any], *, clock: Clock = SYSTEM_CLOCK) -> Schedule:
