@@ -34,6 +34,7 @@ class Config:
     share_public_url: str | None = None
     share_header_timeout: float = 10.0  # seconds a connection has to send a complete request head
     share_max_connections_per_client: int = 64  # open at once from one client address (loopback: no limit)
+    share_max_connections: int = 1000  # open at once from all clients together (lowered to fit the open-file limit)
     timezone: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
@@ -66,6 +67,7 @@ _RANGES: dict[str, tuple[type, float, float]] = {
     "share_port": (int, 0, 65535),
     "share_header_timeout": (float, 1.0, 300.0),
     "share_max_connections_per_client": (int, 1, 100_000),
+    "share_max_connections": (int, 1, 1_000_000),
 }
 
 
@@ -122,7 +124,7 @@ def load_config(path: Path | None = None, *, db: str | None = None) -> Config:
         if key not in known:
             raise ConfigError(f"{where}: unknown key 'engine.{key}' (known: {', '.join(sorted(known))})")
         setattr(cfg, key, _check(key, value, where))
-    share_known = ("host", "port", "public_url", "header_timeout", "max_connections_per_client")
+    share_known = ("host", "port", "public_url", "header_timeout", "max_connections_per_client", "max_connections")
     for key, value in share.items():
         if key not in share_known:
             raise ConfigError(f"{where}: unknown key 'share.{key}' (known: {', '.join(share_known)})")

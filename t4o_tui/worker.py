@@ -22,7 +22,8 @@ def runtime_options(cfg: Config, *, share: bool = True) -> RuntimeOptions:
     return RuntimeOptions(lease=cfg.lease, direct_slots=cfg.direct_slots, retention=cfg.retention, grace=cfg.grace,
                           share=share, share_host=cfg.share_host, share_port=cfg.share_port,
                           share_header_timeout=cfg.share_header_timeout,
-                          share_max_per_client=cfg.share_max_connections_per_client)
+                          share_max_per_client=cfg.share_max_connections_per_client,
+                          share_max_connections=cfg.share_max_connections)
 
 
 def run_worker(cfg: Config, db: Any) -> int:

@@ -681,3 +681,92 @@ def test_a_file_streamed_from_disk_has_the_same_headers_head_and_304(db, db_path
                 assert r.status == 304 and await r.read() == b""
 
     serve(db, db_path, body)
+
+
+# -- all clients together ---------------------------------------------------------------------------------
+def test_connections_over_the_total_cap_are_refused_at_once_loopback_included(db, db_path):
+    import logging
+
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    path = f"/s/{sh.token}"
+    cap = 4
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                records.append(record.getMessage())
+
+    share_log = logging.getLogger("t4o_tui.share")
+    keep = Keep()
+    share_log.addHandler(keep)
+
+    def scenario(server: ShareServer) -> None:
+        port = server.port
+        # Many clients, each within its own limit (2), together at the cap.
+        held = [connect(port, source=f"127.0.0.{2 + i // 2}") for i in range(cap)]
+        for sock in held:
+            sock.sendall(get(path))
+            assert read_response(sock)[0] == 200
+        assert server.open_connections() == cap
+        for source in ("127.0.0.1", "127.0.0.9", "127.0.0.10"):  # loopback is not exempt from the total
+            with connect(port, source=source) as extra:
+                started = time.monotonic()
+                answer = read_to_end(extra)  # the server closes it: a socket timeout (10 s) would fail here
+                assert time.monotonic() - started < 5
+                assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer[:100]
+                assert answer.endswith(b"The server has too many connections open: try again shortly.\n"), answer
+                head, _, rest = answer.partition(b"\r\n\r\n")
+                assert b"Content-Length: %d\r\n" % len(rest) in head + b"\r\n"
+        # Those within the cap are still served.
+        for sock in held:
+            sock.sendall(get(path))
+            assert read_response(sock)[0] == 200
+        assert [r for r in records if "refusing" in r] == [
+            f"share: refusing connections: {cap} are open, the most the server keeps (share.max_connections); "
+            "further refusals are counted and logged once a minute"]
+        # One closes: a new connection is taken again once the server saw the close.
+        held.pop().close()
+        end = time.monotonic() + 5
+        while server.open_connections() != cap - 1:
+            assert time.monotonic() < end, "the server did not count the closed connection"
+            time.sleep(0.01)
+        with connect(port, source="127.0.0.20") as again:
+            again.sendall(get(path))
+            assert read_response(again)[0] == 200
+        for sock in held:
+            sock.close()
+
+    async def body(base: str, server: ShareServer) -> None:
+        assert server.max_connections == cap
+        await asyncio.to_thread(scenario, server)
+        server.report_refusals(final=True)
+        assert records[-1].startswith("share: 2 more connections refused in the last "), records
+        assert records[-1].endswith(f"(at most {cap} open in all)")
+
+    try:
+        serve(db, db_path, body, max_per_client=2, cap_loopback=True, max_connections=cap)
+    finally:
+        share_log.removeHandler(keep)
+
+
+def test_the_total_cap_comes_from_the_config_and_fits_the_open_file_limit(db, db_path, tmp_path, monkeypatch):
+    import resource
+
+    from t4o_tui.config import load_config
+    from t4o_tui.worker import runtime_options
+
+    conf = tmp_path / "config.toml"
+    conf.write_text("[share]\nmax_connections = 300\n")
+    cfg = load_config(conf, db=str(db_path))
+    assert cfg.share_max_connections == 300
+    rt = Runtime(db, data_dir=data_dir_for(db_path), options=runtime_options(cfg), share_server=RuntimeShareServer)
+    assert RuntimeShareServer(rt).max_connections == 300
+    conf.write_text("[share]\n")
+    assert server_module.MAX_CONNECTIONS == load_config(conf, db=str(db_path)).share_max_connections == 1000
+    # A process allowed 256 open files keeps some for itself: the cap is lowered below that.
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (256, 4096))
+    assert server_module.connection_cap(1000) == 256 - server_module.FD_RESERVE
+    assert server_module.connection_cap(100) == 100

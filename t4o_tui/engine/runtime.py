@@ -54,6 +54,7 @@ class RuntimeOptions:
     share_port: int = 8470
     share_header_timeout: float = 10.0  # seconds a connection has to send a complete request head
     share_max_per_client: int = 64  # connections open at once from one client address
+    share_max_connections: int = 1000  # connections open at once from all clients together
 
 
 class ShareService(Protocol):

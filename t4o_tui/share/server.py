@@ -10,9 +10,10 @@ memory and its access-log line.
 
 A link published on a LAN must not be starved by one client: a connection has `header_timeout`
 seconds, from its opening or from its last answer, to send a complete request head (a slow or
-silent client is closed), and one client address may hold at most `max_per_client` connections
-(the ones over are answered 503 and closed at once). Both are decided when a connection opens or
-ends, never per request.
+silent client is closed), one client address may hold at most `max_per_client` connections, and
+all clients together at most `max_connections` (so that many clients cannot use up the process's
+file descriptors); the ones over either are answered 503 and closed at once. All are decided when a
+connection opens or ends, never per request.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ NOT_FOUND = b"Not found\n"
 SERVER_NAME = "t4o-tui"  # not aiohttp's default, which names the Python and aiohttp versions
 HEADER_TIMEOUT_S = 10.0  # to send a complete request head, from the connection's opening or its last answer
 MAX_PER_CLIENT = 64  # connections open at once from one client address (a browser uses about 6)
+MAX_CONNECTIONS = 1000  # connections open at once from all clients together
+FD_RESERVE = 64  # file descriptors kept for the process (database, logs, files served) below its limit
 REFUSED_LOG_S = 60.0  # refusals of one client are logged once per this long
 # Sent to a connection over its client's limit before it is closed: no request is read from it.
 _REFUSED_BODY = b"Too many connections from your address: close some and try again.\n"
@@ -62,6 +65,23 @@ REFUSED = (
     b"Retry-After: 10\r\nConnection: close\r\nContent-Length: " + str(len(_REFUSED_BODY)).encode() + b"\r\n\r\n"
     + _REFUSED_BODY
 )
+_FULL_BODY = b"The server has too many connections open: try again shortly.\n"
+REFUSED_FULL = REFUSED.replace(_REFUSED_BODY, _FULL_BODY).replace(
+    b"Content-Length: " + str(len(_REFUSED_BODY)).encode(), b"Content-Length: " + str(len(_FULL_BODY)).encode())
+
+
+def connection_cap(wanted: int) -> int:
+    """The total connection cap, lowered to fit below the process's open-file limit (each
+    connection is a file descriptor; the process needs FD_RESERVE of its own)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - FD_RESERVE))
 
 
 class _Hits:
@@ -227,33 +247,49 @@ class _GuardedServer(web.Server):
     """
 
     def __init__(self, handler: Any, *, max_per_client: int, cap_loopback: bool,
-                 on_refused: Any, **kwargs: Any) -> None:
+                 on_refused: Any, max_connections: int = MAX_CONNECTIONS, on_full: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.max_per_client = max_per_client
         self.cap_loopback = cap_loopback
         self.on_refused = on_refused
+        self.max_connections = max_connections
+        self.on_full = on_full or (lambda open_now: None)
         self.open_by_client: dict[str, int] = {}
-        self._client_of: dict[RequestHandler, str] = {}
+        # Every connection taken (refused ones are not), with the client it counts for (None: loopback, uncounted).
+        self._client_of: dict[RequestHandler, str | None] = {}
+
+    @staticmethod
+    def _refuse(handler: RequestHandler, transport: asyncio.Transport, answer: bytes) -> None:
+        transport.pause_reading()  # nothing of it is read, let alone answered
+        transport.write(answer)
+        # Closed (once the answer is out) on the loop's next turn: aiohttp is still setting the
+        # connection up, and a close from inside that leaves its request loop failing an assert.
+        asyncio.get_running_loop().call_soon(handler.force_close)
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
-        peer = transport.get_extra_info("peername")
-        if not isinstance(peer, tuple) or not peer:
+        if len(self._client_of) >= self.max_connections:
+            # Loopback clients count here too: the cap guards the process's file descriptors.
+            self._refuse(handler, transport, REFUSED_FULL)
+            self.on_full(len(self._client_of))
             return
-        host = str(peer[0])
-        if not self.cap_loopback and _is_loopback(host):
+        peer = transport.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        if host is None or (not self.cap_loopback and _is_loopback(host)):
+            self._client_of[handler] = None
             return
         n = self.open_by_client.get(host, 0)
         if n >= self.max_per_client:
-            transport.pause_reading()  # nothing of it is read, let alone answered
-            transport.write(REFUSED)
-            # Closed (once the answer is out) on the loop's next turn: aiohttp is still setting the
-            # connection up, and a close from inside that leaves its request loop failing an assert.
-            asyncio.get_running_loop().call_soon(handler.force_close)
+            self._refuse(handler, transport, REFUSED)
             self.on_refused(host, n)
             return
         self.open_by_client[host] = n + 1
         self._client_of[handler] = host
+
+    @property
+    def open_total(self) -> int:
+        return len(self._client_of)
 
     def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
         host = self._client_of.pop(handler, None)
@@ -273,12 +309,14 @@ class ShareServer:
     complete request head; an idle keep-alive connection is closed after the same time (a browser
     opens a new one when it needs one). `max_per_client`: connections one client address may hold
     open at once; `cap_loopback`: count loopback clients too (by default they are not limited).
+    `max_connections`: connections all clients together may hold open at once (loopback included),
+    lowered to fit the process's open-file limit.
     """
 
     def __init__(
         self, db: peewee.Database, *, host: str = "127.0.0.1", port: int = 8470, clock: Clock = SYSTEM_CLOCK,
         wait_limit: float = 20.0, notify: Any = None, header_timeout: float = HEADER_TIMEOUT_S,
-        max_per_client: int = MAX_PER_CLIENT, cap_loopback: bool = False,
+        max_per_client: int = MAX_PER_CLIENT, cap_loopback: bool = False, max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.db = db
         self.host, self.port = host, port
@@ -289,6 +327,9 @@ class ShareServer:
         self.header_timeout = header_timeout
         self.max_per_client = max_per_client
         self.cap_loopback = cap_loopback
+        self.max_connections = connection_cap(max_connections)
+        # Refusals because the server was full: when the current log window began, refusals since its line.
+        self._full_refusals: list[float] | None = None
         # Clients refused lately: when the current log window began, and refusals since its line.
         self._refusals: dict[str, list[float]] = {}
         self._server: _GuardedServer | None = None
@@ -314,6 +355,7 @@ class ShareServer:
         self._server = _GuardedServer(
             self._route, access_log_class=_AccessLogger, keepalive_timeout=self.header_timeout,
             max_per_client=self.max_per_client, cap_loopback=self.cap_loopback, on_refused=self._refused,
+            max_connections=self.max_connections, on_full=self._full,
         )
         self._runner = web.ServerRunner(self._server, handle_signals=False)
         await self._runner.setup()
@@ -372,11 +414,27 @@ class ShareServer:
             host, open_now,
         )
 
+    def _full(self, open_now: int) -> None:
+        """A connection was refused because all clients together hold the most the server keeps
+        open: logged as the per-client refusals are (the first at once, the rest once a window)."""
+        if self._full_refusals is not None:
+            self._full_refusals[1] += 1
+            return
+        self._full_refusals = [self._now(), 0]
+        log.warning("share: refusing connections: %d are open, the most the server keeps (share.max_connections); "
+                    "further refusals are counted and logged once a minute", open_now)
+
     def report_refusals(self, *, final: bool = False) -> None:
         """Log the refusals counted in windows that have ended (all of them when `final`)."""
+        now = self._now()
+        if self._full_refusals is not None and (final or now - self._full_refusals[0] >= REFUSED_LOG_S):
+            since, more = self._full_refusals
+            if more:
+                log.warning("share: %d more connections refused in the last %.0f s (at most %d open in all)",
+                            int(more), now - since, self.max_connections)
+            self._full_refusals = [now, 0] if more and not final else None
         if not self._refusals:
             return
-        now = self._now()
         for host, window in list(self._refusals.items()):
             since, more = window
             if not final and now - since < REFUSED_LOG_S:
@@ -389,9 +447,11 @@ class ShareServer:
             else:
                 del self._refusals[host]  # quiet for a whole window: the next refusal is logged at once
 
-    def open_connections(self, host: str) -> int:
-        """Connections open from one client address, as counted for its limit."""
-        return self._server.open_by_client.get(host, 0) if self._server is not None else 0
+    def open_connections(self, host: str | None = None) -> int:
+        """Connections open from one client address, as counted for its limit; all of them when no address."""
+        if self._server is None:
+            return 0
+        return self._server.open_total if host is None else self._server.open_by_client.get(host, 0)
 
     # -- memory of shares and files ---------------------------------------------------------------
     async def _refresh_loop(self) -> None:

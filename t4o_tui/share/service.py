@@ -18,7 +18,8 @@ class RuntimeShareServer(ShareServer):
     def __init__(self, rt: Runtime) -> None:
         opt = rt.opt
         super().__init__(rt.db, host=opt.share_host, port=opt.share_port, clock=rt.clock, notify=rt.notify,
-                         header_timeout=opt.share_header_timeout, max_per_client=opt.share_max_per_client)
+                         header_timeout=opt.share_header_timeout, max_per_client=opt.share_max_per_client,
+                         max_connections=opt.share_max_connections)
         self.worker, self.role = rt.worker_id, rt.role
 
     async def start(self) -> bool:
