@@ -6,15 +6,17 @@ commas and tenths of a second; and the official examples.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from t4o_tui.engine.runs import run_log
-from t4o_tui.orienteering import iof
+from t4o_tui.orienteering import iof, iof_relay
 from t4o_tui.orienteering.punch_check import Status
 from t4o_tui.orienteering.ranking import ResultEntry, rank_class
-from t4o_tui.store.models import Entry, Event, Person, Result
+from t4o_tui.store.models import Entry, Event, Person, Result, Team, TeamResult
 
 from conftest import SHARED, iof_examples, run_job
 
@@ -77,7 +79,8 @@ def test_a_result_list_with_decimal_commas_and_tenths_imports_with_the_source_pl
     assert log.count("decimal comma") == 1
     assert "no IOF XML 3.0 namespace on the root element: 1" in log
     assert "read as windows-1252" in log
-    assert "1 team results skipped: relay results are not imported (only individual results)" in log
+    # The file's relay class lists a team without its runners' results: nothing to import, said once.
+    assert "team results: teams without runners' results (skipped): 1 (first on line" in log
     assert "the file's times have a resolution of 0.1 s; the event ranks at 1 s" in log
     assert "results: 6 created" in log
     # At the event's default 1 s, 978.3 and 978.5 tie: the log says which places differ.
@@ -133,13 +136,6 @@ def test_official_result_lists_import_and_their_places_agree(db, db_path, exampl
     assert n == of and int(n) >= 1
 
 
-def test_relay_results_are_counted_and_skipped(db, db_path):
-    run = run_job(db, db_path, "import-results", {"file": str(iof_examples() / "ResultList2.xml")})
-    assert run.status == "succeeded", run.error
-    assert "3 team results skipped: relay results are not imported (only individual results)" in log_text(db, run)
-    assert Result.select().count() == 0
-
-
 def test_a_broken_result_list_fails_with_its_line_and_changes_nothing(db, db_path, tmp_path):
     f = tmp_path / "bad.xml"
     f.write_bytes(oe_result_list().replace(b"<Time>1001,0</Time>", b"<Time>ten</Time>"))
@@ -163,3 +159,225 @@ def test_a_runner_timed_here_keeps_this_programs_result(db, db_path, tmp_path):
     assert "Åse Ødegård has station data here: the result is computed from it and not overwritten" in log
     assert "0 created, 0 updated, 5 unchanged, 1 kept (timed here)" in log
     assert Result.get(Result.entry == ase).time == 990.0
+
+
+# ---- relay classes: TeamResult (issue 16, with the relays of issue 13) -------------------------------
+
+OSLO = ZoneInfo("Europe/Oslo")
+MASS = datetime(2026, 6, 6, 10, 0, tzinfo=OSLO)
+
+# (team, club, card base, legs: (given, family, time text, status, leg place, place after leg, time after leg))
+# As the source (timing to tenths) ranked them: Tyrving 4500.5 s beats Halden 4500.7 s by 0.2 s;
+# Bækkelaget mispunched on leg 2. Leg 3's Hilde is fastest on the leg although her team is out.
+RELAY = [
+    ("Tyrving 1", "IL Tyrving", 710, [("Åse", "Lien", "1500,3", "OK", 2, 2, "1500,3"),
+                                      ("Kari", "Lien", "1600,0", "OK", 2, 1, "3100,3"),
+                                      ("Mia", "Ødegård", "1400,2", "OK", 2, 1, "4500,5")]),
+    ("Halden 1", "Halden SK", 720, [("Ida", "Berg", "1500,5", "OK", 3, 3, "1500,5"),
+                                    ("Siv", "Holm", "1599,9", "OK", 1, 2, "3100,4"),
+                                    ("Eva", "Sæther", "1400,3", "OK", 3, 2, "4500,7")]),
+    ("Bækkelaget 1", "Bækkelagets SK", 730, [("Tone", "Ås", "1490,0", "OK", 1, 1, "1490,0"),
+                                             ("Liv", "Dahl", "1700,0", "MissingPunch", None, None, None),
+                                             ("Hilde", "Moe", "1380,0", "OK", 1, None, None)]),
+]
+
+
+def _clock(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S")  # no offset, whole seconds: the event's clock
+
+
+def oe_relay_result_list(*, overall: bool = True, leg_elements: bool = True) -> bytes:
+    """A relay ResultList as OE-style programs write it: no namespace, windows-1252, no ids, decimal
+    commas, times to tenths (clock times in whole seconds without an offset), leg and overall places.
+    Without `overall`: no OverallResult and no places (some programs write only the legs)."""
+    teams = []
+    for bib, (name, club, card, legs) in enumerate(RELAY, 1):
+        members, start = [], MASS
+        for leg, (given, family, t, status, place, after, after_time) in enumerate(legs, 1):
+            secs = float(t.replace(",", "."))
+            finish = start + timedelta(seconds=secs)
+            parts = [f"<TeamMemberResult><Person><Name><Family>{family}</Family><Given>{given}</Given></Name></Person>",
+                     f"<Organisation><Name>{club}</Name></Organisation><Result>"]
+            if leg_elements:
+                parts.append(f"<Leg>{leg}</Leg>")
+            parts.append(f"<StartTime>{_clock(start)}</StartTime><FinishTime>{_clock(finish)}</FinishTime><Time>{t}</Time>")
+            if overall and place is not None:
+                parts.append(f'<Position type="Leg">{place}</Position>')
+            parts.append(f"<Status>{status}</Status>")
+            if overall:
+                ov_status = "OK" if after_time else "MissingPunch"
+                parts.append("<OverallResult>" + (f"<Time>{after_time}</Time>" if after_time else "")
+                             + (f"<Position>{after}</Position>" if after else "") + f"<Status>{ov_status}</Status></OverallResult>")
+            parts.append(f"<SplitTime><ControlCode>31</ControlCode><Time>{secs / 2:.1f}</Time></SplitTime>".replace(".", ","))
+            parts.append(f"<ControlCard>{card + leg}</ControlCard></Result></TeamMemberResult>")
+            members.append("".join(parts))
+            start = finish
+        teams.append(f"<TeamResult><Name>{name}</Name><Organisation><Name>{club}</Name></Organisation>"
+                     f"<BibNumber>{bib}</BibNumber>{''.join(members)}</TeamResult>")
+    text = ('<?xml version="1.0"?>\n<ResultList iofVersion="3.0" creator="OE2010">\n'
+            "<Event><Name>Stafettløpet</Name><StartTime><Date>2026-06-06</Date></StartTime></Event>\n"
+            '<ClassResult timeResolution="0.1"><Class><Name>H21 stafett</Name></Class>\n'
+            + "\n".join(teams) + "\n</ClassResult>\n</ResultList>\n")
+    return text.encode("cp1252")
+
+
+def counts() -> tuple[int, ...]:
+    return (Team.select().count(), Entry.select().count(), Person.select().count(), Result.select().count(),
+            TeamResult.select().count())
+
+
+def written_back(db, db_path, name: str = "relay xml") -> iof_relay.TeamResultDoc:
+    out = run_job(db, db_path, "relay-list", {"format": "iof-xml"}, name=name)
+    assert out.status == "succeeded", out.error
+    xml = Path(out.output).read_bytes()
+    assert iof.validate(xml, XSD) == []
+    return iof_relay.read_team_results(xml)
+
+
+def legs_of(doc: iof_relay.TeamResultDoc) -> dict[tuple[str, int], tuple]:
+    """(team, leg) -> (status, time, leg place, overall status, overall time, overall place) of one-runner legs."""
+    out = {}
+    for t in doc.teams:
+        for m in t.members:
+            if sum(1 for x in t.members if x.leg == m.leg and x.person is not None) == 1 and m.person is not None:
+                ov = m.overall
+                out[(t.name, m.leg)] = (m.status, m.time, m.position, ov.status if ov else None,
+                                        ov.time if ov else None, ov.position if ov else None)
+    return out
+
+
+def team_places(doc: iof_relay.TeamResultDoc) -> dict[str, tuple]:
+    """Team -> (status, time, place): the standing after its last leg."""
+    out = {}
+    for t in doc.teams:
+        last = max(t.members, key=lambda m: (m.leg or 0, m.leg_order or 1))
+        ov = last.overall
+        out[t.name] = (ov.status, ov.time, ov.position) if ov else None
+    return out
+
+
+def test_a_relay_result_list_from_another_program_imports_teams_legs_and_places(db, db_path, tmp_path):
+    Event.create(name="Stafettløpet", timezone="Europe/Oslo")
+    f = tmp_path / "oe-relay.xml"
+    f.write_bytes(oe_relay_result_list())
+    run = run_job(db, db_path, "import-results", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    # One warning per kind of deviation in the team results, not one per time.
+    assert "team results: times with a decimal comma: 25 (first on line 5), read anyway" in log
+    assert log.count("decimal comma") == 1 and "read as windows-1252" in log
+    assert "the file's times have a resolution of 0.1 s; the event ranks at 1 s" in log
+    assert "created relay class H21 stafett" in log and "class H21 stafett: 3 legs" in log
+    assert "relay teams: 3 created" in log and "runners: 9 created" in log
+    assert "team results: 3 created, 0 updated, 0 unchanged, 0 kept" in log
+    # At 1 s Tyrving and Halden tie (4500 s): the log says which place differs.
+    assert "team places as the file: 1 of 2 agree at 1 s resolution" in log
+    assert "team 'Halden 1' (H21 stafett) is 2 in the file, 1 here" in log
+    assert "Total Results totals runners, not teams" in log  # what the import is not used for
+    assert counts() == (3, 9, 9, 9, 3)
+    mia = Result.select().join(Entry).join(Person).where(Person.family == "Ødegård").get()
+    assert mia.time == pytest.approx(1400.2) and mia.status == "OK"  # the file's Time, tenths kept
+    assert mia.splits == [["31", pytest.approx(700.1)]]
+    tyrving = TeamResult.select().join(Team).where(Team.name == "Tyrving 1").get()
+    assert (tyrving.status, tyrving.time) == ("OK", pytest.approx(4500.5))
+    assert TeamResult.select().join(Team).where(Team.name == "Bækkelaget 1").get().status == "MissingPunch"
+    # Clock times without an offset are the event's (Oslo): leg 1 started at the mass start.
+    assert Result.select().join(Entry).join(Person).where(Person.given == "Åse").get().start_time == MASS.timestamp()
+
+    # At the event's 0.1 s the relay list written back gives the source's times and places.
+    Event.update(time_resolution=0.1).execute()
+    source = iof_relay.read_team_results(oe_relay_result_list(), tz=OSLO)
+    back = written_back(db, db_path)
+    assert team_places(back) == team_places(source) == {
+        "Tyrving 1": ("OK", pytest.approx(4500.5), 1), "Halden 1": ("OK", pytest.approx(4500.7), 2),
+        "Bækkelaget 1": ("MissingPunch", None, None)}
+    assert legs_of(back) == legs_of(source)
+
+    # The same file again: nothing changes, nothing doubles; the places now agree.
+    again = run_job(db, db_path, "import-results", {"file": str(f)})
+    log = log_text(db, again)
+    assert "relay teams: 0 created, 0 updated, 3 unchanged; runners: 0 created, 0 updated" in log
+    assert "team results: 0 created, 0 updated, 3 unchanged" in log
+    assert "team places as the file: 2 of 2 agree at 0.1 s resolution" in log
+    assert "leg places as the file: 8 of 8 agree" in log
+    assert counts() == (3, 9, 9, 9, 3)
+
+
+def test_relay_results_without_overall_results_or_legs_get_the_relay_rules(db, db_path, tmp_path):
+    """Some programs write only the legs (no OverallResult, no places), some leave Leg out: the
+    standings after each leg are computed by the relay rules; legs follow the file's order."""
+    Event.create(name="Stafettløpet", timezone="Europe/Oslo", time_resolution=0.1)
+    f = tmp_path / "legs-only.xml"
+    f.write_bytes(oe_relay_result_list(overall=False, leg_elements=False))
+    run = run_job(db, db_path, "import-results", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    assert "team results: team members without <Leg> (legs taken in file order): 3 (first on line" in log
+    back = written_back(db, db_path)
+    full = iof_relay.read_team_results(oe_relay_result_list(), tz=OSLO)
+    assert team_places(back) == team_places(full)  # the same standings the source computed
+    assert legs_of(back) == legs_of(full)
+
+
+@pytest.mark.skipif(not (SHARED / "iof" / "examples" / "ResultList2.xml").is_file(), reason="IOF examples not found")
+def test_the_official_relay_result_list_imports_and_writes_back_the_same_places(db, db_path):
+    run = run_job(db, db_path, "import-results", {"file": str(iof_examples() / "ResultList2.xml")})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    assert "class Open: 3 legs (runners per leg 1, 3, 1)" in log
+    # Leg 3 starts at the first of leg 2's three runners' finish: the fastest changes over.
+    assert "class Open leg 2: the first of the parallel runners changes over" in log
+    assert "team places as the file: 2 of 2 agree" in log and "leg places as the file: 6 of 6 agree" in log
+    assert "courses A, B, C are not in this race" in log
+    # Forest Vagabonds 2 has nobody on legs 2 and 3: no runner there, the team did not finish.
+    assert counts() == (3, 9, 9, 9, 3)
+    source = iof_relay.read_team_results((iof_examples() / "ResultList2.xml").read_bytes())
+    back = written_back(db, db_path)
+    assert team_places(back)["Forest Vagabonds 1"] == team_places(source)["Forest Vagabonds 1"] == ("OK", 3741.0, 1)
+    assert team_places(back)["Super Fast Orienteers / Unintentional Navigators"] == ("OK", 3873.0, 2)
+    assert TeamResult.select().join(Team).where(Team.name == "Forest Vagabonds 2").get().status == "DidNotFinish"
+    assert legs_of(back) == {k: v for k, v in legs_of(source).items() if k[0] != "Forest Vagabonds 1" or k[1] != 2}
+    # The leg of three parallel runners: each runner's own time, the leg closed by the fastest.
+    fv1 = next(t for t in back.teams if t.name == "Forest Vagabonds 1")
+    assert sorted(m.time for m in fv1.members if m.leg == 2) == [1225.0, 1375.0, 2103.0]
+    assert {m.overall.time for m in fv1.members if m.leg == 2} == {2663.0}  # 1438 + 1225
+
+    again = run_job(db, db_path, "import-results", {"file": str(iof_examples() / "ResultList2.xml")})
+    assert "team results: 0 created, 0 updated, 3 unchanged" in log_text(db, again)
+    assert counts() == (3, 9, 9, 9, 3)
+
+
+def test_a_relay_team_timed_here_keeps_its_results(db, db_path, tmp_path):
+    from t4o_tui.store.models import Station, StationData
+
+    Event.create(name="Stafettløpet", timezone="Europe/Oslo")
+    f = tmp_path / "oe-relay.xml"
+    f.write_bytes(oe_relay_result_list())
+    run_job(db, db_path, "import-results", {"file": str(f)})
+    kari = Entry.select().join(Person).where(Person.given == "Kari").get()
+    StationData.create(race=kari.race, station=Station.get(Station.role == "readout"), card_number="712",
+                       source="test", entry=kari, created_at=0.0)
+    TeamResult.update(time=4000.0).where(TeamResult.team == Team.get(Team.name == "Tyrving 1")).execute()
+    again = run_job(db, db_path, "import-results", {"file": str(f)})
+    log = log_text(db, again)
+    assert "team 'Tyrving 1' has station data here: its results are computed from it and not overwritten" in log
+    assert "team results: 0 created, 0 updated, 2 unchanged, 1 kept" in log
+    assert TeamResult.select().join(Team).where(Team.name == "Tyrving 1").get().time == 4000.0
+
+
+def test_a_broken_relay_result_list_fails_with_its_line_and_changes_nothing(db, db_path, tmp_path):
+    f = tmp_path / "bad.xml"
+    f.write_bytes(oe_relay_result_list().replace(b"<Time>1599,9</Time>", b"<Time>ten</Time>"))
+    run = run_job(db, db_path, "import-results", {"file": str(f)})
+    assert run.status == "failed" and "<Time> is 'ten', expected seconds" in run.error and "line" in run.error
+    assert counts() == (0, 0, 0, 0, 0)
+    # A runner on a leg the class does not have (the class has 3 legs from a first import).
+    good = tmp_path / "good.xml"
+    good.write_bytes(oe_relay_result_list())
+    run_job(db, db_path, "import-results", {"file": str(good)})
+    f.write_bytes(oe_relay_result_list().replace(b"<Leg>3</Leg>", b"<Leg>4</Leg>", 1))
+    before = counts()
+    run = run_job(db, db_path, "import-results", {"file": str(f)})
+    assert run.status == "failed"
+    assert "relay results: team 'Tyrving 1' (bib 1)" in run.error and "leg 4 but class 'H21 stafett' has 3 legs" in run.error
+    assert "nothing was changed" in run.error and counts() == before

@@ -60,3 +60,29 @@ def test_results_view_ranks_and_shows_tenths_at_the_events_resolution(db, db_pat
         assert "tenths" not in title(app)
 
     run(app, size, body)
+
+
+def test_imported_relay_results_show_in_the_results_view_at_tenths(db, db_path, tmp_path):
+    """A relay ResultList from another program (import-results) in the Results view: team places
+    and times at the event's 0.1 s, each leg's runner, leg time and leg place below the team."""
+    from test_import_results import oe_relay_result_list
+
+    from conftest import run_job
+
+    Event.create(name="Stafettløpet", timezone=ZONE, time_resolution=0.1)
+    f = tmp_path / "oe-relay.xml"
+    f.write_bytes(oe_relay_result_list())
+    assert run_job(db, db_path, "import-results", {"file": str(f)}).status == "succeeded"
+    app = make_app(db, db_path)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await pilot.press("6")
+        await until(pilot, lambda: "Tyrving 1" in cells(app), what="the relay class's teams")
+        shown = cells(app)
+        assert shown["Tyrving 1"] == ("1.", "1:15:00.5", "")
+        assert shown["Halden 1"] == ("2.", "1:15:00.7", "+0:00.2")
+        assert shown["Bækkelaget 1"][0] == ""  # mispunched: no place
+        assert shown["  Mia Ødegård"][1] == "23:20.2 (2.)"  # leg time and leg place
+        assert "H21 stafett" in title(app) and "tenths" in title(app)
+
+    run(app, (160, 50), body)

@@ -27,6 +27,7 @@ from t4o_tui.orienteering.model import (
     EventInfo,
     Organisation,
     Person,
+    SplitRecord,
 )
 from t4o_tui.orienteering.xmlsafe import IofError, clean, datetime_of, int_attr, int_value, text_of
 
@@ -236,6 +237,158 @@ def read_team_course_assignments(data: bytes, *, race_number: int | None = None)
         out.append(TeamCourseRecord(text_of(ta, "BibNumber"), text_of(ta, "TeamName"), text_of(ta, "ClassName"),
                                     members, ta.sourceline))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class OverallRecord:
+    """A team's standing after a leg as the file gives it (IOF OverallResult)."""
+
+    status: str
+    time: float | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class TeamMemberResultRecord:
+    """One runner's leg as another program wrote it (TeamMemberResult/Result); `person` None and
+    no card: the file names nobody for the position (a missing leg). Times keep the file's tenths."""
+
+    leg: int | None
+    status: str
+    leg_order: int | None = None
+    person: Person | None = None
+    organisation: Organisation | None = None
+    bib: str | None = None
+    start_time: dt.datetime | None = None
+    finish_time: dt.datetime | None = None
+    time: float | None = None
+    position: int | None = None  # the leg place (Position type="Leg", or untyped)
+    overall: OverallRecord | None = None
+    course: Course | None = None
+    splits: tuple[SplitRecord, ...] = ()
+    cards: tuple[Card, ...] = ()
+    entry_id: str | None = None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class TeamResultRecord:
+    name: str
+    class_name: str
+    organisations: tuple[Organisation, ...] = ()
+    bib: str | None = None
+    entry_id: str | None = None
+    members: tuple[TeamMemberResultRecord, ...] = ()
+    line: int | None = field(default=None, compare=False)
+
+    def as_team(self, *, with_course: bool = True) -> TeamRecord:
+        """The team as the relay entry import writes it (runners, legs, cards; no start times:
+        the results carry them, and a runner's own start would win over changeovers if the
+        race were ever timed here)."""
+        return TeamRecord(
+            name=self.name, class_name=self.class_name, organisations=self.organisations, bib=self.bib,
+            entry_id=self.entry_id, members=tuple(
+                TeamMemberRecord(m.person, m.organisation, m.leg, m.leg_order, m.cards,
+                                 course=m.course if with_course else None, line=m.line)
+                for m in self.members),
+            line=self.line)
+
+
+@dataclass(frozen=True)
+class TeamResultDoc:
+    """The TeamResult elements of a ResultList; `resolutions`: class name -> the file's timeResolution."""
+
+    teams: tuple[TeamResultRecord, ...]
+    classes: tuple[RelayClassDef, ...] = ()
+    resolutions: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def _leg_position(res: El) -> int | None:
+    """Position type="Leg" (the IOF default when untyped); type="Course" is another ranking."""
+    for el in res.findall("Position"):
+        if (clean(el.get("type")) or "Leg") == "Leg":
+            return int_value(clean(el.text), "<Position>", el.sourceline)
+    return None
+
+
+def _result_status(el: El, dev: rd._Deviations) -> str:
+    status = text_of(el, "Status") or "OK"
+    if status not in rd.RESULT_STATUSES:
+        dev.add(f"unknown result status {status!r} (read as Inactive)", el.sourceline)
+        status = "Inactive"
+    return status
+
+
+def read_team_results(data: bytes, *, tz: tzinfo = UTC, race_number: int | None = None) -> TeamResultDoc:
+    """The TeamResult elements of an IOF XML 3.0 ResultList (individual results are
+    iof_read.read_result_list's), as leniently: decimal commas and clock times in times, unknown
+    statuses, TeamMemberResults without Leg (taken in file order when no runner of the team has
+    one); one warning per kind, prefixed 'team results:' (the file's encoding and namespace are
+    the individual reader's warnings). With `race_number`, only that race's results."""
+    root, _, _ = rd._load(data, "ResultList")
+    dev = rd._Deviations()
+    teams: list[TeamResultRecord] = []
+    classes: list[RelayClassDef] = []
+    resolutions: dict[str, float] = {}
+    for cr in root.findall("ClassResult"):
+        if cr.find("TeamResult") is None:
+            continue
+        class_el = cr.find("Class")
+        if class_el is None:
+            raise IofError("<ClassResult> without <Class>", cr.sourceline)
+        rc = _relay_class(class_el)
+        raw = clean(cr.get("timeResolution"))
+        try:
+            resolutions[rc.class_def.name] = float(raw.replace(",", ".")) if raw else 1.0
+        except ValueError:
+            raise IofError(f"timeResolution={raw!r}, expected seconds (1 or 0.1)", cr.sourceline) from None
+        for tr in cr.findall("TeamResult"):
+            name = text_of(tr, "Name")
+            if not name:
+                dev.add("team results without a team name (skipped)", tr.sourceline)
+                continue
+            members: list[TeamMemberResultRecord] = []
+            for tm in tr.findall("TeamMemberResult"):
+                person, org = rd._person(tm.find("Person")), rd._organisation(tm.find("Organisation"))
+                for res in tm.findall("Result"):
+                    if not rd._for_race(res, race_number):
+                        continue
+                    ov = res.find("OverallResult")
+                    overall = None if ov is None else OverallRecord(
+                        _result_status(ov, dev), rd._seconds(ov, "Time", dev), rd.int_of(ov, "Position"))
+                    splits = []
+                    for sp in res.findall("SplitTime"):
+                        code = text_of(sp, "ControlCode")
+                        if code is None:
+                            raise IofError("<SplitTime> without <ControlCode>", sp.sourceline)
+                        splits.append(SplitRecord(code, rd._seconds(sp, "Time", dev), clean(sp.get("status")) or "OK"))
+                    members.append(TeamMemberResultRecord(
+                        leg=_pos(res, "Leg"), status=_result_status(res, dev), leg_order=_pos(res, "LegOrder"),
+                        person=person, organisation=org, bib=text_of(res, "BibNumber"),
+                        start_time=datetime_of(res, "StartTime", tz), finish_time=datetime_of(res, "FinishTime", tz),
+                        time=rd._seconds(res, "Time", dev), position=_leg_position(res), overall=overall,
+                        course=rd._simple_course(res.find("Course")), splits=tuple(splits), cards=rd._cards(res),
+                        entry_id=text_of(tm, "EntryId"), line=tm.sourceline))
+            if not members:
+                # Another race's team (left out as the individual results are), or a team listed
+                # without its runners' results: nothing to import.
+                if tr.find("TeamMemberResult/Result") is None:
+                    dev.add("teams without runners' results (skipped)", tr.sourceline)
+                continue
+            if all(m.leg is None for m in members):
+                # Programs that write one runner per leg in leg order sometimes leave Leg out.
+                dev.add("team members without <Leg> (legs taken in file order)", members[0].line)
+                members = [replace(m, leg=i) for i, m in enumerate(members, 1)]
+            teams.append(TeamResultRecord(
+                name=name, class_name=rc.class_def.name,
+                organisations=tuple(o for oe in tr.findall("Organisation") if (o := rd._organisation(oe))),
+                bib=text_of(tr, "BibNumber"), entry_id=text_of(tr, "EntryId"), members=tuple(members),
+                line=tr.sourceline))
+            if not classes or classes[-1] is not rc:
+                classes.append(rc)
+    return TeamResultDoc(tuple(teams), tuple(classes), resolutions,
+                         tuple(f"team results: {w}" for w in dev.warnings()))
 
 
 def parse_leg_text(text: str, line: int | None = None) -> tuple[int, int]:
