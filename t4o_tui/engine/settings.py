@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,32 +63,7 @@ class Setting:
                 raise SettingError(self.key, "is required")
             return None
         try:
-            if self.type == "integer":
-                if not re.fullmatch(r"[+-]?\d+", raw):
-                    raise ValueError(f"'{raw}' is not a whole number")
-                value: Any = int(raw)
-            elif self.type == "number":
-                try:
-                    value = float(raw.replace(",", "."))
-                except ValueError:
-                    raise ValueError(f"'{raw}' is not a number") from None
-                if not math.isfinite(value):
-                    raise ValueError(f"'{raw}' is not a finite number")
-            elif self.type == "boolean":
-                low = raw.lower()
-                if low not in _TRUE | _FALSE:
-                    raise ValueError(f"'{raw}' is not yes/no (use true or false)")
-                value = low in _TRUE
-            elif self.type == "multi-choice":
-                value = [v.strip() for v in raw.split(",") if v.strip()]
-            elif self.type == "duration":
-                value = parse_duration_text(raw)
-            elif self.type == "datetime":
-                value = parse_datetime_text(raw).isoformat()
-            elif self.type == "file":
-                value = str(Path(raw).expanduser().resolve())
-            else:
-                value = raw
+            value = _PARSE.get(self.type, _as_typed)(raw)
         except ValueError as exc:
             raise SettingError(self.key, str(exc)) from None
         return self.check(value)
@@ -100,41 +75,12 @@ class Setting:
             if self.required:
                 raise SettingError(self.key, "is required")
             return None
-        t = self.type
-        if t == "boolean":
-            if not isinstance(value, bool):
-                raise SettingError(self.key, "must be true or false")
-        elif t == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                if isinstance(value, float) and value.is_integer():
-                    value = int(value)
-                else:
-                    raise SettingError(self.key, "must be a whole number")
-        elif t in ("number", "duration"):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise SettingError(self.key, "must be a number" if t == "number" else "must be a duration in seconds")
-            value = float(value)
-        elif t == "choice":
-            allowed = [c[0] for c in self.choices]
-            if value not in allowed:
-                raise SettingError(self.key, f"'{value}' is not one of: {', '.join(allowed)}")
-        elif t == "multi-choice":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise SettingError(self.key, "must be a list of choices")
-            allowed = [c[0] for c in self.choices]
-            if allowed:
-                bad = [v for v in value if v not in allowed]
-                if bad:
-                    raise SettingError(self.key, f"'{bad[0]}' is not one of: {', '.join(allowed)}")
-        elif t == "datetime":
-            try:
-                value = parse_datetime_text(str(value)).isoformat()
-            except ValueError:
-                raise SettingError(self.key, f"'{value}' is not a date and time (ISO 8601, e.g. 2026-06-01T10:00:00+02:00)") from None
-        elif not isinstance(value, str):
-            raise SettingError(self.key, "must be text")
-        if t in ("integer", "number", "duration"):
-            shown = format_duration_text if t == "duration" else (lambda v: f"{v:g}")
+        try:
+            value = _CHECK[self.type](self, value)
+        except ValueError as exc:
+            raise SettingError(self.key, str(exc)) from None
+        shown = _SHOWN.get(self.type)
+        if shown is not None:
             if self.min is not None and value < self.min:
                 raise SettingError(self.key, f"must be at least {shown(self.min)} (got {shown(value)})")
             if self.max is not None and value > self.max:
@@ -179,6 +125,128 @@ class Setting:
             "max": self.max,
             "choices": [list(c) for c in self.choices],
         }
+
+
+# -- per type: typed text to a value (a ValueError's message is the admin's error) ---------------
+def _as_typed(raw: str) -> str:
+    return raw
+
+
+def _parse_integer(raw: str) -> int:
+    if not re.fullmatch(r"[+-]?\d+", raw):
+        raise ValueError(f"'{raw}' is not a whole number")
+    return int(raw)
+
+
+def _parse_number(raw: str) -> float:
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"'{raw}' is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"'{raw}' is not a finite number")
+    return value
+
+
+def _parse_boolean(raw: str) -> bool:
+    low = raw.lower()
+    if low not in _TRUE | _FALSE:
+        raise ValueError(f"'{raw}' is not yes/no (use true or false)")
+    return low in _TRUE
+
+
+# text and choice keep the text as typed; check() then holds a choice to its list.
+_PARSE: dict[str, Callable[[str], Any]] = {
+    "integer": _parse_integer,
+    "number": _parse_number,
+    "boolean": _parse_boolean,
+    "multi-choice": lambda raw: [v.strip() for v in raw.split(",") if v.strip()],
+    "duration": parse_duration_text,
+    "datetime": lambda raw: parse_datetime_text(raw).isoformat(),
+    "file": lambda raw: str(Path(raw).expanduser().resolve()),
+}
+
+
+# -- per type: a stored (JSON) value checked and normalised ---------------------------------------
+def _check_boolean(_s: Setting, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _check_integer(_s: Setting, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ValueError("must be a whole number")
+    return value
+
+
+def _real(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def _check_number(_s: Setting, value: Any) -> float:
+    if not _real(value):
+        raise ValueError("must be a number")
+    return float(value)
+
+
+def _check_duration(_s: Setting, value: Any) -> float:
+    if not _real(value):
+        raise ValueError("must be a duration in seconds")
+    return float(value)
+
+
+def _check_choice(s: Setting, value: Any) -> Any:
+    allowed = [c[0] for c in s.choices]
+    if value not in allowed:
+        raise ValueError(f"'{value}' is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _check_multi_choice(s: Setting, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of choices")
+    allowed = [c[0] for c in s.choices]
+    bad = [v for v in value if v not in allowed] if allowed else []
+    if bad:
+        raise ValueError(f"'{bad[0]}' is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _check_datetime(_s: Setting, value: Any) -> str:
+    try:
+        return parse_datetime_text(str(value)).isoformat()
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date and time (ISO 8601, e.g. 2026-06-01T10:00:00+02:00)") from None
+
+
+def _check_text(_s: Setting, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+_CHECK: dict[str, Callable[[Setting, Any], Any]] = {
+    "text": _check_text,
+    "integer": _check_integer,
+    "number": _check_number,
+    "boolean": _check_boolean,
+    "choice": _check_choice,
+    "multi-choice": _check_multi_choice,
+    "file": _check_text,
+    "datetime": _check_datetime,
+    "duration": _check_duration,
+}
+assert set(_CHECK) == set(TYPES), "every setting type needs a check"
+
+# The types with a range (min/max), and how a bound is shown in the error.
+_SHOWN: dict[str, Callable[[Any], str]] = {
+    "integer": lambda v: f"{v:g}",
+    "number": lambda v: f"{v:g}",
+    "duration": format_duration_text,
+}
 
 
 @dataclass(frozen=True)
