@@ -225,6 +225,97 @@ def _fmt(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def _punched_start_finish(course: Sequence[CourseControl], card: CardData,
+                          punches: list[Punch], used: set[int]) -> tuple[float | None, float | None]:
+    """The card's start and finish times; punches with the course's start/finish code stand in.
+
+    Some systems store start/finish as ordinary punches with the start/finish code: the first
+    such start punch and the last such finish punch are taken and marked used.
+    """
+    start = card.start.time if card.start is not None else None
+    finish = card.finish.time if card.finish is not None else None
+    start_codes = {normalize_code(c.code) for c in course if c.kind is ControlKind.START}
+    finish_codes = {normalize_code(c.code) for c in course if c.kind is ControlKind.FINISH}
+    if start is None and start_codes:
+        i = next((i for i, p in enumerate(punches) if p.code in start_codes and p.time is not None), None)
+        if i is not None:
+            start = punches[i].time
+            used.add(i)
+    if finish is None and finish_codes:
+        i = next((i for i in range(len(punches) - 1, -1, -1)
+                  if punches[i].code in finish_codes and punches[i].time is not None), None)
+        if i is not None:
+            finish = punches[i].time
+            used.add(i)
+    return start, finish
+
+
+def _chosen_start(start_source: StartSource, start_punch: float | None, drawn_start: float | None,
+                  messages: list[str]) -> float | None:
+    """The start time by the class's start source, the other one standing in (said in a message)."""
+    if start_source is StartSource.PUNCH:
+        first, fallback, note = start_punch, drawn_start, "no start punch: drawn start time used"
+    else:
+        first, fallback, note = drawn_start, start_punch, "no drawn start time: start punch used"
+    start = first
+    if start is None and fallback is not None:
+        start = fallback
+        messages.append(note)
+    if start is None:
+        messages.append("no start time")
+    return start
+
+
+def _matched_controls(course: Sequence[CourseControl], punches: list[Punch], used: set[int],
+                      start: float | None) -> tuple[list[SplitTime], list[str]]:
+    """Splits and missing codes: each course control matched to the next unused punch of its code."""
+    splits: list[SplitTime] = []
+    missing: list[str] = []
+    pointer = 0
+    for control in course:
+        if control.kind is not ControlKind.CONTROL or control.exempt:
+            continue
+        code = normalize_code(control.code)
+        found = next(
+            (j for j in range(pointer, len(punches)) if j not in used and punches[j].code == code),
+            None,
+        )
+        if found is None:
+            # The pointer stays put: a control punched in the wrong order counts as missing.
+            missing.append(code)
+            splits.append(SplitTime(code, None, missing=True))
+            continue
+        used.add(found)
+        pointer = found + 1
+        t = punches[found].time
+        splits.append(SplitTime(code, t - start if t is not None and start is not None else None))
+    return splits, missing
+
+
+def _legs(splits: Sequence[SplitTime], time: float | None) -> list[float | None]:
+    """Leg times: one per split, then the leg to the finish; None where an end is unknown."""
+    legs: list[float | None] = []
+    previous: float | None = 0.0
+    for s in splits:
+        legs.append(s.time - previous if s.time is not None and previous is not None else None)
+        previous = s.time
+    legs.append(time - previous if time is not None and previous is not None else None)
+    return legs
+
+
+def _computed_status(missing: Sequence[str], start: float | None, finish: float | None, time: float | None,
+                     max_time: float | None, messages: list[str]) -> Status:
+    """What the punches say: missing punch before did not finish before over time."""
+    if missing or start is None:
+        return Status.MISSING_PUNCH
+    if finish is None:
+        return Status.DID_NOT_FINISH
+    if max_time is not None and time is not None and time > max_time:
+        messages.append(f"over max time {_fmt(max_time)} by {_fmt(time - max_time)}")
+        return Status.OVER_TIME
+    return Status.OK
+
+
 def check_punches(
     course: Sequence[CourseControl],
     card: CardData,
@@ -248,85 +339,19 @@ def check_punches(
             raise ValueError("a card with times of day needs a drawn start time or a zero time")
         card = _resolved_card(card, reference, tz)
 
-    start_codes = {normalize_code(c.code) for c in course if c.kind is ControlKind.START}
-    finish_codes = {normalize_code(c.code) for c in course if c.kind is ControlKind.FINISH}
     punches = [replace(p, code=normalize_code(p.code)) for p in card.punches]
     used: set[int] = set()
-
-    # Some systems store start/finish as ordinary punches with the start/finish code.
-    start_punch = card.start.time if card.start is not None else None
-    if start_punch is None and start_codes:
-        for i, p in enumerate(punches):
-            if p.code in start_codes and p.time is not None:
-                start_punch = p.time
-                used.add(i)
-                break
-    finish = card.finish.time if card.finish is not None else None
-    if finish is None and finish_codes:
-        for i in range(len(punches) - 1, -1, -1):
-            if punches[i].code in finish_codes and punches[i].time is not None:
-                finish = punches[i].time
-                used.add(i)
-                break
-
-    if start_source is StartSource.PUNCH:
-        start = start_punch
-        if start is None and drawn_start is not None:
-            start = drawn_start
-            messages.append("no start punch: drawn start time used")
-    else:
-        start = drawn_start
-        if start is None and start_punch is not None:
-            start = start_punch
-            messages.append("no drawn start time: start punch used")
-    if start is None:
-        messages.append("no start time")
-
-    splits: list[SplitTime] = []
-    missing: list[str] = []
-    pointer = 0
-    for control in course:
-        if control.kind is not ControlKind.CONTROL or control.exempt:
-            continue
-        code = normalize_code(control.code)
-        found = next(
-            (j for j in range(pointer, len(punches)) if j not in used and punches[j].code == code),
-            None,
-        )
-        if found is None:
-            # The pointer stays put: a control punched in the wrong order counts as missing.
-            missing.append(code)
-            splits.append(SplitTime(code, None, missing=True))
-            continue
-        used.add(found)
-        pointer = found + 1
-        t = punches[found].time
-        splits.append(SplitTime(code, t - start if t is not None and start is not None else None))
-
+    start_punch, finish = _punched_start_finish(course, card, punches, used)
+    start = _chosen_start(start_source, start_punch, drawn_start, messages)
+    splits, missing = _matched_controls(course, punches, used, start)
     extra = tuple(p for i, p in enumerate(punches) if i not in used)
     time = finish - start if finish is not None and start is not None else None
-
-    legs: list[float | None] = []
-    previous: float | None = 0.0
-    for s in splits:
-        legs.append(s.time - previous if s.time is not None and previous is not None else None)
-        previous = s.time
-    legs.append(time - previous if time is not None and previous is not None else None)
 
     if missing:
         messages.append("missing " + ", ".join(missing))
     if finish is None:
         messages.append("no finish punch")
-
-    if missing or start is None:
-        computed = Status.MISSING_PUNCH
-    elif finish is None:
-        computed = Status.DID_NOT_FINISH
-    elif max_time is not None and time is not None and time > max_time:
-        computed = Status.OVER_TIME
-        messages.append(f"over max time {_fmt(max_time)} by {_fmt(time - max_time)}")
-    else:
-        computed = Status.OK
+    computed = _computed_status(missing, start, finish, time, max_time, messages)
 
     status = computed
     if override_status is not None:
@@ -335,7 +360,7 @@ def check_punches(
             messages.append(f"status {override_status.value} set by override (punches say {computed.value})")
 
     return PunchResult(
-        status=status, start=start, finish=finish, time=time, splits=tuple(splits), legs=tuple(legs),
+        status=status, start=start, finish=finish, time=time, splits=tuple(splits), legs=tuple(_legs(splits, time)),
         missing=tuple(missing), extra=extra, messages=tuple(messages),
         computed_status=computed if override_status is not None else None,
     )
