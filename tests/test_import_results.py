@@ -313,6 +313,8 @@ def test_relay_results_without_overall_results_or_legs_get_the_relay_rules(db, d
     assert run.status == "succeeded", run.error
     log = log_text(db, run)
     assert "team results: team members without <Leg> (legs taken in file order): 3 (first on line" in log
+    assert "the file gives no team standings (OverallResult): computed by the relay rules, not compared" in log
+    assert "places as the file" not in log and "unplaced" not in log
     back = written_back(db, db_path)
     full = iof_relay.read_team_results(oe_relay_result_list(), tz=OSLO)
     assert team_places(back) == team_places(full)  # the same standings the source computed
@@ -381,3 +383,16 @@ def test_a_broken_relay_result_list_fails_with_its_line_and_changes_nothing(db, 
     assert run.status == "failed"
     assert "relay results: team 'Tyrving 1' (bib 1)" in run.error and "leg 4 but class 'H21 stafett' has 3 legs" in run.error
     assert "nothing was changed" in run.error and counts() == before
+
+
+def test_a_result_list_without_places_is_imported_and_not_compared(db, db_path, tmp_path):
+    """Some programs write results without Position: nothing to compare, and no 'differs' lines."""
+    f = tmp_path / "no-places.xml"
+    f.write_bytes(oe_result_list().replace(b"<Position>", b"<!--").replace(b"</Position>", b"-->"))
+    assert b"<Position>" not in f.read_bytes()
+    run = run_job(db, db_path, "import-results", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    assert "results: 6 created" in log
+    assert "the file gives no places in 1 classes (D21): not compared" in log
+    assert "places as the file" not in log and "in the file" not in log

@@ -112,12 +112,12 @@ class ImportResultsJob(Job):
                     continue
                 line = r.line if r.line is not None else len(picked) + 1
                 picked.append((cls, r, _row(r, cls, line, id_type)))
-        ctx.info(f"IOF XML ResultList with {len(picked)} results in {len(doc.classes)} classes"
+        individual = sum(1 for c in doc.classes if c.results)
+        relay_part = f" and {len(teams.teams)} relay teams in {len(teams.classes)} classes" if teams is not None else ""
+        ctx.info(f"IOF XML ResultList with {len(picked)} results in {individual} classes{relay_part}"
                  + (f" from {doc.creator}" if doc.creator else "") + f", into race {number or race.id} '{race.name}'")
         if other_races:
             ctx.info(f"{other_races} results of other races in the file left out")
-        if teams is not None:
-            ctx.info(f"{len(teams.teams)} relay teams in {len(teams.classes)} classes")
         resolution = float(race.event.time_resolution or 1.0)
         finer = sorted({c.time_resolution for c in doc.classes if c.time_resolution < resolution}
                        | {r for r in (teams.resolutions.values() if teams else ()) if r < resolution})
@@ -180,7 +180,14 @@ class ImportResultsJob(Job):
             by_class.setdefault(cls.class_def.name, []).append((i, row.line, r))
         with_place = agree = 0
         differ: list[str] = []
+        unplaced = [name for name, results in by_class.items() if all(r.position is None for _, _, r in results)]
+        if unplaced:
+            # A list without places (some programs leave them out) has nothing to compare.
+            ctx.info(f"the file gives no places in {len(unplaced)} classes ({', '.join(unplaced[:5])}"
+                     f"{' …' if len(unplaced) > 5 else ''}): not compared")
         for name, results in by_class.items():
+            if name in unplaced:
+                continue
             known = {s.value for s in Status}
             ranked = rank_class([ResultEntry(i, r.person.name, Status(r.status) if r.status in known else Status.INACTIVE,
                                              r.time) for i, _, r in results], resolution=resolution)
@@ -435,20 +442,23 @@ def _compare_teams(ctx: RunContext, race_id: int, done: TeamsDone, resolution: f
     ranked = {int(str(rt.result.team.key)): rt for c in standings for rt in c.ranking.teams}
     team_total = team_agree = leg_total = leg_agree = 0
     differ: list[str] = []
+    # Files that give no standings (no OverallResult) or no leg places have nothing to compare.
+    with_overall = any(m.overall is not None for _, rec, _ in done.teams for m in rec.members)
+    with_leg_places = any(m.position is not None for _, rec, _ in done.teams for m in rec.members)
     for tid, rec, legs in done.teams:
         rt = ranked.get(tid)
         if rt is None:
             continue
         last = legs.deciding.get(len(rt.legs)) if rt.legs else None
         file_place = last.overall.position if last is not None and last.overall is not None else None
-        if file_place is not None or rt.place is not None:
+        if with_overall and (file_place is not None or rt.place is not None):
             team_total += 1
             if file_place == rt.place:
                 team_agree += 1
             elif len(differ) < DIFFER_SHOWN:
                 differ.append(f"line {rec.line}: team '{rec.name}' ({rec.class_name}) is {file_place or 'unplaced'} "
                               f"in the file, {rt.place or 'unplaced'} here")
-        for rl in rt.legs:
+        for rl in rt.legs if with_leg_places else ():
             m = legs.deciding.get(rl.result.leg)
             if m is None or len([x for x in rec.members if x.leg == rl.result.leg and _named(x)]) != 1:
                 continue  # leg places are for legs of one runner (as the relay list writes them)
@@ -463,6 +473,8 @@ def _compare_teams(ctx: RunContext, race_id: int, done: TeamsDone, resolution: f
                               f"{rl.place or 'unplaced'} here")
     if team_total:
         ctx.info(f"team places as the file: {team_agree} of {team_total} agree at {resolution:g} s resolution")
+    elif not with_overall:
+        ctx.info("the file gives no team standings (OverallResult): computed by the relay rules, not compared")
     if leg_total:
         ctx.info(f"leg places as the file: {leg_agree} of {leg_total} agree")
     for d in differ:
