@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import peewee
 
 from t4o_tui.engine.event_setup import RaceInfo
+from t4o_tui.store.backend_sqlite import backend_of
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,11 @@ def class_lines(db: peewee.Database, race_id: int) -> list[ClassLine]:
 
 
 def entry_lines(db: peewee.Database, race_id: int) -> list[EntryLine]:
+    cards = backend_of(db.connection()).group_concat("cd.number", "' '")
     rows = db.execute_sql(
         "SELECT e.id, COALESCE(s.bib, e.bib, ''), TRIM(COALESCE(p.given, '') || ' ' || COALESCE(p.family, '')), "
         "COALESCE(o.name, ''), COALESCE(c.name, ''), "
-        "COALESCE((SELECT group_concat(cd.number, ' ') FROM entry_card ec JOIN card cd ON cd.id = ec.card_id "
+        f"COALESCE((SELECT {cards} FROM entry_card ec JOIN card cd ON cd.id = ec.card_id "
         "WHERE ec.entry_id = e.id), ''), s.start_time, COALESCE(r.status, e.status) "
         "FROM entry e LEFT JOIN person p ON p.id = e.person_id LEFT JOIN organisation o ON o.id = e.organisation_id "
         "LEFT JOIN class c ON c.id = e.class_id LEFT JOIN start s ON s.entry_id = e.id "

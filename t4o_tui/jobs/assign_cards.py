@@ -39,8 +39,11 @@ class AssignCardsJob(Job):
                 raise JobError("no race to assign cards in" + (f" (setting 'race': {ctx.settings['race']})" if ctx.settings.get("race") else ""))
             races = races[:1] if ctx.settings.get("race") else races
             marks = ",".join("?" * len(races))
-            cards = {int(n): cid for cid, n in conn.execute("SELECT id, number FROM card WHERE card_type=? AND number GLOB '[0-9]*'", (ctype,))}
-            rental = sorted(int(n) for (n,) in conn.execute("SELECT number FROM card WHERE card_type=? AND rental=1 AND number GLOB '[0-9]*'", (ctype,)))
+            # Numbered cards only, picked here rather than with SQLite's GLOB: one SQL for both backends.
+            cards = {int(n): cid for cid, n in conn.execute("SELECT id, number FROM card WHERE card_type=?", (ctype,))
+                     if _numeric(n)}
+            rental = sorted(int(n) for (n,) in conn.execute("SELECT number FROM card WHERE card_type=? AND rental=1", (ctype,))
+                            if _numeric(n))
             if not rental:
                 raise JobError(f"no rental {ctype} cards in the register: import them with Import Cards (rental)")
             rows = conn.execute(
@@ -69,3 +72,8 @@ class AssignCardsJob(Job):
         ctx.progress(1.0, f"{given} cards assigned, {had} entries already had one")
         if report.without_card:
             ctx.warning(f"not enough free rental cards: {len(report.without_card)} entries got none")
+
+
+def _numeric(number: object) -> bool:
+    text = str(number)
+    return text.isascii() and text.isdigit()

@@ -22,6 +22,7 @@ from t4o_tui.orienteering.draw import (
     draw_class,
 )
 from t4o_tui.orienteering.vacancies import reserved_positions
+from t4o_tui.store.backend_sqlite import backend_of
 
 # A class's draw method (class timing) as draw options; a class without one follows the task.
 METHODS: dict[str, dict[str, Any]] = {
@@ -120,7 +121,7 @@ class AssignStartsJob(Job):
             ctx.check()
             rows = conn.execute(
                 "SELECT id, hand_set, entry_id FROM start WHERE class_id=? ORDER BY start_time IS NULL, start_time, "
-                "CAST(bib AS INTEGER), id", (c[0],)).fetchall()
+                f"{backend_of(conn).cast_int('bib')}, id", (c[0],)).fetchall()
             n_entries, before, after, every = conn.execute(
                 "SELECT (SELECT count(*) FROM entry WHERE class_id=class.id AND status='entered'), vacancies_before, "
                 "vacancies_after, vacancy_every FROM class WHERE id=?", (c[0],)).fetchone()

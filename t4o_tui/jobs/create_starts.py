@@ -33,6 +33,7 @@ from t4o_tui.orienteering.entry_table import (
 )
 from t4o_tui.orienteering.model import StartRecord
 from t4o_tui.orienteering.starts import StartClass, StartType, create_starts, read_start_file
+from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import Race
 
 CLASSES = Setting("classes", "multi-choice", "Classes", "Class names, comma separated; empty: all classes.")
@@ -42,10 +43,11 @@ def selected_classes(ctx: RunContext, conn: sqlite3.Connection, race_id: int) ->
     """The race's classes named in the 'classes' setting (all when empty); unknown names are an error."""
     # Column 7 is every vacant start the class gets: those the draw places, and those kept at fixed
     # places (before, after, one after every N runners: orienteering.vacancies, kept by the draw).
+    runners_but_one = ("(SELECT count(*) FROM entry e WHERE e.class_id = class.id AND e.status = 'entered') - 1")
     rows = conn.execute(
         "SELECT id, name, course_id, start_type, first_start, start_interval, bib_start, vacancies + vacancies_before "
-        "+ vacancies_after + CASE WHEN vacancy_every > 0 THEN MAX((SELECT count(*) FROM entry e WHERE e.class_id = "
-        "class.id AND e.status = 'entered') - 1, 0) / vacancy_every ELSE 0 END, draw_order, start_box "
+        f"+ vacancies_after + CASE WHEN vacancy_every > 0 THEN {backend_of(conn).greatest(runners_but_one, '0')} "
+        "/ vacancy_every ELSE 0 END, draw_order, start_box "
         "FROM class WHERE race_id=? ORDER BY COALESCE(draw_order, 1e9), name", (race_id,)).fetchall()
     # Relay classes have their own preparation, timing and lists (the relay jobs): the individual
     # jobs that use this leave them out, and refuse them by name.
@@ -197,7 +199,7 @@ class CreateStartsJob(Job):
         if need <= 0:
             ctx.info(f"class {c[1]}: has starts; {free} free for {without} entries without a start")
             return
-        last_time, last_bib = conn.execute("SELECT max(start_time), max(CAST(bib AS INTEGER)) FROM start WHERE class_id=?",
+        last_time, last_bib = conn.execute(f"SELECT max(start_time), max({backend_of(conn).cast_int('bib')}) FROM start WHERE class_id=?",
                                            (c[0],)).fetchone()
         interval = c[5] or 0
         rows = []

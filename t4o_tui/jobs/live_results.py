@@ -28,6 +28,7 @@ from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
 from t4o_tui.jobs.settings import Schema, Setting, SettingError
 from t4o_tui.orienteering import mop
 from t4o_tui.orienteering.xmlsafe import IofError, parse
+from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import Race
 
 ACK_KEY = "mop_acknowledged"
@@ -166,7 +167,12 @@ class LiveResultsJob(Job):
                           "DO UPDATE SET value=excluded.value", (task_id, ACK_KEY, json.dumps(held, sort_keys=True)))
                 if chunk.complete and resend:
                     # Done once: the next runs send differences again.
-                    c.execute("UPDATE task SET settings=json_set(settings, '$.resend', json('false')) WHERE id=?", (task_id,))
+                    # Read and written here rather than with SQLite's json_set: one SQL for both backends.
+                    row = c.execute("SELECT settings FROM task WHERE id=?" + backend_of(c).for_update,
+                                    (task_id,)).fetchone()
+                    settings = {**json.loads(row[0]), "resend": False}
+                    c.execute("UPDATE task SET settings=? WHERE id=?",
+                              (json.dumps(settings, separators=(",", ":"), sort_keys=True), task_id))
             ctx.info(f"document {n}/{len(parts)} ({'MOPComplete' if chunk.complete else 'MOPDiff'}, "
                      f"{len(chunk.elements)} records, {len(chunk.deleted)} deletions, {len(chunk.document)} bytes): OK")
         ctx.info(f"{shown} holds {len(held or {})} records of competition {cid}")
@@ -289,7 +295,7 @@ def race_snapshot(conn: sqlite3.Connection, race: Race, wanted: set[str] | None)
 
     classes: list[mop.MopClass] = []
     used_ids: dict[int, str] = {}
-    rows = conn.execute("SELECT id, name, course_id FROM class WHERE race_id=? ORDER BY name COLLATE NOCASE, id",
+    rows = conn.execute(f"SELECT id, name, course_id FROM class WHERE race_id=? ORDER BY {backend_of(conn).nocase('name')}, id",
                         (race.id,)).fetchall()
     for order, (cls_id, cls_name, course_id) in enumerate(rows, start=1):
         course = courses.get(course_id) if course_id is not None else None
@@ -305,7 +311,7 @@ def race_snapshot(conn: sqlite3.Connection, race: Race, wanted: set[str] | None)
             "SELECT e.id, TRIM(COALESCE(p.given,'') || ' ' || COALESCE(p.family,'')), COALESCE(e.organisation_id, 0), "
             "COALESCE(e.class_id, 0), e.status, COALESCE(s.bib, e.bib), COALESCE(r.start_time, s.start_time), "
             "r.status, r.time, r.splits, p.nationality, "
-            "(SELECT MIN(CAST(c.number AS INTEGER)) FROM entry_card ec JOIN card c ON c.id=ec.card_id WHERE ec.entry_id=e.id), "
+            f"(SELECT MIN({backend_of(conn).cast_int('c.number')}) FROM entry_card ec JOIN card c ON c.id=ec.card_id WHERE ec.entry_id=e.id), "
             "COALESCE(s.course_id, cl.course_id) "
             "FROM entry e LEFT JOIN person p ON p.id=e.person_id LEFT JOIN start s ON s.entry_id=e.id "
             "LEFT JOIN result r ON r.entry_id=e.id LEFT JOIN class cl ON cl.id=e.class_id "

@@ -26,6 +26,7 @@ from t4o_tui.orienteering.iof_relay import (
 )
 from t4o_tui.orienteering.model import ClassCourseAssignment, CourseData, Person
 from t4o_tui.orienteering.punch_check import StartSource
+from t4o_tui.store.backend_sqlite import backend_of
 
 Log = Callable[[str, str], None]
 """(level, message): the run's log."""
@@ -341,16 +342,12 @@ class TeamImporter:
         return cid
 
     def _org(self, name: str) -> int:
-        row = self.conn.execute("SELECT id FROM organisation WHERE name=? COLLATE NOCASE ORDER BY id LIMIT 1", (name,)).fetchone()
+        b = backend_of(self.conn)
+        row = self.conn.execute(f"SELECT id FROM organisation WHERE {b.nocase('name')} = {b.nocase('?')} ORDER BY id LIMIT 1",
+                                (name,)).fetchone()
         if row:
             return int(row[0])
         return int(self.conn.execute("INSERT INTO organisation(name) VALUES (?)", (name,)).lastrowid or 0)
-
-    def existing(self, rec: TeamRecord) -> tuple[int, bool] | None:
-        """The race's team a record would update, as (team id, edited by hand); None: it would be new."""
-        known = self.classes.get(name_key(rec.class_name)) if rec.class_name else None
-        row = self._find_team(rec, known[0]) if known is not None else None
-        return (int(row[0]), bool(row[5])) if row else None
 
     def _find_team(self, rec: TeamRecord, class_id: int) -> tuple[Any, ...] | None:
         q = self.conn.execute
@@ -364,7 +361,8 @@ class TeamImporter:
             row = q(cols + "AND class_id=? AND bib=?", (self.race_id, class_id, rec.bib)).fetchone()
             if row:
                 return tuple(row)
-        row = q(cols + "AND class_id=? AND name=? COLLATE NOCASE", (self.race_id, class_id, rec.name)).fetchone()
+        b = backend_of(self.conn)
+        row = q(cols + f"AND class_id=? AND {b.nocase('name')} = {b.nocase('?')}", (self.race_id, class_id, rec.name)).fetchone()
         return tuple(row) if row else None
 
     def _team(self, rec: TeamRecord) -> None:
@@ -692,7 +690,8 @@ def set_up_legs(conn: sqlite3.Connection, class_id: int, class_name: str, count:
                  "AND m.leg=? AND m.entry_id IS NOT NULL", (class_id, leg)).fetchone()[0] or 0
         if used > n:
             raise RelayImportError([f"class '{class_name}' leg {leg}: teams have {used} runners on it, more than {n}"])
-        q("UPDATE relay_leg SET runners=?, min_runners=MIN(min_runners, ?) WHERE id=?", (n, n, legs[leg]))
+        q(f"UPDATE relay_leg SET runners=?, min_runners={backend_of(conn).least('min_runners', '?')} WHERE id=?",
+          (n, n, legs[leg]))
         log("info", f"class {class_name} leg {leg}: up to {n} runners in parallel")
     if parallel is not None:
         q("UPDATE relay_leg SET parallel=? WHERE class_id=?", (parallel, class_id))

@@ -58,7 +58,7 @@ class SplitResultsJob(Job):
         for row in conn.execute(
             "SELECT r.race_number, r.name, c.name, e.person_id, TRIM(COALESCE(p.given,'') || ' ' || COALESCE(p.family,'')), "
             "res.status, res.splits, res.time FROM result res JOIN entry e ON e.id = res.entry_id JOIN class c ON c.id = e.class_id "
-            "JOIN race r ON r.id = e.race_id LEFT JOIN person p ON p.id = e.person_id ORDER BY r.id, c.name"):
+            "JOIN race r ON r.id = e.race_id LEFT JOIN person p ON p.id = e.person_id ORDER BY r.id, c.name, e.id"):
             if wanted and name_key(row[2]) not in wanted:
                 continue
             groups[(row[0] or 0, row[2])].append(row)

@@ -24,16 +24,21 @@ from t4o_tui.orienteering.model import (
     RaceInfo,
     StartRecord,
 )
+from t4o_tui.store.backend_sqlite import backend_of
 
-START_SQL = (
-    "SELECT s.class_id, s.bib, s.start_time, co.name, co.length, co.climb, e.identifier, p.given, p.family, p.sex, "
-    "p.birth_date, p.birth_year, o.name, o.ids, "
-    "(SELECT c.number || ':' || c.card_type FROM entry_card ec JOIN card c ON c.id = ec.card_id WHERE ec.entry_id = e.id LIMIT 1), "
-    "(SELECT json_group_object(pi.type, pi.value) FROM person_identifier pi WHERE pi.person_id = p.id) "
-    "FROM start s LEFT JOIN course co ON co.id = s.course_id LEFT JOIN entry e ON e.id = s.entry_id "
-    "LEFT JOIN person p ON p.id = e.person_id LEFT JOIN organisation o ON o.id = e.organisation_id "
-    "WHERE s.race_id = ? ORDER BY s.class_id, s.start_time IS NULL, s.start_time, CAST(s.bib AS INTEGER), s.id"
-)
+
+def start_sql(b: Any) -> str:
+    """Every start of a race with its runner, in the backend `b`'s words."""
+    return (
+        "SELECT s.class_id, s.bib, s.start_time, co.name, co.length, co.climb, e.identifier, p.given, p.family, p.sex, "
+        "p.birth_date, p.birth_year, o.name, o.ids, "
+        "(SELECT c.number || ':' || c.card_type FROM entry_card ec JOIN card c ON c.id = ec.card_id "
+        "WHERE ec.entry_id = e.id LIMIT 1), "
+        f"(SELECT {b.json_object_agg('pi.type', 'pi.value')} FROM person_identifier pi WHERE pi.person_id = p.id) "
+        "FROM start s LEFT JOIN course co ON co.id = s.course_id LEFT JOIN entry e ON e.id = s.entry_id "
+        "LEFT JOIN person p ON p.id = e.person_id LEFT JOIN organisation o ON o.id = e.organisation_id "
+        f"WHERE s.race_id = ? ORDER BY s.class_id, s.start_time IS NULL, s.start_time, {b.cast_int('s.bib')}, s.id"
+    )
 
 
 class StartListJob(Job):
@@ -59,7 +64,7 @@ class StartListJob(Job):
         conn = ctx.db.connection()
         classes = selected_classes(ctx, conn, race.id)
         by_class: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for row in conn.execute(START_SQL, (race.id,)):
+        for row in conn.execute(start_sql(backend_of(conn)), (race.id,)):
             by_class[row[0]].append(row)
         # Every format honours the setting: a StartList for the arena speaker or Eventor without vacant slots.
         vacant = bool(ctx.settings.get("include_vacant"))

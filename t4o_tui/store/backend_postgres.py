@@ -29,11 +29,12 @@ from t4o_tui.store import migrations
 
 try:
     import psycopg
-    from psycopg.adapt import Dumper
+    import psycopg.rows
+    from psycopg.adapt import Dumper, Loader
     from psycopg.pq import TransactionStatus
 except ImportError:  # the optional extra is not installed
     psycopg = None  # type: ignore[assignment]
-    Dumper = object  # type: ignore[assignment,misc]
+    Dumper = Loader = object  # type: ignore[assignment,misc]
 
 
 class _NoDriver(Exception):
@@ -96,6 +97,38 @@ class PostgresBackend:
         # that was rolled back.
         conn.execute("SELECT pg_notify(?, ?)", (QUEUE_CHANNEL, message))
 
+    # SQL that SQLite and PostgreSQL spell differently, one function each (backend_sqlite has the
+    # SQLite spelling); the engine writes `backend_of(conn).nocase("name")` in its SQL text.
+    @staticmethod
+    def nocase(expr: str) -> str:
+        """`expr` compared and ordered as SQLite's NOCASE: ASCII letters folded, then byte order."""
+        return f'lower({expr}) COLLATE "C"'
+
+    @staticmethod
+    def group_concat(expr: str, sep: str) -> str:
+        """The aggregate joining `expr` of a group's rows with `sep` (an SQL literal)."""
+        return f"string_agg(({expr})::text, {sep})"
+
+    @staticmethod
+    def json_object_agg(key: str, value: str) -> str:
+        """The aggregate building a JSON object text from a group's rows."""
+        return f"json_object_agg({key}, {value})::text"
+
+    @staticmethod
+    def cast_int(expr: str) -> str:
+        """`expr` (text) as an integer the way SQLite's CAST reads it: its leading digits, else 0
+        (PostgreSQL's CAST refuses a bib like 'A12' or '')."""
+        return (f"CAST(COALESCE(substring(({expr})::text FROM '^\\s*[-+]?[0-9]{{1,18}}'), "
+                f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE '0' END) AS BIGINT)")
+
+    @staticmethod
+    def greatest(*exprs: str) -> str:
+        return f"GREATEST({', '.join(exprs)})"
+
+    @staticmethod
+    def least(*exprs: str) -> str:
+        return f"LEAST({', '.join(exprs)})"
+
 
 BACKEND = PostgresBackend()
 
@@ -127,9 +160,31 @@ class Listener:
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:([A-Za-z_]\w*)|\?|%")
 
 
-@lru_cache(maxsize=512)
+_INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+\"?(\w+)\"?", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+
+
+def _dialect(sql: str) -> str:
+    """The SQLite statements the engine writes that PostgreSQL spells otherwise, in its spelling.
+
+    INSERT OR IGNORE (skip a row that breaks a unique constraint) is ON CONFLICT DO NOTHING.
+    """
+    m = _INSERT.match(sql)
+    if not m or not m.group(1):
+        return sql
+    body = sql[: m.start(1)] + sql[m.end(1):]
+    body = body.rstrip().rstrip(";")
+    ret = _RETURNING.search(body)
+    if ret:
+        return f"{body[: ret.start()]}ON CONFLICT DO NOTHING {body[ret.start():]}"
+    return f"{body} ON CONFLICT DO NOTHING"
+
+
+@lru_cache(maxsize=1024)
 def translate(sql: str, with_params: bool) -> str:
-    """sqlite3 placeholders (`?`, `:name`) to psycopg's (`%s`, `%(name)s`), `%` escaped."""
+    """sqlite3 placeholders (`?`, `:name`) to psycopg's (`%s`, `%(name)s`), `%` escaped; SQLite's
+    INSERT OR IGNORE in PostgreSQL's words (`_dialect`)."""
+    sql = _dialect(sql)
     if not with_params:
         return sql
 
@@ -147,8 +202,59 @@ def translate(sql: str, with_params: bool) -> str:
     return _TOKEN.sub(sub, sql)
 
 
+@lru_cache(maxsize=1)
+def _tables_with_id() -> frozenset[str]:
+    """The tables whose rows have an `id` (an identity column): an INSERT into one has a lastrowid."""
+    return frozenset(name for name, sql in latest_schema().tables.items() if any(c == "id" for c, _ in _columns(sql)))
+
+
+@lru_cache(maxsize=1024)
+def _returning_id(sql: str) -> str | None:
+    """`sql` with RETURNING id when it is an INSERT into a table with ids that returns nothing."""
+    m = _INSERT.match(sql)
+    if not m or m.group(2).lower() not in _tables_with_id() or _RETURNING.search(sql):
+        return None
+    return sql.rstrip().rstrip(";") + " RETURNING id"
+
+
+class _Inserted:
+    """The cursor of an INSERT, with sqlite3's `lastrowid`: the id of the last row it inserted."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+        rows = cur.fetchall()
+        self.lastrowid: int | None = rows[-1][0] if rows else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """sqlite3.Row's ways on a psycopg row: by index, by column name, keys()."""
+
+    _index: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = [c.name for c in cursor.description or ()]
+    cls = type("Row", (Row,), {"_index": {n: i for i, n in enumerate(names)}, "__slots__": ()})
+    return cls
+
+
 class PgConnection:
-    """A psycopg connection as the engine uses an sqlite3 one (in autocommit, as Peewee keeps it)."""
+    """A psycopg connection as the engine uses an sqlite3 one (in autocommit, as Peewee keeps it).
+
+    Besides the placeholders: an INSERT's cursor has `lastrowid`, and `row_factory = sqlite3.Row`
+    gives rows that are read by column name too.
+    """
 
     backend = BACKEND
 
@@ -158,7 +264,20 @@ class PgConnection:
     def execute(self, sql: str, params: Any = None) -> Any:
         if params is not None and not isinstance(params, dict):
             params = tuple(params)
+        returning = _returning_id(sql)
+        if returning is not None:
+            return _Inserted(self.raw.execute(translate(returning, params is not None), params))
         return self.raw.execute(translate(sql, params is not None), params)
+
+    @property
+    def row_factory(self) -> Any:
+        return sqlite3.Row if self.raw.row_factory is _row_factory else None
+
+    @row_factory.setter
+    def row_factory(self, factory: Any) -> None:
+        if factory not in (None, sqlite3.Row):
+            raise ValueError("a PostgreSQL connection gives tuples or sqlite3.Row-like rows only")
+        self.raw.row_factory = _row_factory if factory is sqlite3.Row else psycopg.rows.tuple_row
 
     def executemany(self, sql: str, seq: Any) -> Any:
         cur = self.raw.cursor()
@@ -175,6 +294,19 @@ class _BoolAsInt(Dumper):  # type: ignore[misc,valid-type]
 
     def dump(self, obj: bool) -> bytes:
         return b"1" if obj else b"0"
+
+
+class _NumericAsNumber(Loader):  # type: ignore[misc,valid-type]
+    """numeric (sum and avg of integers) as SQLite gives it: an int when whole, else a float.
+
+    psycopg's Decimal would not mix with the floats of times and would format differently.
+    """
+
+    def load(self, data: Any) -> Any:
+        text = bytes(data).decode()
+        if text in ("NaN", "Infinity", "-Infinity"):
+            return float(text)
+        return float(text) if "." in text or "e" in text.lower() else int(text)
 
 
 class PostgresEventDatabase(peewee.PostgresqlDatabase):
@@ -198,6 +330,7 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
         if psycopg is not None:
             dumper = type("BoolAsInt", (_BoolAsInt,), {"oid": psycopg.adapters.types["int8"].oid})
             conn.adapters.register_dumper(bool, dumper)
+            conn.adapters.register_loader("numeric", _NumericAsNumber)
         return conn
 
     def _forget_if_lost(self) -> None:

@@ -1,0 +1,273 @@
+"""Every job on PostgreSQL as on SQLite (issue 14): the event pipeline end to end on both backends.
+
+One synthetic two-day event is prepared and run by the engine's own functions and jobs (a real
+runtime runs each job, as a worker does): event and races, classes, courses and entries from IOF
+XML, a CSV of entries with start times, starts from class settings and the draw, rental cards
+assigned, Test Timing's readouts processed, a result correction, result lists and start lists
+(IOF XML, HTML, CSV), totals over both races, split results, the overdue check, a relay imported,
+prepared, timed and listed, live results sent to a MOP receiver on 127.0.0.1, and a backup. Each
+output file is compared between the backends, byte for byte once creation times are masked: a
+difference is a job whose SQL answers differently on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import http.server
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import peewee
+import pg_server
+import pytest
+from iof_util import XSD
+from test_relay_jobs import COURSES as RELAY_COURSES
+from test_relay_jobs import TEAMS_CSV
+from test_two_day_event import H21, class_list, course_data, entry_list, h50_csv
+
+from t4o_tui.engine import corrections
+from t4o_tui.engine import event_setup as es
+from t4o_tui.engine.runs import enqueue_run, get_run, run_log
+from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+from t4o_tui.engine.tasks import create_task, update_task
+from t4o_tui.orienteering import iof
+from t4o_tui.store.db import open_database
+from t4o_tui.store.models import Artifact, Task
+
+pytestmark = pytest.mark.slow  # a whole event, twice
+
+# A real PostgreSQL server and a fresh database on it per test (tests/pg_server.py).
+pg_admin_url, pg_url = pg_server.pg_admin_url, pg_server.pg_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def event_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[peewee.Database, Path]]:
+    """An empty event database of each backend and the folder for its files."""
+    target = str(tmp_path / "event.db") if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    db = open_database(target)
+    try:
+        yield db, tmp_path / "files"
+    finally:
+        db.close()
+
+
+def run_job(db: peewee.Database, data_dir: Path, job: str, settings: dict[str, Any] | None = None, *,
+            name: str | None = None, timeout: float = 90) -> Any:
+    """Create (or update) a task of `job`, run it once through a real runtime, return its RunRow."""
+    name = name or f"{job} task"
+    if Task.get_or_none(Task.name == name) is None:
+        create_task(name, job, settings or {})
+    elif settings is not None:
+        update_task(name, settings=settings, replace_settings=True)
+    rid = enqueue_run(db, name)
+
+    async def main() -> None:
+        rt = Runtime(db, data_dir=data_dir, options=RuntimeOptions(poll=0.02, scheduler=False))
+        await rt.start()
+        try:
+            end = time.monotonic() + timeout
+            while (await asyncio.to_thread(get_run, db, rid)).status in ("queued", "running"):
+                if time.monotonic() > end:
+                    raise AssertionError(f"run of {job} did not finish")
+                await asyncio.sleep(0.02)
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    db.connect(reuse_if_open=True)
+    return get_run(db, rid)
+
+
+def ok(db: peewee.Database, data_dir: Path, job: str, settings: dict[str, Any] | None = None, **kw: Any) -> Any:
+    run = run_job(db, data_dir, job, settings, **kw)
+    assert run.status == "succeeded", f"{job}: {run.error}\n{log_text(db, run)}"
+    return run
+
+
+def log_text(db: peewee.Database, run: Any) -> str:
+    return "\n".join(line.message for line in run_log(db, run.id))
+
+
+def output(run: Any) -> bytes:
+    [a] = Artifact.select().where(Artifact.run == run.id)
+    return Path(a.path).read_bytes()
+
+
+# Creation times and the program's version vary from run to run; nothing else may.
+_VARYING = [
+    (re.compile(rb'createTime="[^"]*"'), b'createTime="-"'),
+    (re.compile(rb'creator="[^"]*"'), b'creator="-"'),
+    (re.compile(rb"(Updated|updated|Created|created|as of|generated)[^<\n]*\d\d:\d\d(:\d\d)?[^<\n]*"), rb"\1 -"),
+]
+
+
+def masked(data: bytes) -> bytes:
+    for pattern, replacement in _VARYING:
+        data = pattern.sub(replacement, data)
+    return data
+
+
+class _Mop(http.server.BaseHTTPRequestHandler):
+    """A MOP receiver that keeps what it is sent."""
+
+    received: list[bytes] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        type(self).received.append(self.rfile.read(int(self.headers["Content-Length"])))
+        answer = b'<MOPStatus status="OK"/>'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def pipeline(db: peewee.Database, data_dir: Path, tmp: Path) -> dict[str, bytes]:
+    """The whole event on `db`; every file it writes, by name, and the tables' digests."""
+    out: dict[str, bytes] = {}
+
+    def file(name: str, text: str) -> str:
+        p = tmp / name
+        p.write_text(text, encoding="utf-8")
+        return str(p)
+
+    es.set_event(db, {"name": "Fjord Two Days", "timezone": "Europe/Oslo", "organiser": "OK Fjord"})
+    es.add_race(db, "Middle", {"date": "2026-06-13", "first_start": "10:00", "discipline": "middle"})
+    es.add_race(db, "Long", {"date": "2026-06-14", "first_start": "09:30", "discipline": "long"})
+    for n in (1, 2):
+        ok(db, data_dir, "import-classes", {"file": file("classes.xml", class_list()), "race": n}, name=f"classes {n}")
+        ok(db, data_dir, "import-courses", {"file": file("courses.xml", course_data()), "race": n}, name=f"courses {n}")
+        ok(db, data_dir, "import-entries", {"file": file("entries.xml", entry_list()), "race": n}, name=f"entries {n}")
+    races = {r.number: r.id for r in es.list_races(db)}
+    es.set_class(db, races[1], "H21", {"first_start": "10:00", "start_interval": "2m", "bib_start": "101",
+                                        "vacancies_after": "1", "max_time": "2h", "draw_method": "club-separation"})
+    es.set_class(db, races[1], "D21", {"first_start": "10:00", "start_interval": "2m", "bib_start": "201",
+                                        "vacancy_every": "3", "max_time": "2h", "start_box": "Start 2"})
+    for name, first, bibs in (("H21", "+0m", "101"), ("D21", "09:45", "201")):
+        es.set_class(db, races[2], name, {"first_start": first, "start_interval": "90s", "bib_start": bibs,
+                                           "max_time": "3h"})
+    es.set_class(db, races[2], "H50", {"first_start": "10:30", "start_interval": "1m", "bib_start": "501",
+                                        "max_time": "2h"})
+    ok(db, data_dir, "import-entries", {"file": file("h50.csv", h50_csv()), "race": 1}, name="h50")
+
+    for n in (1, 2):
+        ok(db, data_dir, "create-starts", {"race": n, "classes": ["H21", "D21"]}, name=f"starts {n}")
+        draw = ok(db, data_dir, "assign-starts", {"race": n, "seed": str(n)}, name=f"draw {n}")
+        assert "same-club neighbour" in log_text(db, draw)
+        for fmt in ("iof-xml", "html", "csv"):
+            out[f"start list {n} {fmt}"] = output(ok(db, data_dir, "start-list", {"race": n, "format": fmt,
+                                                                                  "include_vacant": True},
+                                                     name=f"start list {n} {fmt}"))
+        assert iof.validate(out[f"start list {n} iof-xml"], XSD) == []
+
+    ok(db, data_dir, "import-cards", {"range_from": 900001, "range_to": 900050, "rental": True}, name="rental")
+    cards = ok(db, data_dir, "assign-cards", {}, name="cards")
+    assert "rental SI cards assigned" in log_text(db, cards)
+
+    for n in (1, 2):
+        ok(db, data_dir, "test-timing", {"race": n, "test_event": True, "results_per_run": 100,
+                                         "missing_probability": 0.25, "seed": n}, name=f"sim {n}")
+        ok(db, data_dir, "process-station-data", {"race": n}, name=f"process {n}")
+
+    # A correction on day 1: the first H21 runner's missing punch is ruled OK by the jury; processing
+    # applies it.
+    conn = db.connection()
+    eid = conn.execute("SELECT e.id FROM entry e JOIN class c ON c.id = e.class_id JOIN result r ON r.entry_id = e.id "
+                       "WHERE c.name = 'H21' AND e.race_id = ? AND r.status = 'MissingPunch' ORDER BY e.id LIMIT 1",
+                       (races[1],)).fetchone()
+    assert eid is not None, "the simulation gave an H21 runner a missing punch"
+    corrections.set_status(db, eid[0], "OK", "jury: a control was misplaced", who="jury", now=time.time())
+    ok(db, data_dir, "process-station-data", {"race": 1}, name="process 1")
+    assert conn.execute("SELECT status FROM result WHERE entry_id = ?", (eid[0],)).fetchone()[0] == "OK"
+
+    for n in (1, 2):
+        for fmt in ("iof-xml", "html", "csv"):
+            out[f"results {n} {fmt}"] = output(ok(db, data_dir, "result-list", {"race": n, "format": fmt},
+                                                  name=f"results {n} {fmt}"))
+        assert b"<Position>1</Position>" in out[f"results {n} iof-xml"]
+        assert iof.validate(out[f"results {n} iof-xml"], XSD) == []
+    for fmt in ("iof-xml", "html", "csv"):
+        out[f"totals {fmt}"] = output(ok(db, data_dir, "total-results", {"format": fmt}, name=f"totals {fmt}"))
+    assert out["totals iof-xml"].count(b"<OverallResult>") >= len(H21)
+    out["split results"] = output(ok(db, data_dir, "split-results", {}, name="split results"))
+    tickets = tmp / "tickets.bin"
+    out["split tickets page"] = output(ok(db, data_dir, "split-tickets", {"race": 1, "printer": str(tickets)},
+                                          name="tickets"))
+    out["split tickets"] = tickets.read_bytes()
+    overdue = ok(db, data_dir, "overdue-check", {"race": 1}, name="overdue")
+    out["overdue log"] = "\n".join(sorted(line for line in log_text(db, overdue).splitlines()
+                                          if "OVERDUE" in line)).encode()
+
+    # The receiver of live results on 127.0.0.1.
+    _Mop.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mop)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/mop/update"
+        ok(db, data_dir, "live-results", {"url": url, "competition": 4711, "password": "pw", "retries": 0, "race": 1},
+           name="live")
+        ok(db, data_dir, "live-results", None, name="live")  # nothing changed: nothing or an empty difference
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Mop.received, "live results sent nothing"
+    out["live results"] = b"\n".join(_Mop.received)
+
+    # A relay in a race of its own.
+    es.add_race(db, "Relay", {"date": "2026-06-15", "first_start": "10:00"})
+    relay = max(r.id for r in es.list_races(db))
+    relay_no = {r.id: r.number for r in es.list_races(db)}[relay]
+    (tmp / "relay-courses.xml").write_bytes(RELAY_COURSES)
+    ok(db, data_dir, "import-relay-entries", {"file": str(tmp / "relay-courses.xml"), "race": relay_no},
+       name="relay courses")
+    ok(db, data_dir, "import-relay-entries", {"file": file("teams.csv", TEAMS_CSV), "race": relay_no},
+       name="relay teams")
+    ok(db, data_dir, "prepare-relay", {"race": relay_no, "classes": ["H21"], "legs": 3,
+                                       "leg_courses": "1=A,B,C; 2=A,B,C; 3=A,B,C", "mass_start": "10:00",
+                                       "restart": "11:30", "seed": 3}, name="relay prep")
+    ok(db, data_dir, "test-timing", {"race": relay_no, "test_event": True, "results_per_run": 100, "seed": 4,
+                                     "missing_probability": 0.2}, name="relay sim")
+    ok(db, data_dir, "process-station-data", {"race": relay_no}, name="relay process")
+    for fmt in ("iof-xml", "html", "csv"):
+        out[f"relay {fmt}"] = output(ok(db, data_dir, "relay-list", {"race": relay_no, "format": fmt},
+                                        name=f"relay {fmt}"))
+    assert iof.validate(out["relay iof-xml"], XSD) == []
+    assert b"<TeamResult>" in out["relay iof-xml"]
+
+    backup = ok(db, data_dir, "backup", {"keep": 2}, name="backup")
+    assert output(backup)
+    return {k: masked(v) for k, v in out.items()}
+
+
+def test_the_whole_event_runs(event_db, tmp_path):
+    db, data_dir = event_db
+    out = pipeline(db, data_dir, tmp_path)
+    assert out["results 1 csv"].count(b"\n") > len(H21)
+    assert b"OVERDUE" not in out["overdue log"] or out["overdue log"]
+
+
+def test_every_output_is_the_same_on_postgresql_as_on_sqlite(pg_url, tmp_path):
+    outputs = []
+    for name, target in (("sqlite", str(tmp_path / "event.db")), ("postgresql", pg_url)):
+        folder = tmp_path / name
+        folder.mkdir()
+        db = open_database(target)
+        try:
+            outputs.append(pipeline(db, folder / "files", folder))
+        finally:
+            db.close()
+    lite, pg = outputs
+    assert sorted(lite) == sorted(pg)
+    different = [name for name in lite if lite[name] != pg[name]]
+    first = "\n".join(list(difflib.unified_diff(lite[different[0]].decode(errors="replace").splitlines(),
+                                                 pg[different[0]].decode(errors="replace").splitlines(),
+                                                 "sqlite", "postgresql", lineterm=""))[:12]) if different else ""
+    assert not different, f"outputs that differ: {different}\n{first}"
