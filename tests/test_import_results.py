@@ -396,3 +396,17 @@ def test_a_result_list_without_places_is_imported_and_not_compared(db, db_path, 
     assert "results: 6 created" in log
     assert "the file gives no places in 1 classes (D21): not compared" in log
     assert "places as the file" not in log and "in the file" not in log
+
+
+@pytest.mark.skipif(not (SHARED / "iof" / "examples" / "ResultList2.xml").is_file(), reason="IOF examples not found")
+def test_parallel_runners_without_leg_order_are_numbered_in_file_order(db, db_path, tmp_path):
+    data = (iof_examples() / "ResultList2.xml").read_bytes()
+    for k in (1, 2, 3):
+        data = data.replace(f"<LegOrder>{k}</LegOrder>".encode(), b"")
+    f = tmp_path / "no-leg-order.xml"
+    f.write_bytes(data)
+    run = run_job(db, db_path, "import-results", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    assert "team results: parallel runners without <LegOrder> (numbered in file order): 1 (first on line" in log
+    assert "team places as the file: 2 of 2 agree" in log and counts() == (3, 9, 9, 9, 3)

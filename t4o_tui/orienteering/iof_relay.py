@@ -380,6 +380,13 @@ def read_team_results(data: bytes, *, tz: tzinfo = UTC, race_number: int | None 
                 # Programs that write one runner per leg in leg order sometimes leave Leg out.
                 dev.add("team members without <Leg> (legs taken in file order)", members[0].line)
                 members = [replace(m, leg=i) for i, m in enumerate(members, 1)]
+            for leg in {m.leg for m in members if m.leg is not None}:
+                on_leg = [i for i, m in enumerate(members) if m.leg == leg]
+                if len(on_leg) > 1 and all(members[i].leg_order is None for i in on_leg):
+                    # Parallel runners without LegOrder would all claim position 1 of the leg.
+                    dev.add("parallel runners without <LegOrder> (numbered in file order)", members[on_leg[0]].line)
+                    for k, i in enumerate(on_leg, 1):
+                        members[i] = replace(members[i], leg_order=k)
             teams.append(TeamResultRecord(
                 name=name, class_name=rc.class_def.name,
                 organisations=tuple(o for oe in tr.findall("Organisation") if (o := rd._organisation(oe))),
