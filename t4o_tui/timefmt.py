@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import humanize
@@ -110,3 +110,27 @@ def parse_instant(text: str, now: float, tz: tzinfo | None = None) -> float:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz or local_zone())
     return dt.timestamp()
+
+
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+WHEN_HINT = "ISO 8601, 'now', '+10m', or a clock time like 14:30"
+
+
+def parse_when(text: str, now: float, tz: tzinfo | None) -> float:
+    """An instant as the forms take it: what parse_instant reads, and a bare clock time ('14:30'),
+    the next one to come."""
+    t = text.strip()
+    m = _CLOCK.fullmatch(t)
+    if m:
+        hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError(f"'{t}' is not a clock time")
+        today = datetime.fromtimestamp(now, tz)
+        at = today.replace(hour=hour, minute=minute, second=second, microsecond=0)
+        if at.timestamp() <= now:
+            at = (today + timedelta(days=1)).replace(hour=hour, minute=minute, second=second, microsecond=0)
+        return at.timestamp()
+    try:
+        return parse_instant(t, now, tz)
+    except ValueError:
+        raise ValueError(f"'{t}' is not a time (use {WHEN_HINT})") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +34,7 @@ from t4o_tui.store.models import (
     SCHEDULE_KINDS,
     Schedule,
 )
-from t4o_tui.timefmt import iso
+from t4o_tui.timefmt import iso, parse_when
 
 CATCH_UP_WINDOW_MAX = 7 * 86400.0
 # No interval or offset an event needs is longer than a year: a longer one is a typo (the CLI, the
@@ -470,6 +471,13 @@ def pause_until(at: float | None, now: float, *, keep: float | None = None) -> f
     if at is not None and at <= now and at != keep:
         raise ValueError("must be in the future (empty: until resumed)")
     return at
+
+
+def parse_pause_until(text: str, now: float, tz: tzinfo | None, *, keep: float | None = None) -> float | None:
+    """A pause's end as typed in a form (ISO 8601, 'now', '+10m', a clock time; empty: until resumed), held to pause_until's rule."""
+    if not text.strip():
+        return None
+    return pause_until(parse_when(text, now, tz), now, keep=keep)
 
 
 def pause_schedule(db: peewee.Database, schedule_id: int, *, note: str | None = None, until: float | None = None,

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from t4o_tui.engine.schedule_math import ScheduleError, format_duration, parse_duration
-from t4o_tui.timefmt import parse_instant
-
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-WHEN_HINT = "ISO 8601, 'now', '+10m', or a clock time like 14:30"
 
 
 def zone(name: str) -> ZoneInfo:
@@ -18,25 +13,6 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone '{name.strip()}' (use an IANA name like Europe/Oslo)") from None
-
-
-def parse_when(text: str, now: float, tz: tzinfo | None) -> float:
-    """An instant: what parse_instant reads, and a bare clock time ('14:30'), the next one to come."""
-    t = text.strip()
-    m = _CLOCK.fullmatch(t)
-    if m:
-        hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-        if hour > 23 or minute > 59 or second > 59:
-            raise ValueError(f"'{t}' is not a clock time")
-        today = datetime.fromtimestamp(now, tz)
-        at = today.replace(hour=hour, minute=minute, second=second, microsecond=0)
-        if at.timestamp() <= now:
-            at = (today + timedelta(days=1)).replace(hour=hour, minute=minute, second=second, microsecond=0)
-        return at.timestamp()
-    try:
-        return parse_instant(t, now, tz)
-    except ValueError:
-        raise ValueError(f"'{t}' is not a time (use {WHEN_HINT})") from None
 
 
 def parse_duration_field(text: str, field: str = "every") -> float:

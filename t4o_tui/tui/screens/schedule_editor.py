@@ -19,18 +19,17 @@ from textual.widgets import Button, Footer, Input, Select, Static, Switch
 
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.schedule_math import Fire, ScheduleError, format_duration
-from t4o_tui.engine.schedules import ScheduleInput, ScheduleInvalid, pause_note, pause_until
+from t4o_tui.engine.schedules import ScheduleInput, ScheduleInvalid, parse_pause_until, pause_note
 from t4o_tui.engine.tasks import TaskError
+from t4o_tui.timefmt import WHEN_HINT, parse_when
 from t4o_tui.tui.format import DST_WORDS, ago
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.parsing import (
-    WHEN_HINT,
     format_instant,
     format_offset,
     parse_duration_field,
     parse_max_runs,
     parse_offset,
-    parse_when,
     zone,
 )
 from t4o_tui.tui.services import ReadOnlyError, ScheduleCheck, ScheduleDetails, Services
@@ -270,11 +269,8 @@ class ScheduleEditorScreen(Screen[int | None]):
     _parse_note = staticmethod(pause_note)  # the engine's rule, as for `schedule pause --note`
 
     def _parse_until(self, text: str) -> float | None:
-        if not text.strip():
-            return None
-        now = self.services.now()
         keep = self.details.paused_until if self.details is not None else None
-        return pause_until(parse_when(text, now, self.services.tz), now, keep=keep)
+        return parse_pause_until(text, self.services.now(), self.services.tz, keep=keep)
 
     def collect(self) -> tuple[ScheduleInput | None, dict[str, Any], dict[str, str]]:
         """The form as a ScheduleInput, the parsed values, and the fields that do not parse."""

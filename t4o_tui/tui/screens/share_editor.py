@@ -14,8 +14,9 @@ from textual.widgets import Button, Footer, Input, Select, Static, Switch
 from t4o_tui.engine.schedule_math import format_duration
 from t4o_tui.engine.tasks import TaskError
 from t4o_tui.share.links import CACHE_MAX, ShareError, ShareRow
+from t4o_tui.timefmt import WHEN_HINT, parse_when
 from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.parsing import WHEN_HINT, format_instant, parse_duration_field, parse_when
+from t4o_tui.tui.parsing import format_instant, parse_duration_field
 from t4o_tui.tui.screens.dialog import close_asking, form_texts
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field, switch_field
