@@ -11,9 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
-from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow, pause_note, pause_until
+from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow, parse_pause_until, pause_note
+from t4o_tui.timefmt import WHEN_HINT
 from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.parsing import WHEN_HINT, parse_when
 from t4o_tui.tui.screens.dialog import close_asking, form_texts
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field
@@ -59,10 +59,7 @@ class PauseScreen(ModalScreen[bool]):
     _parse_note = staticmethod(pause_note)  # the engine's rule, as for `schedule pause --note`
 
     def _parse_until(self, text: str) -> float | None:
-        if not text.strip():
-            return None
-        now = self.t4o.services.now()
-        return pause_until(parse_when(text, now, self.t4o.services.tz), now)
+        return parse_pause_until(text, self.t4o.services.now(), self.t4o.services.tz)
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
