@@ -503,6 +503,315 @@ def run_child(variant: str, n: int, folder: Path, profile: str | None) -> dict[s
 
 
 # ---------------------------------------------------------------------------------------------------
+# --db postgresql://…: SQLite beside PostgreSQL, 1/2/4 worker processes, and the SKIP LOCKED floor
+# ---------------------------------------------------------------------------------------------------
+# Worker processes of the real runtime (queue and direct lanes, no scheduler) drain N runs of the
+# Test job (seconds=0) from one database, first on SQLite then on PostgreSQL; every worker times
+# each claim transaction that handed it a run (queue.claim_queue / claim_direct, lock waits
+# included). runs/s = N / (last finished_at - first started_at) in the database, so process
+# start-up is not counted; the workers start together (a go file once all say ready).
+# The floor: the same number of processes, each a minimal psycopg loop on the same server:
+# claim = one autocommit UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING,
+# then one UPDATE to complete; no log lines, no leases, no engine.
+PG_FLOOR_SCHEMA = (
+    "CREATE TABLE run (id BIGSERIAL PRIMARY KEY, status TEXT NOT NULL, enqueued_at DOUBLE PRECISION NOT NULL, "
+    "started_at DOUBLE PRECISION, finished_at DOUBLE PRECISION, worker TEXT, attempts INT NOT NULL DEFAULT 0)",
+    "CREATE INDEX run_queued ON run(id) WHERE status = 'queued'",
+)
+PG_FLOOR_CLAIM = (
+    "UPDATE run SET status='running', started_at=%s, worker=%s, attempts=attempts+1 "
+    "WHERE id = (SELECT id FROM run WHERE status='queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
+)
+PG_FLOOR_DONE = "UPDATE run SET status='succeeded', finished_at=%s WHERE id=%s"
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+def _wait_go(folder: Path) -> None:
+    print("ready", flush=True)
+    while not (folder / "go").exists():
+        time.sleep(0.005)
+
+
+def child_worker(folder: Path, target: str, out: str) -> None:
+    """A worker process: the real runtime on `target` until SIGTERM; claim latencies to `out`."""
+    import asyncio
+    import logging
+
+    from t4o_tui.engine import queue
+    from t4o_tui.engine.job import install_jobs
+    from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+    from t4o_tui.jobs.registry import REGISTRY
+    from t4o_tui.store.db import open_database
+
+    logging.getLogger("t4o_tui").setLevel(logging.WARNING)
+    install_jobs(REGISTRY)
+    db = open_database(target)
+    latencies: list[float] = []
+    claim_queue, claim_direct = queue.claim_queue, queue.claim_direct
+
+    def timed_queue(*a: Any, **k: Any) -> Any:
+        t0 = time.perf_counter()
+        got = claim_queue(*a, **k)
+        if got[0] is not None:
+            latencies.append(time.perf_counter() - t0)
+        return got
+
+    def timed_direct(*a: Any, **k: Any) -> Any:
+        t0 = time.perf_counter()
+        got = claim_direct(*a, **k)
+        if got:
+            latencies.append(time.perf_counter() - t0)
+        return got
+
+    queue.claim_queue, queue.claim_direct = timed_queue, timed_direct  # type: ignore[assignment]
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await asyncio.to_thread(_wait_go, folder)
+        rt = Runtime(db, data_dir=folder / "files",
+                     options=RuntimeOptions(scheduler=False, retention=1_000_000, poll=0.05))
+        await rt.start()
+        await stop.wait()
+        await rt.stop()
+
+    asyncio.run(main())
+    Path(out).write_text(json.dumps(latencies), encoding="utf-8")
+
+
+def child_pg_floor_worker(folder: Path, url: str, out: str) -> None:
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True)
+    worker = f"floor-{os.getpid()}"
+    latencies: list[float] = []
+    _wait_go(folder)
+    while True:
+        t0 = time.perf_counter()
+        row = conn.execute(PG_FLOOR_CLAIM, (time.time(), worker)).fetchone()
+        if row is None:
+            break
+        latencies.append(time.perf_counter() - t0)
+        conn.execute(PG_FLOOR_DONE, (time.time(), row[0]))
+    conn.close()
+    Path(out).write_text(json.dumps(latencies), encoding="utf-8")
+
+
+class _PgServer:
+    """Databases on the server `url` names (a role that may create them), or on a throwaway cluster
+    started the way tests/pg_server.py does when `url` is 'auto'."""
+
+    def __init__(self, url: str) -> None:
+        self.cluster = None
+        if url == "auto":
+            sys.path.insert(0, str(HERE.parents[1] / "tests"))
+            from pg_server import Cluster, _bin_dir  # type: ignore[import-not-found]
+
+            bin_dir = _bin_dir()
+            if bin_dir is None:
+                raise SystemExit("--db auto: no PostgreSQL server binaries (initdb) found: apt-get install postgresql")
+            self.cluster = Cluster(bin_dir)
+            url = self.cluster.start()
+        self.url = url
+
+    def create(self) -> str:
+        import uuid
+        from urllib.parse import urlsplit, urlunsplit
+
+        import psycopg
+
+        name = "t4o_bench_" + uuid.uuid4().hex[:10]
+        with psycopg.connect(self.url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return urlunsplit(urlsplit(self.url)._replace(path="/" + name))
+
+    def drop(self, url: str) -> None:
+        import psycopg
+
+        name = url.rsplit("/", 1)[-1]
+        with psycopg.connect(self.url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def version(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            return str(row[0]) if row else "?"
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
+def _start_workers(folder: Path, k: int, mode: str, target: str) -> tuple[list[subprocess.Popen[str]], list[Path]]:
+    procs, outs = [], []
+    for i in range(k):
+        out = folder / f"latency-{i}.json"
+        outs.append(out)
+        procs.append(subprocess.Popen(
+            [sys.executable, str(HERE), "--child", mode, "--dir", str(folder), "--target", target, "--out", str(out)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for p in procs:  # each says ready once it has imported and connected
+        line = p.stdout.readline() if p.stdout else ""
+        if line.strip() != "ready":
+            raise SystemExit(f"{mode}: a worker did not start: {p.stderr.read() if p.stderr else ''}")
+    (folder / "go").touch()
+    return procs, outs
+
+
+def _latencies(outs: list[Path]) -> list[float]:
+    got: list[float] = []
+    for out in outs:
+        got += json.loads(out.read_text(encoding="utf-8"))
+    return got
+
+
+def backend_run(folder: Path, target: str, n: int, k: int, lane: str) -> dict[str, Any]:
+    """N runs of one lane drained by k worker processes of the real runtime on `target`."""
+    from t4o_tui.engine import queue
+    from t4o_tui.engine.job import install_jobs
+    from t4o_tui.engine.tasks import create_task
+    from t4o_tui.jobs.registry import REGISTRY
+    from t4o_tui.store.db import open_database
+
+    install_jobs(REGISTRY)
+    db = open_database(target)
+    try:
+        task = create_task("bench", "test", {"seconds": 0}, direct=lane == "direct")
+        conn = db.connection()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            queue.enqueue(conn, task.id, direct=lane == "direct", trigger="manual", now=time.time())
+        enqueue_s = time.perf_counter() - t0
+        procs, outs = _start_workers(folder, k, "worker", target)
+        t0 = time.perf_counter()
+        try:
+            while True:
+                done = db.execute_sql("SELECT count(*) FROM run WHERE status IN ('succeeded','failed','cancelled')").fetchone()[0]
+                if done >= n:
+                    break
+                if any(p.poll() is not None for p in procs):
+                    raise SystemExit(f"a worker exited early: {procs[0].stderr.read() if procs[0].stderr else ''}")
+                if time.perf_counter() - t0 > DRAIN_TIMEOUT_S:
+                    raise SystemExit(f"only {done} of {n} runs finished in {DRAIN_TIMEOUT_S:g} s")
+                time.sleep(0.02)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            codes = [p.wait(60) for p in procs]
+        q = lambda sql: db.execute_sql(sql).fetchone()[0]  # noqa: E731
+        first, last = q("SELECT min(started_at) FROM run"), q("SELECT max(finished_at) FROM run")
+        check: dict[str, Any] = {
+            "succeeded": q("SELECT count(*) FROM run WHERE status='succeeded'"),
+            "doubled": q("SELECT count(*) FROM run WHERE attempts != 1"),
+            "workers_used": q("SELECT count(DISTINCT worker) FROM run"),
+            "exit_codes": codes,
+        }
+        overlaps, prev_end = 0, float("-inf")
+        if lane == "queue":  # the queue lane runs one run at a time across every worker
+            for start, end in db.execute_sql("SELECT started_at, finished_at FROM run ORDER BY started_at, id"):
+                overlaps += start < prev_end
+                prev_end = max(prev_end, end)
+        check["overlaps"] = overlaps
+        check["ok"] = check["succeeded"] == n and check["doubled"] == 0 and overlaps == 0 and codes == [0] * k
+        lat = _latencies(outs)
+        return {"runs_s": n / (last - first), "enqueue_s": enqueue_s, "claims": len(lat),
+                "p50_ms": 1e3 * _pct(lat, 0.5), "p99_ms": 1e3 * _pct(lat, 0.99), "check": check}
+    finally:
+        db.close()
+
+
+def pg_floor_run(folder: Path, url: str, n: int, k: int) -> dict[str, Any]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for sql in PG_FLOOR_SCHEMA:
+            conn.execute(sql)
+        conn.execute("INSERT INTO run(status, enqueued_at) SELECT 'queued', extract(epoch FROM now()) "
+                     "FROM generate_series(1, %s)", (n,))
+        conn.execute("VACUUM ANALYZE run")
+        procs, outs = _start_workers(folder, k, "pg-floor-worker", url)
+        codes = [p.wait(DRAIN_TIMEOUT_S) for p in procs]
+        row = conn.execute(
+            "SELECT min(started_at), max(finished_at), count(*) FILTER (WHERE status='succeeded'), "
+            "count(*) FILTER (WHERE attempts != 1), count(DISTINCT worker) FROM run").fetchone()
+        assert row is not None
+        first, last, done, doubled, used = row
+    lat = _latencies(outs)
+    check = {"succeeded": done, "doubled": doubled, "workers_used": used, "exit_codes": codes,
+             "ok": done == n and doubled == 0 and codes == [0] * k}
+    return {"runs_s": n / (last - first), "claims": len(lat), "p50_ms": 1e3 * _pct(lat, 0.5),
+            "p99_ms": 1e3 * _pct(lat, 0.99), "check": check}
+
+
+def backends_main(args: argparse.Namespace) -> int:
+    """SQLite beside PostgreSQL (and the SKIP LOCKED floor), each lane, 1/2/4 worker processes."""
+    server = _PgServer(args.db)
+    try:
+        workers = [int(x) for x in args.workers.split(",") if x]
+        lanes = [x for x in args.lanes.split(",") if x]
+        load = os.getloadavg()
+        print(f"backends: N={args.n} runs of the Test job (seconds=0) per cell, workers {workers}, lanes {lanes}; "
+              f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, PostgreSQL {server.version()} at "
+              f"{_redact(server.url)}, {os.cpu_count()} cpu(s), load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+              flush=True)
+        cells: dict[str, dict[str, Any]] = {}
+        for lane in lanes:
+            for k in workers:
+                for backend in ("sqlite", "postgresql", "pg-floor"):
+                    if backend == "pg-floor" and lane != lanes[0]:
+                        continue  # the floor has no lanes: measured once per worker count
+                    with tempfile.TemporaryDirectory(prefix="qbench-backends-", dir=args.tmp) as tmp:
+                        folder = Path(tmp)
+                        target = str(folder / "event.sqlite") if backend == "sqlite" else server.create()
+                        try:
+                            if backend == "pg-floor":
+                                res = pg_floor_run(folder, target, args.n, k)
+                            else:
+                                res = backend_run(folder, target, args.n, k, lane)
+                        finally:
+                            if backend != "sqlite":
+                                server.drop(target)
+                    key = f"{'floor' if backend == 'pg-floor' else lane} {k}w {backend}"
+                    cells[key] = res
+                    print(f"  {key:<24} {res['runs_s']:>8,.0f} runs/s  claim p50 {res['p50_ms']:6.2f} ms  "
+                          f"p99 {res['p99_ms']:7.2f} ms  check {'ok' if res['check']['ok'] else 'FAILED'} "
+                          f"{json.dumps(res['check'])}", flush=True)
+        print()
+        print(f"{'lane':<7}{'workers':>8} {'SQLite runs/s':>14} {'p50/p99 ms':>14} {'PostgreSQL runs/s':>18} "
+              f"{'p50/p99 ms':>14} {'floor runs/s':>13} {'p50/p99 ms':>14} {'PG/SQLite':>10} {'PG/floor':>9}")
+        for lane in lanes:
+            for k in workers:
+                lite, pg, fl = cells[f"{lane} {k}w sqlite"], cells[f"{lane} {k}w postgresql"], cells[f"floor {k}w pg-floor"]
+                print(f"{lane:<7}{k:>8} {lite['runs_s']:>14,.0f} {lite['p50_ms']:>6.2f}/{lite['p99_ms']:<7.2f} "
+                      f"{pg['runs_s']:>18,.0f} {pg['p50_ms']:>6.2f}/{pg['p99_ms']:<7.2f} {fl['runs_s']:>13,.0f} "
+                      f"{fl['p50_ms']:>6.2f}/{fl['p99_ms']:<7.2f} {pg['runs_s'] / lite['runs_s']:>10.2f} "
+                      f"{pg['runs_s'] / fl['runs_s']:>9.2f}")
+        load = os.getloadavg()
+        print(f"(runs/s from the first start to the last finish in the database; claim latency = one claim "
+              f"transaction that handed a worker runs; load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})")
+        ok = all(c["check"]["ok"] for c in cells.values())
+        print(json.dumps({"n": args.n, "cells": cells, "ok": ok}, default=str))
+        return 0 if ok else 1
+    finally:
+        server.close()
+
+
+def _redact(url: str) -> str:
+    from t4o_tui.store.backend_postgres import redact
+
+    return redact(url)
+
+
+# ---------------------------------------------------------------------------------------------------
 # parent: run, aggregate, print
 # ---------------------------------------------------------------------------------------------------
 def spawn(variant: str, n: int, tmp_root: str | None, profile: str | None) -> dict[str, Any]:
@@ -545,14 +854,33 @@ def main() -> int:
         metavar="FILE",
         help="cProfile the t4o queue-lane thread into FILE (pstats), slows t4o down",
     )
+    ap.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="postgresql://… of a role that may create databases (or 'auto': a throwaway cluster): "
+        "compare SQLite with PostgreSQL and the SKIP LOCKED floor instead of the variants above",
+    )
+    ap.add_argument("--workers", default="1,2,4", help="with --db: worker process counts (default 1,2,4)")
+    ap.add_argument("--lanes", default="direct,queue", help="with --db: lanes (default direct,queue)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--dir", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--target", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
+    if args.child == "worker":
+        child_worker(Path(args.dir), args.target, args.out)
+        return 0
+    if args.child == "pg-floor-worker":
+        child_pg_floor_worker(Path(args.dir), args.target, args.out)
+        return 0
     if args.child:
         res = run_child(args.child, args.n, Path(args.dir), args.profile)
         print(json.dumps(res, default=str))
         return 0
+    if args.db:
+        return backends_main(args)
 
     variants = [v for v in args.only.split(",") if v]
     for v in variants:
