@@ -186,7 +186,7 @@ def _schedule_parsers(sub: Any, common: _Parser) -> None:
     s = sub.add_parser("schedules", parents=[common], help="list schedules with their next and last runs")
     s.add_argument("--task")
     s.add_argument("--json", action="store_true")
-    s = sub.add_parser("occurrences", parents=[common], help="what each schedule did with each nominal time, and why")
+    s = sub.add_parser("occurrences", parents=[common], help="what each schedule did with each nominal time, and why; its pauses and resumes")
     s.add_argument("--schedule", type=int)
     s.add_argument("--limit", type=_limit, default=50, metavar="N", help="at most N records (default 50; 'all' for every one)")
     s.add_argument("--json", action="store_true")
@@ -745,20 +745,26 @@ def cmd_schedules(args: argparse.Namespace) -> int:
 
 
 def cmd_occurrences(args: argparse.Namespace) -> int:
-    from t4o_tui.engine.schedules import list_occurrences
+    from t4o_tui.engine.schedules import ScheduleEventRow, schedule_history
     from t4o_tui.timefmt import iso
 
     _, db = _open(args, readonly=True)
-    rows = list_occurrences(db, schedule_id=args.schedule, limit=args.limit)
+    # The occurrences with the schedules' pauses and resumes among them (state pause / resume;
+    # NOMINAL is when it happened), newest first.
+    rows = schedule_history(db, schedule_id=args.schedule, limit=args.limit)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=2))
         return EXIT_OK
-    _print_table(
-        [[str(r.schedule_id), (iso(r.nominal) or "")[:23] + (f" (+{r.count - 1} more)" if r.count > 1 else ""),
-          r.state, f"{r.lateness_ms:.1f}" if r.lateness_ms is not None else "-", str(r.run_id or "-"),
-          (r.reason or "")[:70]] for r in rows],
-        ["SCHEDULE", "NOMINAL", "STATE", "LATE ms", "RUN", "REASON"],
-    )
+
+    def line(r: Any) -> list[str]:
+        if isinstance(r, ScheduleEventRow):
+            return [str(r.schedule_id), (iso(r.at) or "")[:23], r.kind, "-", "-",
+                    r.reason_text(lambda t: (iso(t) or "")[:19])[:70]]
+        return [str(r.schedule_id), (iso(r.nominal) or "")[:23] + (f" (+{r.count - 1} more)" if r.count > 1 else ""),
+                r.state, f"{r.lateness_ms:.1f}" if r.lateness_ms is not None else "-", str(r.run_id or "-"),
+                (r.reason or "")[:70]]
+
+    _print_table([line(r) for r in rows], ["SCHEDULE", "NOMINAL", "STATE", "LATE ms", "RUN", "REASON"])
     return EXIT_OK
 
 

@@ -473,6 +473,9 @@ class Evaluator:
         # Times before the pause's end were passed while paused, even when this step comes later.
         pause_end = (math.inf if st.paused_until is None else st.paused_until) if st.paused else None
         if st.paused and st.paused_until is not None and st.paused_until <= now:
+            # The resume goes into the schedule's history (who NULL: the scheduler), at the pause's end.
+            step.conn.execute("INSERT INTO schedule_event(schedule_id, kind, at, paused_until) VALUES (?, 'resume', ?, ?)",
+                              (st.id, st.paused_until, st.paused_until))
             st.paused, st.paused_until = False, None
         if st.kind == "per_row":
             self._process_rows(step, st)

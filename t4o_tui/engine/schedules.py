@@ -6,7 +6,10 @@ and computes what the dashboard and the editors show.
 
 from __future__ import annotations
 
+import getpass
+import heapq
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import tzinfo
@@ -33,6 +36,7 @@ from t4o_tui.store.models import (
     OVERLAP_POLICIES,
     SCHEDULE_KINDS,
     Schedule,
+    ScheduleEvent,
 )
 from t4o_tui.timefmt import iso, parse_when
 
@@ -480,9 +484,21 @@ def parse_pause_until(text: str, now: float, tz: tzinfo | None, *, keep: float |
     return pause_until(parse_when(text, now, tz), now, keep=keep)
 
 
+def operator_name() -> str:
+    """Who changes a schedule from this process: T4O_USER, else the login (written with each pause)."""
+    try:
+        return os.environ.get("T4O_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "admin"
+
+
 def pause_schedule(db: peewee.Database, schedule_id: int, *, note: str | None = None, until: float | None = None,
-                   clock: Clock = SYSTEM_CLOCK) -> Schedule:
-    """Pause: times passed while paused are recorded as 'paused', not run. `until` resumes by itself."""
+                   clock: Clock = SYSTEM_CLOCK, who: str | None = None) -> Schedule:
+    """Pause: times passed while paused are recorded as 'paused', not run. `until` resumes by itself.
+
+    Each pause is kept in the schedule's history (schedule_event) with who, when, the note and the
+    end; pausing again with another note or end is a new record, the same pause again is none.
+    """
     with db.atomic():
         s = get_schedule(schedule_id)
         now = clock.now()
@@ -494,16 +510,26 @@ def pause_schedule(db: peewee.Database, schedule_id: int, *, note: str | None = 
                 errors.append(sm.ScheduleError(field_name, str(exc)))
         if errors:
             raise ScheduleInvalid(errors)
+        same = bool(s.paused) and s.pause_note == pause_note(note) and s.paused_until == until
         s.paused, s.pause_note, s.paused_until, s.updated_at = True, pause_note(note), until, now
         s.save()
+        if not same:
+            ScheduleEvent.create(schedule=s.id, kind="pause", at=now, who=who or operator_name(),
+                                 note=s.pause_note, paused_until=until)
         return s
 
 
-def resume_schedule(db: peewee.Database, schedule_id: int, *, clock: Clock = SYSTEM_CLOCK) -> Schedule:
+def resume_schedule(db: peewee.Database, schedule_id: int, *, clock: Clock = SYSTEM_CLOCK,
+                    who: str | None = None) -> Schedule:
+    """Resume now; recorded in the history when the schedule was paused (a resume of a running
+    schedule changes nothing). The scheduler's own resume, at a pause's end, is the evaluator's."""
     with db.atomic():
         s = get_schedule(schedule_id)
-        s.paused, s.paused_until, s.updated_at = False, None, clock.now()
+        was_paused, now = bool(s.paused), clock.now()
+        s.paused, s.paused_until, s.updated_at = False, None, now
         s.save()
+        if was_paused:
+            ScheduleEvent.create(schedule=s.id, kind="resume", at=now, who=who or operator_name())
         return s
 
 
@@ -710,12 +736,17 @@ class OccurrenceRow:
     def lateness_ms(self) -> float | None:
         return None if self.actual is None else round((self.actual - self.nominal) * 1000.0, 3)
 
+    @property
+    def sort_time(self) -> float:
+        return self.nominal
+
     def as_json(self) -> dict[str, Any]:
-        """The fixed JSON shape of `t4o-tui occurrences --json` (plus count/last_nominal for ranges)."""
+        """The fixed JSON shape of `t4o-tui occurrences --json` (plus count/last_nominal for ranges;
+        the pause and resume keys, null here, are a ScheduleEventRow's)."""
         return {
             "schedule": self.schedule_id, "nominal": iso(self.nominal), "actual": iso(self.actual),
             "lateness_ms": self.lateness_ms, "state": self.state, "run": self.run_id, "reason": self.reason,
-            "count": self.count, "last_nominal": iso(self.last_nominal),
+            "count": self.count, "last_nominal": iso(self.last_nominal), **dict.fromkeys(EVENT_KEYS),
         }
 
 
@@ -734,3 +765,83 @@ def list_occurrences(db: peewee.Database, *, schedule_id: int | None = None, lim
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return [OccurrenceRow(*r) for r in db.execute_sql(sql, params).fetchall()]
+
+
+# -- a schedule's pauses and resumes, and its history (occurrences and those, newest first) --------------
+EVENT_KEYS = ("event", "at", "who", "note", "until")
+
+
+@dataclass(frozen=True)
+class ScheduleEventRow:
+    """A pause or a resume (the schedule_event table). `who` None: the scheduler resumed it when
+    the pause's end passed (`paused_until` is that end)."""
+
+    id: int
+    schedule_id: int
+    task: str
+    kind: str  # pause | resume
+    at: float
+    who: str | None
+    note: str | None
+    paused_until: float | None
+
+    @property
+    def state(self) -> str:
+        return self.kind
+
+    @property
+    def sort_time(self) -> float:
+        return self.at
+
+    def reason_text(self, when: Callable[[float], str] = lambda t: iso(t) or "") -> str:
+        """One line: who, the note, and the end ('paused by anna: course change · until 15:00');
+        `when` writes the end's time (ISO by default; the TUI writes it as its other times)."""
+        if self.kind == "resume" and self.who is None:
+            return "resumed by the scheduler: the pause's end passed"
+        text = f"{'paused' if self.kind == 'pause' else 'resumed'} by {self.who}"
+        if self.note:
+            text += f": {self.note}"
+        if self.kind == "pause":
+            text += f" · until {when(self.paused_until)}" if self.paused_until is not None else " · until resumed"
+        return text
+
+    def as_json(self) -> dict[str, Any]:
+        """An occurrence's keys (`nominal`: when it happened, `state`: pause or resume), and the
+        event's own: `event`, `at`, `who` (null: by the scheduler), `note`, `until`."""
+        return {
+            "schedule": self.schedule_id, "nominal": iso(self.at), "actual": None, "lateness_ms": None,
+            "state": self.kind, "run": None, "reason": self.reason_text(), "count": 1, "last_nominal": None,
+            "event": self.kind, "at": iso(self.at), "who": self.who, "note": self.note,
+            "until": iso(self.paused_until),
+        }
+
+
+HistoryRow = OccurrenceRow | ScheduleEventRow
+
+
+def list_schedule_events(db: peewee.Database, *, schedule_id: int | None = None,
+                         limit: int | None = 200) -> list[ScheduleEventRow]:
+    """Pauses and resumes, newest first."""
+    sql = ("SELECT e.id, e.schedule_id, t.name, e.kind, e.at, e.who, e.note, e.paused_until FROM schedule_event e "
+           "JOIN schedule s ON s.id = e.schedule_id JOIN task t ON t.id = s.task_id")
+    params: list[Any] = []
+    if schedule_id is not None:
+        sql += " WHERE e.schedule_id = ?"
+        params.append(schedule_id)
+    sql += " ORDER BY e.at DESC, e.id DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return [ScheduleEventRow(*r) for r in db.execute_sql(sql, params).fetchall()]
+
+
+def schedule_history(db: peewee.Database, *, schedule_id: int | None = None, limit: int | None = 200) -> list[HistoryRow]:
+    """Occurrences, pauses and resumes, newest first, at most `limit` of them together.
+
+    The occurrences keep their own order (the evaluator's); each pause or resume goes in before
+    the first one whose nominal time is earlier (a time at a resume's very instant fired after
+    it). A range record sits at its first nominal time.
+    """
+    occurrences: list[HistoryRow] = list(list_occurrences(db, schedule_id=schedule_id, limit=limit))
+    events: list[HistoryRow] = list(list_schedule_events(db, schedule_id=schedule_id, limit=limit))
+    merged: list[HistoryRow] = list(heapq.merge(occurrences, events, key=lambda r: -r.sort_time))
+    return merged if limit is None else merged[:limit]

@@ -370,6 +370,7 @@ FIRST_VERSION = 11
 # step's number until its PostgreSQL form is written here.
 ADDITIVE_STEPS: set[int] = {
     12,  # result corrections: the table correction and its index
+    13,  # pauses and resumes of schedules: the table schedule_event and its index
 }
 _BUMP = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'schedule_rev'"
 FUNCTIONS = [

@@ -576,10 +576,32 @@ def _v12_corrections(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v13_schedule_events(conn: sqlite3.Connection) -> None:
+    # Issue 17: each pause and resume of a schedule, for its history beside the occurrences. A
+    # table of its own, not occurrence rows: the evaluator numbers and merges occurrences itself
+    # (an admin's row written between its steps would break both), and an occurrence is a
+    # nominal time. `who` is NULL when the scheduler resumed it because the pause's end passed.
+    _script(
+        conn,
+        """
+        CREATE TABLE schedule_event (
+            id INTEGER PRIMARY KEY,
+            schedule_id INTEGER NOT NULL REFERENCES schedule(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            at REAL NOT NULL,
+            who TEXT,
+            note TEXT,
+            paused_until REAL
+        );
+        CREATE INDEX schedule_event_schedule ON schedule_event(schedule_id, id);
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
                      _v8_event_setup, _v9_time_resolution, _v10_share_hits_written, _v11_relays,
-                     _v12_corrections]
+                     _v12_corrections, _v13_schedule_events]
 LATEST = len(STEPS)
 
 

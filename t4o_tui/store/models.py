@@ -474,6 +474,22 @@ class Occurrence(BaseModel):
     row_key = peewee.TextField(null=True)
 
 
+class ScheduleEvent(BaseModel):
+    """A pause or a resume of a schedule (engine.schedules): its history beside the occurrences."""
+
+    id = peewee.AutoField()
+    schedule = peewee.ForeignKeyField(Schedule, backref="events", on_delete="CASCADE")
+    schedule_id: int
+    kind = peewee.TextField()  # pause | resume
+    at = peewee.FloatField()
+    who = peewee.TextField(null=True)  # None: the scheduler resumed it, the pause's end having passed
+    note = peewee.TextField(null=True)
+    paused_until = peewee.FloatField(null=True)  # a pause's end as set; a resume's: the end that passed
+
+    class Meta:
+        table_name = "schedule_event"
+
+
 class Share(BaseModel):
     id = peewee.AutoField()
     task = peewee.ForeignKeyField(Task, backref="shares", on_delete="CASCADE")
@@ -516,7 +532,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
     Course, Control, CourseControl, Class, Organisation, Person, PersonIdentifier, Card, Entry, EntryCard, Start,
     Station, StationData, Result, TaskState, RelayLeg, RelayLegCourse, Team, TeamOrganisation, TeamMember,
-    TeamResult, Correction,
+    TeamResult, Correction, ScheduleEvent,
 ]
 
 # Run states: queued -> running -> succeeded | failed | cancelled.

@@ -82,6 +82,9 @@ SCHEDULE_STATE = {"active": ("↻", "green"), "upcoming": ("⋯", "cyan"), "paus
                   "ended": ("⊗", "dim")}
 OCCURRENCE_STATE = {"fired": ("✓", "green"), "missed": ("✗", "red"), "skipped-overlap": ("↷", "magenta"),
                     "coalesced": ("⊜", "cyan"), "paused": ("⊖", "yellow"), "dst-shifted": ("⚠", "yellow")}
+# A schedule's pauses and resumes in its history, beside the occurrences: a pause takes the
+# paused glyph (its times show it), a resume the active one; bold, as the admin's acts.
+SCHEDULE_EVENT = {"pause": ("⊖", "yellow bold"), "resume": ("↻", "green bold")}
 SHARE_STATE = {"active": ("✓", "green"), "revoked": ("⊘", "magenta"), "expired": ("⊗", "dim")}
 # Why a preview time is marked: the admin must see that daylight saving moved or repeated it.
 DST_WORDS = {"gap": "DST gap: moved past the skipped hour", "first": "DST: repeated hour, fires on this first pass only",

@@ -16,7 +16,7 @@ from t4o_tui.engine.clock import Clock
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.queries.runs import run_statuses
 from t4o_tui.engine.schedule_math import Fire, ScheduleError
-from t4o_tui.engine.schedules import OccurrenceRow, ScheduleInput, ScheduleRow
+from t4o_tui.engine.schedules import HistoryRow, ScheduleInput, ScheduleRow
 from t4o_tui.store.models import Schedule
 
 # The dashboard lists the soonest schedules and the paused ones (up to these many): an event with
@@ -55,7 +55,7 @@ class ScheduleCheck:
 class OccurrencesData:
     now: float
     schedule: ScheduleRow | None  # None: the schedule was deleted meanwhile
-    occurrences: list[OccurrenceRow]
+    occurrences: list[HistoryRow]  # with its pauses and resumes, newest first
 
 
 @dataclass(frozen=True)
@@ -200,12 +200,12 @@ def save_schedule(db: peewee.Database, schedule_id: int | None, data: ScheduleIn
 
 def occurrences(db: peewee.Database, schedule_id: int, now: float,
                 describer: Descriptions | None = None) -> OccurrencesData:
-    """A schedule's row and its newest occurrences (the occurrences view)."""
+    """A schedule's row and its newest occurrences, pauses and resumes (the occurrences view)."""
     s = Schedule.get_or_none(Schedule.id == schedule_id)
     if s is None:
         return OccurrencesData(now, None, [])
     rows, _ = sched_svc.schedule_rows(db, [s], now, describer=describer)
-    return OccurrencesData(now, rows[0], sched_svc.list_occurrences(db, schedule_id=schedule_id,
+    return OccurrencesData(now, rows[0], sched_svc.schedule_history(db, schedule_id=schedule_id,
                                                                     limit=OCCURRENCES_SHOWN))
 
 

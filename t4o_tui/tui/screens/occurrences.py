@@ -1,4 +1,5 @@
-"""A schedule's occurrences: what it did with each nominal time, and why."""
+"""A schedule's occurrences: what it did with each nominal time, and why; its pauses and resumes
+among them (who, when, the note, the end), at the time each happened."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 
-from t4o_tui.engine.schedules import OccurrenceRow
+from t4o_tui.engine.schedules import HistoryRow, OccurrenceRow, ScheduleEventRow
 from t4o_tui.tui.format import (
     OCCURRENCE_STATE,
+    SCHEDULE_EVENT,
     SCHEDULE_STATE,
     ago,
     clip,
@@ -42,6 +44,13 @@ def nominal_text(o: OccurrenceRow, now: float, wide: bool, tz: tzinfo | None) ->
     return Text(first)
 
 
+def event_cells(e: ScheduleEventRow, now: float, wide: bool, tz: tzinfo | None, reason_w: int) -> tuple[Text, ...]:
+    """A pause or a resume as a row: when (dated as the occurrences are), what, who and why."""
+    reason = e.reason_text(lambda t: stamp(t, now, tz, wide=wide))
+    return (Text(stamp(e.at, now, tz, wide=wide)), state_text(e.kind, SCHEDULE_EVENT), Text(""),
+            Text("–", style="dim"), Text(clip(reason, reason_w)))
+
+
 def run_text(o: OccurrenceRow, wide: bool) -> Text:
     if o.run_id is None:
         return Text("–", style="dim")
@@ -62,7 +71,7 @@ class OccurrencesScreen(PollingScreen):
         super().__init__()
         self.schedule_id = schedule_id
         self.data: OccurrencesData | None = None
-        self._by_key: dict[str, OccurrenceRow] = {}
+        self._by_key: dict[str, HistoryRow] = {}
 
     def compose(self) -> ComposeResult:
         yield AppHeader(None, f"Occurrences of schedule #{self.schedule_id}")
@@ -115,13 +124,19 @@ class OccurrencesScreen(PollingScreen):
         flex = max(width - FIXED - (10 if wide else 5), 16)
         reason_w = max(flex, 10)
         rows = []
-        for o in self.data.occurrences:
+        # Newest first as the engine merged them (pauses and resumes at the time they happened).
+        for i, o in enumerate(self.data.occurrences):
+            if isinstance(o, ScheduleEventRow):
+                key = f"e{o.id}"
+                self._by_key[key] = o
+                rows.append(Row(key, event_cells(o, now, wide, tz, reason_w), (i,)))
+                continue
             self._by_key[str(o.id)] = o
             rows.append(Row(str(o.id), (
                 nominal_text(o, now, wide, tz), state_text(o.state, OCCURRENCE_STATE),
                 Text(lateness(o.lateness_ms), justify="right"), run_text(o, wide),
                 Text(clip(o.reason or "", reason_w), style="dim" if o.state == "fired" else ""),
-            ), (-o.id,)))
+            ), (i,)))
         table = self.query_one(LiveTable)
         table.sync(rows)
         self.query_one("#empty").display = not rows
@@ -137,6 +152,10 @@ class OccurrencesScreen(PollingScreen):
             detail.display = False
             return
         tz = self.services.tz
+        if isinstance(o, ScheduleEventRow):
+            detail.update(self._event_detail(o))
+            detail.display = True
+            return
         text = Text.assemble(state_text(o.state, OCCURRENCE_STATE), f"  nominal {full_stamp(o.nominal, tz)}")
         if o.count > 1 and o.last_nominal is not None:
             text.append(f" … {full_stamp(o.last_nominal, tz)} ({o.count} times)")
@@ -151,6 +170,20 @@ class OccurrencesScreen(PollingScreen):
         detail.update(text)
         detail.display = True
 
+    def _event_detail(self, e: ScheduleEventRow) -> Text:
+        tz = self.services.tz
+        text = Text.assemble(state_text(e.kind, SCHEDULE_EVENT), f"  at {full_stamp(e.at, tz)}")
+        if e.who is None:
+            text.append(" · by the scheduler: the pause's end passed")
+        else:
+            text.append(f" · by {e.who}")
+        if e.kind == "pause":
+            text.append(f" · until {full_stamp(e.paused_until, tz)}" if e.paused_until is not None
+                        else " · until resumed")
+        if e.note:
+            text.append(f"\n“{e.note}”")
+        return text
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self._show_detail()
@@ -160,7 +193,7 @@ class OccurrencesScreen(PollingScreen):
         self.action_details()
 
     # -- actions ------------------------------------------------------------------------------------
-    def selected(self) -> OccurrenceRow | None:
+    def selected(self) -> HistoryRow | None:
         key = self.query_one(LiveTable).selected_key
         return self._by_key.get(key) if key else None
 
@@ -168,6 +201,9 @@ class OccurrencesScreen(PollingScreen):
         o = self.selected()
         if o is None:
             self.notify("No occurrence selected.", severity="warning")
+            return None
+        if isinstance(o, ScheduleEventRow):
+            self.notify(f"This is a {o.kind} of the schedule: it made no run.", severity="warning")
             return None
         if o.run_id is None:
             self.notify(f"This time made no run ({o.state}).", severity="warning")
