@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from t4o_tui.engine import event_lists
+from t4o_tui.engine.corrections import short_status
 from t4o_tui.engine.event_lists import ClassLine, CourseLine, EntryLine
 from t4o_tui.engine.event_setup import RaceInfo, SetupError, find_class
 from t4o_tui.tui.format import clip, stamp
@@ -194,8 +195,9 @@ class EventScreen(RaceViewScreen):
             return (r.name, r.course, str(r.entries), str(r.starts), stamp(r.first_start, now, tz),
                     duration(r.start_interval), duration(r.max_time))
         if isinstance(r, EntryLine):
+            # A result's status as its short code (MP, DNF), as Results and Readout show it.
             return (r.bib, clip(r.name, 30), clip(r.club, 24), r.class_name, r.cards, stamp(r.start_time, now, tz),
-                    r.status)
+                    short_status(r.status))
         return (r.name, number(r.length, "m"), number(r.climb, "m"), str(r.controls))
 
     def _show(self) -> None:

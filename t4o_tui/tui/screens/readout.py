@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from t4o_tui.engine.corrections import short_status
 from t4o_tui.engine.readouts import (
     ReadoutRow,
     StationState,
@@ -92,9 +93,10 @@ class ReadoutScreen(ViewScreen):
             self.query_one("#stations", Static).update(line)
         rows = []
         for r in d.readouts:
-            cells = (stamp(r.read_at, now, tz), r.card, r.card_type or "", clip(r.name, 28), r.class_name, r.status,
-                     clock(r.time) if r.time is not None else "", r.missing or "")
-            if not self.filter_matches(" ".join(cells)):
+            # Short codes (MP, DNF), as the Results view: an 80-column row has no room for "MissingPunch".
+            cells = (stamp(r.read_at, now, tz), r.card, r.card_type or "", clip(r.name, 28), r.class_name,
+                     short_status(r.status), clock(r.time) if r.time is not None else "", r.missing or "")
+            if not self.filter_matches(" ".join(cells) + " " + r.status):  # "MissingPunch" finds MP rows too
                 continue
             texts = [Text(c) for c in cells]
             texts[5] = Text(cells[5], style=STATUS_STYLE.get(r.status, ""))
