@@ -74,6 +74,9 @@ WRONG_IMPORTS = {
     "ui-only-in-tui": ("orienteering/cards.py", "import textual", "t4o_tui.orienteering.cards -> textual"),
     "no-loops-inside": ("engine/schedule_math.py", "from t4o_tui.engine import runtime",
                         "No cycles are allowed in t4o_tui.engine."),
+    # A widget reaching for the app instead of tui.host.T4oHost (the loop this contract broke).
+    "tui-layers": ("tui/widgets/fields.py", "from t4o_tui.tui.app import T4oApp",
+                   "t4o_tui.tui.widgets.fields -> t4o_tui.tui.app"),
 }
 
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import peewee
 from textual.app import App, SystemCommand
@@ -464,6 +464,13 @@ class T4oApp(App[int], inherit_bindings=False):
             if run.status == "running" else "It has not started yet."
         self.confirm(f"Cancel run #{run.id} of '{run.task}'? {what}", yes="Cancel run", no="Keep it",
                      on_yes=lambda: self.run_safely(cancel(), f"Cancelling run #{run.id}"))
+
+
+if TYPE_CHECKING:
+    from t4o_tui.tui.host import T4oHost
+
+    # Screens, widgets and the palette reach the app only through T4oHost: mypy holds the app to it.
+    _APP_IS_A_HOST: type[T4oHost] = T4oApp
 
 
 def run_tui(cfg: Config, db: peewee.Database, *, readonly: bool) -> int:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 
 class T4oCommands(Provider):
@@ -23,8 +23,8 @@ class T4oCommands(Provider):
             self._task_names = []
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = self.t4o

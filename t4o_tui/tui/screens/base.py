@@ -14,7 +14,7 @@ from textual.timer import Timer
 from t4o_tui.tui.services import Services
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class PollingScreen(Screen[Any]):
         self.poll_timings: deque[PollTiming] = deque(maxlen=1000)
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     @property
     def services(self) -> Services:

@@ -40,7 +40,7 @@ from t4o_tui.tui.widgets.fields import Field
 from t4o_tui.tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 CHECK_DELAY = 0.12  # seconds of quiet typing before the form is checked (one check per burst of keys)
 # Fields chosen from a list rather than typed; the blank choice clears the field.
@@ -136,8 +136,8 @@ class ClassTimingScreen(Screen[bool]):
         self._check_timer: Timer | None = None
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     # -- layout -------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -97,13 +97,13 @@ class DashboardScreen(ViewScreen):
         return super().check_action(action, parameters)
 
     def action_forest(self) -> None:
-        self.t4o.switch_mode("forest")
+        self.app.switch_mode("forest")
 
     def on_click(self, event: events.Click) -> None:
         # A click on the event's counts opens the list behind "in forest" (keyboard: f).
         widget = event.widget
         if widget is not None and widget.id == "event-counts":
-            self.t4o.switch_mode("forest")
+            self.app.switch_mode("forest")
 
     def _show_event(self, data: DashboardData) -> None:
         area = self.query_one(EventStatus)

@@ -26,7 +26,7 @@ from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.widgets.fields import Field
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 T = TypeVar("T")
 
@@ -63,8 +63,8 @@ class FormDialog(ModalScreen[T]):
         self.initial: dict[str, str] = {}
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     @property
     def cancelled(self) -> T:
@@ -202,7 +202,7 @@ def form_texts(screen: ModalScreen[Any]) -> dict[str, str]:
 
 def close_asking(screen: ModalScreen[Any], initial: dict[str, str], what: str, result: Any) -> None:
     """Esc in a dialog: close at once when nothing changed, else ask first (keep editing focused)."""
-    app = cast("T4oApp", screen.app)
+    app = cast("T4oHost", screen.app)
     now = form_texts(screen)
     if any(now[k].strip() != initial.get(k, "").strip() for k in now) and not app.readonly:
         app.confirm(f"Discard the changes to {what}?", yes="Discard changes", no="Keep editing",

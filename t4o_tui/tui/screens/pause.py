@@ -19,7 +19,7 @@ from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 
 class PauseScreen(ModalScreen[bool]):
@@ -36,8 +36,8 @@ class PauseScreen(ModalScreen[bool]):
         self.saving = False
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     def compose(self) -> ComposeResult:
         s = self.schedule

@@ -37,7 +37,7 @@ from t4o_tui.tui.widgets.fields import Field, input_field, select_field, switch_
 from t4o_tui.tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 KINDS = [("every … (interval)", "interval"), ("cron expression", "cron"), ("once, at a time", "once"),
          ("window around a record's date", "window"), ("once per row of a table", "per_row")]
@@ -90,8 +90,8 @@ class ScheduleEditorScreen(Screen[int | None]):
         self.save_tried = False
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     @property
     def services(self) -> Services:

@@ -22,7 +22,7 @@ from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field, switch_field
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 LABEL_MAX = 100
 # ShareError messages start with the name of what is wrong; this is the field that shows it.
@@ -45,8 +45,8 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
         self.initial: dict[str, str] = {}  # the fields as opened: Esc asks only after a change
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     def compose(self) -> ComposeResult:
         s = self.share

@@ -14,7 +14,7 @@ from t4o_tui.share.links import ShareRow
 from t4o_tui.tui.keys import bindings
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 
 class ShareLinkScreen(ModalScreen[None]):
@@ -36,8 +36,8 @@ class ShareLinkScreen(ModalScreen[None]):
         return cls(url, title=title, note=note)
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):

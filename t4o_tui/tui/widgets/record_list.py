@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
 if TYPE_CHECKING:
-    from t4o_tui.tui.app import T4oApp
+    from t4o_tui.tui.host import T4oHost
 
 # From this width on, a list shows every column.
 WIDE = 140
@@ -52,8 +52,8 @@ class RecordList(Vertical, Generic[R]):
         self._select_id: int | None = None  # a record just saved here: selected once it shows up
 
     @property
-    def t4o(self) -> T4oApp:
-        return cast("T4oApp", self.app)
+    def t4o(self) -> T4oHost:
+        return cast("T4oHost", self.app)
 
     @property
     def table(self) -> LiveTable:
