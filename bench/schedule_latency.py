@@ -51,6 +51,7 @@ import math
 import os
 import random
 import resource
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -61,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
-ALL_VARIANTS = ["t4o", "apscheduler"]
+ALL_VARIANTS = ["t4o", "t4o-pg", "apscheduler"]
 INTERVALS = [1, 2, 5, 10, 15, 30, 60]
 CRONS = ["*/5 * * * * *", "*/10 * * * * *", "* * * * *", "*/2 * * * *"]
 SETTLE_S = 2.0  # after the window: time for the last nominal times in it to be handled
@@ -165,7 +166,8 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)
     plan = make_plan(args.n, args.seed)
     path = folder / "event.sqlite"
-    db = open_database(path)
+    target = args.target or str(path)  # t4o-pg: a PostgreSQL database (see --db)
+    db = open_database(target)
     tasks = [create_task(f"bench-{i:03d}", "test", {"seconds": 0}).id for i in range(args.tasks)]
     base = round(time.time(), 6)
     t0 = time.perf_counter()
@@ -202,6 +204,12 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         Evaluator._loop = lambda self: prof.runcall(inner_loop, self)  # type: ignore[method-assign]
 
     def db_bytes() -> int:
+        if args.target:
+            import psycopg
+
+            with psycopg.connect(args.target) as conn:
+                row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+                return int(row[0]) if row else 0
         return sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists())
 
     marks: dict[str, Any] = {}
@@ -218,6 +226,12 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         w1 = w0 + args.duration
         assert rt.evaluator is not None and rt.evaluator._thread is not None
         clock_id = time.pthread_getcpuclockid(rt.evaluator._thread.ident or 0)
+        # --workers: worker processes on the same database execute the fired runs meanwhile (and
+        # stand by for the evaluator's lease, which this process holds).
+        workers = [subprocess.Popen([sys.executable, str(HERE), "--child", "worker", "--dir", str(folder),
+                                     "--target", target], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                   for _ in range(args.workers)]
         await asyncio.to_thread(sleep_until, w0)
         marks["m0"] = (time.time(), cpu_now(), time.clock_gettime(clock_id), db_bytes())
         await asyncio.to_thread(sleep_until, w1)
@@ -225,6 +239,9 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         marks["w"] = (w0, w1)
         marks["holder"] = rt.evaluator.is_holder
         await asyncio.to_thread(sleep_until, w1 + SETTLE_S)
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        marks["worker_exits"] = [await asyncio.to_thread(w.wait, 120) for w in workers]
         await rt.stop()
 
     asyncio.run(run())
@@ -234,7 +251,8 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     (a0, c0, e0, b0), (a1, c1, e1, b1) = marks["m0"], marks["m1"]
     wall = a1 - a0
 
-    conn = sqlite3.connect(path)
+    db.connect(reuse_if_open=True)
+    conn = db.connection()
     sid_index = {sid: i for i, sid in enumerate(
         r[0] for r in conn.execute("SELECT id FROM schedule ORDER BY id").fetchall())}
     rows = conn.execute(
@@ -253,17 +271,21 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         got.setdefault(i, []).append(nominal)
         if state != "fired":
             continue
-        runs_ok += status == "queued"
+        # Without workers every fired run waits; with them it may have run already.
+        runs_ok += status == "queued" or (args.workers > 0 and status in ("running", "succeeded"))
         late.append(actual - nominal)
         late_kind[plan[i]["kind"]].append(actual - nominal)
         j = bisect.bisect_left(commits, actual)
         if j < len(commits):
             committed.append(commits[j] - nominal)
-    conn.close()
+    executed = conn.execute("SELECT count(*) FROM run WHERE status = 'succeeded'").fetchone()[0]
+    db.close()
     check = check_counts(plan, expected_nominals(plan, base, w0, w1), got)
     fired = len(late)
-    check.update(states=states, runs_queued=runs_ok, lease_held=marks["holder"])
-    check["ok"] = check["ok"] and states.get("fired", 0) == fired == runs_ok == check["expected"]
+    check.update(states=states, runs_queued=runs_ok, lease_held=marks["holder"], runs_executed=executed,
+                 worker_exits=marks["worker_exits"])
+    check["ok"] = (check["ok"] and states.get("fired", 0) == fired == runs_ok == check["expected"]
+                   and marks["worker_exits"] == [0] * args.workers)
     in_window = [c for c in commits if w0 <= c < w1]
     return {
         "fires": fired, "fires_per_s": fired / (w1 - w0),
@@ -371,8 +393,66 @@ def child_apscheduler(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def child_worker(folder: Path, target: str) -> None:
+    """A worker process on `target`: the real runtime (both lanes, standby for the evaluator's lease) until SIGTERM."""
+    import asyncio
+    import logging
+
+    from t4o_tui.engine.job import install_jobs
+    from t4o_tui.engine.runtime import Runtime, RuntimeOptions
+    from t4o_tui.jobs.registry import REGISTRY
+    from t4o_tui.store.db import open_database
+
+    install_jobs(REGISTRY)
+    logging.getLogger("t4o_tui").setLevel(logging.WARNING)
+    db = open_database(target)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        rt = Runtime(db, data_dir=folder / "files", options=RuntimeOptions(retention=10**9))
+        await rt.start()
+        await stop.wait()
+        await rt.stop()
+
+    asyncio.run(main())
+
+
+class _PgDatabase:
+    """A new database on the server --db names (or on a throwaway cluster, 'auto'), dropped after."""
+
+    def __init__(self, url: str) -> None:
+        import uuid
+        from urllib.parse import urlsplit, urlunsplit
+
+        import psycopg
+
+        self.cluster = None
+        if url == "auto":
+            sys.path.insert(0, str(HERE.parents[1] / "tests"))
+            from pg_server import Cluster, _bin_dir  # type: ignore[import-not-found]
+
+            bin_dir = _bin_dir()
+            if bin_dir is None:
+                raise SystemExit("--db auto: no PostgreSQL server binaries (initdb) found: apt-get install postgresql")
+            self.cluster = Cluster(bin_dir)
+            url = self.cluster.start()
+        self.admin, self.name = url, "t4o_bench_" + uuid.uuid4().hex[:10]
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{self.name}"')
+        self.url = urlunsplit(urlsplit(url)._replace(path="/" + self.name))
+
+    def close(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
 def run_child(variant: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
-    if variant == "t4o":
+    if variant in ("t4o", "t4o-pg"):
         return child_t4o(folder, args)
     if variant == "apscheduler":
         return child_apscheduler(folder, args)
@@ -389,10 +469,19 @@ def spawn(variant: str, args: argparse.Namespace) -> dict[str, Any]:
                "--seed", str(args.seed)]
         if args.batch is not None:
             cmd += ["--batch", str(args.batch)]
+        if variant.startswith("t4o"):
+            cmd += ["--workers", str(args.workers)]
+        pg = _PgDatabase(args.db) if variant == "t4o-pg" else None
+        if pg is not None:
+            cmd += ["--target", pg.url]
         if args.profile and variant == "t4o":
             cmd += ["--profile", args.profile]
         limit = args.duration + args.warmup + 600
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        finally:
+            if pg is not None:
+                pg.close()
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr)
             raise SystemExit(f"variant {variant} failed (exit {proc.returncode})")
@@ -419,10 +508,19 @@ def main() -> int:
     ap.add_argument("--tmp", default=None, help="parent folder of the temporary database (default: system temp)")
     ap.add_argument("--profile", default=None, metavar="FILE",
                     help="cProfile the t4o evaluator thread into FILE (pstats); slows t4o down")
+    ap.add_argument("--db", default=None, metavar="URL",
+                    help="postgresql://… of a role that may create databases (or 'auto': a throwaway cluster): "
+                    "adds the variant t4o-pg, the same on PostgreSQL, beside t4o on SQLite")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="t4o variants: worker processes that execute the fired runs meanwhile (default 0)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--dir", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--target", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
+    if args.child == "worker":
+        child_worker(Path(args.dir), args.target)
+        return 0
     if args.child:
         print(json.dumps(run_child(args.child, Path(args.dir), args), default=str))
         return 0
@@ -431,13 +529,18 @@ def main() -> int:
     for v in variants:
         if v not in ALL_VARIANTS:
             ap.error(f"unknown variant {v} (known: {', '.join(ALL_VARIANTS)})")
+    if "t4o-pg" in variants and not args.db:
+        if "--only" in sys.argv:
+            ap.error("variant t4o-pg needs --db postgresql://… (or --db auto)")
+        variants.remove("t4o-pg")
     plan = make_plan(args.n, args.seed)
     mix = {f"every {int(e)}s": sum(1 for p in plan if p.get("every") == e) for e in INTERVALS}
     mix.update({c: sum(1 for p in plan if p.get("cron") == c) for c in CRONS})
     print(
         f"schedule latency: {args.n} schedules ({', '.join(f'{k}: {v}' for k, v in mix.items())}), "
         f"{args.duration:g} s measured after {args.warmup:g} s warm-up; python {sys.version.split()[0]}, "
-        f"sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpu(s)",
+        f"sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpu(s), {args.workers} worker process(es), "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         flush=True,
     )
     t_all = time.perf_counter()
@@ -449,6 +552,7 @@ def main() -> int:
 
     labels = {
         "t4o": "t4o-tui Runtime, scheduler only, every fire a run + occurrence in SQLite",
+        "t4o-pg": "the same on PostgreSQL",
         "apscheduler": "APScheduler 3 AsyncIOScheduler, memory store, no-op coroutine job",
     }
     print()
@@ -481,6 +585,13 @@ def main() -> int:
         ratios["committed_p99_ms"] = a["committed"]["p99_ms"] / b["p99_ms"]
         print("\nratios t4o / apscheduler (below 1: t4o is better): "
               + ", ".join(f"{k.removesuffix('_ms').replace('_pct', '')} {v:.2f}" for k, v in ratios.items()))
+    if "t4o" in results and "t4o-pg" in results:
+        a, b = results["t4o-pg"], results["t4o"]
+        pg_ratios = {k: a[k] / b[k] if b[k] else float("nan") for k in ("p50_ms", "p99_ms", "cpu_pct")}
+        pg_ratios["committed_p99_ms"] = a["committed"]["p99_ms"] / b["committed"]["p99_ms"]
+        ratios.update({f"pg/sqlite {k}": v for k, v in pg_ratios.items()})
+        print("ratios t4o-pg / t4o (PostgreSQL / SQLite, below 1: PostgreSQL is better): "
+              + ", ".join(f"{k.removesuffix('_ms').replace('_pct', '')} {v:.2f}" for k, v in pg_ratios.items()))
     print()
     for v, r in results.items():
         print(f"check {v}: {'OK' if r['check']['ok'] else 'FAILED'} - {json.dumps(r['check'])}")
