@@ -264,15 +264,6 @@ def _open(args: argparse.Namespace, *, readonly: bool = False) -> tuple[Any, Any
         Path(db_arg).parent.mkdir(parents=True, exist_ok=True)
     cfg = load_config(Path(cfg_path) if cfg_path else None, db=db_arg)
     db_url = getattr(cfg, "db_url", None)
-    if db_url:
-        from t4o_tui.store.backend_postgres import redact
-
-        # Issue 14 is under way: the engine's other modules still speak SQLite only. Refused here,
-        # up front, rather than failing later half-way through a command or in the worker.
-        raise CliError(
-            f"database {redact(db_url)}: PostgreSQL is not available yet to the terminal UI, the worker "
-            "or the commands (so far only its schema and the queue's claim protocol); use an SQLite file"
-        )
     if getattr(args, "share_host", None):
         cfg.share_host = args.share_host
     if getattr(args, "share_port", None) is not None:
@@ -282,6 +273,12 @@ def _open(args: argparse.Namespace, *, readonly: bool = False) -> tuple[Any, Any
     if cfg.db == default_db_path():
         # The default location is ours to create; an explicit path in a missing folder is an error.
         cfg.db.parent.mkdir(parents=True, exist_ok=True)
+    if db_url:
+        # PostgreSQL (issue 14): the server's database; the event's files (run outputs) go in the
+        # data folder under its name (config.data_dir_for). Without psycopg, open_database says
+        # in one line what to install.
+        cfg.db.parent.mkdir(parents=True, exist_ok=True)
+        return cfg, open_database(db_url, readonly=readonly)
     args.db_path = cfg.db  # named in the one-line error when the database refuses a write
     db = open_database(cfg.db, readonly=readonly)
     return cfg, db
@@ -927,6 +924,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"t4o-tui: error: database {where}: {exc}\n" if where else f"t4o-tui: error: database: {exc}\n")
         return EXIT_FAIL
     except Exception as exc:  # never a traceback on screen; T4O_TUI_DEBUG=1 shows it
+        if type(exc).__module__.startswith("psycopg") and not os.environ.get("T4O_TUI_DEBUG"):
+            # PostgreSQL refused the statement or the server is gone (restart, network cut): not
+            # a bug. Its message's first line says what (DETAIL and HINT lines follow it).
+            lines = str(exc).strip().splitlines()
+            sys.stderr.write(f"t4o-tui: error: database: {lines[0] if lines else type(exc).__name__}\n")
+            return EXIT_FAIL
         if os.environ.get("T4O_TUI_DEBUG"):
             raise
         sys.stderr.write(f"t4o-tui: error: {type(exc).__name__}: {exc} (set T4O_TUI_DEBUG=1 for details)\n")

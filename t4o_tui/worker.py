@@ -14,6 +14,7 @@ from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 from t4o_tui.jobs.registry import REGISTRY
 from t4o_tui.share.service import RuntimeShareServer
 from t4o_tui.stop_signals import STOP_SIGNALS, received_early
+from t4o_tui.store.backend_postgres import redact
 
 log = logging.getLogger("t4o_tui.worker")
 
@@ -46,7 +47,8 @@ def run_worker(cfg: Config, db: Any) -> int:
         install_jobs(REGISTRY)
         rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker", clock=clock_from_env(),
                      share_server=RuntimeShareServer)
-        log.info("worker on %s", cfg.db)
+        # A server's URL without its password (the journal keeps this line).
+        log.info("worker on %s", redact(cfg.db_url) if cfg.db_url else cfg.db)
         await rt.start()
         try:
             await stop.wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pg_fixtures
 import pytest
 
 from t4o_tui.engine import queue
@@ -22,6 +23,11 @@ from t4o_tui.engine.schedules import (
 )
 from t4o_tui.engine.tasks import create_task
 from t4o_tui.store.models import Event, Race, Run, Schedule
+
+# `db` on SQLite and on PostgreSQL, `backend` says which (tests/pg_fixtures.py).
+backend, db, db_target, pg_admin_url, pg_url = (
+    pg_fixtures.backend, pg_fixtures.db, pg_fixtures.db_target, pg_fixtures.pg_admin_url, pg_fixtures.pg_url)
+only_sqlite = pg_fixtures.only_sqlite
 
 T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 
@@ -409,6 +415,7 @@ def test_a_pause_that_ended_during_downtime_records_only_its_own_times_as_paused
         (10, 3, "paused"), (40, 2, "missed"), (60, 1, "fired")]
 
 
+@only_sqlite  # holds SQLite's write lock from another connection
 def test_times_missed_while_steps_fail_say_so(db, clock, ev, db_path):
     """A long writer holds the database: the evaluator is up but cannot write; reasons say that."""
     import sqlite3

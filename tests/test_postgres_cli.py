@@ -1,30 +1,61 @@
-"""PostgreSQL (issue 14): what does not run on it yet (the TUI, the worker, the commands) refuses a
-postgresql:// database in one line, from --db, T4O_TUI_DB or the config file."""
+"""PostgreSQL (issue 14) from the command line: --db, T4O_TUI_DB and the config file's db select a
+server's database for the commands; without psycopg, one line says what to install."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import pg_server
 import pytest
 
 from conftest import child_env, write_config
 
+pg_admin_url, pg_url = pg_server.pg_admin_url, pg_server.pg_url
 
-@pytest.mark.parametrize("args", [[], ["--worker"], ["tasks"], ["task", "add", "X", "--job", "test"]])
-def test_the_tui_worker_and_commands_refuse_postgresql_in_one_line_until_they_run_on_it(args, tmp_path):
-    """What does not run on PostgreSQL yet says so, without opening anything or a traceback."""
+
+def _t4o(tmp_path, *args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "t4o_tui", *args], capture_output=True, text=True, timeout=120,
+                          env=child_env(tmp_path, **(env or {})), **kw)
+
+
+def test_the_commands_work_on_a_postgresql_database_named_by_db_env_or_config(pg_url, tmp_path):
+    res = _t4o(tmp_path, "--db", pg_url, "task", "add", "Results", "--job", "test")
+    assert res.returncode == 0 and "task 1 'Results' created" in res.stdout, res.stderr
+    # The same database through T4O_TUI_DB, then through the config file.
+    res = _t4o(tmp_path, "run", "Results", env={"T4O_TUI_DB": pg_url})
+    assert res.returncode == 0 and "run 1 queued" in res.stdout, res.stderr
+    write_config(tmp_path, f'db = "{pg_url}"\n')
+    res = _t4o(tmp_path, "schedule", "add", "Results", "--every", "30s", "--start", "+1h", "--expiry", "+2h")
+    assert res.returncode == 0, res.stderr
+    runs = json.loads(_t4o(tmp_path, "runs", "--json").stdout)
+    assert [(r["id"], r["task"], r["status"]) for r in runs] == [(1, "Results", "queued")]
+    schedules = json.loads(_t4o(tmp_path, "schedules", "--json").stdout)
+    assert [s["task"] for s in schedules] == ["Results"]
+    res = _t4o(tmp_path, "cancel", "1")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(_t4o(tmp_path, "runs", "--json").stdout)[0]["status"] == "cancelled"
+
+
+def test_a_missing_psycopg_is_one_line_saying_what_to_install(tmp_path):
+    # A psycopg that cannot be imported, first on the path: as if the extra were not installed.
+    fake = tmp_path / "nopsycopg" / "psycopg"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('psycopg is not installed (test)')\n")
     url = "postgresql://t4o:secret@127.0.0.1:1/race"
-    for env, cli_db in (({}, ["--db", url]), ({"T4O_TUI_DB": url}, [])):
-        res = subprocess.run([sys.executable, "-m", "t4o_tui", *cli_db, *args], capture_output=True, text=True,
-                             timeout=60, env=child_env(tmp_path, **env))
-        assert res.returncode == 1, res.stderr
-        assert res.stderr.strip() == (
-            "t4o-tui: error: database postgresql://t4o:***@127.0.0.1:1/race: PostgreSQL is not available yet to "
-            "the terminal UI, the worker or the commands (so far only its schema and the queue's claim protocol); "
-            "use an SQLite file"
-        )
-    write_config(tmp_path, f'db = "{url}"\n')
-    res = subprocess.run([sys.executable, "-m", "t4o_tui", *args], capture_output=True, text=True, timeout=60,
-                         env=child_env(tmp_path))
-    assert res.returncode == 1 and "PostgreSQL is not available yet" in res.stderr and "secret" not in res.stderr
+    for args in (["--db", url, "tasks"], ["--db", url, "--worker"]):
+        res = _t4o(tmp_path, *args, env={"PYTHONPATH": str(fake.parent)})
+        assert res.returncode == 1
+        assert res.stderr.strip() == ("t4o-tui: error: cannot open database postgresql://t4o:***@127.0.0.1:1/race: "
+                                      "PostgreSQL needs psycopg 3, which is not installed: pip install 't4o-tui[postgres]'")
+
+
+@pytest.mark.parametrize("args", [["tasks"], ["--worker"]])
+def test_an_unreachable_server_is_one_line_without_the_password(args, tmp_path):
+    url = "postgresql://t4o:secret@127.0.0.1:1/race"
+    res = _t4o(tmp_path, "--db", url, *args)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    line = res.stderr.strip()
+    assert "\n" not in line and line.startswith("t4o-tui: error: cannot open database postgresql://t4o:***@127.0.0.1:1/race: ")
+    assert "secret" not in line

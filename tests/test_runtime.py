@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pg_fixtures
 import pytest
 
 from t4o_tui.config import data_dir_for
@@ -17,6 +18,11 @@ from t4o_tui.engine.tasks import create_task
 from t4o_tui.jobs import registry
 from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.store.models import Task, TestMark
+
+# `db` on SQLite and on PostgreSQL, `backend` says which (tests/pg_fixtures.py).
+backend, db, db_target, pg_admin_url, pg_url = (
+    pg_fixtures.backend, pg_fixtures.db, pg_fixtures.db_target, pg_fixtures.pg_admin_url, pg_fixtures.pg_url)
+only_sqlite = pg_fixtures.only_sqlite
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -179,6 +185,7 @@ def test_the_runtime_announces_itself_while_it_runs(db, db_path):
     assert workers_alive(db, time.time()) == []  # gone after a graceful stop
 
 
+@only_sqlite  # the SQLite copy; pg_dump's is tested in test_postgres.py
 def test_backup_is_a_consistent_copy_and_keeps_the_newest_n(db, db_path, tmp_path):
     create_task("Backup", "backup", {"folder": str(tmp_path / "bk"), "keep": 2})
     ids = [enqueue_run(db, "Backup") for _ in range(3)]

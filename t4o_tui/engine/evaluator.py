@@ -34,10 +34,12 @@ import peewee
 from t4o_tui.engine import schedule_math as sm
 from t4o_tui.engine import schedule_rules as rules
 from t4o_tui.engine.clock import Clock
+from t4o_tui.engine.connection import ConnectionWatch
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.queue import write_tx
 from t4o_tui.engine.schedule_rules import ON_TIME
 from t4o_tui.engine.schedules import repeat_kind
+from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import (
     COALESCED,
     FIRED,
@@ -125,8 +127,11 @@ class Evaluator:
     def __init__(
         self, db: peewee.Database, *, clock: Clock, holder: str, notify: Any = None,
         lease: float = 6.0, renew: float = 2.0, tick: float = 1.0, batch: float = BATCH,
+        connection: ConnectionWatch | None = None,
     ) -> None:
+        """`connection`: the runtime's watch, which says once that the database server is lost."""
         self.db = db
+        self.connection = connection or ConnectionWatch()
         self.clock = clock
         self.holder = holder
         self.notify = notify
@@ -167,7 +172,7 @@ class Evaluator:
                 with write_tx(self.db.connection()) as conn:
                     conn.execute("DELETE FROM lease WHERE name=? AND holder=?", (LEASE_NAME, self.holder))
                 log.info("scheduler lease released")
-            except peewee.DatabaseError as exc:
+            except Exception as exc:  # the database refused or is gone: the lease runs out by itself
                 log.warning("could not release the scheduler lease: %s", exc)
             self.is_holder = False
 
@@ -196,9 +201,12 @@ class Evaluator:
                 self._acquire()
             if self.is_holder:
                 wake = self.step(self.clock.now())
+                self.connection.ok()
                 return self._batch_end(wake) if wake is not None else None
+            self.connection.ok()
         except Exception as exc:
-            log.warning("scheduler step failed: %s; retrying", exc)
+            if not self.connection.lost(exc, "scheduler"):  # a lost server is said once, not per turn
+                log.warning("scheduler step failed: %s; retrying", exc)
             self._rev = None
             if self.busy_since is None:
                 self.busy_since = self._last_ok if self._last_ok is not None else self.clock.now()
@@ -226,20 +234,23 @@ class Evaluator:
         with write_tx(self.db.connection()) as conn:
             row = conn.execute("SELECT holder, expires_at FROM lease WHERE name=?", (LEASE_NAME,)).fetchone()
             mine = row is not None and row[0] == self.holder
-            if row is None or mine or row[1] <= now:
-                conn.execute(
-                    "INSERT INTO lease(name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(name) DO UPDATE SET holder=excluded.holder, expires_at=excluded.expires_at, "
-                    "acquired_at=CASE WHEN lease.holder=excluded.holder THEN lease.acquired_at ELSE excluded.acquired_at END",
-                    (LEASE_NAME, self.holder, now, now + self.lease),
-                )
-                if not mine:
-                    before = f" from {row[0]} (lease expired)" if row is not None else ""
-                    log.info("scheduler lease taken%s: this process evaluates schedules", before)
-                    self._rev = None  # take up from what the database says
-                held = True
-            else:
-                held = False
+            # One statement decides, on the row as the last commit left it: taken when there is
+            # none, when it is ours, or when it has expired. (On PostgreSQL this transaction does
+            # not lock out the others as BEGIN IMMEDIATE does: two standbys that both read an
+            # expired row cannot both take it, and a holder's renewal is never overwritten.)
+            held = conn.execute(
+                "INSERT INTO lease(name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET holder=excluded.holder, expires_at=excluded.expires_at, "
+                "acquired_at=CASE WHEN lease.holder=excluded.holder THEN lease.acquired_at ELSE excluded.acquired_at END "
+                "WHERE lease.holder=excluded.holder OR lease.expires_at <= ? RETURNING holder",
+                (LEASE_NAME, self.holder, now, now + self.lease, now),
+            ).fetchone() is not None
+            if held and not mine:
+                before = f" from {row[0]} (lease expired)" if row is not None else ""
+                log.info("scheduler lease taken%s: this process evaluates schedules", before)
+                self._rev = None  # take up from what the database says
+            elif not held and mine:
+                row = conn.execute("SELECT holder, expires_at FROM lease WHERE name=?", (LEASE_NAME,)).fetchone()
         if self.is_holder and not held:
             log.warning("scheduler lease lost to %s", row[0] if row else "?")
         self.is_holder = held
@@ -351,6 +362,17 @@ class Evaluator:
         self.steps += 1
         try:
             with write_tx(conn):
+                backend = backend_of(conn)
+                if backend.for_update:
+                    # PostgreSQL: this transaction does not lock out other writers as BEGIN
+                    # IMMEDIATE does on SQLite, so it locks what its fence relies on. The lease
+                    # row: a standby's takeover waits for this commit, and the holder read below
+                    # stays true until then. The batch's schedule rows: an admin's change to one
+                    # waits too (and is applied after this step, as on SQLite); one committed
+                    # before the lock shows in schedule_rev, read below, after it.
+                    conn.execute("SELECT 1 FROM lease WHERE name=?" + backend.for_update, (LEASE_NAME,))
+                    conn.execute(f"SELECT 1 FROM schedule WHERE id IN ({','.join('?' * len(batch))}) ORDER BY id"
+                                 + backend.for_update, [st.id for st in batch])
                 rev, holder, max_run, max_occ = conn.execute(
                     "SELECT (SELECT value FROM meta WHERE key='schedule_rev'), "
                     "(SELECT holder FROM lease WHERE name=? AND expires_at > ?), "
@@ -366,6 +388,8 @@ class Evaluator:
                 step = _Step(conn, now, max_run or 0, max_occ or 0, self._active_runs(conn, batch))
                 for st in batch:
                     self._process(step, st)
+                if not backend.own_ids:
+                    self._renumber(step, batch)
                 self._flush(step)
                 # An anchored window's bounds come from its record: kept in the row for the lists.
                 conn.executemany(
@@ -390,6 +414,34 @@ class Evaluator:
             self.notify()
         return True
 
+    @staticmethod
+    def _renumber(step: _Step, batch: list[_State]) -> None:
+        """Give the step's new runs and occurrences ids from the tables' sequences (PostgreSQL).
+
+        The step numbered them on from max(id), which is safe only while it holds the database's
+        one write lock (SQLite); elsewhere an enqueue may take those ids meanwhile. Ids stay in
+        the step's order, so the queue takes its runs in that order.
+        """
+        backend = backend_of(step.conn)
+        runs: dict[int, int] = {}
+        occs: dict[int, int] = {}
+        if step.runs:
+            first = step.run_id - len(step.runs) + 1
+            runs = dict(zip(range(first, step.run_id + 1), backend.next_ids(step.conn, "run", len(step.runs)),
+                            strict=True))
+            step.runs = [(runs[rid], tid, ctx) for rid, tid, ctx in step.runs]
+        if step.occs:
+            occs = dict(zip(range(step.first_occ + 1, step.occ_id + 1),
+                            backend.next_ids(step.conn, "occurrence", len(step.occs)), strict=True))
+            for o in step.occs:
+                o[0] = occs[o[0]]
+                if o[7] is not None:
+                    o[7] = runs[o[7]]
+        for st in batch:  # the newest occurrence each keeps for merging, when this step wrote it
+            last = st.last_occ
+            if isinstance(last, tuple) and last[0] in occs and last[0] > step.first_occ:
+                st.last_occ = (occs[last[0]], *last[1:])
+
     def _flush(self, step: _Step) -> None:
         """Insert the step's runs and occurrences (runs first: occurrences reference them)."""
         # The enqueue time: read once, right before the rows are written. A fire's lateness
@@ -400,10 +452,13 @@ class Evaluator:
             # lane at any time (that does not bump schedule_rev), and this costs no extra query.
             step.conn.executemany(
                 "INSERT INTO run(id, task_id, status, lane, trigger, enqueued_at, context) "
-                "SELECT ?, id, 'queued', CASE WHEN direct THEN 'direct' ELSE 'queue' END, 'schedule', ?, ? "
+                "SELECT ?, id, 'queued', CASE WHEN direct <> 0 THEN 'direct' ELSE 'queue' END, 'schedule', ?, ? "
                 "FROM task WHERE id=?",
                 [(rid, actual, ctx, tid) for rid, tid, ctx in step.runs],
             )
+            # Workers on other machines wake at the commit (PostgreSQL; nothing on SQLite). The
+            # lane is the task's, read in the INSERT: listeners wake both lanes for "schedule".
+            backend_of(step.conn).notify(step.conn, f"enqueued schedule {len(step.runs)}")
         if step.occs:
             step.conn.executemany(
                 "INSERT INTO occurrence(id, schedule_id, nominal, last_nominal, count, actual, state, run_id, "
@@ -608,8 +663,8 @@ class Evaluator:
             elif not self._fire(step, st, sm.Fire(t), f"row {row.key} ({row.label})", row=row):
                 return
             st.fired_rows.add(row.key)
-            step.conn.execute("INSERT OR IGNORE INTO schedule_row(schedule_id, row_key, fired_at) VALUES (?, ?, ?)",
-                              (st.id, row.key, now))
+            step.conn.execute("INSERT INTO schedule_row(schedule_id, row_key, fired_at) VALUES (?, ?, ?) "
+                              "ON CONFLICT DO NOTHING", (st.id, row.key, now))
 
     def _rows(self, st: _State) -> list[DateRow]:
         key = st.source or ""

@@ -18,6 +18,7 @@ import peewee
 from t4o_tui.engine.clock import Clock
 from t4o_tui.engine.job import Job, JobError, JobRegistry, RunCancelled, RunContext, UnknownJob
 from t4o_tui.engine.queue import ArtifactRecord, Claimed, Outcome
+from t4o_tui.store.backend_postgres import connection_lost
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED, SUCCEEDED
 
 # Why a run was asked to stop.
@@ -164,9 +165,20 @@ def execute(ctx: EngineRunContext, *, worker: str, policy: str, jobs: JobRegistr
     except (UnknownJob, JobError) as exc:
         status, error = FAILED, str(exc)
         ctx.log("debug", "traceback:\n" + traceback.format_exc().rstrip())
-    except Exception as exc:  # a bug or an unexpected condition: reason on screen, traceback in log
-        status, error = FAILED, one_line(exc)
-        ctx.log("error", "traceback:\n" + traceback.format_exc().rstrip())
+    except Exception as exc:
+        if connection_lost(exc):
+            # The database server went away under the job (restart, network cut): its open
+            # transaction is gone with the connection. Not the job's fault: the run goes back to
+            # the queue when its task may be repeated (on-orphan policy requeue), else it fails
+            # saying why.
+            ctx.log("debug", "traceback:\n" + traceback.format_exc().rstrip())
+            if policy == "requeue":
+                status, error = QUEUED, f"the database connection was lost during the run ({one_line(exc)})"
+            else:
+                status, error = FAILED, f"database connection lost during the run: {one_line(exc)}"
+        else:  # a bug or an unexpected condition: reason on screen, traceback in log
+            status, error = FAILED, one_line(exc)
+            ctx.log("error", "traceback:\n" + traceback.format_exc().rstrip())
     elapsed = time.monotonic() - ctx.started_mono
     if status == SUCCEEDED:
         ctx.log("info", f"succeeded in {elapsed:.2f} s")

@@ -5,11 +5,19 @@ threads (Peewee is synchronous): the queue lane is one thread that finishes a ru
 next in one transaction; the direct lane is a dispatcher thread and a bounded pool. The asyncio
 side supervises (leases, cancel requests, timeouts, live logs, orphans, retention) and only ever
 touches the database through `asyncio.to_thread`.
+
+On PostgreSQL (issue 14) a listener thread LISTENs to the queue's channel: an enqueue anywhere
+wakes the lane it is for at once, and a cancel request stops its run here at once; the lanes still
+poll (every second then) for what sends no notification. A lost connection (server restarted,
+network cut) is said once (engine.connection), every part backs off and reconnects, and no run is
+lost: a run's end is written once the server is back, and a run cut mid-way is requeued or failed
+by its on-orphan policy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -27,10 +35,12 @@ import peewee
 
 from t4o_tui.engine import maintenance, queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.engine.connection import ConnectionWatch
 from t4o_tui.engine.evaluator import Evaluator
 from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute, one_line
 from t4o_tui.engine.job import JobRegistry, installed_jobs
 from t4o_tui.engine.queue import Claimed, Outcome
+from t4o_tui.store import backend_postgres
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED
 
 log = logging.getLogger("t4o_tui.engine")
@@ -40,6 +50,7 @@ log = logging.getLogger("t4o_tui.engine")
 class RuntimeOptions:
     lease: float = 15.0  # seconds a claimed run stays owned without renewal
     poll: float = 0.2  # how often idle lanes look for runs enqueued by other processes
+    listen_poll: float = 1.0  # the same while LISTEN/NOTIFY wakes them (PostgreSQL): a fallback
     direct_slots: int = 4  # concurrent direct-lane runs in this process
     grace: float = 10.0  # at stop: time running runs get to finish before they are cancelled
     cancel_wait: float = 5.0  # at stop: time a cancelled run gets to wind down before it is abandoned
@@ -121,6 +132,12 @@ class Runtime:
         self.share_server: ShareService | None = None
         self.on_finished: list[Callable[[Outcome], None]] = []
         self.finished_count = 0
+        # The database server lost and back (PostgreSQL): said once, shown by status().
+        self.connection = ConnectionWatch()
+        # PostgreSQL: the URL the listener connects to; None on SQLite (the lanes poll).
+        self._listen_url: str | None = getattr(db, "url", None) or None
+        self.listening = False  # the listener is connected: lanes poll only as a fallback
+        self.heard = 0  # notifications received (tests, benchmarks)
 
     @property
     def _policies(self) -> dict[str, str]:
@@ -134,13 +151,16 @@ class Runtime:
         self._started = True
         await asyncio.to_thread(self._announce)
         await self._recover_orphans()
+        if self._listen_url and (self.opt.queue_lane or self.opt.direct_lane):
+            self._spawn(self._listen_loop, "queue-listener")
         if self.opt.queue_lane:
             self._spawn(self._queue_loop, "queue-lane")
         if self.opt.direct_lane:
             self._pool = ThreadPoolExecutor(self.opt.direct_slots, thread_name_prefix="direct-lane")
             self._spawn(self._direct_loop, "direct-dispatch")
         if self.opt.scheduler:
-            self.evaluator = Evaluator(self.db, clock=self.clock, holder=self.worker_id, notify=self.notify)
+            self.evaluator = Evaluator(self.db, clock=self.clock, holder=self.worker_id, notify=self.notify,
+                                       connection=self.connection)
             self.evaluator.start()
         if self.opt.share and self._share_factory is not None:
             self.share_server = self._share_factory(self)
@@ -178,8 +198,12 @@ class Runtime:
             await asyncio.to_thread(th.join, 2.0)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(self._flush_live, True)
-        await asyncio.to_thread(self._retire)
+        try:
+            await asyncio.to_thread(self._flush_live, True)
+            await asyncio.to_thread(self._retire)
+        except Exception as exc:  # the server is gone: the presence lease simply runs out
+            _failed("leaving the database", exc, "this worker's presence ends when its lease runs out")
+            self.db.close()
         log.info("runtime stopped")
 
     @property
@@ -190,6 +214,10 @@ class Runtime:
         """Wake the lanes: a run was enqueued in this process, or the runtime is stopping."""
         self._queue_wake.set()
         self._direct_wake.set()
+
+    def status(self) -> str | None:
+        """What is wrong with this process's engine right now, in one line (None: nothing)."""
+        return self.connection.status()
 
     def running_ids(self) -> list[int]:
         return [c.run_id for c in self._snapshot()]
@@ -229,28 +257,40 @@ class Runtime:
         self.db.close()
 
     # -- lanes --------------------------------------------------------------------------------------
+    @property
+    def _poll(self) -> float:
+        return max(self.opt.poll, self.opt.listen_poll) if self.listening else self.opt.poll
+
     def _queue_loop(self) -> None:
         gen = self._queue_gen
-        conn = self.db.connection()
         pending: Outcome | None = None
         while not self._stopping.is_set() and gen == self._queue_gen:
             self._queue_wake.clear()
             try:
+                conn = self.db.connection()  # a new one after the server dropped the last
                 if pending is None and not queue.has_queued(conn, "queue"):
-                    self._queue_wake.wait(self.opt.poll)
+                    self.connection.ok()
+                    self._queue_wake.wait(self._poll)
                     continue
+                # A hand-over whose commit was cut is tried again with the same `pending`: had
+                # it committed, the finish is discarded as no longer ours, and the run claimed
+                # in it (unknown here) is recovered when its lease runs out.
                 claimed, recorded = queue.claim_queue(
                     conn, worker=self.worker_id, now=self.clock.now(), lease=self.opt.lease, finish=pending
                 )
-            except Exception as exc:  # locked for longer than the busy timeout, disk full...
-                log.warning("queue lane: %s; retrying in 1 s", exc)
-                time.sleep(1.0)
+            except Exception as exc:  # locked for longer than the busy timeout, disk full, server gone...
+                if self.connection.lost(exc, "queue lane"):
+                    self._stopping.wait(self.connection.delay())
+                else:
+                    log.warning("queue lane: %s; retrying in 1 s", exc)
+                    time.sleep(1.0)
                 continue
+            self.connection.ok()
             if pending is not None:
                 self._finished(pending, recorded)
                 pending = None
             if claimed is None:
-                self._queue_wake.wait(self.opt.poll)
+                self._queue_wake.wait(self._poll)
                 continue
             if self._stopping.is_set():
                 now = self.clock.now()
@@ -261,7 +301,6 @@ class Runtime:
             self._finished(pending, self._finish_safely(pending))
 
     def _direct_loop(self) -> None:
-        conn = self.db.connection()
         futures: set[object] = set()
         assert self._pool is not None
 
@@ -269,10 +308,11 @@ class Runtime:
             futures.discard(fut)
             self._direct_wake.set()
 
-        try:
-            while not self._stopping.is_set():
-                self._direct_wake.clear()
-                free = self.opt.direct_slots - len(futures)
+        while not self._stopping.is_set():
+            self._direct_wake.clear()
+            free = self.opt.direct_slots - len(futures)
+            try:
+                conn = self.db.connection()  # a new one after the server dropped the last
                 if free > 0 and queue.has_queued(conn, "direct"):
                     for claimed in queue.claim_direct(
                         conn, worker=self.worker_id, now=self.clock.now(), lease=self.opt.lease, limit=free
@@ -280,9 +320,57 @@ class Runtime:
                         fut = self._pool.submit(self._direct_one, claimed)
                         futures.add(fut)
                         fut.add_done_callback(done)
-                self._direct_wake.wait(self.opt.poll)
-        except Exception as exc:
-            _failed("direct lane dispatcher", exc, "it stops, runs stay queued")
+            except Exception as exc:
+                if self.connection.lost(exc, "direct lane"):
+                    self._stopping.wait(self.connection.delay())
+                    continue
+                _failed("direct lane dispatcher", exc, "it stops, runs stay queued")
+                return
+            self.connection.ok()
+            self._direct_wake.wait(self._poll)
+
+    # -- notifications (PostgreSQL) -------------------------------------------------------------------
+    def _listen_loop(self) -> None:
+        """LISTEN on a connection of its own; wake the lanes and stop cancelled runs as told."""
+        assert self._listen_url is not None
+        listener: backend_postgres.Listener | None = None
+        while not self._stopping.is_set():
+            try:
+                if listener is None:
+                    listener = backend_postgres.Listener(self._listen_url)
+                    self.listening = True
+                    self.notify()  # what was enqueued while nobody listened
+                for message in listener.wait(0.5):
+                    self._heard(message)
+            except Exception as exc:
+                self.listening = False
+                if listener is not None:
+                    with contextlib.suppress(Exception):
+                        listener.close()
+                    listener = None
+                if not self.connection.lost(exc, "queue listener"):
+                    _failed("queue listener", exc, "the lanes poll meanwhile; retrying")
+                self._stopping.wait(max(self.connection.delay(), 1.0))
+        self.listening = False
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                listener.close()
+
+    def _heard(self, message: str) -> None:
+        """One notification: 'enqueued <lane> <id>' or 'cancel <run id>' (queue.py)."""
+        self.heard += 1
+        words = message.split()
+        if words[:1] == ["enqueued"]:
+            lane = words[1] if len(words) > 1 else ""
+            if lane != "direct":
+                self._queue_wake.set()
+            if lane != "queue":
+                self._direct_wake.set()
+        elif words[:1] == ["cancel"] and len(words) > 1 and words[1].isdigit():
+            ctx = self._active.get(int(words[1]))
+            if ctx is not None and ctx.stop_reason is None:
+                log.info("run %d (%s): cancel requested", ctx.run_id, ctx.task_name)
+                ctx.request_stop(CANCEL)
 
     def _direct_one(self, claimed: Claimed) -> None:
         outcome = self._run(claimed)
@@ -310,14 +398,28 @@ class Runtime:
     def _finish_safely(self, outcome: Outcome) -> bool:
         if outcome.status == "abandoned":
             return False
-        for attempt in range(5):
+        attempt = 0
+        cut_off = time.monotonic() + max(self.opt.lease * 4, 60.0)
+        while True:
             try:
-                return queue.finish(self.db.connection(), outcome, worker=self.worker_id)
-            except (peewee.OperationalError, sqlite3.OperationalError) as exc:  # locked, disk full
-                last: Exception = exc
-                time.sleep(0.5 * (attempt + 1))
+                recorded = queue.finish(self.db.connection(), outcome, worker=self.worker_id)
+                self.connection.ok()
+                return recorded
             except Exception as exc:
-                last = exc
+                last: Exception = exc
+                if self.connection.lost(exc, f"recording the end of run {outcome.run_id}"):
+                    # The server is gone for now: the end is written once it is back (a run
+                    # requeued meanwhile by its lease is not ours any more, and says so then).
+                    # At stop, the grace period is all it gets.
+                    if time.monotonic() < cut_off and not (self._stopping.is_set() and attempt >= 3):
+                        attempt += 1
+                        time.sleep(self.connection.delay())
+                        continue
+                    break
+                if isinstance(exc, peewee.OperationalError | sqlite3.OperationalError) and attempt < 4:
+                    attempt += 1  # locked, disk full
+                    time.sleep(0.5 * attempt)
+                    continue
                 break
         _failed(f"recording the end of run {outcome.run_id}", last, "its lease runs out and orphan recovery ends it")
         return False
@@ -375,8 +477,13 @@ class Runtime:
             await asyncio.sleep(tick)
             try:
                 await asyncio.to_thread(self._supervise_once)
+                self.connection.ok()
+                tick = 0.25
             except Exception as exc:
-                _failed("supervisor step", exc, "retrying")
+                if self.connection.lost(exc, "supervisor"):
+                    tick = max(self.connection.delay(), 0.25)
+                else:
+                    _failed("supervisor step", exc, "retrying")
 
     def _supervise_once(self) -> None:
         now_mono = time.monotonic()
@@ -437,7 +544,8 @@ class Runtime:
                     if removed:
                         log.info("retention: removed %d old run(s)", removed)
             except Exception as exc:
-                _failed("maintenance step", exc, "retrying")
+                if not self.connection.lost(exc, "maintenance"):
+                    _failed("maintenance step", exc, "retrying")
 
 
 def _failed(what: str, exc: BaseException, then: str) -> None:
@@ -446,7 +554,7 @@ def _failed(what: str, exc: BaseException, then: str) -> None:
     The database's own refusals are expected on a bad day and need no traceback; anything else
     is a bug, whose traceback is added with --verbose.
     """
-    expected = isinstance(exc, sqlite3.Error | peewee.DatabaseError)
+    expected = isinstance(exc, sqlite3.Error | peewee.DatabaseError | backend_postgres.DriverError)
     log.log(logging.WARNING if expected else logging.ERROR, "%s failed: %s; %s", what, one_line(exc), then)
     if not expected:
         log.debug("%s failed", what, exc_info=exc)

@@ -644,7 +644,7 @@ def schedule_state(s: Schedule, now: float) -> str:
 STATE_SQL = (
     "CASE WHEN max_runs IS NOT NULL AND fired_count >= max_runs THEN 'ended' WHEN ? > expiry THEN 'ended' "
     "WHEN next_fire IS NULL AND kind IN ('interval', 'cron', 'once') THEN 'ended' "
-    "WHEN paused THEN 'paused' WHEN ? < start THEN 'upcoming' ELSE 'active' END"
+    "WHEN paused <> 0 THEN 'paused' WHEN ? < start THEN 'upcoming' ELSE 'active' END"
 )
 
 

@@ -41,7 +41,9 @@ from multidict import CIMultiDict
 
 from t4o_tui.engine import queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
+from t4o_tui.engine.connection import ConnectionWatch
 from t4o_tui.share import serving
+from t4o_tui.store.backend_sqlite import backend_of
 
 log = logging.getLogger("t4o_tui.share")
 access_log = logging.getLogger("t4o_tui.share.access")
@@ -313,6 +315,10 @@ class ShareServer:
     lowered to fit the process's open-file limit.
     """
 
+    # The runtime's watch of the database connection (RuntimeShareServer sets it): a lost server
+    # is said once for the whole process, not by every refresh twice a second.
+    connection: ConnectionWatch | None = None
+
     def __init__(
         self, db: peewee.Database, *, host: str = "127.0.0.1", port: int = 8470, clock: Clock = SYSTEM_CLOCK,
         wait_limit: float = 20.0, notify: Any = None, header_timeout: float = HEADER_TIMEOUT_S,
@@ -460,13 +466,14 @@ class ShareServer:
             _flush_access_log()  # normally done already; lines left by a loop that ended go out here
             try:
                 await asyncio.to_thread(self._refresh)
-            except Exception as exc:  # locked for long, disk trouble: keep serving what we know
-                log.warning("share refresh failed: %s", exc)
+            except Exception as exc:  # locked for long, disk trouble, server gone: keep serving what we know
+                if self.connection is None or not self.connection.lost(exc, "share server"):
+                    log.warning("share refresh failed: %s", exc)
 
     def _refresh(self) -> None:
         conn = self.db.connection()
         rows = conn.execute(
-            "SELECT id, task_id, token, run_task, cache_window, expires_at FROM share WHERE NOT revoked"
+            "SELECT id, task_id, token, run_task, cache_window, expires_at FROM share WHERE revoked = 0"
         ).fetchall()
         latest = self._load_latest({r[1] for r in rows})
         old = self._shares
@@ -493,7 +500,8 @@ class ShareServer:
             try:
                 await self.flush_hits()
             except Exception as exc:
-                log.warning("writing share hit counts failed (kept for the next try): %s", exc)
+                if self.connection is None or not self.connection.lost(exc, "share server"):
+                    log.warning("writing share hit counts failed (kept for the next try): %s", exc)
 
     async def flush_hits(self) -> None:
         """Write the visits counted since the last time. Taken from the counters in the event loop
@@ -513,8 +521,11 @@ class ShareServer:
 
     def _write_hits(self, taken: list[tuple[int, float, int]]) -> None:
         with queue.write_tx(self.db.connection()) as conn:
+            # Servers on several machines add their own counts; the latest visit of any stays.
             conn.executemany(
-                "UPDATE share SET hits = hits + ?, last_access = max(COALESCE(last_access, 0), ?) WHERE id = ?", taken
+                "UPDATE share SET hits = hits + :n, last_access = CASE WHEN last_access IS NULL OR last_access < :last "
+                "THEN :last ELSE last_access END WHERE id = :id",
+                [{"n": n, "last": last, "id": sid} for n, last, sid in taken],
             )
 
     # -- requests -----------------------------------------------------------------------------------
@@ -683,11 +694,15 @@ class ShareServer:
             direct = conn.execute("SELECT direct FROM task WHERE id = ?", (task_id,)).fetchone()
             if direct is None:
                 raise LookupError("task gone")
-            cur = conn.execute(
-                "INSERT INTO run(task_id, status, lane, trigger, enqueued_at) VALUES (?, 'queued', ?, 'share', ?)",
-                (task_id, "direct" if direct[0] else "queue", self.clock.now()),
-            )
-            return int(cur.lastrowid or 0)
+            lane = "direct" if direct[0] else "queue"
+            rid = int(conn.execute(
+                "INSERT INTO run(task_id, status, lane, trigger, enqueued_at) VALUES (?, 'queued', ?, 'share', ?) "
+                "RETURNING id",
+                (task_id, lane, self.clock.now()),
+            ).fetchone()[0])
+            # Workers on other machines wake at the commit (PostgreSQL; nothing on SQLite).
+            backend_of(conn).notify(conn, f"enqueued {lane} {rid}")
+            return rid
 
     def _status(self, run_id: int) -> tuple[str, str | None]:
         row = self.db.connection().execute("SELECT status, error FROM run WHERE id = ?", (run_id,)).fetchone()

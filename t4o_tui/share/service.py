@@ -21,6 +21,7 @@ class RuntimeShareServer(ShareServer):
                          header_timeout=opt.share_header_timeout, max_per_client=opt.share_max_per_client,
                          max_connections=opt.share_max_connections)
         self.worker, self.role = rt.worker_id, rt.role
+        self.connection = rt.connection
 
     async def start(self) -> bool:
         if not await super().start():

@@ -45,15 +45,26 @@ def record(db: peewee.Database, *, worker: str, role: str, host: str, port: int,
 def clear(db: peewee.Database, worker: str) -> None:
     """This process stops serving: forget its record (not another process's, recorded since)."""
     with queue.write_tx(db.connection()) as conn:
-        conn.execute("DELETE FROM meta WHERE key = ? AND json_extract(value, '$.worker') = ?", (KEY, worker))
+        # The record is read here, not in SQL: SQLite and PostgreSQL spell JSON paths differently.
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (KEY,)).fetchone()
+        if row is not None and _worker_of(row[0]) == worker:
+            conn.execute("DELETE FROM meta WHERE key = ? AND value = ?", (KEY, row[0]))
+
+
+def _worker_of(value: str) -> str | None:
+    try:
+        d = json.loads(value)
+        return str(d["worker"]) if isinstance(d, dict) else None
+    except (ValueError, KeyError):
+        return None
 
 
 def current(db: peewee.Database, now: float) -> Serving | None:
     """The process that serves the links now, or None (none does, or it is gone)."""
-    row = db.execute_sql(
-        "SELECT m.value FROM meta m JOIN lease l ON l.name = 'worker:' || json_extract(m.value, '$.worker') "
-        "WHERE m.key = ? AND l.expires_at > ?", (KEY, now)).fetchone()
-    if row is None:
+    row = db.execute_sql("SELECT value FROM meta WHERE key = ?", (KEY,)).fetchone()
+    worker = _worker_of(row[0]) if row is not None else None
+    if worker is None or db.execute_sql(
+        "SELECT 1 FROM lease WHERE name = ? AND expires_at > ?", (f"worker:{worker}", now)).fetchone() is None:
         return None
     try:
         d = json.loads(row[0])

@@ -69,6 +69,8 @@ class PostgresBackend:
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     errors: tuple[type[BaseException], ...] = (DriverError,)
+    # Writers run side by side: new ids come from the tables' sequences (next_ids).
+    own_ids = False
 
     @staticmethod
     def begin_write(conn: Any) -> None:
@@ -96,6 +98,19 @@ class PostgresBackend:
         # Delivered when (and only if) the transaction commits: a listener never hears of a run
         # that was rolled back.
         conn.execute("SELECT pg_notify(?, ?)", (QUEUE_CHANNEL, message))
+
+    @staticmethod
+    def next_ids(conn: Any, table: str, count: int) -> list[int]:
+        """`count` new ids of `table` from its identity sequence, ascending.
+
+        A transaction here does not lock out other writers (SQLite's BEGIN IMMEDIATE does), so ids
+        a writer picks itself (max(id) + 1) could be taken meanwhile by an INSERT that draws from
+        the sequence, and the sequence would not know of them: every id comes from the sequence.
+        """
+        rows = conn.execute(
+            "SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", (table, count)
+        ).fetchall()
+        return sorted(int(r[0]) for r in rows)
 
     # SQL that SQLite and PostgreSQL spell differently, one function each (backend_sqlite has the
     # SQLite spelling); the engine writes `backend_of(conn).nocase("name")` in its SQL text.
@@ -135,6 +150,26 @@ BACKEND = PostgresBackend()
 # Workers LISTEN here to wake when a run is enqueued or cancelled, instead of polling.
 QUEUE_CHANNEL = "t4o_queue"
 
+# SQLSTATEs of a connection the server ended or cannot give (class 08: connection exception;
+# 57P01-57P03: the server shuts down, crashed, or is still starting).
+_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it wraps: Peewee re-raises psycopg's errors) says the connection to
+    the server is gone or cannot be made (restart, network cut), as opposed to a refused statement."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if psycopg is not None and isinstance(exc, psycopg.Error):
+            state = getattr(exc, "sqlstate", None)
+            if state is None:
+                # Raised by the client (no server answer): "server closed the connection
+                # unexpectedly", "connection failed", "the connection is closed".
+                return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+            return str(state).startswith(_LOST_STATES)
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
 
 class Listener:
     """A connection of its own that LISTENs to the queue's channel (polling stays the fallback)."""
@@ -142,7 +177,7 @@ class Listener:
     def __init__(self, url: str) -> None:
         if psycopg is None:
             raise migrations.SchemaError("PostgreSQL needs psycopg 3: pip install 't4o-tui[postgres]'")
-        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn = psycopg.connect(url, autocommit=True, **connect_options(url))
         self.conn.execute(f"LISTEN {QUEUE_CHANNEL}")
 
     def wait(self, timeout: float) -> list[str]:
@@ -351,12 +386,30 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
         return super().cursor(named_cursor)
 
 
+# A server that goes silent (network cut, machine off) is noticed within about 15 s, so a call
+# fails and the caller reconnects instead of hanging for the operating system's TCP timeout
+# (minutes). A URL may set any of these itself.
+CONNECT_OPTIONS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15000,  # ms: unacknowledged data (a query sent into a cut network)
+}
+
+
+def connect_options(url: str) -> dict[str, Any]:
+    query = urlsplit(url).query
+    return {k: v for k, v in CONNECT_OPTIONS.items() if f"{k}=" not in query}
+
+
 def connect(url: str) -> PostgresEventDatabase:
     if psycopg is None:
         raise migrations.SchemaError(
             "PostgreSQL needs psycopg 3, which is not installed: pip install 't4o-tui[postgres]'"
         )
-    db = PostgresEventDatabase(url, prefer_psycopg3=True)
+    db = PostgresEventDatabase(url, prefer_psycopg3=True, **connect_options(url))
     db.url = url
     return db
 

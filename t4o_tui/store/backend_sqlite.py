@@ -21,6 +21,9 @@ class SqliteBackend:
     # A write transaction may number new rows itself (max(id) + 1, ...): it holds the only write
     # lock, so nobody takes those ids meanwhile.
     own_ids = True
+    # A write transaction may number new rows itself (max(id) + 1, ...): it holds the only write
+    # lock, so nobody takes those ids meanwhile.
+    own_ids = True
 
     @staticmethod
     def begin_write(conn: Any) -> None:

@@ -1,0 +1,75 @@
+"""Losing the database server and getting it back (PostgreSQL, issue 14): said once, not per try.
+
+Every part of a runtime (the lanes, the supervisor, the scheduler, the listener, the share server)
+meets a lost connection at its own next call. Each asks `lost(exc)`: True when the error says the
+connection is gone (server restarted, network cut). The first to meet it logs one warning, and
+`status()` says it for the TUI's status line; the callers wait `delay()` (growing from 0.1 s to
+5 s while it lasts) and try again, each try connecting afresh. The first call that works again
+(`ok()`) logs one line saying how long it was. Runs are not lost meanwhile: a run's end that could
+not be written is retried, and a run whose worker stays cut off past its lease is recovered by
+another worker (orphan recovery), as after a crash. SQLite has no connection to lose: `lost` is
+always False there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from t4o_tui.store.backend_postgres import connection_lost
+
+log = logging.getLogger("t4o_tui.engine")
+
+FIRST_DELAY_S = 0.1
+MAX_DELAY_S = 5.0
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class ConnectionWatch:
+    """Whether this process has lost its database server, since when, and how long to back off."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.lost_since: float | None = None  # time.monotonic() of the first failure
+        self.why = ""
+        self.tries = 0  # failures since; the backoff grows with them
+        self.losses = 0  # times lost since the process started (tests, status)
+
+    def lost(self, exc: BaseException, where: str) -> bool:
+        """True (and said once) when `exc` is a lost connection; False for any other error."""
+        if not connection_lost(exc):
+            return False
+        with self._lock:
+            self.tries += 1
+            if self.lost_since is not None:
+                return True
+            self.lost_since = time.monotonic()
+            self.why = _first_line(exc)
+            self.losses += 1
+        log.warning("database connection lost (%s: %s); reconnecting with backoff", where, self.why)
+        return True
+
+    def ok(self) -> None:
+        """A call on the database worked: if the connection had been lost, say it is back."""
+        if self.lost_since is None:
+            return
+        with self._lock:
+            since, self.lost_since, self.tries = self.lost_since, None, 0
+        if since is not None:
+            log.warning("database connection back after %.1f s", time.monotonic() - since)
+
+    def delay(self) -> float:
+        """How long to wait before the next try: 0.1 s, doubling per failure, at most 5 s."""
+        return min(FIRST_DELAY_S * 2 ** max(self.tries - 1, 0), MAX_DELAY_S)
+
+    def status(self) -> str | None:
+        """One line for a status line while the connection is lost, else None."""
+        since = self.lost_since
+        if since is None:
+            return None
+        return f"database connection lost {time.monotonic() - since:.0f} s ago ({self.why}); reconnecting"
