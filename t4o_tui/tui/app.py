@@ -172,9 +172,20 @@ class T4oApp(App[int], inherit_bindings=False):
             self.engine_started = True
             if not self.stopping:
                 self.engine_state = f"worker {self.runtime.worker_id}"
+            # A database server lost (PostgreSQL: restart, network cut) shows in the status line
+            # while the engine reconnects; the engine's log line about it is a notification too.
+            self.set_interval(1.0, self._show_connection)
         finally:
             self._engine_start_done.set()
             self.call_after_refresh(self._freeze_startup_objects)
+
+    def _show_connection(self) -> None:
+        if self.runtime is None or self.stopping or self.runtime.stopping:
+            return
+        problem = self.runtime.status()
+        state = f"⚠ {problem}" if problem else f"worker {self.runtime.worker_id}"
+        if state != self.engine_state:
+            self.engine_state = state
 
     def _freeze_startup_objects(self) -> None:
         # What start-up built (Textual, Rich, the styles, the engine's schedule state) lives as
