@@ -328,7 +328,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def _duration(text: str, what: str) -> float:
     """A duration option's value in seconds: never negative, at most DURATION_MAX_DAYS."""
-    from t4o_tui.jobs.settings import parse_duration_text
+    from t4o_tui.timefmt import parse_duration_text
 
     if text.strip().startswith("-"):
         raise CliError(f"{what}: must not be negative (got {text})")
@@ -894,9 +894,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from t4o_tui.config import ConfigError
     from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.queue import AlreadyEnded
+    from t4o_tui.engine.settings import SettingError
     from t4o_tui.engine.tasks import TaskError
     from t4o_tui.jobs.registry import REGISTRY
-    from t4o_tui.jobs.settings import SettingError
     from t4o_tui.store.db import DatabaseError
 
     install_jobs(REGISTRY)  # the engine runs the jobs it is handed, here all of them

@@ -12,11 +12,11 @@ import pg_fixtures
 import pytest
 
 from t4o_tui.config import data_dir_for
+from t4o_tui.engine.job import Job, RunContext
 from t4o_tui.engine.runs import cancel_run, enqueue_run, get_run, latest_file, run_log
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions, workers_alive
 from t4o_tui.engine.tasks import create_task
 from t4o_tui.jobs import registry
-from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.store.models import Task, TestMark
 
 # `db` on SQLite and on PostgreSQL, `backend` says which (tests/pg_fixtures.py).

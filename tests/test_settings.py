@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from t4o_tui.jobs.settings import (
-    Schema,
-    Setting,
-    SettingError,
-    format_duration_text,
-    parse_duration_text,
-)
+from t4o_tui.engine.settings import Schema, Setting, SettingError
+from t4o_tui.timefmt import format_duration_text, parse_duration_text
 
 SCHEMA = Schema(
     (

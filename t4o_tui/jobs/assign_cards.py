@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
-from t4o_tui.jobs.settings import Schema, Setting
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.orienteering.cards import CardEntry, CardTarget, assign_cards
 
 

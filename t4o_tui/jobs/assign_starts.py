@@ -7,10 +7,10 @@ import sqlite3
 from dataclasses import replace
 from typing import Any
 
-from t4o_tui.jobs.base import Job, RunContext
+from t4o_tui.engine.job import Job, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
 from t4o_tui.jobs.event_data import RACE, resolve_race
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering.draw import (
     DrawClass,
     DrawEntry,

@@ -12,8 +12,8 @@ from glob import glob
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
-from t4o_tui.jobs.settings import Schema, Setting
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.store.db import is_postgres
 
 PREFIX = "backup-"

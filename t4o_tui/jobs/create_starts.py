@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import (
     RACE,
     Progress,
@@ -19,7 +20,6 @@ from t4o_tui.jobs.event_data import (
     resolve_race,
 )
 from t4o_tui.jobs.import_entries import _Importer
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from t4o_tui.jobs.base import JobError, RunContext
-from t4o_tui.jobs.settings import Setting
+from t4o_tui.engine.job import JobError, RunContext
+from t4o_tui.engine.settings import Setting
 from t4o_tui.orienteering.model import EventInfo
 from t4o_tui.store.models import Class, Event, Race
 from t4o_tui.timefmt import local_zone_name

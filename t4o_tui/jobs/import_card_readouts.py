@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema
 from t4o_tui.jobs.event_data import FILE, RACE, event_zone, read_input, resolve_race
-from t4o_tui.jobs.settings import Schema
 from t4o_tui.jobs.timing_data import insert_station_data, station_id
 from t4o_tui.orienteering.punch_check import CardData, Punch, TimeBase
 from t4o_tui.orienteering.readouts import ReadoutHeaderError, parse_readouts, readout_key

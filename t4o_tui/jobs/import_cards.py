@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import file_problems, read_input
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering.cards import CardLine, card_range, read_card_file
 from t4o_tui.orienteering.entry_table import TableError
 

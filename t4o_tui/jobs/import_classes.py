@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema
 from t4o_tui.jobs.event_data import FILE, RACE, event_zone, name_key, read_input, resolve_race
-from t4o_tui.jobs.settings import Schema
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.race_classes import RaceClassInfo, for_race, read_race_classes
 from t4o_tui.store.models import Race

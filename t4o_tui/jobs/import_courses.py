@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import (
     FILE,
     RACE,
@@ -20,7 +21,6 @@ from t4o_tui.jobs.event_data import (
     read_input,
     resolve_race,
 )
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.model import PersonCourseAssignment
 

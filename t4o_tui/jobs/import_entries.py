@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import (
     FILE,
     RACE,
@@ -25,7 +26,6 @@ from t4o_tui.jobs.event_data import (
     read_input,
     resolve_race,
 )
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,

@@ -27,12 +27,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs import relay_timing
-from t4o_tui.jobs.base import Job, JobError, RunContext
 from t4o_tui.jobs.event_data import FILE, RACE, event_zone, name_key, read_input, resolve_race
 from t4o_tui.jobs.import_entries import _Importer
 from t4o_tui.jobs.relay_store import RelayImportError, TeamImporter, load_relay
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import iof, relay
 from t4o_tui.orienteering import iof_relay as ir
 from t4o_tui.orienteering.entry_table import ABSENT, EntryRow

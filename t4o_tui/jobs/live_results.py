@@ -23,9 +23,9 @@ from typing import Any
 from lxml import etree
 
 from t4o_tui.config import default_config_path
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting, SettingError
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
-from t4o_tui.jobs.settings import Schema, Setting, SettingError
 from t4o_tui.orienteering import mop
 from t4o_tui.orienteering.xmlsafe import IofError, parse
 from t4o_tui.store.backend_sqlite import backend_of

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from t4o_tui.jobs.base import Job, RunContext
+from t4o_tui.engine.job import Job, RunContext
+from t4o_tui.engine.settings import Schema
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
-from t4o_tui.jobs.settings import Schema
 from t4o_tui.store.models import Race
 
 OVERDUE_SQL = (

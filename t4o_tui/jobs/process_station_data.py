@@ -13,10 +13,10 @@ from collections import defaultdict
 from typing import Any
 
 from t4o_tui.engine import corrections
+from t4o_tui.engine.job import Job, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs import relay_timing
-from t4o_tui.jobs.base import Job, RunContext
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.jobs.timing_data import RaceData, card_of, load_race
 from t4o_tui.orienteering.punch_check import (
     CardData,

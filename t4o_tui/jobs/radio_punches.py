@@ -7,9 +7,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.jobs.timing_data import insert_station_data, station_id
 from t4o_tui.orienteering.punch_check import CardData, Punch
 from t4o_tui.orienteering.readouts import max_punch_id, parse_radio_punches

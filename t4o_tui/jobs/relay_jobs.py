@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from t4o_tui import __version__
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.create_starts import CLASSES
 from t4o_tui.jobs.event_data import (
     FILE,
@@ -36,7 +37,6 @@ from t4o_tui.jobs.relay_store import (
 )
 from t4o_tui.jobs.relay_timing import ClassStanding, standings
 from t4o_tui.jobs.result_list import STATUS_WORDS, clock
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import html_lists, iof, relay
 from t4o_tui.orienteering import iof_relay as ir
 from t4o_tui.orienteering.entry_table import CellError, TableError, parse_start_time

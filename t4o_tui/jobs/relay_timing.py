@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from t4o_tui.engine import corrections
-from t4o_tui.jobs.base import RunContext
+from t4o_tui.engine.job import RunContext
 from t4o_tui.jobs.relay_store import (
     RelayClassInfo,
     RelayRace,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from t4o_tui import __version__
-from t4o_tui.jobs.base import Job, RunContext
+from t4o_tui.engine.job import Job, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
 from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, RACE, event_zone, resolve_race
 from t4o_tui.jobs.result_xml import Runner, result_list_xml
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import html_lists
 from t4o_tui.orienteering.punch_check import Status
 from t4o_tui.orienteering.ranking import ListType, RankedRow, ResultEntry, rank_class, ticks

@@ -23,11 +23,11 @@ from typing import Any
 
 import serial
 
+from t4o_tui.engine.job import Job, JobError, RunCancelled, RunContext
 from t4o_tui.engine.readouts import SOURCE_PREFIX, STATE_KEY, ticket_for
-from t4o_tui.jobs.base import Job, JobError, RunCancelled, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
 from t4o_tui.jobs.process_station_data import ProcessStationDataJob
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.jobs.timing_data import insert_station_data, station_id
 from t4o_tui.orienteering import si_protocol as si
 from t4o_tui.orienteering import split_ticket

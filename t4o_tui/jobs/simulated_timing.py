@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import time
 
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs import relay_timing
-from t4o_tui.jobs.base import Job, JobError, RunContext
 from t4o_tui.jobs.event_data import RACE, resolve_race
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.jobs.timing_data import insert_station_data, load_race, station_id
 from t4o_tui.orienteering.simulator import SimEntry, SimSettings, simulate
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import name_key
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering.split_points import (
     ClassRace,
     PointsDeduction,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from t4o_tui.engine.job import Job, RunContext
 from t4o_tui.engine.readouts import SOURCE_PREFIX, ticket_for
-from t4o_tui.jobs.base import Job, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import RACE, event_zone, resolve_race
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import split_ticket
 
 STATE_KEY = "last_ticketed"

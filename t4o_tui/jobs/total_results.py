@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from t4o_tui import __version__
-from t4o_tui.jobs.base import Job, JobError, RunContext
+from t4o_tui.engine.job import Job, JobError, RunContext
+from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, event_zone, name_key, parse_races
 from t4o_tui.jobs.result_list import STATUS_WORDS, clock
-from t4o_tui.jobs.settings import Schema, Setting
 from t4o_tui.orienteering import html_lists
 from t4o_tui.orienteering.totals import (
     ClassTotals,

@@ -32,7 +32,7 @@ from t4o_tui.engine.event_setup import (
     check_class_field,
     set_class,
 )
-from t4o_tui.jobs.settings import format_duration_text
+from t4o_tui.timefmt import format_duration_text
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.race_view import race_label
 from t4o_tui.tui.services import ReadOnlyError

@@ -22,11 +22,11 @@ from textual.widgets import (
     TabPane,
 )
 
+from t4o_tui.engine.job import Job
 from t4o_tui.engine.runs import RunRow
 from t4o_tui.engine.tasks import NAME_MAX, TIMEOUT_MAX, TaskError, TaskRow
-from t4o_tui.jobs.base import Job
 from t4o_tui.jobs.registry import JOBS
-from t4o_tui.jobs.settings import format_duration_text, parse_duration_text
+from t4o_tui.timefmt import format_duration_text, parse_duration_text
 from t4o_tui.tui.format import ago, clip, status_text
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.base import PollingScreen

@@ -11,8 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from t4o_tui.engine.settings import is_secret
-from t4o_tui.jobs.settings import Setting, SettingError
+from t4o_tui.engine.settings import Setting, SettingError, is_secret
 
 # A parser turns the control's raw value into the value to save, or raises ValueError (whose
 # message is shown; SettingError's .message is the part without the key).
