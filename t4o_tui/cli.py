@@ -14,16 +14,10 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from t4o_tui import __version__, cli_event
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-class CliError(Exception):
-    """A one-line error for the admin; exit code 1."""
+from t4o_tui.cli_common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, CliError, open_db, print_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -251,46 +245,6 @@ def _setup_logging(verbose: bool) -> None:
     root.propagate = False
 
 
-def _open(args: argparse.Namespace, *, readonly: bool = False) -> tuple[Any, Any]:
-    """The config and the database; `readonly` for commands that only read (they then also work
-    on a database that cannot be written here: a read-only file, folder or file system)."""
-    from t4o_tui.config import default_db_path, demo_db_path, load_config
-    from t4o_tui.store.db import open_database
-
-    cfg_path = getattr(args, "config", None)
-    db_arg = getattr(args, "db", None)
-    if getattr(args, "demo", False) and not db_arg:
-        db_arg = str(demo_db_path())
-        Path(db_arg).parent.mkdir(parents=True, exist_ok=True)
-    cfg = load_config(Path(cfg_path) if cfg_path else None, db=db_arg)
-    db_url = getattr(cfg, "db_url", None)
-    if getattr(args, "share_host", None):
-        cfg.share_host = args.share_host
-    if getattr(args, "share_port", None) is not None:
-        if not 0 <= args.share_port <= 65535:
-            raise CliError(f"--share-port: must be between 0 and 65535 (got {args.share_port})")
-        cfg.share_port = args.share_port
-    if cfg.db == default_db_path():
-        # The default location is ours to create; an explicit path in a missing folder is an error.
-        cfg.db.parent.mkdir(parents=True, exist_ok=True)
-    if db_url:
-        # PostgreSQL (issue 14): the server's database; the event's files (run outputs) go in the
-        # data folder under its name (config.data_dir_for). Without psycopg, open_database says
-        # in one line what to install.
-        cfg.db.parent.mkdir(parents=True, exist_ok=True)
-        return cfg, open_database(db_url, readonly=readonly)
-    args.db_path = cfg.db  # named in the one-line error when the database refuses a write
-    db = open_database(cfg.db, readonly=readonly)
-    return cfg, db
-
-
-def _print_table(rows: list[list[str]], headers: list[str]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-
-
 # -- commands ---------------------------------------------------------------------------------------
 def cmd_jobs(args: argparse.Namespace) -> int:
     from t4o_tui.jobs.registry import JOBS
@@ -314,12 +268,12 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 def cmd_tasks(args: argparse.Namespace) -> int:
     from t4o_tui.engine.tasks import list_tasks
 
-    _, db = _open(args, readonly=True)
+    _, db = open_db(args, readonly=True)
     rows = list_tasks(db)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=2))
         return EXIT_OK
-    _print_table(
+    print_table(
         [[str(r.id), r.name, r.job, "direct" if r.direct else "queue", r.last_status or "-"] for r in rows],
         ["ID", "NAME", "JOB", "LANE", "LAST RUN"],
     )
@@ -346,7 +300,7 @@ def _duration(text: str, what: str) -> float:
 def cmd_task(args: argparse.Namespace) -> int:
     from t4o_tui.engine import tasks as svc
 
-    _, db = _open(args, readonly=args.task_command == "show")
+    _, db = open_db(args, readonly=args.task_command == "show")
     action = args.task_command
     if action == "add":
         settings = svc.parse_settings_text(args.job, args.sets)
@@ -389,7 +343,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from t4o_tui.engine.runs import enqueue_run, get_run
     from t4o_tui.engine.runtime import workers_alive
 
-    cfg, db = _open(args)
+    cfg, db = open_db(args)
     run_id = enqueue_run(db, args.task, trigger="manual")
     print(f"run {run_id} queued", flush=True)
     if not args.wait:
@@ -436,12 +390,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from t4o_tui.engine.runs import list_runs
     from t4o_tui.timefmt import iso
 
-    _, db = _open(args, readonly=True)
+    _, db = open_db(args, readonly=True)
     rows = list_runs(db, task=args.task, statuses=tuple(args.status) if args.status else None, limit=args.limit)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=2))
         return EXIT_OK
-    _print_table(
+    print_table(
         [[str(r.id), r.task, r.status, r.lane, r.trigger, (iso(r.enqueued_at) or "")[:19], (r.error or "")[:60]] for r in rows],
         ["RUN", "TASK", "STATUS", "LANE", "TRIGGER", "ENQUEUED", "ERROR"],
     )
@@ -451,7 +405,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_cancel(args: argparse.Namespace) -> int:
     from t4o_tui.engine.runs import cancel_run
 
-    _, db = _open(args)
+    _, db = open_db(args)
     state = cancel_run(db, args.run, by="admin (cli)")
     if state == "cancelled":
         print(f"run {args.run} cancelled")
@@ -464,7 +418,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     from t4o_tui.engine.runs import get_run, run_log
     from t4o_tui.timefmt import iso
 
-    _, db = _open(args, readonly=True)
+    _, db = open_db(args, readonly=True)
     get_run(db, args.run)
     if args.follow and db.immutable:
         # Read-only and open in no process: nothing can add to the log while we watch.
@@ -490,7 +444,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from t4o_tui.worker import run_worker
 
     _setup_logging(args.verbose)
-    cfg, db = _open(args)
+    cfg, db = open_db(args)
     if args.demo:
         _demo(cfg, db)
     return run_worker(cfg, db)
@@ -509,7 +463,7 @@ def _demo(cfg: Any, db: Any) -> None:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    cfg, db = _open(args)
+    cfg, db = open_db(args)
     if args.demo:
         _demo(cfg, db)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
@@ -607,7 +561,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from t4o_tui.engine.tasks import find_task
     from t4o_tui.timefmt import iso, parse_instant
 
-    cfg, db = _open(args, readonly=args.schedule_command in ("show", "preview"))
+    cfg, db = open_db(args, readonly=args.schedule_command in ("show", "preview"))
     now = time.time()
     action = args.schedule_command
     try:
@@ -719,7 +673,7 @@ def cmd_schedules(args: argparse.Namespace) -> int:
     from t4o_tui.engine.schedules import list_schedules
     from t4o_tui.timefmt import iso, relative
 
-    _, db = _open(args, readonly=True)
+    _, db = open_db(args, readonly=True)
     now = time.time()
     rows = list_schedules(db, now=now, task=args.task)
     if args.json:
@@ -733,7 +687,7 @@ def cmd_schedules(args: argparse.Namespace) -> int:
         until = f"until {relative(r.paused_until, now)}" if r.paused_until else ""
         return "; ".join(t for t in ((r.pause_note or "")[:40], until) if t) or "-"
 
-    _print_table(
+    print_table(
         [[str(r.id), r.task, r.state, r.description[:40], relative(r.next_fire, now) if r.next_fire else "-",
           (iso(r.next_fire) or "")[11:19], r.last_state or "-", (iso(r.expiry) or "")[:16], note(r)] for r in rows],
         ["ID", "TASK", "STATE", "RULE", "NEXT", "AT", "LAST", "EXPIRY", "PAUSE NOTE"],
@@ -745,7 +699,7 @@ def cmd_occurrences(args: argparse.Namespace) -> int:
     from t4o_tui.engine.schedules import ScheduleEventRow, schedule_history
     from t4o_tui.timefmt import iso
 
-    _, db = _open(args, readonly=True)
+    _, db = open_db(args, readonly=True)
     # The occurrences with the schedules' pauses and resumes among them (state pause / resume;
     # NOMINAL is when it happened), newest first.
     rows = schedule_history(db, schedule_id=args.schedule, limit=args.limit)
@@ -761,7 +715,7 @@ def cmd_occurrences(args: argparse.Namespace) -> int:
                 r.state, f"{r.lateness_ms:.1f}" if r.lateness_ms is not None else "-", str(r.run_id or "-"),
                 (r.reason or "")[:70]]
 
-    _print_table([line(r) for r in rows], ["SCHEDULE", "NOMINAL", "STATE", "LATE ms", "RUN", "REASON"])
+    print_table([line(r) for r in rows], ["SCHEDULE", "NOMINAL", "STATE", "LATE ms", "RUN", "REASON"])
     return EXIT_OK
 
 
@@ -778,7 +732,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     from t4o_tui.share import links, serving
     from t4o_tui.timefmt import parse_instant
 
-    cfg, db = _open(args)
+    cfg, db = open_db(args)
     now = time.time()
     base, server = _share_base(cfg, db)
 
@@ -820,7 +774,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
     from t4o_tui.share.links import list_shares, share_url
     from t4o_tui.timefmt import iso, relative
 
-    cfg, db = _open(args, readonly=True)
+    cfg, db = open_db(args, readonly=True)
     now = time.time()
     rows = list_shares(db, task=args.task)
     base, server = _share_base(cfg, db)
@@ -828,7 +782,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
         served_by = server.worker if server is not None else None
         print(json.dumps([{**r.as_json(base, now), "served_by": served_by} for r in rows], indent=2))
         return EXIT_OK
-    _print_table(
+    print_table(
         [[str(r.id), r.task, r.state(now), "run-task" if r.run_task else "-", str(r.hits),
           relative(r.last_access, now) if r.last_access else "-", share_url(base, r.token)] for r in rows],
         ["ID", "TASK", "STATE", "MODE", "HITS", "LAST", "URL"],

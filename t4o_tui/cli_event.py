@@ -11,6 +11,8 @@ import argparse
 import json
 from typing import Any
 
+from t4o_tui.cli_common import EXIT_OK, CliError, open_db, print_table
+
 # Options whose value may start with '-' (a negative interval must reach the check, which says
 # what is wrong, instead of argparse taking it for an option).
 SIGNED_OPTIONS = ("--start-interval", "--interval", "--max-time", "--vacancies", "--vacancies-before",
@@ -95,7 +97,6 @@ def _changes(args: argparse.Namespace, options: dict[str, tuple[str, str, str]])
 
 
 def _error(exc: Exception, what: str, options: dict[str, tuple[str, str, str]]) -> Exception:
-    from t4o_tui.cli import CliError
 
     field = getattr(exc, "field", "")
     message = getattr(exc, "message", str(exc))
@@ -108,10 +109,9 @@ def _error(exc: Exception, what: str, options: dict[str, tuple[str, str, str]]) 
 
 
 def cmd_event(args: argparse.Namespace) -> int:
-    from t4o_tui.cli import EXIT_OK, CliError, _open
     from t4o_tui.engine import event_setup as es
 
-    _, db = _open(args)
+    _, db = open_db(args)
     if args.event_command == "set":
         changes = _changes(args, _EVENT_OPTIONS)
         if not changes:
@@ -139,18 +139,16 @@ def cmd_event(args: argparse.Namespace) -> int:
 
 
 def _race_rows(races: list[Any]) -> None:
-    from t4o_tui.cli import _print_table
 
-    _print_table([[str(r.number), r.name, r.date or "-", r.first_start_text() or "-", r.discipline or "-",
+    print_table([[str(r.number), r.name, r.date or "-", r.first_start_text() or "-", r.discipline or "-",
                    str(r.classes), str(r.entries), str(r.starts)] for r in races],
                  ["NO", "NAME", "DATE", "FIRST START", "DISCIPLINE", "CLASSES", "ENTRIES", "STARTS"])
 
 
 def cmd_race(args: argparse.Namespace) -> int:
-    from t4o_tui.cli import EXIT_OK, CliError, _open
     from t4o_tui.engine import event_setup as es
 
-    _, db = _open(args)
+    _, db = open_db(args)
     action = args.race_command
     try:
         if action == "list":
@@ -201,10 +199,9 @@ def _class_json(c: Any, race: Any) -> dict[str, Any]:
 
 
 def cmd_class(args: argparse.Namespace) -> int:
-    from t4o_tui.cli import EXIT_OK, CliError, _open, _print_table
     from t4o_tui.engine import event_setup as es
 
-    _, db = _open(args)
+    _, db = open_db(args)
     options = {**_CLASS_OPTIONS, "race": ("--race", "", ""), "class": ("", "", "")}
     try:
         race = es.find_race(args.race)
@@ -213,7 +210,7 @@ def cmd_class(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps([_class_json(c, race) for c in classes], indent=2))
                 return EXIT_OK
-            _print_table([[c.name, c.course or "-", c.start_type, c.text("first_start") or "-",
+            print_table([[c.name, c.course or "-", c.start_type, c.text("first_start") or "-",
                            c.text("start_interval") or "-", _bibs(c), _vacant(c), c.text("max_time") or "-",
                            c.draw_method or "-", c.start_box or "-", str(c.entries), str(c.starts)] for c in classes],
                          ["CLASS", "COURSE", "TYPE", "FIRST START", "INTERVAL", "BIBS", "VACANT b/d/a/every",
