@@ -125,16 +125,19 @@ def enqueue(
         return rid
 
 
+_INSERT_RUN = "INSERT INTO run(task_id, status, lane, trigger, enqueued_at, context) VALUES (?, ?, ?, ?, ?, ?)"
+
+
 def _insert_run(
     conn: sqlite3.Connection, task_id: int, *, direct: bool, trigger: str, now: float,
     context: dict[str, Any] | None,
 ) -> int:
-    row = conn.execute(
-        "INSERT INTO run(task_id, status, lane, trigger, enqueued_at, context) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        (task_id, QUEUED, DIRECT_LANE if direct else QUEUE_LANE, trigger, now,
-         None if context is None else json.dumps(context, default=str)),
-    ).fetchone()
-    return int(row[0])
+    values = (task_id, QUEUED, DIRECT_LANE if direct else QUEUE_LANE, trigger, now,
+              None if context is None else json.dumps(context, default=str))
+    if type(conn) is sqlite3.Connection:
+        # SQLite hands the new id back without RETURNING, which costs about as much as the insert.
+        return int(conn.execute(_INSERT_RUN, values).lastrowid or 0)
+    return int(conn.execute(_INSERT_RUN + " RETURNING id", values).fetchone()[0])
 
 
 _CLAIM_SET = (
@@ -142,7 +145,11 @@ _CLAIM_SET = (
     "attempts=attempts+1, cancel_requested=0, progress=NULL, progress_msg=NULL, error=NULL, "
     "settings=(SELECT settings FROM task WHERE task.id=run.task_id) "
 )
-_CLAIM_RETURNING = " RETURNING id, task_id, lane, trigger, settings, context, attempts"
+# What the executor needs of the task comes back with the claimed row: no second statement.
+_CLAIM_RETURNING = (
+    " RETURNING id, task_id, lane, trigger, settings, context, attempts, "
+    + ", ".join(f"(SELECT {col} FROM task WHERE task.id = run.task_id)" for col in ("name", "job", "timeout", "on_orphan"))
+)
 
 CLAIM_QUEUE_SQL = (
     _CLAIM_SET
@@ -157,20 +164,15 @@ CLAIM_DIRECT_SQL = (
 )
 
 
-def _claimed(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[Claimed]:
-    out = []
-    for rid, task_id, lane, trigger, settings, context, attempts in rows:
-        task = conn.execute(
-            "SELECT name, job, timeout, on_orphan FROM task WHERE id=?", (task_id,)
-        ).fetchone()
-        out.append(
-            Claimed(
-                id=rid, task_id=task_id, task_name=task[0], job=task[1], lane=lane, trigger=trigger,
-                settings_text=settings or "{}",
-                context=json.loads(context) if context else None,
-                attempts=attempts, timeout=task[2], on_orphan=task[3],
-            )
+def _claimed(rows: Sequence[tuple[Any, ...]]) -> list[Claimed]:
+    out = [
+        Claimed(
+            id=rid, task_id=task_id, task_name=name, job=job, lane=lane, trigger=trigger,
+            settings_text=settings or "{}", context=json.loads(context) if context else None,
+            attempts=attempts, timeout=timeout, on_orphan=on_orphan,
         )
+        for rid, task_id, lane, trigger, settings, context, attempts, name, job, timeout, on_orphan in rows
+    ]
     out.sort(key=lambda c: c.id)
     return out
 
@@ -189,7 +191,7 @@ def claim_queue(
             return None, True  # another worker is claiming the lane right now
         recorded = _finish(conn, finish, worker) if finish is not None else True
         rows = conn.execute(CLAIM_QUEUE_SQL, {"now": now, "worker": worker, "lease": now + lease}).fetchall()
-        claimed = _claimed(conn, rows)
+        claimed = _claimed(rows)
     return (claimed[0] if claimed else None), recorded
 
 
@@ -201,7 +203,7 @@ def claim_direct(conn: sqlite3.Connection, *, worker: str, now: float, lease: fl
         rows = conn.execute(
             CLAIM_DIRECT_SQL.format(skip_locked=backend_of(conn).skip_locked), {"now": now, "worker": worker, "lease": now + lease, "limit": limit}
         ).fetchall()
-        return _claimed(conn, rows)
+        return _claimed(rows)
 
 
 def finish(conn: sqlite3.Connection, outcome: Outcome, *, worker: str) -> bool:

@@ -21,9 +21,6 @@ class SqliteBackend:
     # A write transaction may number new rows itself (max(id) + 1, ...): it holds the only write
     # lock, so nobody takes those ids meanwhile.
     own_ids = True
-    # A write transaction may number new rows itself (max(id) + 1, ...): it holds the only write
-    # lock, so nobody takes those ids meanwhile.
-    own_ids = True
 
     @staticmethod
     def begin_write(conn: Any) -> None:
@@ -74,4 +71,6 @@ BACKEND = SqliteBackend()
 
 def backend_of(conn: Any) -> Any:
     """The backend of an engine connection: a PostgreSQL one says so, a sqlite3 one is SQLite."""
+    if type(conn) is sqlite3.Connection:  # the common case, without getattr's failed look-up
+        return BACKEND
     return getattr(conn, "backend", BACKEND)
