@@ -289,3 +289,86 @@ def test_draw_invariants(data: st.DataObject) -> None:
         drawn = {a.entry_id for a in result.assignments}
         keys = [(e.seeding is not None, sign * (e.seeding or 0)) for e in seq if e and e.id in drawn]
         assert keys == sorted(keys)
+
+
+@st.composite
+def big_class(draw_: st.DrawFn) -> list[str | None]:
+    """Up to 600 runners of up to 40 clubs, skewed sizes (a few big clubs), some without a club."""
+    n = draw_(st.integers(50, 600))
+    n_clubs = draw_(st.integers(1, 40))
+    skew = draw_(st.floats(0.0, 3.0))
+    rng = random.Random(draw_(st.integers(0, 10**6)))
+    weights = [1 / (1 + i) ** skew for i in range(n_clubs)]
+    return [f"K{rng.choices(range(n_clubs), weights)[0]}" if rng.random() < 0.95 else None for _ in range(n)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(clubs=big_class(), vacant=st.integers(0, 8), placement=st.sampled_from([FIRST, LAST]),
+       seed=st.integers(0, 10**6))
+def test_contiguous_draw_reaches_the_minimum_on_big_classes(
+    clubs: list[str | None], vacant: int, placement: VacancyPlacement, seed: int,
+) -> None:
+    # The guarantee at championship size (the fast path: clubs bucketed by count).
+    cls = make_class(clubs, vacant)
+    result = run(cls, seed, vacancies=placement)
+    seq = order(cls, result)
+    assert result.neighbours == neighbours(seq) == contiguous_minimum(clubs)
+    assert sorted(e.id for e in seq if e is not None) == list(range(len(clubs)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(clubs=big_class(), vacant=st.integers(1, 12), seed=st.integers(0, 10**6))
+def test_mixed_vacancies_on_big_classes_never_worse_than_contiguous(
+    clubs: list[str | None], vacant: int, seed: int,
+) -> None:
+    cls = make_class(clubs, vacant)
+    result = run(cls, seed, vacancies=MIXED)
+    assert result.neighbours == neighbours(order(cls, result)) <= contiguous_minimum(clubs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_each_place_takes_a_club_of_least_cost(data: st.DataObject) -> None:
+    """The constructive step's choice (runs kept incrementally, clubs bucketed by count) is always a
+    club of least cost as the plain definition computes it: _Bound evaluated for every club."""
+    from t4o_tui.orienteering import draw as d
+
+    length = data.draw(st.integers(1, 60))
+    n_clubs = data.draw(st.integers(1, 8))
+    rng = random.Random(data.draw(st.integers(0, 10**6)))
+    seq: list[d.Token | None] = [None] * length
+    fixed = set(rng.sample(range(length), rng.randint(0, length - 1)))
+    for f in fixed:  # kept starts, some of them vacant
+        if rng.random() < 0.7:
+            seq[f] = ("club", rng.randrange(n_clubs))
+    positions = sorted(set(range(length)) - fixed)
+    weights = [rng.random() ** 3 for _ in range(n_clubs)]
+    tokens: list[d.Token] = [("club", rng.choices(range(n_clubs), weights)[0]) if rng.random() < 0.9
+                             else ("entry", i) for i in range(len(positions))]
+    counts = Counter(tokens)
+    clubs = d._Clubs(dict(counts))
+    runs: list[tuple[int, int]] = []
+    for p in positions:
+        runs = runs[:-1] + [(runs[-1][0], p)] if runs and runs[-1][1] == p - 1 else runs + [(p, p)]
+    later = d._Runs(seq)
+    for a, b in runs[1:]:
+        later.add(a, b, 1)
+    done = 0
+    for k, (start, end) in enumerate(runs):
+        if k:
+            later.add(start, end, -1)
+        right = seq[end + 1] if end + 1 < length else None
+        for pos in range(start, end + 1):
+            prev = seq[pos - 1] if pos > 0 else None
+            after = seq[pos + 1] if pos + 1 < length and pos + 1 not in positions else None
+            bound = d._Bound(seq, positions[done + 1:], pos, counts)
+            costs = {t: (t == prev) + (t == after) + bound.change_if_placed(t) for t in counts}
+            tok = clubs.choose(rng, later, end - pos, right, prev, right if pos == end else None)
+            assert costs[tok] == min(costs.values())
+            seq[pos] = tok
+            clubs.take(tok)
+            counts[tok] -= 1
+            counts += Counter()  # drop clubs placed in full
+            done += 1
+            assert dict(counts) == clubs.count
+

@@ -28,11 +28,13 @@ entries are drawn at all (not withdrawn, not competing…) is the caller's busin
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, cast
 
 SHUFFLE_TRIES = 20
 
@@ -259,15 +261,44 @@ def _separate(
         _construct(constructed, positions, group, rng, placement)
     _repair(constructed, placement, blocks, rng, floor)
     best = len(_clash_pairs(constructed))
+    allowed = best - len(_clash_pairs(seq))  # the clashes between kept starts stay in any case
+    tokens = [[_token(e) for e in group] for _, group in blocks]
     for _ in range(SHUFFLE_TRIES):
-        trial = list(seq)
-        trial_placement: dict[int, DrawEntry] = {}
-        for positions, group in blocks:
-            for pos, e in zip(positions, rng.sample(group, len(group)), strict=True):
-                trial[pos] = _token(e)
-                trial_placement[pos] = e
-        if len(_clash_pairs(trial)) <= best:
+        trial_placement = _shuffle(seq, blocks, tokens, rng, allowed)
+        if trial_placement is not None:
             return trial_placement
+    return placement
+
+
+def _shuffle(
+    seq: list[Token | None], blocks: list[tuple[list[int], list[DrawEntry]]], tokens: list[list[Token]],
+    rng: random.Random, allowed: int,
+) -> dict[int, DrawEntry] | None:
+    """A plain shuffle of each block over its places, built place by place in start order and given
+    up (None) as soon as it has more than `allowed` clashes: a trial that is kept was drawn in full,
+    so every kept arrangement stays equally likely, and most failing trials cost a few places."""
+    trial = list(seq)
+    placement: dict[int, DrawEntry] = {}
+    clashes = 0
+    end = len(seq) - 1
+    for (positions, group), toks in zip(blocks, tokens, strict=True):
+        pool = list(range(len(group)))
+        left = len(pool)
+        for pos in positions:  # blocks follow each other in start order
+            j = rng.randrange(left)
+            i = pool[j]
+            left -= 1
+            pool[j] = pool[left]
+            tok = toks[i]
+            # The place before is kept or placed already; the one after counts only if kept.
+            if pos > 0 and trial[pos - 1] == tok:
+                clashes += 1
+            if pos < end and trial[pos + 1] == tok:
+                clashes += 1
+            if clashes > allowed:
+                return None
+            trial[pos] = tok
+            placement[pos] = group[i]
     return placement
 
 
@@ -275,41 +306,215 @@ def _construct(
     seq: list[Token | None], positions: list[int], group: list[DrawEntry], rng: random.Random,
     placement: dict[int, DrawEntry],
 ) -> None:
+    """Place `group` on `positions` (in start order), each place taking a club of least cost:
+    clash with the previous start + clash with a kept next start + the change of the bound
+    (_Bound) on the clashes the entries still to place cannot avoid.
+
+    Same choice as evaluating _Bound for every club at every place, in time linear in the class:
+    the free places form runs; only the run being filled changes as runners are placed, so the
+    later runs' sums are kept (_Runs); and a club with no kept neighbour costs what its count says,
+    so clubs are kept in buckets by count (_Clubs) and one cost serves a whole bucket."""
+    if not positions:
+        return
     pending: dict[Token, list[DrawEntry]] = {}
     for e in rng.sample(group, len(group)):
         pending.setdefault(_token(e), []).append(e)
-    counts: Counter[Token] = Counter({t: len(es) for t, es in pending.items()})
-    own = set(positions)
-    unbroken = bool(positions) and positions[-1] - positions[0] == len(positions) - 1
-    for idx, pos in enumerate(positions):
-        prev = seq[pos - 1] if pos > 0 else None
-        after = seq[pos + 1] if pos + 1 < len(seq) and pos + 1 not in own else None
-        # An unbroken block needs no copy of the rest: its first and last position say it all.
-        if unbroken:
-            bound = _Bound(seq, [], pos, counts, run=(positions[idx + 1], positions[-1]) if idx + 1 < len(positions) else None)
+    clubs = _Clubs({t: len(es) for t, es in pending.items()})
+    runs: list[tuple[int, int]] = []
+    for p in positions:
+        if runs and runs[-1][1] == p - 1:
+            runs[-1] = (runs[-1][0], p)
         else:
-            bound = _Bound(seq, positions[idx + 1:], pos, counts)
-        best_cost: int | None = None
-        best: list[Token] = []
-        for tok in counts:
-            # The bound's total is the same for every club: only the change matters for the choice.
-            cost = (tok == prev) + (tok == after) + bound.change_if_placed(tok)
-            if best_cost is None or cost < best_cost:
-                best_cost, best = cost, [tok]
-            elif cost == best_cost:
-                best.append(tok)
-        # Weighted by entries, not clubs: every entry of a best club is equally likely.
-        pick = rng.randrange(sum(counts[t] for t in best))
-        for tok in best:
-            if pick < counts[tok]:
+            runs.append((p, p))
+    later = _Runs(seq)
+    for start, end in runs[1:]:
+        later.add(start, end, 1)
+    for k, (start, end) in enumerate(runs):
+        if k:
+            later.add(start, end, -1)  # now the run being filled
+        right = seq[end + 1] if end + 1 < len(seq) else None
+        for pos in range(start, end + 1):
+            prev = seq[pos - 1] if pos > 0 else None
+            # The places after `pos` in this run: a run whose left neighbour is the placed runner.
+            tok = clubs.choose(rng, later, end - pos, right, prev, right if pos == end else None)
+            placement[pos] = pending[tok].pop()
+            seq[pos] = tok
+            clubs.take(tok)
+
+
+class _Runs:
+    """Capacity sums (as _Bound) of runs of free places whose neighbours are fixed."""
+
+    def __init__(self, seq: list[Token | None]) -> None:
+        self.seq = seq
+        self.capacity = 0
+        self.cheap = 0
+        self.adjust: dict[Token, list[int]] = {}
+
+    def add(self, start: int, end: int, sign: int) -> None:
+        seq = self.seq
+        length = end - start + 1
+        left = seq[start - 1] if start > 0 else None
+        right = seq[end + 1] if end + 1 < len(seq) else None
+        cap0, cheap0 = _run_shape(length, 0)
+        self.capacity += sign * cap0
+        self.cheap += sign * cheap0
+        for tok, ends in Counter(t for t in (left, right) if t is not None).items():
+            cap, cheap = _run_shape(length, ends)
+            adj = self.adjust.setdefault(tok, [0, 0])
+            adj[0] += sign * (cap - cap0)
+            adj[1] += sign * (cheap - cheap0)
+            if adj == [0, 0]:
+                del self.adjust[tok]
+
+
+class _Clubs:
+    """Clubs still to place and their counts, bucketed by count; every choice is weighted by
+    entries (every entry of a best club equally likely), and deterministic for a given rng."""
+
+    def __init__(self, counts: dict[Token, int]) -> None:
+        self.count = dict(counts)
+        self.bucket: dict[int, list[Token]] = {}
+        self.index: dict[Token, int] = {}
+        for tok, n in counts.items():
+            self._put(tok, n)
+        self.sizes = sorted(self.bucket)  # the counts that have clubs, ascending
+        self.left = sum(counts.values())
+        # One item per runner left (its club), for drawing a runner at random in O(1).
+        self.runners: list[Token] = [tok for tok, n in counts.items() for _ in range(n)]
+        self.slots: dict[Token, set[int]] = {}
+        for i, tok in enumerate(self.runners):
+            self.slots.setdefault(tok, set()).add(i)
+
+    def _put(self, tok: Token, n: int) -> bool:
+        b = self.bucket.get(n)
+        new = b is None
+        if b is None:
+            b = self.bucket[n] = []
+        self.index[tok] = len(b)
+        b.append(tok)
+        return new
+
+    def take(self, tok: Token) -> None:
+        """One runner of `tok` placed."""
+        n = self.count[tok]
+        b = self.bucket[n]
+        i = self.index.pop(tok)
+        last = b.pop()
+        if last != tok:
+            b[i] = last
+            self.index[last] = i
+        if not b:
+            del self.bucket[n]
+            del self.sizes[bisect.bisect_left(self.sizes, n)]
+        self.left -= 1
+        # Its last slot is freed: the runner in the array's last place moves there.
+        free = self.slots[tok].pop()
+        moved = self.runners.pop()
+        if free != self.left:
+            self.runners[free] = moved
+            moved_slots = self.slots[moved]
+            moved_slots.remove(self.left)
+            moved_slots.add(free)
+        if n == 1:
+            del self.count[tok]
+        else:
+            self.count[tok] = n - 1
+            if self._put(tok, n - 1):
+                bisect.insort(self.sizes, n - 1)
+
+    def choose(
+        self, rng: random.Random, later: _Runs, length: int, right: Token | None,
+        prev: Token | None, after: Token | None,
+    ) -> Token:
+        """The club for the next place: least (prev clash) + (after clash) + bound change, where
+        the bound counts `later`'s runs and, if `length`, the run of that many places right after
+        this one (right neighbour `right`, left neighbour the runner placed here)."""
+        capacity, cheap = later.capacity, later.cheap
+        if length:
+            cap0, cheap0 = _run_shape(length, 0)
+            cap1, cheap1 = _run_shape(length, 1)
+            capacity += cap0
+            cheap += cheap0
+        # Clubs whose cost is not their count's: a neighbour here, or a fixed neighbour of a run.
+        special: dict[Token, int] = {}
+        for tok in (prev, after, right if length else None, *later.adjust):
+            if tok is not None and tok in self.count and tok not in special:
+                n = self.count[tok]
+                cap, ch = capacity, cheap
+                adj = later.adjust.get(tok)
+                if adj is not None:
+                    cap += adj[0]
+                    ch += adj[1]
+                cap_e, ch_e = cap, ch
+                if length:
+                    if tok == right:
+                        cap2, cheap2 = _run_shape(length, 2)
+                        cap += cap1 - cap0
+                        ch += cheap1 - cheap0
+                        cap_e, ch_e = cap + cap2 - cap1, ch + cheap2 - cheap1
+                    else:
+                        cap_e, ch_e = cap + cap1 - cap0, ch + cheap1 - cheap0
+                special[tok] = ((tok == prev) + (tok == after)
+                                + _club_cost(n - 1, cap_e, ch_e) - _club_cost(n, cap, ch))
+        # Any other club: cost by count alone, 0 while both club costs are 0 (count <= threshold).
+        cap_e, ch_e = (capacity + cap1 - cap0, cheap + cheap1 - cheap0) if length else (capacity, cheap)
+        threshold = min(capacity, cap_e + 1)
+        special_at: dict[int, int] = {}
+        for t in special:
+            special_at[self.count[t]] = special_at.get(self.count[t], 0) + 1
+        best: int | None = None
+        # (weight, kind, key): 0 a special club (key: the club), 1 a bucket (key: its count), 2 the
+        # buckets at or below the threshold (cost 0) together.
+        picks: list[tuple[int, int, Any]] = []
+        for tok, cost in special.items():
+            if best is None or cost < best:
+                best, picks = cost, []
+            if cost == best:
+                picks.append((self.count[tok], 0, tok))
+        low = self.left - sum(self.count[t] for t in special)  # less the buckets above, below
+        for n in reversed(self.sizes):
+            if n <= threshold:
                 break
-            pick -= counts[tok]
-        placement[pos] = pending[tok].pop()
-        seq[pos] = tok
-        counts[tok] -= 1
-        if not counts[tok]:
-            del counts[tok]
-        own.discard(pos)
+            k = len(self.bucket[n]) - special_at.get(n, 0)
+            low -= n * k
+            if k <= 0:
+                continue
+            cost = _club_cost(n - 1, cap_e, ch_e) - _club_cost(n, capacity, cheap)
+            if best is None or cost < best:
+                best, picks = cost, []
+            if cost == best:
+                picks.append((n * k, 1, n))
+        if low > 0:
+            if best is None or best > 0:
+                best, picks = 0, []
+            if best == 0:
+                picks.append((low, 2, 0))
+        r = rng.randrange(sum(w for w, _, _ in picks))
+        for pick in picks:
+            if r < pick[0]:
+                break
+            r -= pick[0]
+        _, kind, key = pick
+        if kind == 0:
+            return cast(Token, key)
+        if kind == 2:
+            # Usually nearly every runner left is of such a club: a runner drawn at random is one.
+            for _ in range(8):
+                tok = self.runners[rng.randrange(self.left)]
+                if tok not in special and self.count[tok] <= threshold:
+                    return tok
+            for n in self.sizes:
+                weight = n * (len(self.bucket[n]) - special_at.get(n, 0))
+                if r < weight:
+                    key = n
+                    break
+                r -= weight
+        b = self.bucket[key]
+        while True:
+            tok = b[rng.randrange(len(b))]
+            if tok not in special:
+                return tok
 
 
 class _Bound:
