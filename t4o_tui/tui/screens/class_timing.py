@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Select, Static
@@ -34,6 +33,7 @@ from t4o_tui.engine.event_setup import (
 )
 from t4o_tui.timefmt import format_duration_text
 from t4o_tui.tui.keys import bindings
+from t4o_tui.tui.screens.dialog import FormScreen
 from t4o_tui.tui.screens.race_view import race_label
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field
@@ -111,8 +111,8 @@ def start_window(c: ClassInfo) -> Text:
     return text
 
 
-class ClassTimingScreen(Screen[bool]):
-    """Dismissed with True once saved."""
+class ClassTimingScreen(FormScreen[bool]):
+    """Dismissed with True once saved; its fields read as FormScreen reads them."""
 
     CSS_PATH = "class_timing.tcss"
     HELP_TITLE = "Class timing"
@@ -187,19 +187,6 @@ class ClassTimingScreen(Screen[bool]):
         self._schedule_check()
 
     # -- values -------------------------------------------------------------------------------------
-    def fields(self) -> list[Field]:
-        return list(self.query(Field))
-
-    @staticmethod
-    def text_of(field: Field) -> str:
-        raw = field.raw
-        if raw is Select.NULL or raw is None:
-            return ""
-        return str(raw)
-
-    def texts(self) -> dict[str, str]:
-        return {f.key: self.text_of(f) for f in self.fields()}
-
     def changes(self) -> dict[str, str]:
         """The fields the admin changed, with their new text."""
         return {k: t for k, t in self.texts().items() if t.strip() != self.initial.get(k, "").strip()}
@@ -271,11 +258,6 @@ class ClassTimingScreen(Screen[bool]):
         self.query_one("#summary", Static).update(self._summary())
 
     # -- saving -------------------------------------------------------------------------------------
-    @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.focus_next()
-
     def action_save(self) -> None:
         if self.t4o.refuse_readonly("change class timing") or self.saving:
             return

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Select, Static, Switch
 
 from t4o_tui.tui.keys import bindings
@@ -40,7 +40,30 @@ class CheckError(ValueError):
         self.message = message
 
 
-class FormDialog(ModalScreen[T]):
+class FormScreen(Screen[T]):
+    """A screen of fields (widgets.fields.Field) read as text, Enter going on to the next field:
+    the base of the form dialogs and of the full-screen editors (class timing)."""
+
+    def fields(self) -> list[Field]:
+        return list(self.query(Field))
+
+    @staticmethod
+    def text_of(field: Field) -> str:
+        raw = field.raw
+        if raw is Select.NULL or raw is None:
+            return ""
+        return str(raw)
+
+    def texts(self) -> dict[str, str]:
+        return {f.key: self.text_of(f) for f in self.fields()}
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
+
+
+class FormDialog(ModalScreen[T], FormScreen[T]):
     """A modal form. Dismissed with the subclass's result once saved, with `cancelled` on Esc."""
 
     AUTO_FOCUS = ""
@@ -97,19 +120,6 @@ class FormDialog(ModalScreen[T]):
         self.query_one("#dialog-error").display = False
 
     # -- values -------------------------------------------------------------------------------------
-    def fields(self) -> list[Field]:
-        return list(self.query(Field))
-
-    @staticmethod
-    def text_of(field: Field) -> str:
-        raw = field.raw
-        if raw is Select.NULL or raw is None:
-            return ""
-        return str(raw)
-
-    def texts(self) -> dict[str, str]:
-        return {f.key: self.text_of(f) for f in self.fields()}
-
     def changed(self) -> bool:
         now = self.texts()
         return any(now[k].strip() != self.initial.get(k, "").strip() for k in now)
@@ -140,11 +150,6 @@ class FormDialog(ModalScreen[T]):
 
     def form_changed(self) -> None:
         """After any change (a subclass shows or hides fields here)."""
-
-    @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.focus_next()
 
     def show_error(self, field: str, message: str) -> None:
         for f in self.fields():
