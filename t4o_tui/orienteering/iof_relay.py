@@ -464,22 +464,42 @@ def add_class_with_legs(parent: El, cls: ClassDef, legs: Sequence[LegDef]) -> El
     return el
 
 
-def _add_team_member_start(parent: El, m: TeamMemberStartOut) -> None:
-    el = wr.sub(parent, "TeamMemberStart")
+def _add_team(parent: El, tag: str, team: TeamStartOut | TeamResultOut) -> El:
+    """A TeamStart or TeamResult with what both begin with: entry id, name, clubs, bib."""
+    t = wr.sub(parent, tag)
+    if team.entry_id:
+        wr.sub(t, "EntryId", team.entry_id)
+    wr.sub(t, "Name", team.name)
+    for org in team.organisations:
+        wr.add_organisation(t, org)
+    if team.bib:
+        wr.sub(t, "BibNumber", team.bib)
+    return t
+
+
+def _add_team_member(parent: El, tag: str, inner: str, m: TeamMemberStartOut | TeamMemberResultOut) -> El:
+    """A TeamMemberStart/-Result and its Start/Result element, filled as far as both go alike
+    (entry id, person, club; leg, leg order, bib, start time); the inner element is returned."""
+    el = wr.sub(parent, tag)
     if m.entry_id:
         wr.sub(el, "EntryId", m.entry_id)
     if m.person is not None:
         wr.add_person(el, m.person)
     if m.organisation is not None:
         wr.add_organisation(el, m.organisation)
-    st = wr.sub(el, "Start")
-    wr.sub(st, "Leg", m.leg)
+    leg = wr.sub(el, inner)
+    wr.sub(leg, "Leg", m.leg)
     if m.leg_order is not None:
-        wr.sub(st, "LegOrder", m.leg_order)
+        wr.sub(leg, "LegOrder", m.leg_order)
     if m.bib:
-        wr.sub(st, "BibNumber", m.bib)
+        wr.sub(leg, "BibNumber", m.bib)
     if m.start_time is not None:
-        wr.sub(st, "StartTime", wr.xml_datetime(m.start_time))
+        wr.sub(leg, "StartTime", wr.xml_datetime(m.start_time))
+    return leg
+
+
+def _add_team_member_start(parent: El, m: TeamMemberStartOut) -> None:
+    st = _add_team_member(parent, "TeamMemberStart", "Start", m)
     if m.course is not None:
         wr.add_simple_course(st, m.course)
     if m.card is not None:
@@ -503,14 +523,7 @@ def write_team_start_list(event: EventInfo, classes: Sequence[TeamClassStart], *
         el = wr.sub(root, "ClassStart")
         add_class_with_legs(el, tc.class_def, tc.legs)
         for team in tc.teams:
-            t = wr.sub(el, "TeamStart")
-            if team.entry_id:
-                wr.sub(t, "EntryId", team.entry_id)
-            wr.sub(t, "Name", team.name)
-            for org in team.organisations:
-                wr.add_organisation(t, org)
-            if team.bib:
-                wr.sub(t, "BibNumber", team.bib)
+            t = _add_team(el, "TeamStart", team)
             for m in team.members:
                 _add_team_member_start(t, m)
     return wr.to_bytes(root)
@@ -580,21 +593,7 @@ def _add_team_member_result(parent: El, team: TeamResultOut, m: TeamMemberResult
     status = _status(m.status, who)
     _position(m.position, status, who)
     wr._check_splits(who, m.splits, m.course)
-    el = wr.sub(parent, "TeamMemberResult")
-    if m.entry_id:
-        wr.sub(el, "EntryId", m.entry_id)
-    if m.person is not None:
-        wr.add_person(el, m.person)
-    if m.organisation is not None:
-        wr.add_organisation(el, m.organisation)
-    res = wr.sub(el, "Result")
-    wr.sub(res, "Leg", m.leg)
-    if m.leg_order is not None:
-        wr.sub(res, "LegOrder", m.leg_order)
-    if m.bib:
-        wr.sub(res, "BibNumber", m.bib)
-    if m.start_time is not None:
-        wr.sub(res, "StartTime", wr.xml_datetime(m.start_time))
+    res = _add_team_member(parent, "TeamMemberResult", "Result", m)
     if m.finish_time is not None:
         wr.sub(res, "FinishTime", wr.xml_datetime(m.finish_time))
     if m.time is not None:
@@ -647,14 +646,7 @@ def write_team_result_list(event: EventInfo, classes: Sequence[TeamClassResult],
         el = wr.sub(root, "ClassResult", timeResolution=f"{res:g}" if res is not None and res != 1 else None)
         add_class_with_legs(el, tc.class_def, tc.legs)
         for team in tc.teams:
-            t = wr.sub(el, "TeamResult")
-            if team.entry_id:
-                wr.sub(t, "EntryId", team.entry_id)
-            wr.sub(t, "Name", team.name)
-            for org in team.organisations:
-                wr.add_organisation(t, org)
-            if team.bib:
-                wr.sub(t, "BibNumber", team.bib)
+            t = _add_team(el, "TeamResult", team)
             for m in team.members:
                 _add_team_member_result(t, team, m)
     return wr.to_bytes(root)
