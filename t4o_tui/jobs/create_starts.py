@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from itertools import groupby
 from typing import NamedTuple
 
 from t4o_tui.engine.job import Job, JobError, RunContext
@@ -20,6 +22,7 @@ from t4o_tui.jobs.event_data import (
     resolve_race,
 )
 from t4o_tui.jobs.import_entries import _Importer
+from t4o_tui.jobs.steps import StepWriter, StopReport
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
@@ -36,6 +39,8 @@ from t4o_tui.orienteering.starts import StartClass, StartType, create_starts, re
 from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import Race
 
+START_STEP = 2000  # start rows written per committed step: a few tens of milliseconds of write lock
+DELETE_STEP = 5000  # starts deleted per step (delete_existing)
 CLASSES = Setting("classes", "multi-choice", "Classes", "Class names, comma separated; empty: all classes.")
 
 
@@ -125,7 +130,11 @@ class CreateStartsJob(Job):
         "the class's series, times from its first start and interval (classes sharing a course or start "
         "box follow each other in draw order; mass and free start classes get no times). Run again after "
         "late entries: new slots are added after the last start. Or read the starts from an IOF XML 3.0 "
-        "StartList or a CSV file (CLASS NAME, BIB NO, START TIME, COURSE NAME)."
+        "StartList or a CSV file (CLASS NAME, BIB NO, START TIME, COURSE NAME). A file is read and checked "
+        "before anything is written (a file with a problem changes nothing), then written in steps of "
+        f"{START_STEP} starts, each committed, so schedules and other runs go on meanwhile. A run stopped "
+        "mid-way (cancel, timeout, crash) keeps the steps it wrote and its log says how many; run it again "
+        "with the same file to finish: starts written already are found again, never doubled."
     )
     settings = Schema((
         RACE, CLASSES,
@@ -141,21 +150,22 @@ class CreateStartsJob(Job):
     def run(self, ctx: RunContext) -> None:
         source = ctx.settings.get("source", "class-settings")
         race = resolve_race(ctx, create=source != "class-settings")
-        # The file is read, parsed and checked before the write transaction: a large file must not
-        # hold the database (every other writer, the scheduler and the run's own lease wait on it).
-        rows = self._read_file(ctx, race, source) if source != "class-settings" else None
-        with ctx.transaction():
-            conn = ctx.db.connection()
-            classes = selected_classes(ctx, conn, race.id)
-            if ctx.settings.get("delete_existing"):
-                ids = [c[0] for c in classes]
-                marks = ",".join("?" * len(ids))
-                n = conn.execute(f"DELETE FROM start WHERE class_id IN ({marks})", ids).rowcount if ids else 0
-                ctx.info(f"deleted {n} existing starts of {len(ids)} classes")
-            if rows is None:
+        if source == "class-settings":
+            with ctx.transaction():
+                conn = ctx.db.connection()
+                classes = selected_classes(ctx, conn, race.id)
+                if ctx.settings.get("delete_existing"):
+                    ids = [c[0] for c in classes]
+                    marks = ",".join("?" * len(ids))
+                    n = conn.execute(f"DELETE FROM start WHERE class_id IN ({marks})", ids).rowcount if ids else 0
+                    ctx.info(f"deleted {n} existing starts of {len(ids)} classes")
                 self._from_settings(ctx, conn, race, classes)
-            else:
-                self._write_file_rows(ctx, conn, race, rows)
+            return
+        # The file is read, parsed and checked before anything is written: a large file must not
+        # hold the database (every other writer, the scheduler and the run's own lease wait on it).
+        rows = self._read_file(ctx, race, source)
+        with StopReport(StepWriter(ctx)) as writer:
+            self._write_file_rows(ctx, writer, race, rows)
 
     def _from_settings(self, ctx: RunContext, conn: sqlite3.Connection, race: Race, classes: list[tuple]) -> None:  # type: ignore[type-arg]
         race_id = race.id
@@ -275,22 +285,72 @@ class CreateStartsJob(Job):
             raise file_problems(ctx, problems)
         return rows
 
-    @staticmethod
-    def _write_file_rows(ctx: RunContext, conn: sqlite3.Connection, race: Race, rows: list[FileStart]) -> None:
-        """Create or update the file's starts. Everything the matching needs is loaded once, so the
-        transaction spends its time on the writes, not on a query per row."""
+    def _write_file_rows(self, ctx: RunContext, writer: StepWriter, race: Race, rows: list[FileStart]) -> None:
+        """Create or update the file's starts, in committed steps (jobs/steps.py): first the selected
+        classes' starts deleted (when asked) and the classes the file brings; then the runners it
+        names, as Import Entries writes them; then what the starts need is worked out in memory from
+        what the event holds (no lock held), and written START_STEP rows a step."""
         race_id = race.id
+        selected = selected_classes(ctx, ctx.db.connection(), race_id)  # the setting checked before any write
+        if ctx.settings.get("delete_existing"):
+            self._delete_existing(ctx, writer, [c[0] for c in selected])
+        classes: dict[str, int] = {}
+        created_classes: list[str] = []
+        named: dict[str, str] = {}  # the file's classes by key, each as first written, in file order
+        for r in rows:
+            named.setdefault(name_key(r.class_name), r.class_name)
+
+        def add_classes(conn: sqlite3.Connection) -> None:
+            # A start list may be the first thing an event gets: its classes come with it.
+            classes.update({name_key(n): cid for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race_id,))})
+            for key, name in named.items():
+                if key not in classes:
+                    classes[key] = int(conn.execute(
+                        "INSERT INTO class(race_id, name) VALUES (?, ?)", (race_id, name.strip())).lastrowid or 0)
+                    created_classes.append(name)
+
+        writer.step(add_classes)
+        if created_classes:
+            ctx.info(f"classes created from the file: {', '.join(created_classes)}")
         # Starts that name their runner: the entries, persons, clubs, cards and bibs first, created or
         # updated as Import Entries does (the same matching), so that each start links its entry.
         runner_entry: dict[int, int | None] = {}
         importer = None
         if any(r.runner is not None for r in rows):
             importer = _Importer(ctx, race_id, str(ctx.settings.get("id_type") or "Eventor"))
-            importer.begin(conn)
             which = [i for i, r in enumerate(rows) if r.runner is not None]
-            found = importer.rows([rows[i].runner for i in which])  # type: ignore[misc]
+            found = importer.rows_in_steps([rows[i].runner for i in which], writer)  # type: ignore[misc]
             runner_entry = dict(zip(which, found, strict=True))
-        classes = {name_key(n): cid for cid, n in conn.execute("SELECT id, name FROM class WHERE race_id=?", (race_id,))}
+        plan = self._plan(ctx, ctx.db.connection(), race_id, rows, classes, runner_entry)
+        writer.write("start rows", plan.ops, START_STEP, _run_ops)
+        ctx.info(f"starts from the file: {plan.made} created, {plan.updated} already there (time and course updated), "
+                 f"{plan.linked} linked to entries; they count as set by hand")
+        if importer is not None:
+            importer.report()
+
+    @staticmethod
+    def _delete_existing(ctx: RunContext, writer: StepWriter, ids: list[int]) -> None:
+        """The selected classes' starts deleted, DELETE_STEP a step (a class of a large event may have many)."""
+        marks = ",".join("?" * len(ids))
+        deleted = [0]
+
+        def delete_some(conn: sqlite3.Connection) -> None:
+            deleted[0] = conn.execute(f"DELETE FROM start WHERE id IN (SELECT id FROM start WHERE class_id IN ({marks}) "
+                                      f"LIMIT {DELETE_STEP})", ids).rowcount
+        n = 0
+        while ids:
+            writer.step(delete_some)
+            n += deleted[0]
+            if deleted[0] < DELETE_STEP:
+                break
+        ctx.info(f"deleted {n} existing starts of {len(ids)} classes")
+
+    @staticmethod
+    def _plan(ctx: RunContext, conn: sqlite3.Connection, race_id: int, rows: list[FileStart], classes: dict[str, int],
+              runner_entry: dict[int, int | None]) -> _Plan:
+        """What the file's starts need written, worked out in memory from what the event holds: every
+        read done once, no write lock held. Found again on a re-import: the same start by bib in its
+        class, or by its entry, or (with neither) by class and start time."""
         courses = {n: cid for cid, n in conn.execute("SELECT id, name FROM course WHERE race_id=?", (race_id,))}
         entry_by_ident = {i: e for e, i in conn.execute("SELECT id, identifier FROM entry WHERE race_id=? AND identifier IS NOT NULL", (race_id,))}
         entry_by_bib = {(c, b): e for e, c, b in conn.execute("SELECT id, class_id, bib FROM entry WHERE race_id=? AND bib IS NOT NULL", (race_id,))}
@@ -308,11 +368,11 @@ class CreateStartsJob(Job):
                 by_entry.setdefault(eid, sid)
             start_entry[sid] = eid
         relink: dict[int, int] = {}  # start id -> the entry the file names for it
+        unlink: list[int] = []  # starts whose runner the file moves to a new start
         taken: set[int] = set()  # entries the file's starts name: one start each
         made = updated = linked = 0
-        created_classes: list[str] = []
         updates: dict[int, tuple[float | None, int | None, str | None]] = {}  # start id → time, course, bib
-        # New starts, written together at the end; a later row for the same start updates its row.
+        # New starts; a later row for the same start updates its row.
         inserts: list[list[object]] = []
         new_by_bib: dict[tuple[int, str], int] = {}
         new_by_entry: dict[int, int] = {}
@@ -320,12 +380,7 @@ class CreateStartsJob(Job):
         progress = Progress(ctx, len(rows), "starts", every=5000)
         for k, (class_name, bib, when, course_name, entry_ident, runner) in enumerate(rows):
             progress.step()
-            cid = classes.get(name_key(class_name))
-            if cid is None:
-                # A start list may be the first thing an event gets: its classes come with it.
-                cid = int(conn.execute("INSERT INTO class(race_id, name) VALUES (?, ?)", (race_id, class_name.strip())).lastrowid or 0)
-                classes[name_key(class_name)] = cid
-                created_classes.append(class_name)
+            cid = classes[name_key(class_name)]
             if runner is not None:
                 entry = runner_entry.get(k)  # None: the runner was ambiguous (said by line), a vacant start
                 if entry is not None and entry in taken:
@@ -337,8 +392,6 @@ class CreateStartsJob(Job):
             else:
                 entry = entry_by_ident.get(entry_ident) if entry_ident else entry_by_bib.get((cid, bib))
             course = courses.get(course_name or "")
-            # The same start again (re-import): found by bib in its class, or by its entry; with
-            # neither, the same class and start time is the same start.
             existing = by_bib.get((cid, bib)) if bib else None
             if existing is None and entry is not None:
                 existing = by_entry.get(entry)
@@ -367,7 +420,7 @@ class CreateStartsJob(Job):
                     entry = None  # already has a start: keep that one
                 else:
                     # The file names this runner at another start: the runner moves there.
-                    conn.execute("UPDATE start SET entry_id=NULL WHERE id=?", (by_entry.pop(entry),))
+                    unlink.append(by_entry.pop(entry))
             if bib:
                 new_by_bib[(cid, bib)] = len(inserts)
             else:
@@ -377,18 +430,32 @@ class CreateStartsJob(Job):
             inserts.append([race_id, cid, bib, when, course, entry])
             made += 1
             linked += entry is not None
-        conn.executemany("UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), bib=COALESCE(?, bib), "
-                         "hand_set=1 WHERE id=?", [(when, course, bib, sid) for sid, (when, course, bib) in updates.items()])
-        if relink:
-            # An entry has one start: its old one (if another) becomes vacant before it moves.
-            conn.executemany("UPDATE start SET entry_id=NULL WHERE entry_id=? AND id!=?",
-                             [(eid, sid) for sid, eid in relink.items()])
-            conn.executemany("UPDATE start SET entry_id=? WHERE id=?", [(eid, sid) for sid, eid in relink.items()])
-        conn.executemany("INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) "
-                         "VALUES (?, ?, ?, ?, ?, ?, 1)", inserts)
-        if created_classes:
-            ctx.info(f"classes created from the file: {', '.join(created_classes)}")
-        ctx.info(f"starts from the file: {made} created, {updated} already there (time and course updated), "
-                 f"{linked + len(relink)} linked to entries; they count as set by hand")
-        if importer is not None:
-            importer.report()
+        # In this order, so that an entry is never on two starts at once (entry_id is unique), even
+        # between steps: runners who move leave their old starts, then the starts found again are
+        # updated and relinked (an entry's old start made vacant just before it moves), then the new ones.
+        ops: list[tuple[str, tuple[object, ...]]] = [(_UNLINK, (sid,)) for sid in unlink]
+        ops += [(_UPDATE, (w, c, b, sid)) for sid, (w, c, b) in updates.items()]
+        for sid, eid in relink.items():
+            ops += [(_VACATE, (eid, sid)), (_LINK, (eid, sid))]
+        ops += [(_INSERT, tuple(r)) for r in inserts]
+        return _Plan(ops, made, updated, linked + len(relink))
+
+
+_UNLINK = "UPDATE start SET entry_id=NULL WHERE id=?"
+_UPDATE = "UPDATE start SET start_time=?, course_id=COALESCE(?, course_id), bib=COALESCE(?, bib), hand_set=1 WHERE id=?"
+_VACATE = "UPDATE start SET entry_id=NULL WHERE entry_id=? AND id!=?"
+_LINK = "UPDATE start SET entry_id=? WHERE id=?"
+_INSERT = "INSERT INTO start(race_id, class_id, bib, start_time, course_id, entry_id, hand_set) VALUES (?, ?, ?, ?, ?, ?, 1)"
+
+
+class _Plan(NamedTuple):
+    ops: list[tuple[str, tuple[object, ...]]]  # (statement, parameters), in the order they must run
+    made: int
+    updated: int
+    linked: int
+
+
+def _run_ops(conn: sqlite3.Connection, ops: Sequence[tuple[str, tuple[object, ...]]]) -> None:
+    """One step's statements: runs of the same statement go to executemany together."""
+    for sql, group in groupby(ops, key=lambda op: op[0]):
+        conn.executemany(sql, [params for _, params in group])

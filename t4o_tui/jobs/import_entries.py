@@ -1,14 +1,18 @@
 """Import Entries: IOF XML 3.0 EntryList, or a CSV/Excel table with column titles.
 
 Both become rows of one shape (entry_table.EntryRow: value, CLEAR or ABSENT per field) and go
-through one matcher, so a re-import never duplicates and the two formats behave alike. The whole
-import is one transaction: a broken file leaves the database as it was.
+through one matcher, so a re-import never duplicates and the two formats behave alike. The file is
+read, parsed and checked before anything is written: a broken file leaves the database as it was.
+The entries are then written in committed steps of ENTRY_STEP rows (jobs/steps.py), so a large file
+never holds the write lock for long; a run stopped mid-way says how many rows it wrote, and the same
+import run again finishes it (the matcher finds what was written; nothing is doubled).
 """
 
 from __future__ import annotations
 
 import codecs
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,6 +30,7 @@ from t4o_tui.jobs.event_data import (
     read_input,
     resolve_race,
 )
+from t4o_tui.jobs.steps import StepWriter, StopReport
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
@@ -39,6 +44,9 @@ from t4o_tui.orienteering.entry_table import (
 from t4o_tui.orienteering.model import EntryList, EntryRecord
 
 LOG_DETAIL_MAX = 2000  # per-entry log lines; the rest is counted in the summary
+# Rows of the file per committed step: each row may write an entry, its person, club, cards and
+# start; 250 of them hold the write lock for a few tens of milliseconds.
+ENTRY_STEP = 250
 
 
 def _present(v: Any) -> bool:
@@ -125,7 +133,10 @@ class ImportEntriesJob(Job):
         "clubs and cards as needed; re-importing updates and never duplicates: an entry is found by its "
         "entry id, else a person id of any type, else card number and name, else name, club and class "
         "(the log says how many by each; a row matching several entries is named and not imported). "
-        "Entries edited by hand are left alone. A full import marks entries missing from the file as withdrawn."
+        "Entries edited by hand are left alone. A full import marks entries missing from the file as withdrawn. "
+        "A file is read and checked before anything is written (a file with a problem changes nothing), then "
+        f"written in committed steps of {ENTRY_STEP} rows, so schedules and other runs go on meanwhile; a run "
+        "stopped mid-way keeps the steps it wrote and its log says how many: run it again to finish."
     )
     settings = Schema((
         FILE,
@@ -223,13 +234,31 @@ class _Importer:
             self.ctx.log(level, message)
 
     def apply(self, rows: list[EntryRow]) -> None:
+        """Import Entries' own run: the rows written in committed steps, then the withdrawals."""
         ctx = self.ctx
-        with ctx.transaction():
-            self.begin(ctx.db.connection())
-            self.rows(rows)
+        with StopReport(StepWriter(ctx)) as writer:
+            self.rows_in_steps(rows, writer)
             if ctx.settings.get("full_import"):
-                self._withdraw_missing(set(self.claimed))
+                self._withdraw_missing(set(self.claimed), writer)
         self.report()
+
+    def rows_in_steps(self, rows: list[EntryRow], writer: StepWriter) -> list[int | None]:
+        """Like begin + rows, written in committed steps of ENTRY_STEP rows (jobs/steps.py). The race's
+        index is loaded outside any write transaction and kept up to date in memory between steps:
+        the queue lane runs one import at a time."""
+        self.conn = self.ctx.db.connection()
+        self.ix = self._load()
+        out: list[int | None] = []
+        prog = Progress(self.ctx, len(rows), "entries")
+
+        def write(conn: Any, chunk: Sequence[EntryRow]) -> None:
+            self.conn = conn
+            for row in chunk:
+                prog.step()
+                out.append(self._one(row))
+
+        writer.write("entries", rows, ENTRY_STEP, write)
+        return out
 
     def begin(self, conn: Any) -> None:
         """Load the race's index; call inside the write transaction that will hold the writes."""
@@ -582,13 +611,18 @@ class _Importer:
         q("UPDATE start SET start_time=?, course_id=?, hand_set=1 WHERE id=?", (new_time, new_course, existing[0]))
         return True
 
-    def _withdraw_missing(self, seen: set[int]) -> None:
-        q = self.conn.execute
-        rows = q("SELECT e.id, p.given, p.family FROM entry e LEFT JOIN person p ON p.id = e.person_id "
-                 "WHERE e.race_id=? AND e.identifier_type=? AND e.status='entered' AND e.hand_edited=0",
-                 (self.race_id, self.id_type)).fetchall()
-        for eid, given, family in rows:
-            if eid not in seen:
-                q("UPDATE entry SET status='withdrawn', updated_at=? WHERE id=?", (self.now, eid))
+    def _withdraw_missing(self, seen: set[int], writer: StepWriter) -> None:
+        rows = self.ctx.db.connection().execute(
+            "SELECT e.id, p.given, p.family FROM entry e LEFT JOIN person p ON p.id = e.person_id "
+            "WHERE e.race_id=? AND e.identifier_type=? AND e.status='entered' AND e.hand_edited=0",
+            (self.race_id, self.id_type)).fetchall()
+        gone = [r for r in rows if r[0] not in seen]
+
+        def write(conn: Any, chunk: Sequence[tuple[int, str | None, str | None]]) -> None:
+            conn.executemany("UPDATE entry SET status='withdrawn', updated_at=? WHERE id=?", [(self.now, r[0]) for r in chunk])
+            for _, given, family in chunk:
                 self.counts["withdrawn"] += 1
                 self.note("info", f"withdrawn (not in the file): {given or ''} {family or ''}".rstrip())
+
+        # A withdrawal is one row: many to a step. A re-run finds them withdrawn already.
+        writer.write("withdrawals", gone, ENTRY_STEP * 20, write)

@@ -1,0 +1,173 @@
+"""File imports never hold the write lock for long: they write in committed steps of a bounded size
+(jobs/steps.py), other writers get the lock between steps, and a run stopped mid-way (cancel, a
+killed worker) leaves what its log says and is finished by running it again, with nothing doubled.
+
+No wall-clock bound is asserted: each transaction's rows are counted (sqlite3's total_changes
+before and after it), and another connection's writes are seen landing between the steps.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from t4o_tui.engine import executor
+from t4o_tui.engine.runs import enqueue_run, get_run
+from t4o_tui.engine.tasks import create_task
+from t4o_tui.jobs import create_starts, import_entries
+from t4o_tui.orienteering.synthetic import entry_list_xml, make_event
+from t4o_tui.store.models import Event, Race, Run, RunLog, Start
+
+from conftest import run_job, wait_for, write_config
+
+
+def _start_file(path: Path, rows: int) -> Path:
+    with path.open("w") as fh:
+        fh.write("CLASS NAME;BIB NO;START TIME\n")
+        for i in range(rows):
+            fh.write(f"H{i % 40};{i + 1};{10 + i // 36000:02d}:{(i // 600) % 60:02d}:{(i // 10) % 60:02d}\n")
+    return path
+
+
+def _race() -> None:
+    event = Event.create(name="Big", timezone="UTC")
+    Race.create(event=event, name="Day 1", race_number=1, date="2027-06-12")
+
+
+@pytest.fixture
+def rows_per_transaction(monkeypatch) -> Iterator[list[int]]:
+    """Rows each run transaction changed (its connection's total_changes after minus before)."""
+    counted: list[int] = []
+    plain = executor.EngineRunContext.transaction
+
+    @contextmanager
+    def counting(self):  # type: ignore[no-untyped-def]
+        with plain(self) as tx:
+            conn = self.db.connection()
+            before = conn.total_changes
+            try:
+                yield tx
+            finally:
+                counted.append(conn.total_changes - before)
+
+    monkeypatch.setattr(executor.EngineRunContext, "transaction", counting)
+    yield counted
+
+
+class Probe(threading.Thread):
+    """Another writer: takes the write lock again and again while a run imports, and notes how many
+    starts it saw each time it held it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.conn = sqlite3.connect(path, timeout=120, isolation_level=None, check_same_thread=False)
+        self.stop = threading.Event()
+        self.seen: list[int] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.seen.append(self.conn.execute("SELECT count(*) FROM start").fetchone()[0])
+            self.conn.execute("ROLLBACK")
+            self.stop.wait(0.002)
+
+
+def test_a_large_start_file_is_written_in_bounded_steps_and_other_writers_get_the_lock_between(
+        db, db_path, tmp_path, rows_per_transaction):
+    _race()
+    rows = 30_000
+    big = _start_file(tmp_path / "starts.csv", rows)
+    probe = Probe(db_path)
+    probe.start()
+    try:
+        run = run_job(db, db_path, "create-starts", {"source": "csv", "file": str(big)}, timeout=300)
+    finally:
+        probe.stop.set()
+        probe.join()
+    assert run.status == "succeeded", run.error
+    assert Start.select().count() == rows
+    step = create_starts.START_STEP
+    # The classes' step (40 new classes), then the starts, START_STEP rows at most per transaction.
+    assert max(rows_per_transaction) <= step, rows_per_transaction
+    assert sum(1 for n in rows_per_transaction if n == step) == rows // step
+    # Another writer held the lock while the import was half done, more than once.
+    assert len({n for n in probe.seen if 0 < n < rows}) >= 2, sorted(set(probe.seen))
+
+
+def test_entries_and_the_runners_of_a_start_list_are_written_in_bounded_steps(db, db_path, tmp_path, rows_per_transaction):
+    ev = make_event(seed=3, entries=3000)
+    f = tmp_path / "entries.xml"
+    f.write_bytes(entry_list_xml(ev))
+    run = run_job(db, db_path, "import-entries", {"file": str(f)}, timeout=300)
+    assert run.status == "succeeded", run.error
+    entry_steps = [n for n in rows_per_transaction if n > 0]
+    # A row writes its entry, person (and identifier), club and card: a handful of rows each.
+    assert len(entry_steps) >= 3000 // import_entries.ENTRY_STEP
+    assert max(entry_steps) <= import_entries.ENTRY_STEP * 8, entry_steps
+    rows_per_transaction.clear()
+    again = run_job(db, db_path, "import-entries", {"file": str(f)}, timeout=300)
+    assert again.status == "succeeded", again.error
+    assert max(rows_per_transaction) <= import_entries.ENTRY_STEP * 8
+
+
+@pytest.mark.slow
+def test_a_cancelled_import_leaves_what_its_log_says_and_a_rerun_finishes_it_without_doubles(db, workers, cli, tmp_path):
+    _race()
+    rows = 200_000
+    big = _start_file(tmp_path / "starts.csv", rows)
+    create_task("Big starts", "create-starts", {"source": "csv", "file": str(big)}, timeout=600)
+    w = workers()
+    w.wait_started()
+    rid = enqueue_run(db, "Big starts")
+    wait_for(lambda: Start.select().count() > 0, 120, "the first steps written")
+    res = cli("cancel", str(rid))
+    assert res.returncode == 0, res.stderr
+    wait_for(lambda: get_run(db, rid).status not in ("queued", "running"), 60, "the run to stop")
+    assert get_run(db, rid).status == "cancelled"
+    log = "\n".join(r.message for r in RunLog.select().where(RunLog.run == rid))
+    said = re.search(r"stopped after writing (\d+) of (\d+) start rows in (\d+) committed steps", log)
+    assert said, log
+    written, total = int(said.group(1)), int(said.group(2))
+    assert total == rows and 0 < written < rows
+    assert Start.select().count() == written  # exactly what the log says: the step under way was undone
+    again = enqueue_run(db, "Big starts")
+    wait_for(lambda: get_run(db, again).status not in ("queued", "running"), 300, "the re-run")
+    assert get_run(db, again).status == "succeeded", get_run(db, again).error
+    _no_doubles(db, rows)
+    assert w.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_import_is_requeued_and_its_rerun_leaves_no_doubles(db, workers, tmp_path):
+    write_config(tmp_path, "[engine]\nlease = 3\ngrace = 1\n")
+    _race()
+    rows = 200_000
+    big = _start_file(tmp_path / "starts.csv", rows)
+    create_task("Big starts", "create-starts", {"source": "csv", "file": str(big)}, timeout=600)
+    first = workers("first")
+    first.wait_started()
+    rid = enqueue_run(db, "Big starts")
+    wait_for(lambda: Start.select().count() > 0, 120, "the first steps written")
+    first.kill()  # SIGKILL in the middle of the writes: no goodbye, no rollback of the committed steps
+    left = Start.select().count()
+    assert 0 < left < rows
+    second = workers("second")
+    second.wait_started()
+    # The orphan's lease runs out; Create Starts is idempotent, so it is requeued and run again.
+    wait_for(lambda: get_run(db, rid).status not in ("queued", "running"), 300, "the requeued run to finish")
+    run = Run.get_by_id(rid)
+    assert (run.status, run.attempts) == ("succeeded", 2), run.error
+    _no_doubles(db, rows)
+    assert second.stop() == 0
+
+
+def _no_doubles(db, rows: int) -> None:
+    conn = db.connection()
+    total, distinct = conn.execute("SELECT count(*), count(DISTINCT class_id || '/' || bib) FROM start").fetchone()
+    assert (total, distinct) == (rows, rows)
