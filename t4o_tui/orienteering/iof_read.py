@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, tzinfo
 from typing import TypeAlias
 
@@ -167,9 +167,37 @@ def read_result_list(
 # ---- IOF values ----------------------------------------------------------------------------------
 
 
+def _kids(el: El) -> dict[str, list[El]]:
+    """An element's children by tag, in one pass: a dozen find() calls per entry (each through
+    lxml's ElementPath) cost more than parsing the file."""
+    out: dict[str, list[El]] = {}
+    for child in el:
+        same = out.get(child.tag)
+        if same is None:
+            out[child.tag] = [child]
+        else:
+            same.append(child)
+    return out
+
+
+def _text(kids: dict[str, list[El]], name: str) -> str | None:
+    """text_of over _kids: the first child `name`'s text, cleaned."""
+    found = kids.get(name)
+    return clean(found[0].text) if found else None
+
+
+def _first(kids: dict[str, list[El]], name: str) -> El | None:
+    found = kids.get(name)
+    return found[0] if found else None
+
+
 def _ids(el: El, name: str = "Id") -> Ids:
+    return _ids_of(el.iterchildren(name))
+
+
+def _ids_of(children: Iterable[El]) -> Ids:
     out: Ids = {}
-    for child in el.findall(name):
+    for child in children:
         value = clean(child.text)
         if value:
             out.setdefault(clean(child.get("type")) or "", value)
@@ -208,18 +236,20 @@ def _person(el: El | None) -> Person | None:
     """None when there is no name: programs write nameless persons for vacant starts."""
     if el is None:
         return None
-    name = el.find("Name")
-    given, family = text_of(name, "Given") or "", text_of(name, "Family") or ""
+    kids = _kids(el)
+    name = _first(kids, "Name")
+    names = _kids(name) if name is not None else {}
+    given, family = _text(names, "Given") or "", _text(names, "Family") or ""
     if not given and not family:
         return None
     birth, year = None, None
-    raw = text_of(el, "BirthDate")
+    raw = _text(kids, "BirthDate")
     if raw is not None and raw.isdigit() and len(raw) == 4:
         year = int(raw)  # a bare year is not xsd:date, but programs write it
     else:
         birth = date_value(raw, el.sourceline)
         year = birth.year if birth else None
-    nat = el.find("Nationality")
+    nat = _first(kids, "Nationality")
     nationality = (clean(nat.get("code")) or clean(nat.text)) if nat is not None else None
     return Person(
         given=given,
@@ -228,19 +258,20 @@ def _person(el: El | None) -> Person | None:
         birth_date=birth,
         birth_year=year,
         nationality=nationality,
-        ids=_ids(el),
+        ids=_ids_of(kids.get("Id", ())),
     )
 
 
 def _organisation(el: El | None) -> Organisation | None:
     if el is None:
         return None
-    name, short = text_of(el, "Name"), text_of(el, "ShortName")
+    kids = _kids(el)
+    name, short = _text(kids, "Name"), _text(kids, "ShortName")
     if not (name or short):
         return None
-    country = el.find("Country")
+    country = _first(kids, "Country")
     code = (clean(country.get("code")) or clean(country.text)) if country is not None else None
-    return Organisation(name=name or short or "", short_name=short, country=code, ids=_ids(el))
+    return Organisation(name=name or short or "", short_name=short, country=code, ids=_ids_of(kids.get("Id", ())))
 
 
 def _class(el: El) -> ClassDef:
@@ -261,12 +292,17 @@ def _class(el: El) -> ClassDef:
 
 
 def _class_name(el: El) -> str | None:
-    return text_of(el, "Name") or text_of(el, "ShortName")
+    kids = _kids(el)
+    return _text(kids, "Name") or _text(kids, "ShortName")
 
 
 def _cards(el: El) -> tuple[Card, ...]:
+    return _cards_of(el.iterchildren("ControlCard"))
+
+
+def _cards_of(children: Iterable[El]) -> tuple[Card, ...]:
     out = []
-    for c in el.findall("ControlCard"):
+    for c in children:
         number = clean(c.text)
         if number and number.strip("0"):  # "0" and empty mean "no card" in several programs
             out.append(Card(number=number, system=clean(c.get("punchingSystem"))))
@@ -306,24 +342,25 @@ def _class_list(root: El, warnings: list[str]) -> ClassList:
 def _entry_list(root: El, warnings: list[str], tz: tzinfo) -> EntryList:
     event_el = root.find("Event")
     entries = []
-    for pe in root.findall("PersonEntry"):
-        person = _person(pe.find("Person"))
+    for pe in root.iterchildren("PersonEntry"):
+        kids = _kids(pe)
+        person = _person(_first(kids, "Person"))
         if person is None:
             warnings.append(f"line {pe.sourceline}: an entry without a person name is skipped")
             continue
         races = tuple(
             n
-            for r in pe.findall("RaceNumber")
+            for r in kids.get("RaceNumber", ())
             if (n := int_value(clean(r.text), "<RaceNumber>", r.sourceline)) is not None
         )
         entries.append(
             EntryRecord(
                 person=person,
-                organisation=_organisation(pe.find("Organisation")),
-                class_names=tuple(cn for c in pe.findall("Class") if (cn := _class_name(c))),
-                cards=_cards(pe),
-                entry_id=text_of(pe, "Id"),
-                entry_id_type=clean(id_el.get("type")) if (id_el := pe.find("Id")) is not None else None,
+                organisation=_organisation(_first(kids, "Organisation")),
+                class_names=tuple(cn for c in kids.get("Class", ()) if (cn := _class_name(c))),
+                cards=_cards_of(kids.get("ControlCard", ())),
+                entry_id=_text(kids, "Id"),
+                entry_id_type=clean(id_el.get("type")) if (id_el := _first(kids, "Id")) is not None else None,
                 race_numbers=races,
                 line=pe.sourceline,
             )

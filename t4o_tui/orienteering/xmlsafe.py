@@ -31,6 +31,9 @@ _XML_DECL = re.compile(r"\s*<\?xml\b[^>]*\?>")
 _HTML = re.compile(r"\s*(<!--.*?-->\s*)*<html\b", re.IGNORECASE | re.DOTALL)
 _MISMATCH = re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)")
 _PREMATURE = re.compile(r"Premature end of data in tag (\S+) line (\d+)")
+_IOF_DEFAULT = re.compile(r"\sxmlns\s*=\s*([\"'])" + re.escape(IOF_NS) + r"\1")
+_IOF_ANY = f"{{{IOF_NS}}}*"
+_IOF_PREFIX = "iof"
 
 
 class IofError(ValueError):
@@ -186,6 +189,7 @@ def parse(data: bytes) -> tuple[etree._Element, list[str]]:
         # it also forgives blank lines before the declaration, which some web exports emit.
         text = re.sub(r"[^\n]", " ", m.group()) + text[m.end() :]
     doctype = check_prolog(text)
+    text, blanked = _blank_iof_default(text)
     parser = _parser()
     try:
         root = etree.fromstring(text.encode("utf-8"), parser)
@@ -207,10 +211,58 @@ def parse(data: bytes) -> tuple[etree._Element, list[str]]:
             f"unknown entity {ref.text} (XML knows only &amp; &lt; &gt; &quot; &apos; and &#…;)",
             ref.sourceline,
         )
-    for el in root.iter():
-        if isinstance(el.tag, str) and el.tag.startswith("{" + IOF_NS + "}"):
-            el.tag = el.tag[len(IOF_NS) + 2 :]
+    # Elements in the IOF namespace that the blanked declaration did not cover (a prefix, a nested
+    # declaration): renamed one by one, found by lxml's own tag filter (no element walk in Python).
+    for el in root.iter(_IOF_ANY):
+        el.tag = el.tag[len(IOF_NS) + 2 :]
+    if blanked:
+        # The root still says it is IOF XML 3.0 (readers check root.nsmap), now under a prefix.
+        prefix = _IOF_PREFIX if _IOF_PREFIX not in root.nsmap else _IOF_PREFIX + "3"
+        etree.cleanup_namespaces(root, top_nsmap={prefix: IOF_NS}, keep_ns_prefixes=[prefix])
     return root, warnings
+
+
+def _root_start(text: str) -> tuple[int, int] | None:
+    """Where the root element's start tag is (from '<' to '>'), past the prolog; None if not found."""
+    i, n = 0, len(text)
+    while True:
+        i = text.find("<", i)
+        if i < 0 or i + 1 >= n:
+            return None
+        if text.startswith(("<?", "<!--"), i):
+            end = text.find("?>" if text[i + 1] == "?" else "-->", i)
+            if end < 0:
+                return None
+            i = end + 2
+        elif text.startswith("<!", i):  # a bare DOCTYPE (check_prolog refused any other)
+            i = text.find(">", i)
+            if i < 0:
+                return None
+        else:
+            break
+    quote = ""
+    for j in range(i + 1, n):
+        c = text[j]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c == ">":
+            return i, j
+    return None
+
+
+def _blank_iof_default(text: str) -> tuple[str, bool]:
+    """The root's xmlns="…IOF XML 3.0…" blanked to spaces (lines and columns stay), so the parser
+    reads the file's IOF elements without a namespace: renaming every element after the parse
+    took longer than the parse itself."""
+    where = _root_start(text)
+    if where is None:
+        return text, False
+    m = _IOF_DEFAULT.search(text, where[0], where[1])
+    if m is None:
+        return text, False
+    return text[: m.start()] + re.sub(r"[^\n]", " ", m.group()) + text[m.end() :], True
 
 
 # ---- lenient values: whitespace forgiven; a bad value raises IofError naming its line ----------
