@@ -59,10 +59,12 @@ from t4o_tui.worker import runtime_options
 
 log = logging.getLogger("t4o_tui.tui")
 
-# The main views in key order (1, 2, 3, …). A Log view slots in here when it exists.
+# The main views in key order (1, 2, 3, …), as the header's tabs show them (widgets/header.py):
+# short names; at 80 columns only the current one is named, the others by number; at 160 all of
+# them, unless the view's status line needs the room.
 VIEWS: list[tuple[str, str]] = [("dashboard", "Dashboard"), ("queue", "Queue"), ("tasks", "Tasks"),
                                 ("shares", "Shares"), ("event", "Event"), ("results", "Results"),
-                                ("station", "Station data")]
+                                ("station", "Station data"), ("readout", "Readout"), ("forest", "In forest")]
 TERMINAL_CHECK_SECONDS = 3.0
 
 
@@ -90,8 +92,8 @@ class T4oApp(App[int], inherit_bindings=False):
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "dashboard": DashboardScreen, "queue": QueueScreen, "tasks": TasksScreen, "shares": SharesScreen,
         "event": EventScreen, "results": ResultsScreen, "station": StationDataScreen,
-        "readout": ReadoutScreen,  # key 8 (app binding); not in VIEWS, so the views' header stays as it is
-        "forest": InForestScreen,  # key 9 (app binding), as Readout; the dashboard's f too
+        "readout": ReadoutScreen,  # key 8 (an app binding: the views before it need no change)
+        "forest": InForestScreen,  # key 9, as Readout; the dashboard's f too
     }
     DEFAULT_MODE = "dashboard"
     COMMANDS = App.COMMANDS | {T4oCommands}

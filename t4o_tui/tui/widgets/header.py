@@ -31,6 +31,9 @@ class TitleLine(Static):
         return Text.assemble(left, " " * gap, right)
 
 
+TITLE_ROOM = 40  # columns kept for a view's status text at least, before it has one
+
+
 class NavLine(Static):
     """The main views with their number keys, the current one highlighted; or a screen's title."""
 
@@ -48,8 +51,10 @@ class NavLine(Static):
             return Text(f" {self.title}", style="bold")
         views = getattr(self.app, "VIEWS", ())
         parts: list[Text | str] = [" "]
-        # On a narrow terminal only the current view is named, so the status text keeps its room.
-        compact = self.size.width < 110
+        # All views are named when that leaves the status text its room; else only the current
+        # one is (the others by number): the race, class and counts are not cut for the names.
+        full = 1 + sum(len(label) + 4 for _, label in views)
+        compact = full + max(len(self.title) + 2, TITLE_ROOM) > self.size.width
         for n, (mode, label) in enumerate(views, start=1):
             current = mode == self.current
             style = "reverse bold" if current else ""
