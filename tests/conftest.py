@@ -25,6 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Hundreds of tests start `python -m t4o_tui` from the checkout. Where bytecode is not written
+    # (PYTHONDONTWRITEBYTECODE, as some shells and CI images set), each of those processes would
+    # compile the package from source again (~0.2 s of CPU each); compiled once here (the
+    # controller, before the xdist workers start), every process reads the cached bytecode.
+    # Silent: a read-only tree just keeps compiling per process, and a syntax error fails the tests.
+    if not hasattr(config, "workerinput"):
+        import compileall
+
+        compileall.compile_dir(ROOT / "t4o_tui", quiet=2)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "event.sqlite"
