@@ -126,6 +126,7 @@ class ProcessStationDataJob(Job):
                 by_entry[sd["entry_id"]].append(sd)
         counts: dict[str, int] = defaultdict(int)
         shown = 0
+        results: list[dict[str, Any]] = []
         for n, eid in enumerate(ids):
             if n % 500 == 0:
                 ctx.check()
@@ -133,19 +134,21 @@ class ProcessStationDataJob(Job):
             info = rd.entries[eid]
             row = compute_result(rd, eid, by_entry.get(eid, []), zone)
             counts[row["status"]] += 1
-            conn.execute(
-                "INSERT INTO result(entry_id, status, start_time, finish_time, time, splits, missing, station_data_id, computed_at) "
-                "VALUES (:entry_id, :status, :start_time, :finish_time, :time, :splits, :missing, :station_data_id, :now) "
-                "ON CONFLICT(entry_id) DO UPDATE SET status=excluded.status, start_time=excluded.start_time, "
-                "finish_time=excluded.finish_time, time=excluded.time, splits=excluded.splits, missing=excluded.missing, "
-                "station_data_id=excluded.station_data_id, computed_at=excluded.computed_at, "
-                "overdue=CASE WHEN excluded.finish_time IS NOT NULL THEN 0 ELSE result.overdue END",
-                {**row, "entry_id": eid, "now": now})
+            results.append({**row, "entry_id": eid, "now": now})
             if row["status"] not in (Status.OK.value, Status.STARTED.value, Status.CHECKED.value, Status.FINISHED.value):
                 shown += 1
                 why = f": missing {row['missing']}" if row["missing"] else ""
                 _detail(ctx, shown, f"{info.class_name} {info.bib or ''} {info.name}: {row['status']}{why}"
                         + (f" ({row['note']})" if row.get("note") else ""))
+        # One statement for the step's results: a statement per runner cost more than the punch checks.
+        conn.executemany(
+            "INSERT INTO result(entry_id, status, start_time, finish_time, time, splits, missing, station_data_id, computed_at) "
+            "VALUES (:entry_id, :status, :start_time, :finish_time, :time, :splits, :missing, :station_data_id, :now) "
+            "ON CONFLICT(entry_id) DO UPDATE SET status=excluded.status, start_time=excluded.start_time, "
+            "finish_time=excluded.finish_time, time=excluded.time, splits=excluded.splits, missing=excluded.missing, "
+            "station_data_id=excluded.station_data_id, computed_at=excluded.computed_at, "
+            "overdue=CASE WHEN excluded.finish_time IS NOT NULL THEN 0 ELSE result.overdue END",
+            results)
         return counts
 
 
@@ -246,7 +249,8 @@ def _data_warning(rd: RaceData, eid: int, sd: sqlite3.Row) -> str | None:
     if role == StationRole.READOUT.value:
         if info.course_id is None or info.course_id not in rd.courses:
             return DataStatus.NO_COURSE.value
-        if has_no_punches(card_of(dict(sd))):
+        # A start or finish time is something: the punches are decoded only for cards without either.
+        if sd["start_time"] is None and sd["finish_time"] is None and has_no_punches(card_of(dict(sd))):
             return DataStatus.NO_PUNCHES.value
     return None
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 
 HALF_DAY = 12 * 3600.0
 DAY = 24 * 3600.0
@@ -77,8 +78,10 @@ class TimeBase(StrEnum):
     HALF_DAY = "half_day"
 
 
+@lru_cache(maxsize=4096)
 def normalize_code(code: str | int) -> str:
-    """A control code as text; numeric codes lose leading zeros so '031' and 31 match."""
+    """A control code as text; numeric codes lose leading zeros so '031' and 31 match. Cached: a
+    race has a few hundred codes, and every punch of every card is normalised."""
     text = str(code).strip()
     return str(int(text)) if text.isdigit() else text
 
@@ -272,14 +275,12 @@ def _matched_controls(course: Sequence[CourseControl], punches: list[Punch], use
     splits: list[SplitTime] = []
     missing: list[str] = []
     pointer = 0
+    codes = [p.code for p in punches]
     for control in course:
         if control.kind is not ControlKind.CONTROL or control.exempt:
             continue
         code = normalize_code(control.code)
-        found = next(
-            (j for j in range(pointer, len(punches)) if j not in used and punches[j].code == code),
-            None,
-        )
+        found = _next_unused(codes, code, pointer, used)
         if found is None:
             # The pointer stays put: a control punched in the wrong order counts as missing.
             missing.append(code)
@@ -290,6 +291,17 @@ def _matched_controls(course: Sequence[CourseControl], punches: list[Punch], use
         t = punches[found].time
         splits.append(SplitTime(code, t - start if t is not None and start is not None else None))
     return splits, missing
+
+
+def _next_unused(codes: list[str], code: str, pointer: int, used: set[int]) -> int | None:
+    """The first punch at or after `pointer` with this code and not used yet (list.index scans in C)."""
+    try:
+        j = codes.index(code, pointer)
+        while j in used:
+            j = codes.index(code, j + 1)
+    except ValueError:
+        return None
+    return j
 
 
 def _legs(splits: Sequence[SplitTime], time: float | None) -> list[float | None]:
@@ -339,7 +351,7 @@ def check_punches(
             raise ValueError("a card with times of day needs a drawn start time or a zero time")
         card = _resolved_card(card, reference, tz)
 
-    punches = [replace(p, code=normalize_code(p.code)) for p in card.punches]
+    punches = [p if (code := normalize_code(p.code)) == p.code else replace(p, code=code) for p in card.punches]
     used: set[int] = set()
     start_punch, finish = _punched_start_finish(course, card, punches, used)
     start = _chosen_start(start_source, start_punch, drawn_start, messages)
