@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from t4o_tui.engine.clock import FakeClock
 from t4o_tui.engine.evaluator import Evaluator
+from t4o_tui.engine.queries.schedules import save_schedule
 from t4o_tui.engine.schedules import (
     OccurrenceRow,
     ScheduleEventRow,
@@ -74,6 +75,20 @@ def test_pause_and_resume_are_recorded_with_who_when_note_and_end(db, monkeypatc
     assert newest[0].reason_text() == "resumed by anna"
     delete_schedule(db, s.id)  # its history goes with it
     assert list_schedule_events(db) == []
+
+
+def test_the_schedule_editor_records_its_pause_and_resume(db, monkeypatch):
+    """The editor saves a pause as part of the schedule (engine.queries.schedules.save_schedule)."""
+    monkeypatch.setenv("T4O_USER", "anna")
+    create_task("Backup", "test", {"seconds": 0})
+    clock = FakeClock(T0)
+    data = ScheduleInput(task="Backup", kind="interval", every=600, start=T0, expiry=T0 + 86400)
+    sid = save_schedule(db, None, data, paused=True, note="course change", until=None, clock=clock)
+    clock.advance(5)
+    save_schedule(db, sid, data, paused=True, note="course change", until=None, clock=clock)  # unchanged: none
+    clock.advance(5)
+    save_schedule(db, sid, data, paused=False, note=None, until=None, clock=clock)
+    assert events(db, sid) == [("pause", T0, "anna", "course change", None), ("resume", T0 + 10, "anna", None, None)]
 
 
 def test_the_scheduler_records_its_resume_at_the_pause_end_among_the_occurrences(db):

@@ -104,6 +104,8 @@ class OccurrencesScreen(PollingScreen):
 
     def _show(self, now: float) -> None:
         assert self.data is not None
+        if not self.query("#summary"):  # a resize or a last poll while the screen is being taken down
+            return
         s = self.data.schedule
         tz = self.services.tz
         summary = Text()
