@@ -7,8 +7,13 @@ connection is gone (server restarted, network cut). The first to meet it logs on
 5 s while it lasts) and try again, each try connecting afresh. The first call that works again
 (`ok()`) logs one line saying how long it was. Runs are not lost meanwhile: a run's end that could
 not be written is retried, and a run whose worker stays cut off past its lease is recovered by
-another worker (orphan recovery), as after a crash. SQLite has no connection to lose: `lost` is
-always False there.
+another worker (orphan recovery), as after a crash.
+
+A server restart cuts every worker at once, and no lease can be renewed while it is down: right
+after it, every running run looks orphaned. So a process that has just got its connection back
+judges no other worker's lease until one lease period has passed (`settled`): the owners renew
+theirs (or write their runs' ends) first, and only a worker that stays away loses its runs.
+SQLite has no connection to lose: `lost` is always False there.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from t4o_tui.store.backend_postgres import connection_lost
 log = logging.getLogger("t4o_tui.engine")
 
 FIRST_DELAY_S = 0.1
-MAX_DELAY_S = 5.0
+MAX_DELAY_S = 2.0
 
 
 def _first_line(exc: BaseException) -> str:
@@ -39,6 +44,7 @@ class ConnectionWatch:
         self.why = ""
         self.tries = 0  # failures since; the backoff grows with them
         self.losses = 0  # times lost since the process started (tests, status)
+        self.back_at: float | None = None  # time.monotonic() when it was last back
 
     def lost(self, exc: BaseException, where: str) -> bool:
         """True (and said once) when `exc` is a lost connection; False for any other error."""
@@ -60,11 +66,16 @@ class ConnectionWatch:
             return
         with self._lock:
             since, self.lost_since, self.tries = self.lost_since, None, 0
+            self.back_at = time.monotonic()
         if since is not None:
             log.warning("database connection back after %.1f s", time.monotonic() - since)
 
+    def settled(self, period: float) -> bool:
+        """Connected, and for at least `period` seconds if the connection was lost before."""
+        return self.lost_since is None and (self.back_at is None or time.monotonic() - self.back_at >= period)
+
     def delay(self) -> float:
-        """How long to wait before the next try: 0.1 s, doubling per failure, at most 5 s."""
+        """How long to wait before the next try: 0.1 s, doubling per failure, at most 2 s."""
         return min(FIRST_DELAY_S * 2 ** max(self.tries - 1, 0), MAX_DELAY_S)
 
     def status(self) -> str | None:

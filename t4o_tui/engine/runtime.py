@@ -524,6 +524,8 @@ class Runtime:
         queue.flush_live(self.db.connection(), logs, progress)
 
     async def _recover_orphans(self) -> None:
+        if not self.connection.settled(self.opt.lease * self.clock.scale):
+            return  # just back after a lost server: the other workers renew their leases first
         actions = await asyncio.to_thread(
             lambda: queue.recover_orphans(self.db.connection(), now=self.clock.now(), policies=self._policies,
                                           worker=self.worker_id, alive=self.running_ids(), lease=self.opt.lease))

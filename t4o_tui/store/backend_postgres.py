@@ -16,8 +16,11 @@ additive (ADDITIVE_STEPS): what the latest schema has and the database lacks is 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
+import threading
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -71,6 +74,8 @@ class PostgresBackend:
     errors: tuple[type[BaseException], ...] = (DriverError,)
     # Writers run side by side: new ids come from the tables' sequences (next_ids).
     own_ids = False
+    # Writers run side by side: new ids come from the tables' sequences (next_ids).
+    own_ids = False
 
     @staticmethod
     def begin_write(conn: Any) -> None:
@@ -98,6 +103,19 @@ class PostgresBackend:
         # Delivered when (and only if) the transaction commits: a listener never hears of a run
         # that was rolled back.
         conn.execute("SELECT pg_notify(?, ?)", (QUEUE_CHANNEL, message))
+
+    @staticmethod
+    def next_ids(conn: Any, table: str, count: int) -> list[int]:
+        """`count` new ids of `table` from its identity sequence, ascending.
+
+        A transaction here does not lock out other writers (SQLite's BEGIN IMMEDIATE does), so ids
+        a writer picks itself (max(id) + 1) could be taken meanwhile by an INSERT that draws from
+        the sequence, and the sequence would not know of them: every id comes from the sequence.
+        """
+        rows = conn.execute(
+            "SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", (table, count)
+        ).fetchall()
+        return sorted(int(r[0]) for r in rows)
 
     @staticmethod
     def next_ids(conn: Any, table: str, count: int) -> list[int]:
@@ -149,6 +167,26 @@ BACKEND = PostgresBackend()
 
 # Workers LISTEN here to wake when a run is enqueued or cancelled, instead of polling.
 QUEUE_CHANNEL = "t4o_queue"
+
+# SQLSTATEs of a connection the server ended or cannot give (class 08: connection exception;
+# 57P01-57P03: the server shuts down, crashed, or is still starting).
+_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it wraps: Peewee re-raises psycopg's errors) says the connection to
+    the server is gone or cannot be made (restart, network cut), as opposed to a refused statement."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if psycopg is not None and isinstance(exc, psycopg.Error):
+            state = getattr(exc, "sqlstate", None)
+            if state is None:
+                # Raised by the client (no server answer): "server closed the connection
+                # unexpectedly", "connection failed", "the connection is closed".
+                return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+            return str(state).startswith(_LOST_STATES)
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 # SQLSTATEs of a connection the server ended or cannot give (class 08: connection exception;
 # 57P01-57P03: the server shuts down, crashed, or is still starting).
@@ -324,6 +362,9 @@ class PgConnection:
         return bool(self.raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR))
 
 
+_BORN_LOCK = threading.Lock()
+
+
 class _BoolAsInt(Dumper):  # type: ignore[misc,valid-type]
     """Booleans are stored as 0/1 integers, as in SQLite, so one SQL text serves both."""
 
@@ -360,8 +401,15 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
         return super()._execute_cursor(sql if native else translate(sql, True), params,  # type: ignore[misc]
                                        **cursor_options)
 
+    # Connections are per thread. When one thread finds its connection dropped (a server restart
+    # cuts them all), the others' are just as dead but would each fail once more, later, at
+    # their next call: the loss bumps `_epoch`, and a connection opened before it is replaced
+    # quietly at its thread's next call, when no transaction is open on it.
+    _epoch = 0
+
     def _connect(self) -> Any:
         conn = super()._connect()  # type: ignore[misc]
+        self._born()[conn] = self._epoch
         if psycopg is not None:
             dumper = type("BoolAsInt", (_BoolAsInt,), {"oid": psycopg.adapters.types["int8"].oid})
             conn.adapters.register_dumper(bool, dumper)
@@ -373,9 +421,28 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
         # the loss raised; the next one connects afresh instead of failing the same way forever.
         # A transaction open on it is gone with it, so its bookkeeping is dropped too.
         state: Any = getattr(self, "_state")  # noqa: B009 - Peewee's per-thread connection state
-        if not self.is_closed() and state.conn is not None and state.conn.closed:
+        if self.is_closed() or state.conn is None:
+            return
+        conn = state.conn
+        if conn.closed:
+            with getattr(self, "_lock"):  # noqa: B009
+                if self._born().get(conn, -1) == self._epoch:
+                    self._epoch += 1  # the first to find it: the others' are older now
+                state.reset()
+        elif self._born().get(conn, self._epoch) < self._epoch and not state.transactions and (
+                conn.info.transaction_status == TransactionStatus.IDLE):
             with getattr(self, "_lock"):  # noqa: B009
                 state.reset()
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _born(self) -> weakref.WeakKeyDictionary[Any, int]:
+        """The epoch each open connection was made in."""
+        born = self.__dict__.get("_born_in")
+        if born is None:
+            with _BORN_LOCK:  # two threads' first connections at once (Peewee's own lock is held)
+                born = self.__dict__.setdefault("_born_in", weakref.WeakKeyDictionary())
+        return born
 
     def connection(self) -> Any:  # type: ignore[override]
         self._forget_if_lost()
