@@ -74,8 +74,6 @@ class PostgresBackend:
     errors: tuple[type[BaseException], ...] = (DriverError,)
     # Writers run side by side: new ids come from the tables' sequences (next_ids).
     own_ids = False
-    # Writers run side by side: new ids come from the tables' sequences (next_ids).
-    own_ids = False
 
     @staticmethod
     def begin_write(conn: Any) -> None:
@@ -103,19 +101,6 @@ class PostgresBackend:
         # Delivered when (and only if) the transaction commits: a listener never hears of a run
         # that was rolled back.
         conn.execute("SELECT pg_notify(?, ?)", (QUEUE_CHANNEL, message))
-
-    @staticmethod
-    def next_ids(conn: Any, table: str, count: int) -> list[int]:
-        """`count` new ids of `table` from its identity sequence, ascending.
-
-        A transaction here does not lock out other writers (SQLite's BEGIN IMMEDIATE does), so ids
-        a writer picks itself (max(id) + 1) could be taken meanwhile by an INSERT that draws from
-        the sequence, and the sequence would not know of them: every id comes from the sequence.
-        """
-        rows = conn.execute(
-            "SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", (table, count)
-        ).fetchall()
-        return sorted(int(r[0]) for r in rows)
 
     @staticmethod
     def next_ids(conn: Any, table: str, count: int) -> list[int]:
@@ -167,26 +152,6 @@ BACKEND = PostgresBackend()
 
 # Workers LISTEN here to wake when a run is enqueued or cancelled, instead of polling.
 QUEUE_CHANNEL = "t4o_queue"
-
-# SQLSTATEs of a connection the server ended or cannot give (class 08: connection exception;
-# 57P01-57P03: the server shuts down, crashed, or is still starting).
-_LOST_STATES = ("08", "57P01", "57P02", "57P03")
-
-
-def connection_lost(exc: BaseException | None) -> bool:
-    """Whether `exc` (or what it wraps: Peewee re-raises psycopg's errors) says the connection to
-    the server is gone or cannot be made (restart, network cut), as opposed to a refused statement."""
-    seen = 0
-    while exc is not None and seen < 5:
-        if psycopg is not None and isinstance(exc, psycopg.Error):
-            state = getattr(exc, "sqlstate", None)
-            if state is None:
-                # Raised by the client (no server answer): "server closed the connection
-                # unexpectedly", "connection failed", "the connection is closed".
-                return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
-            return str(state).startswith(_LOST_STATES)
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
 
 # SQLSTATEs of a connection the server ended or cannot give (class 08: connection exception;
 # 57P01-57P03: the server shuts down, crashed, or is still starting).
