@@ -171,3 +171,54 @@ def _no_doubles(db, rows: int) -> None:
     conn = db.connection()
     total, distinct = conn.execute("SELECT count(*), count(DISTINCT class_id || '/' || bib) FROM start").fetchone()
     assert (total, distinct) == (rows, rows)
+
+
+def _result_list(n: int) -> bytes:
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ResultList xmlns="http://www.orienteering.org/datastandard/3.0" '
+             'iofVersion="3.0" status="Complete"><Event><Name>Big</Name><StartTime><Date>2027-06-12</Date></StartTime></Event>']
+    for c in range(10):
+        parts.append(f"<ClassResult><Class><Name>H{c}</Name></Class>")
+        for j in range(n // 10):
+            k, t = c * n + j, 1800 + j
+            parts.append(f"<PersonResult><Person><Id>P{k}</Id><Name><Family>F{k}</Family><Given>G{k}</Given></Name></Person>"
+                         f"<Organisation><Name>Club {k % 30}</Name></Organisation><Result>"
+                         f"<StartTime>2027-06-12T10:00:00+00:00</StartTime><Time>{t}</Time><Position>{j + 1}</Position>"
+                         f"<Status>OK</Status><ControlCard>{100000 + k}</ControlCard></Result></PersonResult>")
+        parts.append("</ClassResult>")
+    return "".join(parts + ["</ResultList>"]).encode()
+
+
+def test_results_are_written_in_bounded_steps(db, db_path, tmp_path, rows_per_transaction):
+    from t4o_tui.jobs import import_results
+    from t4o_tui.store.models import Result
+
+    _race()
+    f = tmp_path / "results.xml"
+    f.write_bytes(_result_list(3000))
+    run = run_job(db, db_path, "import-results", {"file": str(f), "race": 1}, timeout=300)
+    assert run.status == "succeeded", run.error
+    assert Result.select().count() == 3000
+    assert max(rows_per_transaction) <= max(import_entries.ENTRY_STEP * 8, import_results.RESULT_STEP)
+    assert sum(1 for n in rows_per_transaction if n > 0) >= 3000 // import_entries.ENTRY_STEP + 3000 // import_results.RESULT_STEP
+
+
+def test_relay_teams_are_written_in_bounded_steps_and_again_change_nothing(db, db_path, tmp_path, rows_per_transaction):
+    from t4o_tui.jobs import relay_jobs
+    from t4o_tui.store.models import Team, TeamMember
+
+    teams = 300
+    f = tmp_path / "relay.csv"
+    with f.open("w") as fh:
+        fh.write("TEAM NAME;BIB NO;ORGANISATION NAME;CLASS NAME;LEG;PERSON NAME;CARD NO\n")
+        for t in range(teams):
+            for leg in range(1, 8):
+                fh.write(f"Club {t} 1;{t + 1};Club {t};Jukola;{leg};Runner{t}x{leg} Fam{t}x{leg};{200000 + t * 10 + leg}\n")
+    run = run_job(db, db_path, "import-relay-entries", {"file": str(f)}, timeout=300)
+    assert run.status == "succeeded", run.error
+    assert (Team.select().count(), TeamMember.select().count()) == (teams, teams * 7)
+    # A team of seven writes its team, members, persons, entries, clubs and cards: under 60 rows.
+    assert max(rows_per_transaction) <= relay_jobs.TEAM_STEP * 60, rows_per_transaction
+    assert sum(1 for n in rows_per_transaction if n > 0) >= teams // relay_jobs.TEAM_STEP
+    again = run_job(db, db_path, "import-relay-entries", {"file": str(f)}, timeout=300)
+    assert again.status == "succeeded", again.error
+    assert (Team.select().count(), TeamMember.select().count()) == (teams, teams * 7)

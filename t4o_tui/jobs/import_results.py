@@ -5,7 +5,9 @@ The runners become entries as an entry import makes them (the same matching: ent
 card number and name, name, club and class), and each gets its result: status, start, finish,
 time (tenths kept when the file has them) and split times. Results of entries that have station
 data here are this program's own and are never overwritten. The file is read and parsed before
-the write transaction; the transaction holds only the writes.
+anything is written (a file with a problem changes nothing); the writes then go in committed steps
+(jobs/steps.py): a run stopped mid-way keeps them and says how many, and the same import run again
+finishes it without doubles.
 
 Relay classes (TeamResult): the teams and their runners are written as the relay entry import
 writes them (relay_store.TeamImporter: same matching, so a second import changes nothing), each
@@ -33,6 +35,7 @@ from t4o_tui.jobs import relay_timing
 from t4o_tui.jobs.event_data import FILE, RACE, event_zone, name_key, read_input, resolve_race
 from t4o_tui.jobs.import_entries import _Importer
 from t4o_tui.jobs.relay_store import RelayImportError, TeamImporter, load_relay
+from t4o_tui.jobs.steps import StepWriter, StopReport
 from t4o_tui.orienteering import iof, relay
 from t4o_tui.orienteering import iof_relay as ir
 from t4o_tui.orienteering.entry_table import ABSENT, EntryRow
@@ -60,6 +63,16 @@ def _row(r: PersonResultRecord, cls: ClassResultRecord, line: int, id_type: str)
         cards=cards,
         bib=int(r.bib) if r.bib and r.bib.isdigit() else ABSENT,
     )
+
+
+RESULT_STEP = 2000  # results written per committed step
+# One result per entry: a second import of the same runner updates it (a re-run after a stop too).
+_UPSERT_RESULT = (
+    "INSERT INTO result(entry_id, status, start_time, finish_time, time, splits, missing, station_data_id, "
+    "computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT(entry_id) DO UPDATE SET "
+    "status=excluded.status, start_time=excluded.start_time, finish_time=excluded.finish_time, "
+    "time=excluded.time, splits=excluded.splits, missing=excluded.missing, station_data_id=NULL, "
+    "computed_at=excluded.computed_at")
 
 
 class ImportResultsJob(Job):
@@ -127,16 +140,23 @@ class ImportResultsJob(Job):
         importer = _Importer(ctx, race.id, id_type)
         counts = {"created": 0, "updated": 0, "unchanged": 0, "kept": 0}
         now = time.time()
-        with ctx.transaction():
+        # Written in committed steps (jobs/steps.py): the relay teams first, in one step (their import
+        # checks the file as it writes: a problem there must find nothing written yet), then the runners
+        # as Import Entries writes them, then the results worked out in memory (no lock held).
+        with StopReport(StepWriter(ctx)) as writer:
+            relay: list[Any] = []
+            if teams and teams.teams:
+                writer.step(lambda c: relay.append(_import_teams(ctx, c, race.id, teams, id_type, now)))
+            relay_done = relay[0] if relay else None
+            entry_of = importer.rows_in_steps([row for _, _, row in picked], writer)
             conn = ctx.db.connection()
-            importer.begin(conn)
-            entry_of = importer.rows([row for _, _, row in picked])
             timed_here = {e for (e,) in conn.execute(
                 "SELECT DISTINCT sd.entry_id FROM station_data sd JOIN entry e ON e.id = sd.entry_id "
                 "WHERE e.race_id=? AND sd.active=1", (race.id,))}
             old = {r[0]: r[1:] for r in conn.execute(
                 "SELECT r.entry_id, r.status, r.start_time, r.finish_time, r.time, r.splits FROM result r "
                 "JOIN entry e ON e.id = r.entry_id WHERE e.race_id=?", (race.id,))}
+            upserts: list[tuple[Any, ...]] = []
             for (_, r, row), eid in zip(picked, entry_of, strict=True):
                 ctx.check()
                 if eid is None:
@@ -155,14 +175,9 @@ class ImportResultsJob(Job):
                     counts["unchanged"] += 1
                     continue
                 counts["updated" if eid in old else "created"] += 1
-                conn.execute(
-                    "INSERT INTO result(entry_id, status, start_time, finish_time, time, splits, missing, station_data_id, "
-                    "computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT(entry_id) DO UPDATE SET "
-                    "status=excluded.status, start_time=excluded.start_time, finish_time=excluded.finish_time, "
-                    "time=excluded.time, splits=excluded.splits, missing=excluded.missing, station_data_id=NULL, "
-                    "computed_at=excluded.computed_at", (eid, *new[:4], splits, missing, now))
+                upserts.append((eid, *new[:4], splits, missing, now))
                 old[eid] = new
-            relay_done = _import_teams(ctx, conn, race.id, teams, id_type, now) if teams and teams.teams else None
+            writer.write("results", upserts, RESULT_STEP, lambda c, chunk: c.executemany(_UPSERT_RESULT, chunk))
         if picked:
             importer.report()
             ctx.info(f"results: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged, "

@@ -37,6 +37,7 @@ from t4o_tui.jobs.relay_store import (
 )
 from t4o_tui.jobs.relay_timing import ClassStanding, standings
 from t4o_tui.jobs.result_list import STATUS_WORDS, clock
+from t4o_tui.jobs.steps import StepWriter, StopReport
 from t4o_tui.orienteering import html_lists, iof, relay
 from t4o_tui.orienteering import iof_relay as ir
 from t4o_tui.orienteering.entry_table import CellError, TableError, parse_start_time
@@ -97,6 +98,9 @@ class _Quiet:
         self.log("warning", message)
 
 
+TEAM_STEP = 50  # teams per committed step: each writes its team, runners, persons and cards
+
+
 class ImportRelayEntriesJob(Job):
     id = "import-relay-entries"
     title = "Import Relay Entries"
@@ -106,7 +110,9 @@ class ImportRelayEntriesJob(Job):
         "TEAM NAME, BIB NO, ORGANISATION NAME, CLASS NAME, LEG (2, 2.1 or 2b for parallel runners), PERSON NAME, "
         "CARD NO. Also reads a ClassList (the legs of relay classes) and a relay CourseData (courses, the "
         "courses of each leg, and each team's forking). Importing again changes nothing; a team with a leg "
-        "the class does not have, or a card used twice in one team, stops the import with nothing changed."
+        "the class does not have, or a card used twice in one team, stops the import with nothing changed. "
+        f"The teams are written in committed steps of {TEAM_STEP}: a run stopped mid-way keeps the steps it "
+        "wrote and its log says how many; run it again to finish."
     )
     settings = Schema((
         FILE, RACE,
@@ -149,15 +155,16 @@ class ImportRelayEntriesJob(Job):
         race = resolve_race(ctx, create=True, event_name=doc.event.name or None, race_date=doc.event.date)
         if doc.event.name:
             fill_race_data(ctx, race, doc.event)
-        with ctx.transaction():
-            conn = ctx.db.connection()
-            importer = TeamImporter(conn, race.id, ctx.log, id_type=str(ctx.settings.get("id_type") or "IOF"),
-                                    card_type=str(ctx.settings.get("card_type") or "SI"))
+        # Checked whole before anything is written, then written in committed steps (jobs/steps.py):
+        # a large relay (2,000 teams of 7) must not hold the write lock for seconds.
+        importer = TeamImporter(ctx.db.connection(), race.id, ctx.log, id_type=str(ctx.settings.get("id_type") or "IOF"),
+                                card_type=str(ctx.settings.get("card_type") or "SI"))
+        with StopReport(StepWriter(ctx)) as writer:
             try:
-                counts = importer.write(doc.teams, doc.classes)
+                counts = importer.write_in_steps(doc.teams, doc.classes, writer, TEAM_STEP)
             except RelayImportError as exc:
                 raise _fail(ctx, exc.problems) from None
-            self._leg1_starts(ctx, conn, race.id, doc)
+            writer.step(lambda conn: self._leg1_starts(ctx, conn, race.id, doc))
         ctx.info(counts.summary())
         # A leg without a course can be entered but not timed: say which, and for how many teams.
         for cname, leg, teams in ctx.db.connection().execute(

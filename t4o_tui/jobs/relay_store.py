@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from t4o_tui.jobs.event_data import name_key
+from t4o_tui.jobs.steps import StepWriter
 from t4o_tui.orienteering import relay
 from t4o_tui.orienteering.iof_relay import (
     RelayClassDef,
@@ -301,6 +302,30 @@ class TeamImporter:
         problems = self.check(teams, declared)
         if problems:
             raise RelayImportError(problems)
+        self._classes(teams, declared)
+        for t in teams:
+            self._team(t)
+        return self.counts
+
+    def write_in_steps(self, teams: Sequence[TeamRecord], declared: Sequence[RelayClassDef], writer: StepWriter,
+                       size: int) -> ImportCounts:
+        """As `write`, in committed steps (jobs/steps.py): every team checked first (no lock held; a
+        problem stops the import with nothing written), then the classes and legs in one step, then
+        `size` teams a step. The same file again finds what was written: nothing is doubled."""
+        problems = self.check(teams, declared)
+        if problems:
+            raise RelayImportError(problems)
+        writer.step(lambda conn: self._classes(teams, declared))
+
+        def write(conn: Any, chunk: Sequence[TeamRecord]) -> None:
+            for t in chunk:
+                self._team(t)
+
+        writer.write("teams", teams, size, write)
+        return self.counts
+
+    def _classes(self, teams: Sequence[TeamRecord], declared: Sequence[RelayClassDef]) -> None:
+        """The relay classes and their legs as the file needs them; which classes start together."""
         legs = self.plan_legs(teams, declared)
         decl = {name_key(c.class_def.name): c for c in declared}
         for key, runners in legs.items():
@@ -315,9 +340,6 @@ class TeamImporter:
                 if m.leg == 1 and m.start_time is not None and t.class_name:
                     leg1[name_key(t.class_name)].add(m.start_time.timestamp())
         self.mass_classes = {k for k, v in leg1.items() if len(v) == 1}
-        for t in teams:
-            self._team(t)
-        return self.counts
 
     def _relay_class(self, key: str, name: str, runners: tuple[int, ...], declared: RelayClassDef | None) -> int:
         q = self.conn.execute
