@@ -13,9 +13,11 @@ after three lost workers (the designed end of a run that keeps losing its worker
 
 Part 2 (long import): one worker; a Create Starts run reads a --rows start file while a Direct
 task fires every second and a probe thread opens a write transaction every 50 ms. Printed: the
-longest write lock held (the probe's longest wait for `BEGIN IMMEDIATE`), the 1 s schedule's
-lateness p50/p99/max and its occurrences that did not fire, while the import parsed and in all.
-The last line is one JSON object with every figure.
+longest write lock held (the probe's longest wait for `BEGIN IMMEDIATE` while the import ran:
+the import writes in committed steps, jobs/steps.py), the 1 s schedule's lateness p50/p99/max and
+its occurrences that did not fire, while the import parsed, while it wrote, and in all.
+Then one summary line (stuck, doubled, lost, overlapping, longest write lock held, schedule
+lateness p99 during the import); the last line is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -193,7 +195,9 @@ def soak_import(rows: int) -> dict[str, object]:
 
     whole_l, whole_bad = late(run.started_at, run.finished_at)
     parse_l, parse_bad = late(begin or run.started_at, parsed or run.finished_at)
-    lock_waits = [w_ for t, w_ in probe.waits if run.started_at <= t <= run.finished_at + 60]
+    write_l, write_bad = late(parsed or run.started_at, run.finished_at)
+    # A wait is noted when it ends: one that ends up to a second after the run began during it.
+    lock_waits = [w_ for t, w_ in probe.waits if run.started_at <= t <= run.finished_at + 1]
     db.close()
     return {
         "rows": rows, "file_mb": round(size_mb, 1), "status": run.status, "attempts": run.attempts,
@@ -201,8 +205,11 @@ def soak_import(rows: int) -> dict[str, object]:
         "longest_write_lock_ms": round(max(lock_waits, default=0) * 1000),
         "lateness_during_parse_ms": {"p50": round(pct(parse_l, 0.5) * 1000, 1), "p99": round(pct(parse_l, 0.99) * 1000, 1),
                                      "max": round(max(parse_l, default=0) * 1000, 1), "not_fired": parse_bad},
+        "lateness_during_writes_ms": {"p50": round(pct(write_l, 0.5) * 1000, 1), "p99": round(pct(write_l, 0.99) * 1000, 1),
+                                      "max": round(max(write_l, default=0) * 1000, 1), "not_fired": write_bad},
         "lateness_during_run_ms": {"p50": round(pct(whole_l, 0.5) * 1000, 1), "p99": round(pct(whole_l, 0.99) * 1000, 1),
                                    "max": round(max(whole_l, default=0) * 1000, 1), "not_fired": whole_bad},
+        "write_s": round(run.finished_at - (parsed or run.started_at), 1),
         "exit_code": code,
     }
 
@@ -224,12 +231,22 @@ def main() -> None:
     if args.only in (None, "import"):
         print(f"import soak: {args.rows} rows beside a 1 s schedule…", file=sys.stderr)
         m = out["import"] = soak_import(args.rows)
-        p, r = m["lateness_during_parse_ms"], m["lateness_during_run_ms"]
+        p, wr, r = m["lateness_during_parse_ms"], m["lateness_during_writes_ms"], m["lateness_during_run_ms"]
         print(f"import {m['rows']} rows ({m['file_mb']} MB): {m['status']} (attempts {m['attempts']}) in {m['run_s']} s, "
-              f"parse {m['parse_s']} s; longest write lock held {m['longest_write_lock_ms']} ms")
+              f"parse {m['parse_s']} s, writes {m['write_s']} s; longest write lock held {m['longest_write_lock_ms']} ms")
         print(f"1 s schedule during the parse: p50 {p['p50']} ms, p99 {p['p99']} ms, max {p['max']} ms, "
-              f"not fired {p['not_fired']}; during the whole run: p99 {r['p99']} ms, max {r['max']} ms, "
+              f"not fired {p['not_fired']}; during the writes: p50 {wr['p50']} ms, p99 {wr['p99']} ms, max {wr['max']} ms, "
+              f"not fired {wr['not_fired']}; during the whole run: p99 {r['p99']} ms, max {r['max']} ms, "
               f"not fired {r['not_fired']}")
+    k_, m_ = out.get("kills"), out.get("import")
+    figures = []
+    if isinstance(k_, dict):
+        figures += [f"stuck {k_['stuck']}", f"doubled {k_['doubled']}", f"lost {k_['lost']}", f"overlapping {k_['overlapping']}"]
+    if isinstance(m_, dict):
+        figures += [f"longest write lock held {m_['longest_write_lock_ms']} ms",
+                    f"schedule lateness p99 during the import {m_['lateness_during_run_ms']['p99']} ms "
+                    f"(not fired {m_['lateness_during_run_ms']['not_fired']})"]
+    print("summary: " + ", ".join(figures))
     print(json.dumps(out))
 
 
