@@ -27,7 +27,8 @@ from typing import Any
 
 import peewee
 
-from t4o_tui.engine.queue import write_tx
+from t4o_tui.engine.queue import rollback_quietly, write_tx
+from t4o_tui.store.backend_sqlite import backend_of
 
 log = logging.getLogger("t4o_tui.engine")
 
@@ -65,35 +66,58 @@ class PruneStats:
 
 
 class _Deleter:
-    """Deletes in batches that hold the write lock about HOLD_TARGET, with a pause after each."""
+    """Deletes in batches that hold the write lock about HOLD_TARGET, with a pause after each.
+
+    On SQLite its connection does not checkpoint on commit (a commit that crosses the WAL's
+    autocheckpoint threshold copies the WAL into the database right after it, on the caller's
+    clock): it checkpoints in the pauses instead, PASSIVE, which never holds the write lock.
+    """
 
     def __init__(self, conn: Any, stats: PruneStats, batch: int, sleep: Callable[[float], None]) -> None:
         self.conn, self.stats, self.max, self.sleep = conn, stats, batch, sleep
         self.size = min(batch, 100)  # a first guess; the first transaction's time corrects it
         self.last_end: float | None = None
+        self.sqlite = backend_of(conn).name == "sqlite"
+        self.autocheckpoint: int | None = None
 
-    def run(self, work: Callable[[Any, int], int]) -> int:
-        """Call `work(conn, size)` in write transactions until it deletes fewer than `size` rows."""
+    def __enter__(self) -> _Deleter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.autocheckpoint is not None:
+            self.conn.execute(f"PRAGMA wal_autocheckpoint={int(self.autocheckpoint)}")
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def run(self, work: Callable[[Any, int], tuple[int, bool]]) -> int:
+        """Call `work(conn, size)` -> (rows deleted, more to do) in write transactions until done."""
+        if self.sqlite and self.autocheckpoint is None:
+            self.autocheckpoint = int(self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+            self.conn.execute("PRAGMA wal_autocheckpoint=0")
         done = 0
-        while True:
+        more = True
+        while more:
             if self.last_end is not None:
-                gap = time.monotonic() - self.last_end
-                wait = max(self.stats.holds[-1], PAUSE_MIN) - gap
-                if wait > 0:
-                    self.sleep(wait)
+                if self.sqlite:
+                    self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                wait = max(self.stats.holds[-1], PAUSE_MIN) - (time.monotonic() - self.last_end)
+                self.sleep(max(wait, 0.0))  # sleep(0) still lets the other threads of this process in
             size = self.size
-            t0 = time.monotonic()
-            with write_tx(self.conn):
-                n = work(self.conn, size)
+            backend_of(self.conn).begin_write(self.conn)
+            t0 = time.monotonic()  # from the moment the write lock is ours
+            try:
+                n, more = work(self.conn, size)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                rollback_quietly(self.conn)
+                raise
             took = time.monotonic() - t0
             self.last_end = time.monotonic()
             self.stats.transactions += 1
             self.stats.holds.append(took)
             done += n
-            if n and took > 0:
-                self.size = max(1, min(self.max, int(size * HOLD_TARGET / took)))
-            if n < size:
-                return done
+            if took > 0:
+                self.size = min(self.max, max(10, int(size * HOLD_TARGET / took)))
+        return done
 
 
 def _mark_key(kind: str, keep: int) -> str:
@@ -128,11 +152,10 @@ def prune(
     """
     stats = stats if stats is not None else PruneStats()
     conn = db.connection()
-    deleter = _Deleter(conn, stats, batch, sleep)
-    # Where the next mark goes: up to the newest run, but below any run not finished yet.
+    # Where the next mark goes: up to the newest run, but below any run not finished yet. Each
+    # through its partial index (run_queued, run_running): the lanes must be named for SQLite to
+    # use them; `min(id)` alone walks the table from its oldest run.
     newest = conn.execute("SELECT max(id) FROM run").fetchone()[0] or 0
-    # Each through its partial index (run_queued, run_running): the lanes must be named for SQLite
-    # to use them; `min(id)` alone walks the table from its oldest run.
     unfinished = [
         conn.execute(f"SELECT min(id) FROM run WHERE status = '{s}' AND lane IN ('queue', 'direct')").fetchone()[0]
         for s in ("queued", "running")
@@ -144,53 +167,102 @@ def prune(
     else:
         # Not DISTINCT: SQLite would answer it by reading all of run_task instead of the new rows.
         tasks = sorted(set(_ids(conn.execute("SELECT task_id FROM run WHERE id > ?", (mark,)))))
+    cuts: dict[int, tuple[int, int]] = {}
+    surplus = 0
     for task_id in tasks:
         stats.tasks_checked += 1
-        stats.runs += _prune_task(conn, deleter, task_id, keep)
-    if new_mark != mark:
-        _write_mark(conn, "run", keep, new_mark)
-    prune_occurrences(db, keep=keep, batch=batch, stats=stats, sleep=sleep, deleter=deleter)
+        found = _cut(conn, task_id, keep)
+        if found is not None:
+            cuts[task_id] = found[:2]
+            surplus += found[2]
+    files: list[str] = []
+    with _Deleter(conn, stats, batch, sleep) as deleter:
+        if surplus > WALK_FROM and len(cuts) > 1:
+            stats.runs += deleter.run(_walk(conn, cuts, files))
+        else:
+            for task_id, (cut, spare) in cuts.items():
+                stats.runs += deleter.run(_of_task(task_id, cut, spare, files))
+        # Files go after their rows' commit: a failed delete must not lose them.
+        for path in files:
+            try:
+                Path(path).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("retention: could not remove %s: %s", path, exc.strerror)
+        if new_mark != mark:
+            _write_mark(conn, "run", keep, new_mark)
+        prune_occurrences(db, keep=keep, batch=batch, stats=stats, sleep=sleep, deleter=deleter)
     return stats.runs
 
 
-def _prune_task(conn: Any, deleter: _Deleter, task_id: int, keep: int) -> int:
-    # The newest `keep` finished runs stay: the oldest of them is the cut. An index walk of `keep`
-    # entries (run_task), and none at all for a task with no more than `keep` runs.
-    if conn.execute("SELECT count(*) FROM run WHERE task_id = ?", (task_id,)).fetchone()[0] <= keep:
-        return 0
+# Above this many surplus runs over several tasks, the deletes walk the table in id order (see _walk).
+WALK_FROM = 2000
+
+
+def _cut(conn: Any, task_id: int, keep: int) -> tuple[int, int, int] | None:
+    """(the oldest run of the task's newest `keep` finished ones, the run with its latest file,
+    about how many runs go), or None when nothing goes."""
+    # count(*) reads the covering index run_task only; the cut is an index walk of `keep` entries.
+    count = conn.execute("SELECT count(*) FROM run WHERE task_id = ?", (task_id,)).fetchone()[0]
+    if count <= keep:
+        return None
     cut = conn.execute(
         f"SELECT id FROM run WHERE task_id = ? AND {_FINISHED} ORDER BY id DESC LIMIT 1 OFFSET ?",
         (task_id, keep - 1),
     ).fetchone()
     if cut is None:
-        return 0
+        return None
     latest = conn.execute(LATEST_FILE_RUN_SQL, (task_id,)).fetchone()
-    spare = latest[0] if latest else -1
-    files: list[str] = []
+    return int(cut[0]), (int(latest[0]) if latest else -1), count - keep
 
-    def work(c: Any, size: int) -> int:
+
+def _delete(c: Any, ids: list[int], files: list[str]) -> None:
+    marks = ",".join("?" * len(ids))
+    files.extend(r[0] for r in c.execute(f"SELECT path FROM artifact WHERE managed = 1 AND run_id IN ({marks})", ids))
+    # Logs and artifact rows go with their run (ON DELETE CASCADE); occurrences keep their record
+    # without the run (ON DELETE SET NULL).
+    c.execute(f"DELETE FROM run WHERE id IN ({marks})", ids)
+
+
+def _of_task(task_id: int, cut: int, spare: int, files: list[str]) -> Callable[[Any, int], tuple[int, bool]]:
+    """One task's surplus runs, oldest first, through run_task."""
+
+    def work(c: Any, size: int) -> tuple[int, bool]:
         ids = _ids(c.execute(
             f"SELECT id FROM run WHERE task_id = ? AND id < ? AND id <> ? AND {_FINISHED} ORDER BY id LIMIT ?",
-            (task_id, cut[0], spare, size),
+            (task_id, cut, spare, size),
         ))
-        if not ids:
-            return 0
-        marks = ",".join("?" * len(ids))
-        files.extend(r[0] for r in c.execute(
-            f"SELECT path FROM artifact WHERE managed = 1 AND run_id IN ({marks})", ids))
-        # Logs and artifact rows go with their run (ON DELETE CASCADE); occurrences keep their
-        # record without the run (ON DELETE SET NULL).
-        c.execute(f"DELETE FROM run WHERE id IN ({marks})", ids)
-        return len(ids)
+        if ids:
+            _delete(c, ids, files)
+        return len(ids), len(ids) == size
 
-    removed = deleter.run(work)
-    # Files go after their rows' commit: a failed delete must not lose them.
-    for path in files:
-        try:
-            Path(path).unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("retention: could not remove %s: %s", path, exc.strerror)
-    return removed
+    return work
+
+
+def _walk(conn: Any, cuts: dict[int, tuple[int, int]], files: list[str]) -> Callable[[Any, int], tuple[int, bool]]:
+    """Many tasks' surplus (a first retention): the table in id order, each batch the next rows.
+
+    The runs of all tasks lie interleaved in id order; deleting task by task would touch a page
+    of each table and index for nearly every run, deleting in id order touches each page once.
+    """
+    spares = {spare for _cut_id, spare in cuts.values()}
+    first = min(conn.execute("SELECT min(id) FROM run WHERE task_id = ?", (t,)).fetchone()[0] or 0 for t in cuts)
+    end = max(cut for cut, _spare in cuts.values())
+    pos = first - 1
+
+    def work(c: Any, size: int) -> tuple[int, bool]:
+        nonlocal pos
+        rows = c.execute(
+            f"SELECT id, task_id FROM run WHERE id > ? AND id < ? AND {_FINISHED} ORDER BY id LIMIT ?", (pos, end, size)
+        ).fetchall()
+        if not rows:
+            return 0, False
+        pos = rows[-1][0]
+        ids = [rid for rid, tid in rows if tid in cuts and rid < cuts[tid][0] and rid not in spares]
+        if ids:
+            _delete(c, ids, files)
+        return len(ids), len(rows) == size
+
+    return work
 
 
 def prune_occurrences(
@@ -200,6 +272,7 @@ def prune_occurrences(
     """Keep the newest `keep` occurrence records of each schedule (a record may stand for a range)."""
     stats = stats if stats is not None else PruneStats()
     conn = db.connection()
+    own = deleter is None
     deleter = deleter or _Deleter(conn, stats, batch, sleep)
     # Occurrences are only ever added (a range grows in its newest record): above the newest id
     # nothing can appear that an earlier pass missed.
@@ -211,23 +284,27 @@ def prune_occurrences(
     else:
         schedules = sorted(set(_ids(conn.execute("SELECT schedule_id FROM occurrence WHERE id > ?", (mark,)))))
     before = stats.occurrences
-    for sid in schedules:
-        stats.schedules_checked += 1
-        cut = conn.execute(
-            "SELECT id FROM occurrence WHERE schedule_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", (sid, keep - 1)
-        ).fetchone()
-        if cut is None:
-            continue
+    try:
+        for sid in schedules:
+            stats.schedules_checked += 1
+            cut = conn.execute(
+                "SELECT id FROM occurrence WHERE schedule_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", (sid, keep - 1)
+            ).fetchone()
+            if cut is None:
+                continue
 
-        def work(c: Any, size: int, sid: int = sid, cut: int = cut[0]) -> int:
-            cur = c.execute(
-                "DELETE FROM occurrence WHERE id IN "
-                "(SELECT id FROM occurrence WHERE schedule_id = ? AND id < ? ORDER BY id LIMIT ?)",
-                (sid, cut, size),
-            )
-            return int(cur.rowcount)
+            def work(c: Any, size: int, sid: int = sid, cut: int = cut[0]) -> tuple[int, bool]:
+                cur = c.execute(
+                    "DELETE FROM occurrence WHERE id IN "
+                    "(SELECT id FROM occurrence WHERE schedule_id = ? AND id < ? ORDER BY id LIMIT ?)",
+                    (sid, cut, size),
+                )
+                return int(cur.rowcount), cur.rowcount == size
 
-        stats.occurrences += deleter.run(work)
+            stats.occurrences += deleter.run(work)
+    finally:
+        if own:
+            deleter.__exit__(None, None, None)
     if newest != mark:
         _write_mark(conn, "occurrence", keep, newest)
     return stats.occurrences - before
