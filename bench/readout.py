@@ -18,7 +18,6 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _jobs import run_job  # noqa: E402
+from _jobs import drawn_event  # noqa: E402
 from si_simulator import SimCard, StationSimulator  # noqa: E402
 
 from t4o_tui.config import data_dir_for  # noqa: E402
@@ -37,9 +36,8 @@ from t4o_tui.engine.runs import cancel_run, enqueue_run, get_run  # noqa: E402
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions  # noqa: E402
 from t4o_tui.engine.tasks import create_task  # noqa: E402
 from t4o_tui.jobs.timing_data import load_race  # noqa: E402
-from t4o_tui.orienteering import synthetic  # noqa: E402
 from t4o_tui.store.db import open_database  # noqa: E402
-from t4o_tui.store.models import Class, Result, StationData  # noqa: E402
+from t4o_tui.store.models import Result, StationData  # noqa: E402
 
 KINDS = (("SI5", 200_001), ("SI6", 500_001), ("SI8", 2_000_001), ("SI9", 1_000_001), ("SI10", 7_000_001),
          ("SI11", 9_000_001), ("SIAC", 8_000_001))
@@ -55,23 +53,11 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=1000)
     ap.add_argument("--no-printer", action="store_true", help="HTML tickets only")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="t4o-bench-readout-"))
     zone = ZoneInfo("Europe/Oslo")
     first = (datetime.now(zone) - timedelta(hours=3)).replace(second=0, microsecond=0)
-    ev = synthetic.make_event(seed=5, entries=args.n, date=first.date(), first_start=first, tz=zone)
-    (tmp / "entries.xml").write_bytes(synthetic.entry_list_xml(ev))
-    (tmp / "courses.xml").write_bytes(synthetic.course_data_xml(ev))
-    db_path = tmp / "event.sqlite"
-    db = open_database(db_path)
-    run_job(db, db_path, "import-entries", {"file": str(tmp / "entries.xml")})
-    run_job(db, db_path, "import-courses", {"file": str(tmp / "courses.xml")})
-    with db.atomic():
-        for i, c in enumerate(Class.select().order_by(Class.name)):
-            # Starts a second apart so that every runner has started before the readouts.
-            c.first_start, c.start_interval, c.bib_start, c.max_time = first.timestamp(), 1, 10000 * (i + 1), 6 * 3600
-            c.save()
-    run_job(db, db_path, "create-starts", {})
-    run_job(db, db_path, "assign-starts", {"seed": "1"})
+    # Starts a second apart so that every runner has started before the readouts.
+    tmp, db, db_path = drawn_event("t4o-bench-readout-", first, zone, seed=5, entries=args.n, start_interval=1,
+                                   max_time=6 * 3600)
 
     # A card of each type in turn for every entry (replacing the synthetic ones), and the card as punched.
     conn = db.connection()

@@ -132,38 +132,19 @@ def results_page(target: int = 45_000) -> bytes:
 
 def setup(folder: Path) -> dict[str, Any]:
     """Fresh database, the Test task run once, its file replaced by the page; a share link."""
-    import asyncio
     import logging
 
-    from t4o_tui.config import data_dir_for
-    from t4o_tui.engine.job import install_jobs
-    from t4o_tui.engine.runs import enqueue_run, get_run
-    from t4o_tui.engine.runtime import Runtime, RuntimeOptions
-    from t4o_tui.engine.tasks import create_task
-    from t4o_tui.jobs.registry import REGISTRY
+    from _jobs import run_job  # it hands the engine its jobs, as an entry point does
+
     from t4o_tui.share import links
     from t4o_tui.store.db import open_database
     from t4o_tui.store.models import Artifact
 
-    install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)
     db_path = folder / "event.sqlite"
     db = open_database(db_path)
-    create_task("Results", "test", {"seconds": 0, "write_file": True})
-    rid = enqueue_run(db, "Results")
-
-    async def produce() -> None:
-        rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(poll=0.02, scheduler=False))
-        await rt.start()
-        while (await asyncio.to_thread(get_run, db, rid)).status in ("queued", "running"):
-            await asyncio.sleep(0.02)
-        await rt.stop()
-
-    asyncio.run(produce())
-    db.connect(reuse_if_open=True)
-    if get_run(db, rid).status != "succeeded":
-        raise SystemExit("set-up: the Test run did not succeed")
-    art = Artifact.get(Artifact.run == rid)
+    run, _ = run_job(db, db_path, "test", {"seconds": 0, "write_file": True}, name="Results")
+    art = Artifact.get(Artifact.run == run.id)
     page = results_page()
     Path(art.path).write_bytes(page)
     art.size, art.name, art.media_type = len(page), "results.html", "text/html"

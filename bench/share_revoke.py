@@ -29,32 +29,15 @@ def main() -> None:
     os.environ["T4O_TUI_CONFIG"] = str(folder / "config.toml")  # never the developer's own
 
     import aiohttp
+    from _jobs import run_job  # after T4O_TUI_CONFIG is set: it hands the engine its jobs
 
-    from t4o_tui.config import data_dir_for
-    from t4o_tui.engine.job import install_jobs
-    from t4o_tui.engine.runs import enqueue_run, get_run
-    from t4o_tui.engine.runtime import Runtime, RuntimeOptions
-    from t4o_tui.engine.tasks import create_task
-    from t4o_tui.jobs.registry import REGISTRY
     from t4o_tui.share import links
     from t4o_tui.share.server import ShareServer
     from t4o_tui.store.db import open_database
 
-    install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
     path = folder / "event.sqlite"
     db = open_database(path)
-    create_task("Results", "test", {"seconds": 0, "write_file": True})
-    rid = enqueue_run(db, "Results")
-
-    async def produce() -> None:
-        rt = Runtime(db, data_dir=data_dir_for(path), options=RuntimeOptions(poll=0.02, scheduler=False))
-        await rt.start()
-        while (await asyncio.to_thread(get_run, db, rid)).status in ("queued", "running"):
-            await asyncio.sleep(0.02)
-        await rt.stop()
-
-    asyncio.run(produce())
-    db.connect(reuse_if_open=True)
+    run_job(db, path, "test", {"seconds": 0, "write_file": True}, name="Results")  # the file the links serve
     delays: list[float] = []
 
     async def measure() -> None:

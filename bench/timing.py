@@ -20,11 +20,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _jobs import run_job  # noqa: E402
+from _jobs import drawn_event, run_job  # noqa: E402
 
-from t4o_tui.orienteering import synthetic  # noqa: E402
 from t4o_tui.store.db import open_database  # noqa: E402
-from t4o_tui.store.models import Class, Result, StationData  # noqa: E402
+from t4o_tui.store.models import Result, StationData  # noqa: E402
 
 
 def main() -> None:
@@ -40,22 +39,10 @@ def main() -> None:
 
 
 def individual(args: argparse.Namespace) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="t4o-bench-timing-"))
     zone = ZoneInfo("Europe/Oslo")
     first = (datetime.now(zone) - timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
-    ev = synthetic.make_event(seed=2, entries=args.n, date=first.date(), first_start=first, tz=zone)
-    (tmp / "entries.xml").write_bytes(synthetic.entry_list_xml(ev))
-    (tmp / "courses.xml").write_bytes(synthetic.course_data_xml(ev))
-    db_path = tmp / "event.sqlite"
-    db = open_database(db_path)
-    run_job(db, db_path, "import-entries", {"file": str(tmp / "entries.xml")})
-    run_job(db, db_path, "import-courses", {"file": str(tmp / "courses.xml")})
-    with db.atomic():
-        for i, c in enumerate(Class.select().order_by(Class.name)):
-            c.first_start, c.start_interval, c.bib_start, c.max_time = first.timestamp(), 4, 10000 * (i + 1), 4 * 3600
-            c.save()
-    run_job(db, db_path, "create-starts", {})
-    run_job(db, db_path, "assign-starts", {"seed": "1"})
+    tmp, db, db_path = drawn_event("t4o-bench-timing-", first, zone, seed=2, entries=args.n, start_interval=4,
+                                   max_time=4 * 3600)
     figures: dict[str, float] = {}
     _, figures["simulate_readouts"] = run_job(db, db_path, "test-timing", {"test_event": True, "results_per_run": args.n,
                                                                             "missing_probability": 0.05})
