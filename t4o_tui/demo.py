@@ -24,7 +24,7 @@ import peewee
 
 from t4o_tui.config import data_dir_for
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
-from t4o_tui.engine.schedules import ScheduleInput, add_schedule
+from t4o_tui.engine.schedules import ScheduleInput, add_schedules
 from t4o_tui.engine.tasks import create_task
 from t4o_tui.orienteering import synthetic
 from t4o_tui.share.links import create_share, share_url
@@ -144,12 +144,14 @@ def build_demo(db: peewee.Database, data_dir: Path | None = None, *, clock: Cloc
             if not Task.select().where(Task.name == name).exists():
                 create_task(name, job, _settings(settings, folder, now), direct=direct)
                 created.append(name)
+        fresh = []
         for task_name, fields in SCHEDULES:
             task = Task.get(Task.name == task_name)
             # A demo reopened days later gets fresh schedules once the old ones have expired.
             if not Schedule.select().where(Schedule.task == task, Schedule.expiry > now).exists():
-                add_schedule(db, ScheduleInput(task=task.id, start=now, expiry=now + DAYS * 86400, tz=local_zone_name(),
-                                               **fields), clock=clock)
+                fresh.append(ScheduleInput(task=task.id, start=now, expiry=now + DAYS * 86400, tz=local_zone_name(),
+                                           **fields))
+        add_schedules(db, fresh, clock=clock)  # all checked first, then written together
         for task_name, label in SHARED_TASKS:
             task = Task.get(Task.name == task_name)
             if not Share.select().where(Share.task == task, Share.revoked == False).exists():  # noqa: E712
