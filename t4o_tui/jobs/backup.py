@@ -8,6 +8,8 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from glob import glob
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -27,6 +29,34 @@ LATEST_FILES_SQL = (
     "SELECT a.path FROM artifact a WHERE a.id IN (SELECT max(a2.id) FROM artifact a2 JOIN run r ON r.id = a2.run_id "
     "WHERE r.status = 'succeeded' GROUP BY a2.task_id)"
 )
+
+
+def _target(ctx: RunContext, folder: Path, stem: str, suffix: str) -> tuple[Path, Path]:
+    """The new copy's name in `folder` (created if need be), and the temporary file written first."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JobError(f"cannot create backup folder {folder}: {exc.strerror}") from None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target = folder / f"{PREFIX}{stem}-{stamp}-run{ctx.run_id}{suffix}"
+    return target, target.with_name(target.name + ".part")
+
+
+@contextmanager
+def _writing(folder: Path, tmp: Path, target: Path) -> Iterator[None]:
+    """The body writes `tmp`; then it is synced and renamed to `target`, so a copy is whole or
+    absent. On any failure (a cancel too) the temporary file goes; OSError becomes one line."""
+    try:
+        yield
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise JobError(f"backup to {folder} failed: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class BackupJob(Job):
@@ -58,15 +88,9 @@ class BackupJob(Job):
             return
         source_path = Path(str(ctx.db.database))
         folder = Path(ctx.settings.get("folder") or source_path.parent / "backups")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise JobError(f"cannot create backup folder {folder}: {exc.strerror}") from None
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        target = folder / f"{PREFIX}{source_path.stem}-{stamp}-run{ctx.run_id}{SUFFIX}"
-        tmp = target.with_name(target.name + ".part")
+        target, tmp = _target(ctx, folder, source_path.stem, SUFFIX)
         ctx.info(f"copying {source_path} to {target}")
-        try:
+        with _writing(folder, tmp, target):
             dest = sqlite3.connect(str(tmp))
             try:
                 src = ctx.db.connection()
@@ -79,19 +103,7 @@ class BackupJob(Job):
                 dest.execute("PRAGMA journal_mode=DELETE")
             finally:
                 dest.close()
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise JobError(f"backup to {folder} failed: {exc.strerror or exc}") from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        size = target.stat().st_size
-        ctx.info(f"backup written: {target.name} ({size} bytes)")
-        ctx.register_output(target, self.produces or "application/octet-stream")
-        self._prune(ctx, folder, target, source_path.stem, int(ctx.settings.get("keep", 10)))
+        self._done(ctx, folder, target, source_path.stem, self.produces or "application/octet-stream", SUFFIX)
 
     def _run_pg_dump(self, ctx: RunContext) -> None:
         """A PostgreSQL database is copied by pg_dump (one consistent snapshot, custom format)."""
@@ -108,15 +120,9 @@ class BackupJob(Job):
             netloc = (parts.username or "") + "@" + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
             parts = parts._replace(netloc=netloc)
         folder = Path(ctx.settings.get("folder") or ctx.data_dir / "backups")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise JobError(f"cannot create backup folder {folder}: {exc.strerror}") from None
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        target = folder / f"{PREFIX}{name}-{stamp}-run{ctx.run_id}{PG_SUFFIX}"
-        tmp = target.with_name(target.name + ".part")
+        target, tmp = _target(ctx, folder, name, PG_SUFFIX)
         ctx.info(f"copying PostgreSQL database {name} to {target} with {pg_dump}")
-        try:
+        with _writing(folder, tmp, target):
             proc = subprocess.Popen(
                 [pg_dump, "--format=custom", "--no-password", f"--file={tmp}", f"--dbname={urlunsplit(parts)}"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
@@ -136,18 +142,13 @@ class BackupJob(Job):
             if proc.returncode != 0:
                 first = next((line for line in err.splitlines() if line.strip()), f"exit status {proc.returncode}")
                 raise JobError(f"pg_dump failed: {first.removeprefix('pg_dump: ').removeprefix('error: ')}")
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise JobError(f"backup to {folder} failed: {exc.strerror or exc}") from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        self._done(ctx, folder, target, name, "application/octet-stream", PG_SUFFIX)
+
+    def _done(self, ctx: RunContext, folder: Path, target: Path, stem: str, mime: str, suffix: str) -> None:
+        """The new copy recorded as the run's file, and the old ones pruned."""
         ctx.info(f"backup written: {target.name} ({target.stat().st_size} bytes)")
-        ctx.register_output(target, "application/octet-stream")
-        self._prune(ctx, folder, target, name, int(ctx.settings.get("keep", 10)), suffix=PG_SUFFIX)
+        ctx.register_output(target, mime)
+        self._prune(ctx, folder, target, stem, int(ctx.settings.get("keep", 10)), suffix=suffix)
 
     @staticmethod
     def _prune(ctx: RunContext, folder: Path, new: Path, stem: str, keep: int, suffix: str = SUFFIX) -> None:
