@@ -508,6 +508,36 @@ def test_the_text_writer_gives_the_same_person_results_as_the_element_writer():
         assert etree.tostring(wrapper, method="c14n") == etree.tostring(parsed, method="c14n")
 
 
+def test_the_text_writer_gives_the_same_person_starts_as_the_element_writer():
+    """write_start_list writes PersonStarts as text for speed (issue 19); it must be the same XML."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from lxml import etree
+
+    from t4o_tui.orienteering import iof_write as w
+    from t4o_tui.orienteering.model import Card, Course, Organisation, Person, StartRecord
+
+    tz = ZoneInfo("Europe/Oslo")
+    at = dt.datetime(2026, 6, 6, 10, 0, 12, 300_000, tzinfo=tz)
+    club = Organisation('IL "Tyrving" & <Co>', "ILT", "NOR", {"Norway": "5"})
+    starts = [
+        StartRecord(person=Person("Åse & Co", "<Ødegård>", "F", dt.date(1990, 1, 2), None, "NOR", {"Norway": "12", "": "x"}),
+                    organisation=club, bib="101", start_time=at, course=Course("A", 3200, 120, ids={"": "7"}),
+                    card=Card("1234567", "SI"), entry_id="E1", race_number=1),
+        StartRecord(person=Person("Bo", "B"), organisation=club, start_time=at),
+        StartRecord(person=None, bib="999", start_time=at),  # a vacant start
+        StartRecord(person=Person("Cy", "C\x01"), card=Card("7")),
+    ]
+    orgs: dict[int, str] = {}
+    for resolution in (1.0, 0.1):
+        for s in starts:
+            wrapper = etree.Element(f"{{{w.IOF_NS}}}w", nsmap={None: w.IOF_NS})
+            w.add_person_start(wrapper, s, resolution)
+            parsed = etree.fromstring(f'<w xmlns="{w.IOF_NS}">{w.person_start_xml(s, resolution, orgs)}</w>')
+            assert etree.tostring(wrapper, method="c14n") == etree.tostring(parsed, method="c14n")
+
+
 # ---- StartList: the event's time resolution (issue 16) ------------------------------------------
 
 
