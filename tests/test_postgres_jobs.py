@@ -341,7 +341,8 @@ def test_the_official_examples_import_into_the_same_rows(pg_url, tmp_path):
     """The official IOF examples, imported one after another, leave the same rows on both backends."""
     steps = [("import-classes", "ClassList.xml"), ("import-courses", "CourseData_Individual_Step2.xml"),
              ("import-entries", "EntryList1.xml"), ("import-entries", "EntryList2.xml"),
-             ("create-starts", "StartList1.xml"), ("import-courses", "CourseData_Individual_Step4.xml")]
+             ("create-starts", "StartList1.xml"), ("import-courses", "CourseData_Individual_Step4.xml"),
+             ("import-results", "ResultList1.xml"), ("import-results", "ResultList2.xml")]
     dumps = []
     for name, target in (("sqlite", str(tmp_path / "event.db")), ("postgresql", pg_url)):
         db = open_database(target)
@@ -355,7 +356,7 @@ def test_the_official_examples_import_into_the_same_rows(pg_url, tmp_path):
         finally:
             db.close()
     lite, pg = dumps
-    assert lite["entry"] and lite["start"] and lite["course_control"]
+    assert lite["entry"] and lite["start"] and lite["course_control"] and lite["result"]
     assert {t: rows for t, rows in pg.items() if rows != lite[t]} == {}
 
 
@@ -376,12 +377,15 @@ def _rows(db: peewee.Database) -> dict[str, list[tuple[Any, ...]]]:
         "card": q("SELECT number, card_type, rental FROM card ORDER BY number, card_type"),
         "entry": q("SELECT p.given, p.family, c.name, o.name, e.identifier, e.identifier_type, e.status, e.bib "
                    "FROM entry e LEFT JOIN person p ON p.id = e.person_id LEFT JOIN class c ON c.id = e.class_id "
-                   "LEFT JOIN organisation o ON o.id = e.organisation_id ORDER BY 5, 1, 2"),
+                   "LEFT JOIN organisation o ON o.id = e.organisation_id ORDER BY e.identifier IS NOT NULL, 5, 1, 2"),
         "entry_card": q("SELECT e.identifier, cd.number FROM entry_card ec JOIN entry e ON e.id = ec.entry_id "
                         "JOIN card cd ON cd.id = ec.card_id ORDER BY 1, 2"),
         "start": q("SELECT c.name, s.bib, s.start_time, co.name, p.family FROM start s JOIN class c ON c.id = s.class_id "
                    "LEFT JOIN course co ON co.id = s.course_id LEFT JOIN entry e ON e.id = s.entry_id "
                    "LEFT JOIN person p ON p.id = e.person_id ORDER BY 1, 3, 2, 5"),
+        "result": q("SELECT p.family, p.given, c.name, r.status, r.start_time, r.finish_time, r.time, r.splits "
+                    "FROM result r JOIN entry e ON e.id = r.entry_id LEFT JOIN person p ON p.id = e.person_id "
+                    "LEFT JOIN class c ON c.id = e.class_id ORDER BY 1, 2, 3, 5"),
     }
 
 
@@ -410,6 +414,12 @@ def test_text_sorts_and_compares_as_on_sqlite_whatever_the_server_locale(pg_admi
                 classes = [Class.create(race=race, name=n) for n in names]
                 for i, bib in enumerate(bibs):
                     Start.create(race=race, klass=classes[i], bib=bib)
+                # Entries with and without a class and a start: the entry list puts the missing first.
+                for n, (klass, start) in enumerate([(0, 600.0), (0, None), (None, None), (1, 60.0), (0, 300.0)]):
+                    e = Entry.create(race=race, klass=None if klass is None else classes[klass], bib=f"e{n}",
+                                     created_at=0, updated_at=0)
+                    if start is not None:
+                        Start.create(race=race, klass=classes[klass or 0], bib=f"e{n}", start_time=start, entry=e)
 
                 def q(sql: str, *a: Any, db: peewee.Database = db) -> list[Any]:
                     return [r[0] for r in db.execute_sql(sql, a).fetchall()]
@@ -420,9 +430,10 @@ def test_text_sorts_and_compares_as_on_sqlite_whatever_the_server_locale(pg_admi
                     "nocase h21": q(f"SELECT name FROM class WHERE {b.nocase('name')} = {b.nocase('?')} ORDER BY name",
                                     "h21"),
                     "nocase ä": q(f"SELECT name FROM class WHERE {b.nocase('name')} = {b.nocase('?')} ORDER BY name", "Ä"),
-                    "bibs": q(f"SELECT {b.cast_int('bib')} FROM start ORDER BY id"),
+                    "bibs": q(f"SELECT {b.cast_int('bib')} FROM start WHERE entry_id IS NULL ORDER BY id"),
                     "cards": q(f"SELECT {b.group_concat('name', chr(39) + '+' + chr(39))} FROM "
                                "(SELECT name FROM class WHERE substr(name, 1, 1) = 'H' ORDER BY name) x"),
+                    "entry list": [(x.bib, x.class_name) for x in event_lists.entry_lines(db, race)],
                     "greatest": q(f"SELECT {b.greatest('count(*)', '20')} - {b.least('count(*)', '3')} FROM class"),
                 })
             finally:
@@ -434,6 +445,7 @@ def test_text_sorts_and_compares_as_on_sqlite_whatever_the_server_locale(pg_admi
     assert lite["order"] == sorted(names)  # SQLite's BINARY: code point order
     assert lite["nocase h21"] == ["H21", "h21"] and lite["nocase ä"] == ["Ä"]  # NOCASE folds ASCII only
     assert lite["bibs"] == [12, 7, 0, 0, None, 12, 5, -3]
+    assert lite["entry list"] == [("e2", ""), ("e3", "B"), ("e1", "b"), ("e4", "b"), ("e0", "b")]
     assert pg == lite
 
 

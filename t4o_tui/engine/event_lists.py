@@ -106,7 +106,9 @@ def entry_lines(db: peewee.Database, race_id: int) -> list[EntryLine]:
         "WHERE ec.entry_id = e.id), ''), s.start_time, COALESCE(r.status, e.status) "
         "FROM entry e LEFT JOIN person p ON p.id = e.person_id LEFT JOIN organisation o ON o.id = e.organisation_id "
         "LEFT JOIN class c ON c.id = e.class_id LEFT JOIN start s ON s.entry_id = e.id "
-        "LEFT JOIN result r ON r.entry_id = e.id WHERE e.race_id = ? ORDER BY c.name, s.start_time, e.id",
+        # NULLs (no class, no start) first on both backends: PostgreSQL sorts them last unless told.
+        "LEFT JOIN result r ON r.entry_id = e.id WHERE e.race_id = ? "
+        "ORDER BY c.name IS NOT NULL, c.name, s.start_time IS NOT NULL, s.start_time, e.id",
         (race_id,)).fetchall()
     return [EntryLine(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
