@@ -360,6 +360,37 @@ def test_the_official_examples_import_into_the_same_rows(pg_url, tmp_path):
     assert {t: rows for t, rows in pg.items() if rows != lite[t]} == {}
 
 
+@needs_iof
+def test_the_official_relay_examples_import_into_the_same_teams(pg_url, tmp_path):
+    relay = ["ClassList_Relay_Step1.xml", "CourseData_Relay_Step2.xml", "StartList_Relay_Step3.xml",
+             "CourseData_Relay_Step4.xml"]
+    dumps = []
+    for name, target in (("sqlite", str(tmp_path / "event.db")), ("postgresql", pg_url)):
+        db = open_database(target)
+        try:
+            for example in relay:
+                ok(db, tmp_path / name, "import-relay-entries", {"file": str(EXAMPLES / example)}, name=example)
+            prep = ok(db, tmp_path / name, "prepare-relay", {"classes": ["Men Open"], "forking": "keep"}, name="prep")
+            assert "(bib 2) leg 3: no runner" in log_text(db, prep)
+            q = lambda sql, db=db: [tuple(r) for r in db.execute_sql(sql).fetchall()]  # noqa: E731
+            dumps.append({
+                "legs": q("SELECT c.name, l.leg, l.runners, l.min_runners, l.parallel, l.restart, co.name FROM relay_leg l "
+                          "JOIN class c ON c.id = l.class_id LEFT JOIN relay_leg_course lc ON lc.relay_leg_id = l.id "
+                          "LEFT JOIN course co ON co.id = lc.course_id ORDER BY 1, 2, 7"),
+                "members": q("SELECT t.bib, t.name, m.leg, m.leg_order, p.family, co.name FROM team_member m "
+                             "JOIN team t ON t.id = m.team_id LEFT JOIN entry e ON e.id = m.entry_id "
+                             "LEFT JOIN person p ON p.id = e.person_id LEFT JOIN course co ON co.id = m.course_id "
+                             "ORDER BY 1, 3, 4"),
+                "clubs": q("SELECT t.name, x.seq, o.name FROM team_organisation x JOIN team t ON t.id = x.team_id "
+                           "JOIN organisation o ON o.id = x.organisation_id ORDER BY 1, 2"),
+            })
+        finally:
+            db.close()
+    lite, pg = dumps
+    assert len(lite["members"]) == 10 and lite["legs"]
+    assert pg == lite
+
+
 def _rows(db: peewee.Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every event table's rows with the row ids replaced by what they point at (names, numbers)."""
     q = lambda sql: [tuple(r) for r in db.execute_sql(sql).fetchall()]  # noqa: E731
