@@ -20,6 +20,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -425,9 +426,10 @@ def test_text_sorts_and_compares_as_on_sqlite_whatever_the_server_locale(pg_admi
     database whose own collation is a language's (en-US: 'a' < 'Ä' < 'A-1' < 'b' < 'B')."""
     import psycopg
 
-    name = "t4o_icu_" + tmp_path.name[-8:].replace("-", "_").lower()
+    name = "t4o_icu_" + uuid.uuid4().hex[:12]
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        major = int(str(admin.execute("SHOW server_version_num").fetchone()[0])) // 10000
+        row = admin.execute("SHOW server_version_num").fetchone()
+        major = int(str(row[0] if row else 0)) // 10000
         if major < 15:
             pytest.skip(f"PostgreSQL {major}: a database's ICU collation needs 15")
         admin.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
