@@ -25,6 +25,7 @@ from t4o_tui.engine.corrections import (
 from t4o_tui.jobs.result_list import clock
 from t4o_tui.tui.format import clip, stamp
 from t4o_tui.tui.keys import bindings
+from t4o_tui.tui.screens.base import PollingScreen
 from t4o_tui.tui.screens.dialog import CheckError, FormDialog
 from t4o_tui.tui.widgets.fields import Field
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
@@ -251,3 +252,16 @@ async def open_correction(app: Any, entry_id: int) -> bool:
         app.notify(exc.message, severity="warning")
         return False
     return bool(await app.push_screen_wait(CorrectionScreen(data)))
+
+
+def correct_entry(screen: PollingScreen, entry_id: int) -> None:
+    """The correction dialog for a runner picked in a list screen (Event, Results, In forest);
+    the list refreshes once something was saved or undone."""
+    if screen.t4o.refuse_readonly("correct results"):
+        return
+
+    async def correct() -> None:
+        if await open_correction(screen.t4o, entry_id):
+            screen.poll_now()
+
+    screen.t4o.run_safely(correct(), "Correcting the result")

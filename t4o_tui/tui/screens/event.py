@@ -20,7 +20,7 @@ from t4o_tui.engine.event_setup import RaceInfo, SetupError, find_class
 from t4o_tui.tui.format import clip, stamp
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.class_timing import ClassTimingData, ClassTimingScreen
-from t4o_tui.tui.screens.correction import open_correction
+from t4o_tui.tui.screens.correction import correct_entry
 from t4o_tui.tui.screens.entry_edit import EntryEditScreen
 from t4o_tui.tui.screens.race_view import RaceViewScreen, choose_race
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
@@ -161,13 +161,7 @@ class EventScreen(RaceViewScreen):
         if self.tab != "entries" or key is None:
             self.notify("Select an entry (t switches to Entries).", severity="warning")
             return
-        if self.t4o.refuse_readonly("correct results"):
-            return
-        self.t4o.run_safely(self._correct(int(key)), "Correcting the result")
-
-    async def _correct(self, entry_id: int) -> None:
-        if await open_correction(self.t4o, entry_id):
-            self.poll_now()
+        correct_entry(self, int(key))
 
     def action_edit_class(self) -> None:
         key = self.query_one(LiveTable).selected_key

@@ -16,7 +16,7 @@ from t4o_tui.engine.forest import ForestData, OutRunner, forest
 from t4o_tui.jobs.result_list import clock
 from t4o_tui.tui.format import clip, stamp
 from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.screens.correction import open_correction
+from t4o_tui.tui.screens.correction import correct_entry
 from t4o_tui.tui.screens.view import ViewScreen
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
@@ -82,13 +82,7 @@ class InForestScreen(ViewScreen):
         if key is None:
             self.notify("Select a runner to correct.", severity="warning")
             return
-        if self.t4o.refuse_readonly("correct results"):
-            return
-        self.t4o.run_safely(self._correct(int(key)), "Correcting the result")
-
-    async def _correct(self, entry_id: int) -> None:
-        if await open_correction(self.t4o, entry_id):
-            self.poll_now()
+        correct_entry(self, int(key))
 
     def _class(self, r: OutRunner) -> str:
         assert self._data is not None

@@ -15,7 +15,7 @@ from t4o_tui.engine.corrections import short_status
 from t4o_tui.jobs.result_view import ResultsData, load_results
 from t4o_tui.tui.format import clip
 from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.screens.correction import open_correction
+from t4o_tui.tui.screens.correction import correct_entry
 from t4o_tui.tui.screens.race_view import RaceViewScreen
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
@@ -117,10 +117,4 @@ class ResultsScreen(RaceViewScreen):
             self.notify("Select a runner to correct (a relay team's legs are corrected from Event).",
                         severity="warning")
             return
-        if self.t4o.refuse_readonly("correct results"):
-            return
-        self.t4o.run_safely(self._correct(int(key)), "Correcting the result")
-
-    async def _correct(self, entry_id: int) -> None:
-        if await open_correction(self.t4o, entry_id):
-            self.poll_now()
+        correct_entry(self, int(key))
