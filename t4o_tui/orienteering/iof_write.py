@@ -267,10 +267,7 @@ def write_start_list(
             # As for the ResultList: a marker now, the class's PersonStarts as text after serialising.
             el.append(etree.Comment(f"t4o-starts-{len(texts)}"))
             texts.append("".join(person_start_xml(s, time_resolution, orgs) for s in cs.starts).encode("utf-8"))
-    out = to_bytes(root)
-    for i, text in enumerate(texts):
-        out = out.replace(f"<!--t4o-starts-{i}-->".encode(), text, 1)
-    return out
+    return _filled(to_bytes(root), "t4o-starts", texts)
 
 
 # ---- EntryList, ClassList, CourseData -------------------------------------------------------------
@@ -738,10 +735,21 @@ def write_result_list(
             # our own, already escaped text only to serialise it again would double the work.
             el.append(etree.Comment(f"t4o-results-{len(texts)}"))
             texts.append("".join(person_result_xml(r, cr.course, orgs) for r in cr.results).encode("utf-8"))
-    out = to_bytes(root)
+    return _filled(to_bytes(root), "t4o-results", texts)
+
+
+def _filled(skeleton: bytes, marker: str, texts: list[bytes]) -> bytes:
+    """The serialised document with its markers <!--{marker}-{i}--> (in document order) replaced by
+    texts[i], joined once: a replace() per class copied the whole growing list each time."""
+    pieces: list[bytes] = []
+    pos = 0
     for i, text in enumerate(texts):
-        out = out.replace(f"<!--t4o-results-{i}-->".encode(), text, 1)
-    return out
+        tag = f"<!--{marker}-{i}-->".encode()
+        at = skeleton.index(tag, pos)
+        pieces += (skeleton[pos:at], text)
+        pos = at + len(tag)
+    pieces.append(skeleton[pos:])
+    return b"".join(pieces)
 
 
 @functools.lru_cache(maxsize=4)
