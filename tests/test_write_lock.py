@@ -222,3 +222,29 @@ def test_relay_teams_are_written_in_bounded_steps_and_again_change_nothing(db, d
     again = run_job(db, db_path, "import-relay-entries", {"file": str(f)}, timeout=300)
     assert again.status == "succeeded", again.error
     assert (Team.select().count(), TeamMember.select().count()) == (teams, teams * 7)
+
+
+def test_no_full_garbage_collection_stalls_the_worker_while_an_import_holds_its_rows():
+    import gc
+
+    from t4o_tui.jobs.steps import long_lived_rows
+
+    before = gc.get_threshold()
+    full: list[int] = []
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(note)
+    try:
+        with long_lived_rows():
+            with long_lived_rows():  # a second import at once (the other lane) leaves the first's rule alone
+                pass
+            assert gc.get_threshold()[2] > 10**8
+            rows = [(i, str(i), [i]) for i in range(300_000)]  # several full collections' worth, plain
+            assert len(rows) == 300_000
+        assert full == []
+    finally:
+        gc.callbacks.remove(note)
+    assert gc.get_threshold() == before

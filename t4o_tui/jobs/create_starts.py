@@ -22,7 +22,7 @@ from t4o_tui.jobs.event_data import (
     resolve_race,
 )
 from t4o_tui.jobs.import_entries import _Importer
-from t4o_tui.jobs.steps import StepWriter, StopReport
+from t4o_tui.jobs.steps import StepWriter, StopReport, long_lived_rows
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
@@ -163,9 +163,11 @@ class CreateStartsJob(Job):
             return
         # The file is read, parsed and checked before anything is written: a large file must not
         # hold the database (every other writer, the scheduler and the run's own lease wait on it).
-        rows = self._read_file(ctx, race, source)
-        with StopReport(StepWriter(ctx)) as writer:
-            self._write_file_rows(ctx, writer, race, rows)
+        # A large file's rows: no full garbage collection stalls the worker meanwhile (jobs/steps.py).
+        with long_lived_rows():
+            rows = self._read_file(ctx, race, source)
+            with StopReport(StepWriter(ctx)) as writer:
+                self._write_file_rows(ctx, writer, race, rows)
 
     def _from_settings(self, ctx: RunContext, conn: sqlite3.Connection, race: Race, classes: list[tuple]) -> None:  # type: ignore[type-arg]
         race_id = race.id

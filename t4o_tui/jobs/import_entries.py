@@ -31,7 +31,7 @@ from t4o_tui.jobs.event_data import (
     read_input,
     resolve_race,
 )
-from t4o_tui.jobs.steps import StepWriter, StopReport
+from t4o_tui.jobs.steps import StepWriter, StopReport, long_lived_rows
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
@@ -159,6 +159,11 @@ class ImportEntriesJob(Job):
     timeout = 600.0
 
     def run(self, ctx: RunContext) -> None:
+        # A large file's rows: no full garbage collection stalls the worker meanwhile (jobs/steps.py).
+        with long_lived_rows():
+            self._run(ctx)
+
+    def _run(self, ctx: RunContext) -> None:
         data = read_input(ctx)
         id_type = str(ctx.settings.get("id_type") or "Eventor")
         fmt = ctx.settings.get("format", "auto")

@@ -35,7 +35,7 @@ from t4o_tui.jobs import relay_timing
 from t4o_tui.jobs.event_data import FILE, RACE, event_zone, name_key, read_input, resolve_race
 from t4o_tui.jobs.import_entries import _Importer
 from t4o_tui.jobs.relay_store import RelayImportError, TeamImporter, load_relay
-from t4o_tui.jobs.steps import StepWriter, StopReport
+from t4o_tui.jobs.steps import StepWriter, StopReport, long_lived_rows
 from t4o_tui.orienteering import iof, relay
 from t4o_tui.orienteering import iof_relay as ir
 from t4o_tui.orienteering.entry_table import ABSENT, EntryRow
@@ -96,6 +96,11 @@ class ImportResultsJob(Job):
     timeout = 600.0
 
     def run(self, ctx: RunContext) -> None:
+        # A large file's rows: no full garbage collection stalls the worker meanwhile (jobs/steps.py).
+        with long_lived_rows():
+            self._run(ctx)
+
+    def _run(self, ctx: RunContext) -> None:
         data = read_input(ctx)
         try:
             # Clock times without an offset are the event's (as the other importers read them).

@@ -37,7 +37,7 @@ from t4o_tui.jobs.relay_store import (
 )
 from t4o_tui.jobs.relay_timing import ClassStanding, standings
 from t4o_tui.jobs.result_list import STATUS_WORDS, clock
-from t4o_tui.jobs.steps import StepWriter, StopReport
+from t4o_tui.jobs.steps import StepWriter, StopReport, long_lived_rows
 from t4o_tui.orienteering import html_lists, iof, relay
 from t4o_tui.orienteering import iof_relay as ir
 from t4o_tui.orienteering.entry_table import CellError, TableError, parse_start_time
@@ -123,6 +123,11 @@ class ImportRelayEntriesJob(Job):
     timeout = 600.0
 
     def run(self, ctx: RunContext) -> None:
+        # A large file's rows: no full garbage collection stalls the worker meanwhile (jobs/steps.py).
+        with long_lived_rows():
+            self._run(ctx)
+
+    def _run(self, ctx: RunContext) -> None:
         data = read_input(ctx)
         zone = event_zone()
         kind = _root(data)
