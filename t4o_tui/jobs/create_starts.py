@@ -19,6 +19,7 @@ from t4o_tui.jobs.event_data import (
     fill_race_data,
     name_key,
     read_input,
+    read_table,
     resolve_race,
 )
 from t4o_tui.jobs.import_entries import _Importer
@@ -27,7 +28,6 @@ from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
     EntryRow,
-    TableError,
     decode_text,
     export_aliases,
     read_entry_table,
@@ -246,12 +246,8 @@ class CreateStartsJob(Job):
         elif _names_runners(data):
             rows = CreateStartsJob._read_table_with_names(ctx, race, data)
         else:
-            try:
-                sf = read_start_file(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=zone)
-            except TableError as exc:
-                raise file_problems(ctx, [str(x) for x in exc.problems]) from None
-            for w in sf.warnings:
-                ctx.warning(w)
+            sf = read_table(ctx, lambda: read_start_file(data, race_date=date.fromisoformat(race.date) if race.date else None,
+                                                         tz=zone))
             rows = [FileStart(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
                               r.course_name, None) for r in sf.rows]
         ctx.info(f"{len(rows)} starts read from the file"
@@ -262,12 +258,8 @@ class CreateStartsJob(Job):
     def _read_table_with_names(ctx: RunContext, race: Race, data: bytes) -> list[FileStart]:
         """A CSV start list that names its runners, read as an entry table (the same columns)."""
         zone = event_zone(race)
-        try:
-            table = read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=zone)
-        except TableError as exc:
-            raise file_problems(ctx, [str(x) for x in exc.problems]) from None
-        for w in table.warnings:
-            ctx.warning(w)
+        table = read_table(ctx, lambda: read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None,
+                                                         tz=zone))
         if not any(c.split(":")[0] == "CLASS NAME" for c in table.columns):
             raise JobError(f"{ctx.settings['file']}: a start file needs a CLASS NAME column")
         rows: list[FileStart] = []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from t4o_tui.engine.job import JobError, RunContext
 from t4o_tui.engine.settings import Setting
+from t4o_tui.orienteering.entry_table import TableError
 from t4o_tui.orienteering.model import EventInfo
 from t4o_tui.store.models import Class, Event, Race
 from t4o_tui.timefmt import local_zone_name
@@ -199,6 +202,26 @@ class Progress:
         if self.n % self.every == 0:
             self.ctx.check()
             self.ctx.progress(self.n / self.total, f"{self.label} {self.n}/{self.total}")
+
+
+class _Read(Protocol):
+    @property
+    def warnings(self) -> Sequence[str]: ...
+
+
+ReadT = TypeVar("ReadT", bound=_Read)
+
+
+def read_table(ctx: RunContext, read: Callable[[], ReadT]) -> ReadT:
+    """A CSV file as `read` reads it (an entry table, a start file, a card list): its problems
+    become the run's error (file_problems), its warnings go to the run's log."""
+    try:
+        table = read()
+    except TableError as exc:
+        raise file_problems(ctx, [str(x) for x in exc.problems]) from None
+    for w in table.warnings:
+        ctx.warning(w)
+    return table
 
 
 def file_problems(ctx: RunContext, problems: list[str]) -> JobError:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from t4o_tui.engine.job import Job, JobError, RunContext
 from t4o_tui.engine.settings import Schema, Setting
-from t4o_tui.jobs.event_data import file_problems, read_input
+from t4o_tui.jobs.event_data import read_input, read_table
 from t4o_tui.orienteering.cards import CardLine, card_range, read_card_file
-from t4o_tui.orienteering.entry_table import TableError
 
 
 class ImportCardsJob(Job):
@@ -32,12 +31,7 @@ class ImportCardsJob(Job):
         s = ctx.settings
         lines: list[CardLine]
         if s.get("file"):
-            try:
-                parsed = read_card_file(read_input(ctx))
-            except TableError as exc:
-                raise file_problems(ctx, [str(x) for x in exc.problems]) from None
-            for w in parsed.warnings:
-                ctx.warning(w)
+            parsed = read_table(ctx, lambda: read_card_file(read_input(ctx)))
             lines = parsed.cards
         elif s.get("range_from") is not None and s.get("range_to") is not None:
             try:

@@ -25,10 +25,10 @@ from t4o_tui.jobs.event_data import (
     RACE,
     Progress,
     event_zone,
-    file_problems,
     fill_race_data,
     name_key,
     read_input,
+    read_table,
     resolve_race,
 )
 from t4o_tui.jobs.steps import StepWriter, StopReport, long_lived_rows
@@ -39,7 +39,6 @@ from t4o_tui.orienteering.entry_table import (
     EntryRow,
     EntryTable,
     NoValue,
-    TableError,
     read_entry_table,
 )
 from t4o_tui.orienteering.model import EntryList, EntryRecord
@@ -182,12 +181,8 @@ class ImportEntriesJob(Job):
         else:
             race = resolve_race(ctx, create=True)
             tz = event_zone(race)
-            try:
-                table = read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None, tz=tz)
-            except TableError as exc:
-                raise file_problems(ctx, [str(x) for x in exc.problems]) from None
-            for w in table.warnings:
-                ctx.warning(w)
+            table = read_table(ctx, lambda: read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None,
+                                                             tz=tz))
             rows = _identified_rows(ctx, table)
             ctx.info(f"table with {len(rows)} rows; columns: {', '.join(table.columns)}")
         _Importer(ctx, race.id, id_type).apply(rows)
