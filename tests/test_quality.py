@@ -78,6 +78,11 @@ WRONG_IMPORTS = {
     "tui-layers": ("tui/widgets/fields.py", "from t4o_tui.tui.app import T4oApp",
                    "t4o_tui.tui.widgets.fields -> t4o_tui.tui.app"),
 }
+# More wrong imports that a contract above must catch: the loops issue 12 broke stay broken.
+MORE_WRONG_IMPORTS = [
+    ("cli_event.py", "from t4o_tui import cli", "t4o_tui.cli_event -> t4o_tui.cli"),
+    ("tui/screens/base.py", "from t4o_tui.tui import app", "t4o_tui.tui.screens.base -> t4o_tui.tui.app"),
+]
 
 
 def test_import_contracts_fail_on_a_wrong_import(tmp_path):
@@ -85,7 +90,7 @@ def test_import_contracts_fail_on_a_wrong_import(tmp_path):
     assert set(WRONG_IMPORTS) == set(contracts), "each contract needs a wrong import that breaks it"
     shutil.copytree(ROOT / "t4o_tui", tmp_path / "t4o_tui", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    for rel, line, _ in WRONG_IMPORTS.values():
+    for rel, line, _ in [*WRONG_IMPORTS.values(), *MORE_WRONG_IMPORTS]:
         with (tmp_path / "t4o_tui" / rel).open("a") as f:
             f.write(f"\n{line}  # deliberately wrong\n")
     # A new top-level module that nobody placed in a layer.
@@ -95,6 +100,8 @@ def test_import_contracts_fail_on_a_wrong_import(tmp_path):
     assert f"Contracts: 0 kept, {len(contracts)} broken." in res.stdout, res.stdout
     for cid, (_, _, reported) in WRONG_IMPORTS.items():
         assert f"{contracts[cid]} BROKEN" in res.stdout
+        assert reported in res.stdout, res.stdout
+    for _, _, reported in MORE_WRONG_IMPORTS:
         assert reported in res.stdout, res.stdout
     assert "- t4o_tui.unplaced" in res.stdout
 
