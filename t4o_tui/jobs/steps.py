@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -69,6 +70,7 @@ class StepWriter:
         self.ctx = ctx
         self.steps = 0  # committed steps
         self.done: dict[str, list[int]] = {}  # what → [rows in committed steps, rows in all]
+        self.longest = 0.0  # seconds the longest step's transaction took, from BEGIN to COMMIT
 
     def write(self, what: str, items: Sequence[T], size: int, write: Callable[[Any, Sequence[T]], None]) -> None:
         """Write `items` `size` at a time: `write(conn, chunk)` runs inside each step's transaction."""
@@ -78,21 +80,33 @@ class StepWriter:
         for lo in range(0, len(items), size):
             chunk = items[lo:lo + size]
             self._pause()
+            began = time.monotonic()
             with ctx.transaction():
                 write(ctx.db.connection(), chunk)
-            self.steps += 1
+            self._stepped(began)
             count[0] += len(chunk)
 
     def step(self, write: Callable[[Any], None]) -> None:
         """One step of its own (a few rows: the classes a file brings, a batch of deletions)."""
         self._pause()
+        began = time.monotonic()
         with self.ctx.transaction():
             write(self.ctx.db.connection())
+        self._stepped(began)
+
+    def _stepped(self, began: float) -> None:
         self.steps += 1
+        self.longest = max(self.longest, time.monotonic() - began)
 
     def _pause(self) -> None:
         if self.steps:
             self.ctx.sleep(STEP_PAUSE_S)  # other writers' turn; raises RunCancelled when the run is stopped
+
+    def finished(self) -> None:
+        """Say in the run's log how the writes went: steps, and the longest (the write lock's longest hold)."""
+        if self.steps:
+            self.ctx.info(f"written in {self.steps} committed steps; the longest held the write lock "
+                          f"{self.longest * 1000:.0f} ms")
 
     def stopped(self) -> None:
         """Say in the run's log what a run that stops now leaves in the event."""
@@ -118,6 +132,7 @@ class StopReport:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if kind is None:
+            self.writer.finished()
             return
         if issubclass(kind, RunCancelled) or self.writer.steps:
             self.writer.stopped()
