@@ -162,7 +162,7 @@ def _schedule_parsers(sub: Any, common: _Parser) -> None:
     s = ssub.add_parser("pause", parents=[common], help="pause a schedule; passed times are recorded as 'paused'")
     s.add_argument("id", type=int)
     s.add_argument("--note", default=None)
-    s.add_argument("--until", metavar="TIME", help="resume by itself at this time")
+    s.add_argument("--until", metavar="TIME", help="resume by itself at this time (ISO 8601, now, +10m or a clock time such as 14:30)")
     s = ssub.add_parser("resume", parents=[common])
     s.add_argument("id", type=int)
     s = ssub.add_parser("delete", parents=[common])
@@ -559,7 +559,7 @@ def _invalid(exc: Any) -> CliError:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from t4o_tui.engine import schedules as svc
     from t4o_tui.engine.tasks import find_task
-    from t4o_tui.timefmt import iso, parse_instant
+    from t4o_tui.timefmt import iso
 
     cfg, db = open_db(args, readonly=args.schedule_command in ("show", "preview"))
     now = time.time()
@@ -586,7 +586,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
             until = None
             if args.until:
                 try:
-                    until = parse_instant(args.until, now)
+                    # the forms' one rule: ISO 8601, now, +10m or a clock time, held to the pause's bounds
+                    until = svc.parse_pause_until(args.until, now, None)
                 except ValueError as exc:
                     raise CliError(f"--until: {exc}") from None
             sch = svc.pause_schedule(db, args.id, note=args.note, until=until)

@@ -247,3 +247,15 @@ def test_the_schedulers_resume_reads_as_such_in_the_history(db, db_path, size):
         await until(pilot, lambda: "by the scheduler" in plain(detail), what="the resume's detail")
 
     scenario(db, db_path, body, size=size)
+
+
+def test_cli_pause_until_reads_what_the_forms_read(cli, db):
+    """`schedule pause --until` takes the pause dialog's forms (a clock time too) through the one parser."""
+    create_task("Backup", "test", {"seconds": 0})
+    cli("schedule", "add", "Backup", "--every", "10m", "--start", "now", "--expiry", "+5h", check=True)
+    cli("schedule", "pause", "1", "--until", "23:59:58", check=True)
+    until = Schedule.get_by_id(1).paused_until
+    at = datetime.fromtimestamp(until)
+    assert (at.hour, at.minute, at.second) == (23, 59, 58) and 0 < until - time.time() <= 86400
+    bad = cli("schedule", "pause", "1", "--until", "25:00")
+    assert bad.returncode != 0 and "--until:" in bad.stderr and "Traceback" not in bad.stderr
