@@ -127,6 +127,23 @@ def test_team_start_list_validates() -> None:
     assert [leg.max_runners for leg in doc.classes[0].legs] == [1, 2, 1]
 
 
+def test_team_start_list_at_tenths_carries_time_resolution_on_each_class_start() -> None:
+    """At 0.1 s the relay StartList says so as the individual one does: timeResolution on every
+    ClassStart (the only place the schema allows it) and start times keep their tenth."""
+    start = T0 + timedelta(milliseconds=500)
+    team = r.TeamStartOut("OK Linne 1", "1", (Organisation("OK Linne"),), (
+        r.TeamMemberStartOut(1, None, Person("Ola", "Berg"), start_time=start),
+        r.TeamMemberStartOut(2, 1, Person("Kari", "Dahl")), r.TeamMemberStartOut(2, 2, None),
+        r.TeamMemberStartOut(3, None, Person("Per", "Lie"))))
+    classes = [r.TeamClassStart(CLS, (team,), LEGS)]
+    xml = r.write_team_start_list(EVENT, classes, creator="t4o", create_time=NOW, time_resolution=0.1)
+    assert validate(xml, XSD) == []
+    assert xml.count(b'<ClassStart timeResolution="0.1">') == 1
+    assert f"<StartTime>{start.isoformat(timespec='milliseconds')[:21]}".encode() in xml
+    whole = r.write_team_start_list(EVENT, classes, creator="t4o", create_time=NOW)
+    assert b"timeResolution" not in whole and f"<StartTime>{T0.isoformat()}".encode() in whole
+
+
 def test_team_result_list_validates_with_overall_results() -> None:
     members = (
         r.TeamMemberResultOut(1, "OK", person=Person("Ola", "Berg"), start_time=T0, finish_time=T0 + timedelta(seconds=1800),

@@ -473,7 +473,8 @@ class RelayListJob(Job):
                     teams.append(ir.TeamStartOut(t.name, t.bib, tuple(o for n in t.clubs if (o := org(n))), tuple(smembers)))
                 out_s.append(ir.TeamClassStart(ClassDef(c.info.name), tuple(sorted(
                     teams, key=lambda x: (0, int(x.bib)) if x.bib and x.bib.isdigit() else (1, 0))), legs_of(c)))
-            return ir.write_team_start_list(event, out_s, creator=creator, create_time=now.astimezone(zone))
+            return ir.write_team_start_list(event, out_s, creator=creator, create_time=now.astimezone(zone),
+                                             time_resolution=res)
         out = []
         for c in classes:
             teams_out = []

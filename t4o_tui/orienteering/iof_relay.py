@@ -477,7 +477,8 @@ def _add_team(parent: El, tag: str, team: TeamStartOut | TeamResultOut) -> El:
     return t
 
 
-def _add_team_member(parent: El, tag: str, inner: str, m: TeamMemberStartOut | TeamMemberResultOut) -> El:
+def _add_team_member(parent: El, tag: str, inner: str, m: TeamMemberStartOut | TeamMemberResultOut,
+                     resolution: float = 1.0) -> El:
     """A TeamMemberStart/-Result and its Start/Result element, filled as far as both go alike
     (entry id, person, club; leg, leg order, bib, start time); the inner element is returned."""
     el = wr.sub(parent, tag)
@@ -494,12 +495,12 @@ def _add_team_member(parent: El, tag: str, inner: str, m: TeamMemberStartOut | T
     if m.bib:
         wr.sub(leg, "BibNumber", m.bib)
     if m.start_time is not None:
-        wr.sub(leg, "StartTime", wr.xml_datetime(m.start_time))
+        wr.sub(leg, "StartTime", wr.start_datetime(m.start_time, resolution))
     return leg
 
 
-def _add_team_member_start(parent: El, m: TeamMemberStartOut) -> None:
-    st = _add_team_member(parent, "TeamMemberStart", "Start", m)
+def _add_team_member_start(parent: El, m: TeamMemberStartOut, resolution: float) -> None:
+    st = _add_team_member(parent, "TeamMemberStart", "Start", m, resolution)
     if m.course is not None:
         wr.add_simple_course(st, m.course)
     if m.card is not None:
@@ -507,25 +508,30 @@ def _add_team_member_start(parent: El, m: TeamMemberStartOut) -> None:
 
 
 def write_team_start_list(event: EventInfo, classes: Sequence[TeamClassStart], *, creator: str,
-                          create_time: datetime, individual: Sequence[ClassStart] = ()) -> bytes:
+                          create_time: datetime, individual: Sequence[ClassStart] = (),
+                          time_resolution: float = 1.0) -> bytes:
     """An IOF XML 3.0 StartList: individual classes (PersonStart) first, then relay classes with a
-    TeamStart per team and a TeamMemberStart per runner (leg, leg order, start time when known)."""
+    TeamStart per team and a TeamMemberStart per runner (leg, leg order, start time when known).
+
+    As in the individual StartList, a resolution other than 1 s is written as `timeResolution` on
+    each ClassStart (the only place IOF XML 3.0 allows it) and start times keep their tenths."""
+    res_attr = f"{time_resolution:g}" if time_resolution != 1 else None
     root = wr.message_root("StartList", creator=creator, create_time=create_time)
     wr.add_event(root, event)
     for cs in individual:
-        el = wr.sub(root, "ClassStart")
+        el = wr.sub(root, "ClassStart", timeResolution=res_attr)
         wr.add_class(el, cs.class_def)
         if cs.course is not None:
             wr.add_simple_course(el, cs.course)
         for start in cs.starts:
-            wr.add_person_start(el, start)
+            wr.add_person_start(el, start, time_resolution)
     for tc in classes:
-        el = wr.sub(root, "ClassStart")
+        el = wr.sub(root, "ClassStart", timeResolution=res_attr)
         add_class_with_legs(el, tc.class_def, tc.legs)
         for team in tc.teams:
             t = _add_team(el, "TeamStart", team)
             for m in team.members:
-                _add_team_member_start(t, m)
+                _add_team_member_start(t, m, time_resolution)
     return wr.to_bytes(root)
 
 
