@@ -63,16 +63,17 @@ class Cluster:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{Path(cmd[0]).name} failed: {(res.stderr or res.stdout).strip()} {log[-500:]}")
 
+    def _opts(self) -> str:
+        return f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+
     def start(self) -> str:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "t4o", "--no-sync")
         for _ in range(5):  # another process may take the free port before the server binds it
             self.port = _free_port()
-            opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                    "-c max_connections=200")
             try:
                 # -w: pg_ctl returns once the server accepts connections.
                 self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
-                          "-o", opts, "start")
+                          "-o", self._opts(), "start")
                 return f"postgresql://t4o@127.0.0.1:{self.port}/postgres"
             except RuntimeError:
                 if "could not bind" not in (self.log.read_text() if self.log.exists() else ""):
@@ -82,6 +83,13 @@ class Cluster:
     def restart(self) -> None:
         """Stop the server (fast: connections are cut) and start it again with the same options."""
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "restart")
+
+    def pause(self) -> None:
+        """Stop the server (fast: connections are cut), keeping its data, until `resume`."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-o", self._opts(), "start")
 
     def stop(self) -> None:
         if self.data.exists():

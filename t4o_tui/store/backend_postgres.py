@@ -335,6 +335,28 @@ class PgConnection:
 _BORN_LOCK = threading.Lock()
 
 
+class _TrackedConnection(PgConnection):
+    """The engine's connection, which tells its database when it finds the server gone."""
+
+    def __init__(self, raw: Any, db: PostgresEventDatabase) -> None:
+        super().__init__(raw)
+        self.db = db
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        try:
+            return super().execute(sql, params)
+        except Exception as exc:
+            self.db.note_error(self.raw, exc)
+            raise
+
+    def executemany(self, sql: str, seq: Any) -> Any:
+        try:
+            return super().executemany(sql, seq)
+        except Exception as exc:
+            self.db.note_error(self.raw, exc)
+            raise
+
+
 class _BoolAsInt(Dumper):  # type: ignore[misc,valid-type]
     """Booleans are stored as 0/1 integers, as in SQLite, so one SQL text serves both."""
 
@@ -368,8 +390,19 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
     def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
         # Peewee's introspection (get_tables, table_exists, ...) writes psycopg's %s itself.
         native = "%s" in sql and "?" not in sql
-        return super()._execute_cursor(sql if native else translate(sql, True), params,  # type: ignore[misc]
-                                       **cursor_options)
+        try:
+            return super()._execute_cursor(sql if native else translate(sql, True), params,  # type: ignore[misc]
+                                           **cursor_options)
+        except Exception as exc:
+            self.note_error(getattr(self, "_state").conn, exc)  # noqa: B009
+            raise
+
+    def note_error(self, conn: Any, exc: BaseException) -> None:
+        """A call on `conn` failed: if the server is gone, every connection from before is old."""
+        if conn is not None and connection_lost(exc):
+            with _BORN_LOCK:
+                if self._born().get(conn, -1) == self._epoch:
+                    self._epoch += 1
 
     # Connections are per thread. When one thread finds its connection dropped (a server restart
     # cuts them all), the others' are just as dead but would each fail once more, later, at
@@ -378,7 +411,13 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
     _epoch = 0
 
     def _connect(self) -> Any:
-        conn = super()._connect()  # type: ignore[misc]
+        try:
+            conn = super()._connect()  # type: ignore[misc]
+        except Exception as exc:
+            if connection_lost(exc):  # the server is away: whatever was connected before is old
+                with _BORN_LOCK:
+                    self._epoch += 1
+            raise
         self._born()[conn] = self._epoch
         if psycopg is not None:
             dumper = type("BoolAsInt", (_BoolAsInt,), {"oid": psycopg.adapters.types["int8"].oid})
@@ -395,9 +434,10 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
             return
         conn = state.conn
         if conn.closed:
-            with getattr(self, "_lock"):  # noqa: B009
+            with _BORN_LOCK:
                 if self._born().get(conn, -1) == self._epoch:
                     self._epoch += 1  # the first to find it: the others' are older now
+            with getattr(self, "_lock"):  # noqa: B009
                 state.reset()
         elif self._born().get(conn, self._epoch) < self._epoch and not state.transactions and (
                 conn.info.transaction_status == TransactionStatus.IDLE):
@@ -416,7 +456,7 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
 
     def connection(self) -> Any:  # type: ignore[override]
         self._forget_if_lost()
-        return PgConnection(super().connection())
+        return _TrackedConnection(super().connection(), self)
 
     def cursor(self, named_cursor: Any = None) -> Any:
         self._forget_if_lost()
