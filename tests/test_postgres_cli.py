@@ -36,6 +36,16 @@ def test_the_commands_work_on_a_postgresql_database_named_by_db_env_or_config(pg
     res = _t4o(tmp_path, "cancel", "1")
     assert res.returncode == 0, res.stderr
     assert json.loads(_t4o(tmp_path, "runs", "--json").stdout)[0]["status"] == "cancelled"
+    res = _t4o(tmp_path, "schedule", "pause", "1", "--note", "course change", "--until", "+30m")
+    assert res.returncode == 0 and res.stdout.rstrip().endswith(": course change"), res.stderr
+    [row] = json.loads(_t4o(tmp_path, "schedules", "--json").stdout)
+    assert (row["state"], row["pause_note"]) == ("paused", "course change")
+    assert _t4o(tmp_path, "occurrences", "--json").returncode == 0
+    res = _t4o(tmp_path, "share", "add", "Results")
+    assert res.returncode == 0 and "/s/" in res.stdout, res.stderr
+    assert _t4o(tmp_path, "share", "revoke", "1").returncode == 0
+    [share] = json.loads(_t4o(tmp_path, "shares", "--json").stdout)
+    assert share["state"] == "revoked"
 
 
 def test_a_missing_psycopg_is_one_line_saying_what_to_install(tmp_path):
