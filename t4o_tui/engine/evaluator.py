@@ -7,6 +7,12 @@ schedule meanwhile (fencing), then enqueues runs, writes occurrences, and advanc
 schedules' `evaluated_until`. So a new holder takes up exactly where the last commit left off: no
 duplicate and no lost fire.
 
+On PostgreSQL (issue 14), where a transaction does not lock out the other writers, a step first
+locks the lease row and its schedules' rows FOR UPDATE: a standby's takeover and an admin's edit
+of those schedules wait for its commit, and anything committed before shows in the fence's reads.
+The lease itself is taken by one conditional upsert. Processes on several machines compare lease
+times by their own clocks: keep them in step (NTP), as any lease across machines needs.
+
 The loop sleeps until the next due time and ticks every second to see changes made by other
 processes (a trigger bumps `meta.schedule_rev` on every admin change).
 
@@ -99,7 +105,8 @@ class _Step:
 
     Ids are assigned here (max(id) + 1, ...): the step holds the write lock from its first
     statement (BEGIN IMMEDIATE), so nobody else can take them, and an occurrence can name its run
-    before either is written.
+    before either is written. On PostgreSQL, where other writers go on meanwhile, they are
+    replaced by ids from the tables' sequences before the rows are written (Evaluator._renumber).
     """
 
     conn: Any
