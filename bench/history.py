@@ -18,14 +18,18 @@ folder gets, built with direct SQL (seconds, not the hours the engine would take
 
 Then, in this order, each figure on that database:
 
-  enqueue     `enqueue_run` (the API the CLI and the TUI call) of 2,000 runs, one transaction
+  enqueue     `enqueue_run` (the API the CLI and the TUI call) of 1,000 runs, one transaction
               each, the runs deleted after each repeat; --rounds repeats per database, taken
               round after round across all databases (so the machine's load hits them alike);
-              the median, and its ratio to the 1,000-run database's.
+              the median rate, and the median of each round's ratio to the 1,000-run
+              database's rate in the same round (paired: next to each other in time).
   retention   the first `maintenance.prune` with the default retention (500 per task): runs
               removed, wall time, delete transactions and the longest (each holds the write
               lock: that is the bound), and the wait of a writer in another process meanwhile
-              (it takes BEGIN IMMEDIATE every 10 ms: p99 and max of its waits).
+              (it takes BEGIN IMMEDIATE every 10 ms: p99 and max of its waits). A transaction's
+              time is wall time from its BEGIN IMMEDIATE to its COMMIT's end; its CPU time (the
+              prune thread's) is printed beside it: on a shared machine the difference is time
+              the thread waited for a core or for the kernel's write-back, not work.
   steady      5 more `prune` passes with nothing to do: median and max.
   idle        `t4o-tui --db PATH --worker` (the service, default config: retention 500, upkeep
               every 60 s, the scheduler holding the 10,000 schedules) left alone for
@@ -222,6 +226,8 @@ def measure_retention(path: Path, folder: Path) -> dict[str, Any]:
     return {
         "removed": removed, "first_s": first_s, "transactions": stats.transactions,
         "hold_max_ms": stats.longest * 1000, "hold_p50_ms": _pct(holds, 50) * 1000,
+        "hold_p99_ms": _pct(holds, 99) * 1000, "holds_over_50ms": sum(1 for h in holds if h > 0.05),
+        "cpu_max_ms": max(stats.cpu, default=0.0) * 1000, "cpu_p99_ms": _pct(sorted(stats.cpu), 99) * 1000,
         "tasks_checked": stats.tasks_checked, "schedules_checked": stats.schedules_checked,
         "writer_waits": len(waits), "writer_wait_p99_ms": _pct(waits, 99) * 1000,
         "writer_wait_max_ms": (waits[-1] if waits else 0.0) * 1000,
@@ -344,7 +350,9 @@ def enqueue_rounds(outs: list[dict[str, Any]], args: argparse.Namespace) -> None
         for i in order:
             rates[i].append(measure_enqueue(Path(outs[i]["folder"]) / "event.sqlite", args.enqueue, args.tasks))
     for out, r in zip(outs, rates, strict=True):
-        out["enqueue"] = {"rate": statistics.median(r), "rates": r}
+        # Paired: each round's rate over the baseline's of the same round (taken next to it).
+        paired = [x / b for x, b in zip(r, rates[0], strict=True)]
+        out["enqueue"] = {"rate": statistics.median(r), "rates": r, "paired_ratio": statistics.median(paired)}
         print(f"  {out['size']:,} runs: enqueue {out['enqueue']['rate']:,.0f}/s (rounds: "
               + ", ".join(f"{x:,.0f}" for x in r) + ")", flush=True)
 
@@ -380,8 +388,8 @@ def main() -> int:
     ap.add_argument("--idle-seconds", type=float, default=300.0, help="how long the worker is watched idle (0: not)")
     ap.add_argument("--schedules", type=int, default=10_000)
     ap.add_argument("--tasks", type=int, default=200)
-    ap.add_argument("--enqueue", type=int, default=2000, help="runs enqueued per repeat")
-    ap.add_argument("--rounds", type=int, default=5, help="enqueue repeats per database (interleaved)")
+    ap.add_argument("--enqueue", type=int, default=1000, help="runs enqueued per repeat")
+    ap.add_argument("--rounds", type=int, default=15, help="enqueue repeats per database (interleaved)")
     ap.add_argument("--baseline", type=int, default=1000, help="history size the enqueue rate is compared with")
     ap.add_argument("--tmp", default=None, help="folder for the databases (default: the system's temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the databases")
@@ -422,11 +430,13 @@ def main() -> int:
     col("build s (direct SQL)", lambda r: f"{r['build']['build_s']:.1f}")
     col("database MB", lambda r: f"{r['build']['db_mb']:.0f}")
     col("add_schedules 10k, s", lambda r: f"{r['build']['add_schedules_s']:.2f}")
-    col(f"enqueue/s (x {args.baseline:,}-run db)", lambda r: f"{r['enqueue']['rate']:,.0f} ({r['enqueue']['rate'] / base_rate:.2f})")
+    col(f"enqueue/s (x {args.baseline:,}-run db, paired)", lambda r: f"{r['enqueue']['rate']:,.0f} ({r['enqueue']['paired_ratio']:.2f})")
     col("1st retention: runs removed", lambda r: f"{r['retention']['removed']:,}")
     col("1st retention: s", lambda r: f"{r['retention']['first_s']:.1f}")
     col("1st retention: transactions", lambda r: f"{r['retention']['transactions']:,}")
-    col("1st retention: longest tx ms", lambda r: f"{r['retention']['hold_max_ms']:.1f}")
+    col("1st retention: tx ms p50 / p99", lambda r: f"{r['retention']['hold_p50_ms']:.1f} / {r['retention']['hold_p99_ms']:.1f}")
+    col("1st retention: tx max ms (> 50)", lambda r: f"{r['retention']['hold_max_ms']:.0f} ({r['retention']['holds_over_50ms']})")
+    col("1st retention: tx CPU ms p99 / max", lambda r: f"{r['retention']['cpu_p99_ms']:.1f} / {r['retention']['cpu_max_ms']:.1f}")
     col("writer's wait p99 / max ms", lambda r: f"{r['retention']['writer_wait_p99_ms']:.0f} / {r['retention']['writer_wait_max_ms']:.0f}")
     col("steady prune ms (median / max)", lambda r: f"{r['retention']['steady_ms_median']:.2f} / {r['retention']['steady_ms_max']:.2f}")
     col("idle worker CPU %", lambda r: f"{r['idle']['cpu_pct']:.2f}")
@@ -439,8 +449,9 @@ def main() -> int:
         checks = {
             "retention rule kept": ret.get("check", {}).get("ok", False),
             "longest delete tx <= 50 ms": ret.get("hold_max_ms", 1e9) <= 50,
+            "delete tx CPU <= 50 ms": ret.get("cpu_max_ms", 1e9) <= 50,
             "steady prune <= 50 ms": ret.get("steady_ms_max", 1e9) <= 50,
-            "enqueue >= 0.9 x baseline": r["enqueue"]["rate"] >= 0.9 * base_rate,
+            "enqueue >= 0.9 x baseline (paired)": r["enqueue"]["paired_ratio"] >= 0.9,
         }
         if idle:
             checks.update({

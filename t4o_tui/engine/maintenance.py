@@ -56,7 +56,10 @@ class PruneStats:
     runs: int = 0
     occurrences: int = 0
     transactions: int = 0  # delete transactions
-    holds: list[float] = field(default_factory=list)  # seconds each delete transaction took
+    holds: list[float] = field(default_factory=list)  # seconds each delete transaction held the lock
+    # CPU seconds of this thread in each: the work itself, without the waits a busy machine adds
+    # (another process on the core, a write stalled by the kernel's write-back).
+    cpu: list[float] = field(default_factory=list)
     tasks_checked: int = 0
     schedules_checked: int = 0
 
@@ -103,7 +106,7 @@ class _Deleter:
                 self.sleep(max(wait, 0.0))  # sleep(0) still lets the other threads of this process in
             size = self.size
             backend_of(self.conn).begin_write(self.conn)
-            t0 = time.monotonic()  # from the moment the write lock is ours
+            t0, c0 = time.monotonic(), time.thread_time()  # from the moment the write lock is ours
             try:
                 n, more = work(self.conn, size)
                 self.conn.execute("COMMIT")
@@ -114,6 +117,7 @@ class _Deleter:
             self.last_end = time.monotonic()
             self.stats.transactions += 1
             self.stats.holds.append(took)
+            self.stats.cpu.append(time.thread_time() - c0)
             done += n
             if took > 0:
                 self.size = min(self.max, max(10, int(size * HOLD_TARGET / took)))
