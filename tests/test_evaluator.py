@@ -82,6 +82,50 @@ def test_interval_fires_on_its_grid_with_lateness_recorded(db, clock, ev):
     assert Schedule.get_by_id(s.id).next_fire is None  # past expiry
 
 
+def test_scheduled_and_manual_runs_take_turns_without_an_id_clash(db, clock, ev):
+    """Issue 14: on PostgreSQL the evaluator's runs and occurrences take their ids from the tables'
+    sequences (its step does not lock out other writers), so a manual run queued between its steps,
+    which draws from the sequence, never meets an id the evaluator used."""
+    t = create_task("Poll", "test", {"seconds": 0})
+    s = add_schedule(db, ScheduleInput(task="Poll", kind="interval", every=10, start=T0 + 5, expiry=T0 + 60,
+                                       overlap="allow"), clock=clock)
+    manual = []
+    for until in (T0 + 16, T0 + 36, T0 + 56):
+        advance_to(ev, clock, until)
+        manual.append(queue.enqueue(db.connection(), t.id, direct=False, trigger="manual", now=clock.now()))
+    runs = runs_of(t.id)
+    assert [r.trigger for r in runs] == ["schedule", "schedule", "manual", "schedule", "schedule", "manual",
+                                         "schedule", "schedule", "manual"]
+    assert [r.id for r in runs if r.trigger == "manual"] == manual
+    assert [o.run_id for o in occ(db, s.id)] == [r.id for r in runs if r.trigger == "schedule"]
+
+
+def test_two_standbys_taking_an_expired_lease_at_the_same_moment_one_gets_it(db, clock):
+    """Issue 14: on PostgreSQL two processes' lease transactions run side by side; the lease is
+    taken by one conditional upsert, so of two standbys that both see it expired only one holds it."""
+    import threading
+
+    a, b = Evaluator(db, clock=clock, holder="a"), Evaluator(db, clock=clock, holder="b")
+    for round_ in range(20):
+        db.execute_sql("DELETE FROM lease WHERE name = 'scheduler'") if round_ % 2 else db.execute_sql(
+            "UPDATE lease SET expires_at = 0 WHERE name = 'scheduler'")
+        a.is_holder = b.is_holder = False
+        start = threading.Barrier(2)
+
+        def take(ev: Evaluator) -> None:
+            start.wait()
+            ev._acquire()
+            db.close()  # this thread's connection
+
+        threads = [threading.Thread(target=take, args=(ev,)) for ev in (a, b)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        holder = db.execute_sql("SELECT holder FROM lease WHERE name = 'scheduler'").fetchone()[0]
+        assert [ev.holder for ev in (a, b) if ev.is_holder] == [holder], f"round {round_}"
+
+
 def test_a_new_schedule_never_fires_for_times_in_the_past(db, clock, ev):
     create_task("T", "test", {"seconds": 0})
     s = add_schedule(db, ScheduleInput(task="T", kind="interval", every=60, start=T0 - 3600, expiry=T0 + 3600), clock=clock)
