@@ -107,17 +107,19 @@ def test_two_standbys_taking_an_expired_lease_at_the_same_moment_one_gets_it(db,
 
     a, b = Evaluator(db, clock=clock, holder="a"), Evaluator(db, clock=clock, holder="b")
     for round_ in range(20):
-        db.execute_sql("DELETE FROM lease WHERE name = 'scheduler'") if round_ % 2 else db.execute_sql(
-            "UPDATE lease SET expires_at = 0 WHERE name = 'scheduler'")
+        if round_ % 2:
+            db.execute_sql("DELETE FROM lease WHERE name = 'scheduler'")
+        else:
+            db.execute_sql("UPDATE lease SET expires_at = 0 WHERE name = 'scheduler'")
         a.is_holder = b.is_holder = False
         start = threading.Barrier(2)
 
-        def take(ev: Evaluator) -> None:
+        def take(ev: Evaluator, start: threading.Barrier) -> None:
             start.wait()
             ev._acquire()
             db.close()  # this thread's connection
 
-        threads = [threading.Thread(target=take, args=(ev,)) for ev in (a, b)]
+        threads = [threading.Thread(target=take, args=(ev, start)) for ev in (a, b)]
         for th in threads:
             th.start()
         for th in threads:
