@@ -37,6 +37,41 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(ROOT / "t4o_tui", quiet=2)
 
 
+# The longest tests (measured with --durations), each first in its own worker's share, so that no
+# long test starts late and runs alone at the end while the other workers idle. A name here that no
+# longer exists costs nothing; the other `slow` tests follow them, then the rest in file order.
+LONGEST = ("test_two_day_event.py::test_two_day_event_from_the_cli", "test_long_jobs.py::",
+           "test_scheduler_processes.py::test_two_evaluators", "test_quality.py::test_clean[mypy]",
+           "test_share_address.py::", "test_share_server.py::test_share_cli")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers < 2:
+        return
+
+    def weight(item: pytest.Item) -> int:
+        if any(name in item.nodeid for name in LONGEST):
+            return 2
+        return 1 if item.get_closest_marker("slow") else 0
+
+    heavy = sorted((i for i in items if weight(i)), key=weight, reverse=True)
+    light = [i for i in items if not weight(i)]
+    # `--dist worksteal` first hands worker k the next len(left) // (workers - k) tests in this
+    # order (idle workers then steal from the end of the others' shares): each share starts with
+    # its turn of the heavy tests.
+    shares: list[list[pytest.Item]] = [heavy[k::workers] for k in range(workers)]
+    left = len(items)
+    for k, share in enumerate(shares):
+        size = left // (workers - k)
+        left -= size
+        take = max(0, size - len(share))
+        share.extend(light[:take])
+        del light[:take]
+    shares[-1].extend(light)
+    items[:] = [item for share in shares for item in share]
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "event.sqlite"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from t4o_tui.engine.clock import SpeedClock
 from t4o_tui.engine.schedules import ScheduleInput, add_schedule, list_occurrences
 from t4o_tui.engine.tasks import create_task
 from t4o_tui.store.models import Occurrence, Run
 
 from conftest import wait_for
+
+pytestmark = pytest.mark.slow  # real processes: `-m 'not slow'` leaves them out
 
 
 def speed_env(speed: float, start: float, anchor: float | None = None) -> tuple[dict[str, str], SpeedClock]:
