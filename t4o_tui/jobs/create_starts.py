@@ -39,7 +39,7 @@ from t4o_tui.orienteering.starts import StartClass, StartType, create_starts, re
 from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import Race
 
-START_STEP = 2000  # start rows written per committed step: a few tens of milliseconds of write lock
+START_STEP = 1000  # start rows written per committed step: a few tens of milliseconds of write lock
 DELETE_STEP = 5000  # starts deleted per step (delete_existing)
 CLASSES = Setting("classes", "multi-choice", "Classes", "Class names, comma separated; empty: all classes.")
 

@@ -4,9 +4,9 @@ SQLite has one writer at a time. A file import that wrote everything in one tran
 lock for seconds on a large file (2.2 s at 200,000 starts, 47 s at 2,000,000): the scheduler, the
 queue, the run's own lease renewal and every other writer waited that long. So an import first
 reads, parses and checks its file and works out what to write (no lock held), then writes it in
-steps of a bounded number of rows, each step its own committed transaction, with a short pause
-after each so that writers waiting for the lock get it (SQLite's busy handler polls: a writer
-that takes the lock again at once would keep it from them).
+steps of a bounded number of rows, each step its own committed transaction, with a pause after
+each (at least as long as the step) so that writers waiting for the lock get it (SQLite's busy
+handler polls: a writer that takes the lock again at once would keep it from them).
 
 The rule an admin can rely on when such a run stops mid-way (cancel, timeout, a crash, a full
 disk): a file with a problem is refused before anything is written; the steps committed before the
@@ -29,8 +29,11 @@ from t4o_tui.engine.job import RunCancelled, RunContext
 
 T = TypeVar("T")
 
-# Pause after each committed step: long enough for a writer waiting in SQLite's busy handler
-# (which sleeps 1, 2, 5, 10, 15, 20, 25 ms between tries) to find the lock free.
+# Pause after each committed step, at least this long and at least as long as the step held the
+# lock: a writer waiting in SQLite's busy handler sleeps between tries (1, 2, 5, 10 … ms at first,
+# 100 ms once it has waited a while), so the lock must be free often and long enough for it to
+# find it so (the soak at 2,000,000 starts: with a fixed 30 ms pause after 85 ms steps, another
+# writer waited up to 1.1 s; with the lock free at least half the time, see README).
 STEP_PAUSE_S = 0.03
 
 
@@ -71,6 +74,7 @@ class StepWriter:
         self.steps = 0  # committed steps
         self.done: dict[str, list[int]] = {}  # what → [rows in committed steps, rows in all]
         self.longest = 0.0  # seconds the longest step's transaction took, from BEGIN to COMMIT
+        self.last = 0.0  # seconds the last step took
 
     def write(self, what: str, items: Sequence[T], size: int, write: Callable[[Any, Sequence[T]], None]) -> None:
         """Write `items` `size` at a time: `write(conn, chunk)` runs inside each step's transaction."""
@@ -96,11 +100,13 @@ class StepWriter:
 
     def _stepped(self, began: float) -> None:
         self.steps += 1
-        self.longest = max(self.longest, time.monotonic() - began)
+        self.last = time.monotonic() - began
+        self.longest = max(self.longest, self.last)
 
     def _pause(self) -> None:
         if self.steps:
-            self.ctx.sleep(STEP_PAUSE_S)  # other writers' turn; raises RunCancelled when the run is stopped
+            # Other writers' turn; raises RunCancelled when the run is stopped.
+            self.ctx.sleep(max(STEP_PAUSE_S, self.last))
 
     def finished(self) -> None:
         """Say in the run's log how the writes went: steps, and the longest (the write lock's longest hold)."""
