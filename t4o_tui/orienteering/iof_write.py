@@ -255,7 +255,7 @@ def write_start_list(
     root = message_root("StartList", creator=creator, create_time=create_time)
     add_event(root, event)
     texts: list[bytes] = []
-    orgs: dict[int, str] = {}  # each club's text once (the objects live as long as `classes`)
+    orgs: dict[object, str] = {}  # each club's and course's text once
     for cs in classes:
         el = sub(root, "ClassStart", timeResolution=res_attr)
         add_class(el, cs.class_def)
@@ -582,7 +582,10 @@ def _t(value: object) -> str:
 
 
 def _q(value: object) -> str:
-    return '"' + xml_escape(xml_text(value), {'"': "&quot;"}) + '"'
+    text = value if type(value) is str else str(value)
+    if text.isalnum():  # a type, a code, a sex: nothing to escape (as in _t)
+        return f'"{text}"'
+    return '"' + xml_escape(xml_text(text), {'"': "&quot;"}) + '"'
 
 
 def _id_xml(ids: Ids) -> str:
@@ -592,7 +595,11 @@ def _id_xml(ids: Ids) -> str:
     return f"<Id type={_q(chosen[0])}>{_t(chosen[1])}</Id>" if chosen[0] else f"<Id>{_t(chosen[1])}</Id>"
 
 
-def _course_xml(c: Course) -> str:
+def _course_xml(c: Course, cache: dict[object, str] | None = None) -> str:
+    # Courses without controls (as lists give them) repeat for every runner of a course: by value.
+    key = (c.name, c.family, c.length, c.climb, tuple(c.ids.items())) if cache is not None and not c.controls else None
+    if cache is not None and key is not None and (done := cache.get(key)) is not None:
+        return done
     out = ["<Course>", _id_xml(c.ids)]
     if c.name:
         out.append(f"<Name>{_t(c.name)}</Name>")
@@ -605,7 +612,10 @@ def _course_xml(c: Course) -> str:
     if c.controls:
         out.append(f"<NumberOfControls>{sum(1 for cc in c.controls if cc.type == 'Control')}</NumberOfControls>")
     out.append("</Course>")
-    return "".join(out)
+    text = "".join(out)
+    if cache is not None and key is not None:
+        cache[key] = text
+    return text
 
 
 def _person_xml(p: Person) -> str:
@@ -621,10 +631,11 @@ def _person_xml(p: Person) -> str:
     return "".join(out)
 
 
-def _organisation_xml(org: Organisation, cache: dict[int, str] | None = None) -> str:
-    """add_organisation as text; `cache` (by object, for one list's writing) serves a club's
-    thousand runners with one text."""
-    if cache is not None and (done := cache.get(id(org))) is not None:
+def _organisation_xml(org: Organisation, cache: dict[object, str] | None = None) -> str:
+    """add_organisation as text; `cache` (one list's writing, by value: jobs build a club per
+    runner) serves a club's thousand runners with one text."""
+    key = (org.name, org.short_name, org.country, tuple(org.ids.items()))
+    if cache is not None and (done := cache.get(key)) is not None:
         return done
     out = ["<Organisation>", _id_xml(org.ids), f"<Name>{_t(org.name)}</Name>"]
     if org.short_name:
@@ -634,11 +645,11 @@ def _organisation_xml(org: Organisation, cache: dict[int, str] | None = None) ->
     out.append("</Organisation>")
     text = "".join(out)
     if cache is not None:
-        cache[id(org)] = text
+        cache[key] = text
     return text
 
 
-def person_start_xml(start: StartRecord, resolution: float = 1.0, orgs: dict[int, str] | None = None) -> str:
+def person_start_xml(start: StartRecord, resolution: float = 1.0, orgs: dict[object, str] | None = None) -> str:
     """The same PersonStart as `add_person_start`, as text (no namespace prefix), as
     person_result_xml is for results: a 10,000-start list parsed once instead of ~180,000
     elements built from Python. `tests/test_iof_write_more.py` checks both give the same XML."""
@@ -655,7 +666,7 @@ def person_start_xml(start: StartRecord, resolution: float = 1.0, orgs: dict[int
     if start.start_time is not None:
         out.append(f"<StartTime>{start_datetime(start.start_time, resolution)}</StartTime>")
     if start.course is not None:
-        out.append(_course_xml(start.course))
+        out.append(_course_xml(start.course, orgs))
     if start.card is not None:
         system = f" punchingSystem={_q(start.card.system)}" if start.card.system is not None else ""
         out.append(f"<ControlCard{system}>{_t(start.card.number)}</ControlCard>")
@@ -663,7 +674,7 @@ def person_start_xml(start: StartRecord, resolution: float = 1.0, orgs: dict[int
     return "".join(out)
 
 
-def person_result_xml(r: PersonResultOut, class_course: Course | None = None, orgs: dict[int, str] | None = None) -> str:
+def person_result_xml(r: PersonResultOut, class_course: Course | None = None, orgs: dict[object, str] | None = None) -> str:
     """The same PersonResult as `add_person_result`, as text (no namespace prefix): a 10,000-runner
     list is written as text per class and parsed once by libxml2, several times faster than building
     ~370,000 elements from Python. `tests/test_iof_write_more.py` checks both give the same XML."""
@@ -691,7 +702,7 @@ def person_result_xml(r: PersonResultOut, class_course: Course | None = None, or
         out.append(f"<Position>{int(r.position)}</Position>")
     out.append(f"<Status>{status}</Status>")
     if r.course is not None:
-        out.append(_course_xml(r.course))
+        out.append(_course_xml(r.course, orgs))
     for sp in r.splits:
         t = sp.time
         attr = "" if sp.status == "OK" else f" status={_q(sp.status)}"
@@ -723,7 +734,7 @@ def write_result_list(
     root.set("status", status)
     add_event(root, event)
     texts: list[bytes] = []
-    orgs: dict[int, str] = {}  # each club's text once (the objects live as long as `classes`)
+    orgs: dict[object, str] = {}  # each club's and course's text once
     for cr in classes:
         res = cr.time_resolution
         el = sub(root, "ClassResult", timeResolution=f"{res:g}" if res is not None and res != 1 else None)
