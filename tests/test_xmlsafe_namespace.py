@@ -54,3 +54,28 @@ def test_declaration_text_in_an_attribute_value_is_left_alone() -> None:
     doc = f'<EntryList creator="a > b" xmlns="{IOF_NS}"><Event/></EntryList>'
     root, _ = parse(doc.encode())
     assert tags(root) == ["EntryList", "Event"] and root.get("creator") == "a > b"
+
+
+@pytest.mark.parametrize("doc", [
+    f'<?xml version="1.0" encoding="UTF-8"?>\n<!-- Ødegård -->\n<EntryList xmlns="{IOF_NS}">{BODY}</EntryList>\n\x1a',
+    f'\n\n<?xml version="1.0"?><EntryList xmlns="{IOF_NS}" creator="a > b">{BODY.replace("Ada", "Åse &amp; Bjørn")}</EntryList>',
+    f"<EntryList>{BODY}</EntryList>",
+    f'<iof:EntryList xmlns:iof="{IOF_NS}"><iof:Event><iof:Name>Cup</iof:Name></iof:Event></iof:EntryList>',
+])
+def test_utf8_files_take_the_short_way_to_the_same_tree(doc: str) -> None:
+    # UTF-8 is parsed as bytes, without decoding to text and back; UTF-16 still goes the long way.
+    from t4o_tui.orienteering.xmlsafe import _parse_utf8
+
+    data = doc.encode("utf-8")
+    assert _parse_utf8(data) is not None
+    short, warnings = parse(data)
+    long, _ = parse(doc.replace('encoding="UTF-8"', "").encode("utf-16"))
+    assert warnings == []
+    assert etree.tostring(short, method="c14n") == etree.tostring(long, method="c14n")
+    assert short.nsmap == long.nsmap
+
+
+def test_bytes_that_are_not_utf8_still_fall_back_to_windows_1252_with_a_warning() -> None:
+    root, warnings = parse(b"<EntryList><Event><Name>Bj\xf8rn</Name></Event></EntryList>")
+    assert root.find("Event/Name").text == "Bjørn"  # type: ignore[union-attr]
+    assert warnings == ["the file declares no encoding but is not valid UTF-8 (line 1): read as windows-1252"]
