@@ -150,3 +150,15 @@ def test_occurrences_are_pruned_in_batches_newest_kept(db):
         assert kept == [float(i) for i in range(22, 30)]
     again = maintenance.PruneStats()
     assert maintenance.prune_occurrences(db, keep=8, stats=again) == 0 and again.schedules_checked == 0
+
+
+def test_a_pass_asked_to_stop_ends_between_transactions_and_the_next_goes_on(db):
+    conn = db.connection()
+    t = create_task("T", "test", {"seconds": 0})
+    ids = _finished(conn, t.id, 40)
+    stats = maintenance.PruneStats()
+    removed = maintenance.prune(db, keep=4, batch=5, stats=stats, stop=lambda: stats.transactions >= 3)
+    assert stats.transactions == 3 and removed == 15  # three full batches, then the runtime stopped it
+    assert len(_run_ids(db, t.id)) == 40 - 15
+    assert maintenance.prune(db, keep=4, batch=5) == 36 - 15  # not hidden by a mark: the rest goes
+    assert _run_ids(db, t.id) == ids[-4:]

@@ -68,6 +68,10 @@ class PruneStats:
         return max(self.holds, default=0.0)
 
 
+class _Stopped(Exception):
+    """The caller asked the pass to stop (the runtime is stopping); the next pass goes on."""
+
+
 class _Deleter:
     """Deletes in batches that hold the write lock about HOLD_TARGET, with a pause after each.
 
@@ -76,8 +80,9 @@ class _Deleter:
     clock): it checkpoints in the pauses instead, PASSIVE, which never holds the write lock.
     """
 
-    def __init__(self, conn: Any, stats: PruneStats, batch: int, sleep: Callable[[float], None]) -> None:
-        self.conn, self.stats, self.max, self.sleep = conn, stats, batch, sleep
+    def __init__(self, conn: Any, stats: PruneStats, batch: int, sleep: Callable[[float], None],
+                 stop: Callable[[], bool] | None = None) -> None:
+        self.conn, self.stats, self.max, self.sleep, self.stop = conn, stats, batch, sleep, stop
         self.size = min(batch, 100)  # a first guess; the first transaction's time corrects it
         self.last_end: float | None = None
         self.sqlite = backend_of(conn).name == "sqlite"
@@ -104,6 +109,8 @@ class _Deleter:
                     self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 wait = max(self.stats.holds[-1], PAUSE_MIN) - (time.monotonic() - self.last_end)
                 self.sleep(max(wait, 0.0))  # sleep(0) still lets the other threads of this process in
+            if self.stop is not None and self.stop():
+                raise _Stopped
             size = self.size
             backend_of(self.conn).begin_write(self.conn)
             t0, c0 = time.monotonic(), time.thread_time()  # from the moment the write lock is ours
@@ -147,12 +154,14 @@ def _ids(rows: Iterable[Any]) -> list[int]:
 
 def prune(
     db: peewee.Database, *, keep: int, batch: int = BATCH, stats: PruneStats | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = time.sleep, stop: Callable[[], bool] | None = None,
 ) -> int:
     """Delete finished runs beyond the newest `keep` of each task; never the task's latest file.
 
     Returns how many runs went; occurrences beyond the newest `keep` of each schedule go too.
-    `batch` bounds the rows of one delete transaction; `stats` (if given) is filled in.
+    `batch` bounds the rows of one delete transaction; `stats` (if given) is filled in. When
+    `stop()` turns true (checked between transactions), the pass ends early and the next one
+    takes up from what is left (the mark moves only after a complete pass).
     """
     stats = stats if stats is not None else PruneStats()
     conn = db.connection()
@@ -180,21 +189,25 @@ def prune(
             cuts[task_id] = found[:2]
             surplus += found[2]
     files: list[str] = []
-    with _Deleter(conn, stats, batch, sleep) as deleter:
-        if surplus > WALK_FROM and len(cuts) > 1:
-            stats.runs += deleter.run(_walk(conn, cuts, files))
-        else:
-            for task_id, (cut, spare) in cuts.items():
-                stats.runs += deleter.run(_of_task(task_id, cut, spare, files))
-        # Files go after their rows' commit: a failed delete must not lose them.
-        for path in files:
-            try:
-                Path(path).unlink(missing_ok=True)
-            except OSError as exc:
-                log.warning("retention: could not remove %s: %s", path, exc.strerror)
-        if new_mark != mark:
-            _write_mark(conn, "run", keep, new_mark)
-        prune_occurrences(db, keep=keep, batch=batch, stats=stats, sleep=sleep, deleter=deleter)
+    with _Deleter(conn, stats, batch, sleep, stop) as deleter:
+        try:
+            if surplus > WALK_FROM and len(cuts) > 1:
+                deleter.run(_walk(conn, cuts, files, stats))
+            else:
+                for task_id, (cut, spare) in cuts.items():
+                    deleter.run(_of_task(task_id, cut, spare, files, stats))
+            if new_mark != mark:
+                _write_mark(conn, "run", keep, new_mark)
+            prune_occurrences(db, keep=keep, batch=batch, stats=stats, sleep=sleep, deleter=deleter)
+        except _Stopped:
+            log.info("retention: stopped after %d run(s); the next pass goes on", stats.runs)
+        finally:
+            # Files go after their rows' commit: a failed delete must not lose them.
+            for path in files:
+                try:
+                    Path(path).unlink(missing_ok=True)
+                except OSError as exc:
+                    log.warning("retention: could not remove %s: %s", path, exc.strerror)
     return stats.runs
 
 
@@ -219,15 +232,17 @@ def _cut(conn: Any, task_id: int, keep: int) -> tuple[int, int, int] | None:
     return int(cut[0]), (int(latest[0]) if latest else -1), count - keep
 
 
-def _delete(c: Any, ids: list[int], files: list[str]) -> None:
+def _delete(c: Any, ids: list[int], files: list[str], stats: PruneStats) -> None:
     marks = ",".join("?" * len(ids))
     files.extend(r[0] for r in c.execute(f"SELECT path FROM artifact WHERE managed = 1 AND run_id IN ({marks})", ids))
     # Logs and artifact rows go with their run (ON DELETE CASCADE); occurrences keep their record
     # without the run (ON DELETE SET NULL).
     c.execute(f"DELETE FROM run WHERE id IN ({marks})", ids)
+    stats.runs += len(ids)
 
 
-def _of_task(task_id: int, cut: int, spare: int, files: list[str]) -> Callable[[Any, int], tuple[int, bool]]:
+def _of_task(task_id: int, cut: int, spare: int, files: list[str],
+             stats: PruneStats) -> Callable[[Any, int], tuple[int, bool]]:
     """One task's surplus runs, oldest first, through run_task."""
 
     def work(c: Any, size: int) -> tuple[int, bool]:
@@ -236,13 +251,14 @@ def _of_task(task_id: int, cut: int, spare: int, files: list[str]) -> Callable[[
             (task_id, cut, spare, size),
         ))
         if ids:
-            _delete(c, ids, files)
+            _delete(c, ids, files, stats)
         return len(ids), len(ids) == size
 
     return work
 
 
-def _walk(conn: Any, cuts: dict[int, tuple[int, int]], files: list[str]) -> Callable[[Any, int], tuple[int, bool]]:
+def _walk(conn: Any, cuts: dict[int, tuple[int, int]], files: list[str],
+          stats: PruneStats) -> Callable[[Any, int], tuple[int, bool]]:
     """Many tasks' surplus (a first retention): the table in id order, each batch the next rows.
 
     The runs of all tasks lie interleaved in id order; deleting task by task would touch a page
@@ -263,7 +279,7 @@ def _walk(conn: Any, cuts: dict[int, tuple[int, int]], files: list[str]) -> Call
         pos = rows[-1][0]
         ids = [rid for rid, tid in rows if tid in cuts and rid < cuts[tid][0] and rid not in spares]
         if ids:
-            _delete(c, ids, files)
+            _delete(c, ids, files, stats)
         return len(ids), len(rows) == size
 
     return work
@@ -303,9 +319,10 @@ def prune_occurrences(
                     "(SELECT id FROM occurrence WHERE schedule_id = ? AND id < ? ORDER BY id LIMIT ?)",
                     (sid, cut, size),
                 )
+                stats.occurrences += int(cur.rowcount)
                 return int(cur.rowcount), cur.rowcount == size
 
-            stats.occurrences += deleter.run(work)
+            deleter.run(work)
     finally:
         if own:
             deleter.__exit__(None, None, None)

@@ -536,18 +536,30 @@ class Runtime:
 
     async def _maintain(self) -> None:
         last_prune = 0.0
+        pruning: asyncio.Task[None] | None = None
         while True:
             await asyncio.sleep(self.opt.lease / 3 * self.clock.scale)
             try:
                 await self._recover_orphans()
-                if time.monotonic() - last_prune >= self.opt.maintenance_every:
+                # Retention beside orphan recovery, not in its way: a first retention of a big
+                # history takes minutes (in short transactions; issue 19).
+                if (pruning is None or pruning.done()) and time.monotonic() - last_prune >= self.opt.maintenance_every:
                     last_prune = time.monotonic()
-                    removed = await asyncio.to_thread(maintenance.prune, self.db, keep=self.opt.retention)
-                    if removed:
-                        log.info("retention: removed %d old run(s)", removed)
+                    pruning = asyncio.get_running_loop().create_task(self._prune(), name="retention")
             except Exception as exc:
                 if not self.connection.lost(exc, "maintenance"):
                     _failed("maintenance step", exc, "retrying")
+
+    async def _prune(self) -> None:
+        try:
+            # It stops between two delete transactions when the runtime stops (the next start goes on).
+            removed = await asyncio.to_thread(maintenance.prune, self.db, keep=self.opt.retention,
+                                              stop=self._stopping.is_set)
+            if removed:
+                log.info("retention: removed %d old run(s)", removed)
+        except Exception as exc:
+            if not self.connection.lost(exc, "retention"):
+                _failed("retention", exc, "retrying at the next pass")
 
 
 def _failed(what: str, exc: BaseException, then: str) -> None:
