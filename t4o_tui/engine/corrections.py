@@ -36,7 +36,10 @@ from t4o_tui.orienteering.punch_check import (
 SOURCE_PREFIX = "correction:"
 KINDS = ("status", "add_punch", "remove_punch", "start_time", "finish_time")
 KIND_LABELS = {"status": "status", "add_punch": "punch added", "remove_punch": "punch removed",
-               "start_time": "start time", "finish_time": "finish time"}
+               "start_time": "start time", "finish_time": "finish time", "card": "card"}
+# A card given to the runner at the readout desk (engine.card_desk): kept with the corrections for
+# who/when, but no result correction (no station data of its own, nothing to undo here).
+CARD_KIND = "card"
 # The statuses an admin sets, with the short codes the screens show (an 80-column list has room for
 # "DNF", not for "DidNotFinish").
 STATUS_CHOICES: tuple[tuple[str, Status], ...] = (
@@ -158,6 +161,8 @@ class CorrectionRow:
         at = f"{datetime.fromtimestamp(self.time, zone):%H:%M:%S}" if self.time is not None else ""
         if self.kind == "status":
             return f"status {short_status(self.status or '')}"
+        if self.kind == CARD_KIND:
+            return f"card {self.control} given"
         if self.kind in ("add_punch", "remove_punch"):
             return f"{KIND_LABELS[self.kind]} {self.control}" + (f" at {at}" if at else "")
         return f"{KIND_LABELS[self.kind]} {at or 'cleared'}"
@@ -191,7 +196,7 @@ class RunnerCorrections:
 
     @property
     def corrected(self) -> bool:
-        return any(c.active for c in self.corrections)
+        return any(c.active and c.kind != CARD_KIND for c in self.corrections)
 
 
 def _conn(db: peewee.Database | sqlite3.Connection) -> sqlite3.Connection:
@@ -248,8 +253,8 @@ def runner(db: peewee.Database | sqlite3.Connection, entry_id: int) -> RunnerCor
 def corrected_entries(db: peewee.Database | sqlite3.Connection, race_id: int) -> dict[int, int]:
     """Entries of the race with active corrections: entry id -> how many (the lists mark them)."""
     return {eid: n for eid, n in _conn(db).execute(
-        "SELECT entry_id, count(*) FROM correction WHERE race_id=? AND undone_at IS NULL GROUP BY entry_id",
-        (race_id,))}
+        "SELECT entry_id, count(*) FROM correction WHERE race_id=? AND undone_at IS NULL AND kind != ? "
+        "GROUP BY entry_id", (race_id, CARD_KIND))}
 
 
 # -- checking what the admin typed ---------------------------------------------------------------
@@ -386,9 +391,12 @@ def undo(db: peewee.Database, correction_id: int, note: str, *, who: str, now: f
     processing again, so the runner's result goes back to what the rest of the data says."""
     with db.atomic():
         conn = db.connection()
-        row = conn.execute("SELECT station_data_id, undone_at FROM correction WHERE id=?", (correction_id,)).fetchone()
+        row = conn.execute("SELECT station_data_id, undone_at, kind FROM correction WHERE id=?",
+                           (correction_id,)).fetchone()
         if row is None:
             raise CorrectionError("correction", f"no correction {correction_id}")
+        if row[2] == CARD_KIND:
+            raise CorrectionError("correction", "a card given at the readout desk is changed in Edit entry, not undone")
         if row[1] is not None:
             raise CorrectionError("correction", "is already undone")
         conn.execute("UPDATE correction SET undone_at=?, undone_by=?, undo_note=? WHERE id=?",
