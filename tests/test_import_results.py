@@ -342,7 +342,9 @@ def test_the_official_relay_result_list_imports_and_writes_back_the_same_places(
     # The leg of three parallel runners: each runner's own time, the leg closed by the fastest.
     fv1 = next(t for t in back.teams if t.name == "Forest Vagabonds 1")
     assert sorted(m.time for m in fv1.members if m.leg == 2) == [1225.0, 1375.0, 2103.0]
-    assert {m.overall.time for m in fv1.members if m.leg == 2} == {2663.0}  # 1438 + 1225
+    # Each parallel runner's OverallResult is their own (1438 + the runner's time), as the example's.
+    assert [(m.leg_order, m.overall.time, m.overall.position) for m in fv1.members if m.leg == 2] == [
+        (1, 2663.0, 1), (2, 2813.0, 1), (3, 3541.0, 1)]
 
     again = run_job(db, db_path, "import-results", {"file": str(iof_examples() / "ResultList2.xml")})
     assert "team results: 0 created, 0 updated, 3 unchanged" in log_text(db, again)
@@ -410,3 +412,167 @@ def test_parallel_runners_without_leg_order_are_numbered_in_file_order(db, db_pa
     log = log_text(db, run)
     assert "team results: parallel runners without <LegOrder> (numbered in file order): 1 (first on line" in log
     assert "team places as the file: 2 of 2 agree" in log and counts() == (3, 9, 9, 9, 3)
+
+
+# ---- round trip: every runner position, parallel legs and empty positions (relay list writer) ---------
+
+
+def positions_of(doc: iof_relay.TeamResultDoc) -> dict[tuple[str, int, int], tuple]:
+    """(team, leg, leg order) -> (runner, status, time, leg place, overall status, overall time,
+    overall place) of every TeamMemberResult, empty positions (no person) included."""
+    out = {}
+    for t in doc.teams:
+        for m in t.members:
+            key = (t.name, m.leg or 0, m.leg_order or 1)
+            assert key not in out, f"{key} written twice"
+            ov = m.overall
+            out[key] = (m.person.name if m.person else None, m.status, m.time, m.position,
+                        ov.status if ov else None, ov.time if ov else None, ov.position if ov else None)
+    return out
+
+
+def relay_xml(db, db_path, name: str, race: int | None = None) -> bytes:
+    """The relay result list in IOF XML, validated against the schema."""
+    out = run_job(db, db_path, "relay-list", {"format": "iof-xml", **({"race": race} if race else {})}, name=name)
+    assert out.status == "succeeded", out.error
+    xml = Path(out.output).read_bytes()
+    assert iof.validate(xml, XSD) == []
+    return xml
+
+
+def reimported(db, db_path, tmp_path: Path, xml: bytes) -> tuple[str, bytes]:
+    """The written list imported by import-results as race 2 of the event (new teams, runners and
+    results), and that race's relay list written again: (import log, list)."""
+    from t4o_tui.store.models import Race
+
+    Race.create(event=Event.get(), name="Round trip", race_number=2)
+    f = tmp_path / "written.xml"
+    f.write_bytes(xml)
+    run = run_job(db, db_path, "import-results", {"file": str(f), "race": 2}, name="re-import")
+    assert run.status == "succeeded", run.error
+    return log_text(db, run), relay_xml(db, db_path, "relay xml race 2", race=2)
+
+
+@pytest.mark.skipif(not (SHARED / "iof" / "examples" / "ResultList2.xml").is_file(), reason="IOF examples not found")
+def test_the_official_relay_list_round_trips_every_position(db, db_path, tmp_path):
+    """ResultList2: the 1-3 runner leg 2 and Forest Vagabonds 2 with nobody on legs 2 and 3. The
+    written list has every TeamMemberResult of the example, with its places and standings; imported
+    again, it writes the same."""
+    source = iof_relay.read_team_results((iof_examples() / "ResultList2.xml").read_bytes())
+    run = run_job(db, db_path, "import-results", {"file": str(iof_examples() / "ResultList2.xml")})
+    assert run.status == "succeeded", run.error
+    xml = relay_xml(db, db_path, "relay xml")
+    back = iof_relay.read_team_results(xml)
+    expected = positions_of(source)
+    assert positions_of(back) == expected
+    # What that is, spelled out: each parallel runner's own leg place among the leg's four runners,
+    # and an OverallResult of the team after leg 1 plus that runner (ranked among teams with that
+    # position); the empty positions without a runner, DidNotStart, the team DidNotFinish.
+    fv1, fv2 = "Forest Vagabonds 1", "Forest Vagabonds 2"
+    assert [expected[(fv1, 2, k)][2:] for k in (1, 2, 3)] == [
+        (1225.0, 1, "OK", 2663.0, 1), (1375.0, 3, "OK", 2813.0, 1), (2103.0, 4, "OK", 3541.0, 1)]
+    assert expected[("Super Fast Orienteers / Unintentional Navigators", 2, 1)][2:] == (1245.0, 2, "OK", 2678.0, 2)
+    assert expected[(fv2, 2, 1)] == expected[(fv2, 3, 1)] == (None, "DidNotStart", None, None, "DidNotFinish", None, None)
+    text = xml.decode()
+    fv2_xml = text[text.index(f"<Name>{fv2}</Name>"):]
+    assert fv2_xml.count("<TeamMemberResult>") == 3 and fv2_xml.count("<Person>") == 1
+    assert "<Leg>2</Leg><LegOrder>1</LegOrder><BibNumber>3</BibNumber><Status>DidNotStart</Status>" in fv2_xml.replace(
+        " ", "").replace("\n", "")
+    # Time behind as the example: 15 s behind on leg 2 runner 1 after the leg, 878 s behind on the leg.
+    assert "<TimeBehind>15</TimeBehind>" in text and '<TimeBehind type="Leg">878</TimeBehind>' in text
+
+    log, again = reimported(db, db_path, tmp_path, xml)
+    assert "team places as the file: 2 of 2 agree" in log and "leg places as the file: 6 of 6 agree" in log
+    assert "class Open leg 2: the first of the parallel runners changes over" in log
+    assert positions_of(iof_relay.read_team_results(again)) == expected
+
+
+# A 3-leg relay whose leg 2 is run by two runners in parallel, both required (Class/Leg min 2),
+# changing over when the second is in: (team, club, card base, positions: (leg, leg order, given,
+# family, time, status, leg place, overall status, overall time, overall place)); None: nobody.
+# Leg 2 runners: leg place among all five runners of leg 2; overall: the team after leg 1 plus the
+# runner, ranked among the teams with that position. Halden's first leg-2 runner mispunched (the
+# team is MissingPunch from then, her partner's own standing is still OK); Bækkelaget has nobody
+# as leg 2's second runner nor on leg 3 (DidNotFinish).
+PARALLEL = [
+    ("Tyrving 1", "IL Tyrving", 810, [
+        (1, None, "Åse", "Lien", "1500,3", "OK", 2, "OK", "1500,3", 2),
+        (2, 1, "Kari", "Lien", "1600,0", "OK", 2, "OK", "3100,3", 1),
+        (2, 2, "Mia", "Ødegård", "1650,5", "OK", 4, "OK", "3150,8", 2),
+        (3, None, "Ida", "Berg", "1400,2", "OK", 1, "OK", "4551,0", 1)]),
+    ("Halden 1", "Halden SK", 820, [
+        (1, None, "Siv", "Holm", "1490,0", "OK", 1, "OK", "1490,0", 1),
+        (2, 1, "Eva", "Sæther", "1700,0", "MissingPunch", None, "MissingPunch", None, None),
+        (2, 2, "Tone", "Ås", "1580,0", "OK", 1, "OK", "3070,0", 1),
+        (3, None, "Liv", "Dahl", "1420,0", "OK", 2, "MissingPunch", None, None)]),
+    ("Bækkelaget 1", "Bækkelagets SK", 830, [
+        (1, None, "Hilde", "Moe", "1510,0", "OK", 3, "OK", "1510,0", 3),
+        (2, 1, "Rut", "Moe", "1620,0", "OK", 3, "OK", "3130,0", 2),
+        (2, 2, None, None, None, "DidNotStart", None, "DidNotFinish", None, None),
+        (3, None, None, None, None, "DidNotStart", None, "DidNotFinish", None, None)]),
+]
+
+
+def oe_parallel_result_list() -> bytes:
+    """PARALLEL as an OE-style program writes it (no namespace, windows-1252, decimal commas, clock
+    times in whole seconds): empty positions as the IOF example lists them, without a person."""
+    teams = []
+    for bib, (name, club, card, positions) in enumerate(PARALLEL, 1):
+        members, start, finishes = [], MASS, []
+        for leg, order, given, family, t, status, place, ov_status, ov_time, ov_place in positions:
+            if leg == 3 and finishes:
+                start = max(finishes)  # both leg-2 runners in: the changeover
+            parts = ["<TeamMemberResult>"]
+            if given is not None:
+                parts.append(f"<Person><Name><Family>{family}</Family><Given>{given}</Given></Name></Person>"
+                             f"<Organisation><Name>{club}</Name></Organisation>")
+            parts.append(f"<Result><Leg>{leg}</Leg>" + (f"<LegOrder>{order}</LegOrder>" if order else ""))
+            if t is not None:
+                finish = start + timedelta(seconds=float(t.replace(",", ".")))
+                if leg == 2:
+                    finishes.append(finish)
+                parts.append(f"<StartTime>{_clock(start)}</StartTime><FinishTime>{_clock(finish)}</FinishTime>"
+                             f"<Time>{t}</Time>")
+            if place is not None:
+                parts.append(f'<Position type="Leg">{place}</Position>')
+            parts.append(f"<Status>{status}</Status><OverallResult>" + (f"<Time>{ov_time}</Time>" if ov_time else "")
+                         + (f"<Position>{ov_place}</Position>" if ov_place else "") + f"<Status>{ov_status}</Status>"
+                         "</OverallResult>")
+            if given is not None:
+                parts.append(f"<ControlCard>{card + leg * 10 + (order or 1)}</ControlCard>")
+            parts.append("</Result></TeamMemberResult>")
+            members.append("".join(parts))
+            if leg == 1 and t is not None:
+                start = finish
+        teams.append(f"<TeamResult><Name>{name}</Name><Organisation><Name>{club}</Name></Organisation>"
+                     f"<BibNumber>{bib}</BibNumber>{''.join(members)}</TeamResult>")
+    text = ('<?xml version="1.0"?>\n<ResultList iofVersion="3.0" creator="OE2010">\n'
+            "<Event><Name>Stafettløpet</Name><StartTime><Date>2026-06-06</Date></StartTime></Event>\n"
+            '<ClassResult timeResolution="0.1"><Class><Name>D21 stafett</Name><Leg/>'
+            '<Leg minNumberOfCompetitors="2" maxNumberOfCompetitors="2"/><Leg/></Class>\n'
+            + "\n".join(teams) + "\n</ClassResult>\n</ResultList>\n")
+    return text.encode("cp1252")
+
+
+def test_a_relay_with_a_parallel_leg_and_empty_positions_round_trips(db, db_path, tmp_path):
+    Event.create(name="Stafettløpet", timezone="Europe/Oslo", time_resolution=0.1)
+    source_bytes = oe_parallel_result_list()
+    source = iof_relay.read_team_results(source_bytes, tz=OSLO)
+    expected = positions_of(source)
+    assert len(expected) == 12 and expected[("Bækkelaget 1", 2, 2)][:2] == (None, "DidNotStart")
+    f = tmp_path / "parallel.xml"
+    f.write_bytes(source_bytes)
+    run = run_job(db, db_path, "import-results", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    assert "class D21 stafett: 3 legs (runners per leg 1, 2, 1)" in log
+    assert "class D21 stafett leg 2: the last of the parallel runners changes over" in log
+    assert "runners: 10 created" in log  # the empty positions are nobody
+    assert TeamResult.select().join(Team).where(Team.name == "Bækkelaget 1").get().status == "DidNotFinish"
+
+    xml = relay_xml(db, db_path, "relay xml")
+    assert positions_of(iof_relay.read_team_results(xml, tz=OSLO)) == expected
+    log, again = reimported(db, db_path, tmp_path, xml)
+    assert "team places as the file: 1 of 1 agree at 0.1 s resolution" in log
+    assert "class D21 stafett leg 2: the last of the parallel runners changes over" in log
+    assert positions_of(iof_relay.read_team_results(again, tz=OSLO)) == expected

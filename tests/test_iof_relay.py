@@ -9,6 +9,7 @@ import pytest
 from iof_util import EXAMPLES, XSD, needs_iof
 
 from t4o_tui.orienteering import iof_relay as r
+from t4o_tui.orienteering import relay
 from t4o_tui.orienteering.iof_write import SplitOut, validate
 from t4o_tui.orienteering.model import (
     Card,
@@ -19,6 +20,7 @@ from t4o_tui.orienteering.model import (
     Organisation,
     Person,
 )
+from t4o_tui.orienteering.punch_check import Status
 from t4o_tui.orienteering.xmlsafe import IofError
 
 pytestmark = needs_iof
@@ -169,3 +171,85 @@ def test_result_writer_refuses_what_the_schema_or_rules_would() -> None:
     bad_splits = r.TeamResultOut("X", (r.TeamMemberResultOut(1, "OK", course=COURSE_A, splits=(SplitOut("32", 5),)),))
     with pytest.raises(ValueError, match="do not list course 'A'"):
         r.write_team_result_list(EVENT, [r.TeamClassResult(CLS, (bad_splits,))], creator="t", create_time=NOW)
+
+
+def test_result_writer_wants_every_leg_and_writes_an_empty_position_without_a_person() -> None:
+    ola = r.TeamMemberResultOut(1, "OK", person=Person("Ola", "Berg"), time=1800, overall=r.OverallOut("OK", 1800))
+    missing = r.TeamResultOut("X", (ola,))
+    with pytest.raises(ValueError, match="team 'X': no TeamMemberResult for leg 2 of class 'H21'"):
+        r.write_team_result_list(EVENT, [r.TeamClassResult(CLS, (missing,), LEGS)], creator="t", create_time=NOW)
+    empty = (r.TeamMemberResultOut(2, "DidNotStart", leg_order=1, bib="1", overall=r.OverallOut("DidNotFinish")),
+             r.TeamMemberResultOut(3, "DidNotStart", bib="1", overall=r.OverallOut("DidNotFinish")))
+    xml = r.write_team_result_list(EVENT, [r.TeamClassResult(CLS, (r.TeamResultOut("X", (ola, *empty)),), LEGS)],
+                                   creator="t", create_time=NOW)
+    assert validate(xml, XSD) == []
+    doc = r.read_team_results(xml)
+    assert [(m.leg, m.leg_order, m.person, m.status, m.overall.status if m.overall else None)
+            for m in doc.teams[0].members] == [
+        (1, None, Person("Ola", "Berg"), "OK", "OK"), (2, 1, None, "DidNotStart", "DidNotFinish"),
+        (3, None, None, "DidNotStart", "DidNotFinish")]
+
+
+def _relay_class() -> relay.RelayClass:
+    # Leg 2: one to three runners (the IOF example); leg 3: two runners who must both run.
+    return relay.RelayClass("Open", (relay.LegSettings(("A",)), relay.LegSettings(("C",), runners=3, min_runners=1,
+                                                                                parallel=relay.ParallelRule.FIRST),
+                                     relay.LegSettings(("A",), runners=2, min_runners=2)))
+
+
+def test_empty_positions_are_legs_without_runner_and_required_parallel_runners() -> None:
+    cls = _relay_class()
+    full = relay.Team(1, "Full", members=(relay.TeamMember(1), relay.TeamMember(2, 3), relay.TeamMember(3, 1),
+                                          relay.TeamMember(3, 2)))
+    assert r.empty_positions(cls, full) == []  # leg 2's free orders 1 and 2 are optional
+    short = relay.Team(2, "Short", members=(relay.TeamMember(1), relay.TeamMember(3, 2)))
+    assert r.empty_positions(cls, short) == [(2, 1), (3, 1)]
+    assert r.empty_positions(cls, relay.Team(3, "None")) == [(1, 1), (2, 1), (3, 1), (3, 2)]
+
+
+def _member(leg: int, order: int, status: Status, time: float | None) -> relay.MemberResult:
+    return relay.MemberResult(leg, order, f"runner {leg}.{order}", None, None, status, None, None, time)
+
+
+def test_position_standings_give_parallel_runners_their_own_places() -> None:
+    """The IOF ResultList2 example in the relay model: leg 2's runners get their own leg place (among
+    all four runners of leg 2) and OverallResult (team after leg 1 + the runner, placed among the
+    teams with that position); one-runner legs keep the team's standing; an empty position gets
+    the relay rules' status."""
+    cls = _relay_class()
+    ok = Status.OK
+
+    def team(key: int, name: str, leg1: float, leg2: list[float], leg3: list[float] | None) -> relay.TeamResult:
+        l1 = relay.LegResult(1, (_member(1, 1, ok, leg1),), ok, 0, leg1, leg1, ok, leg1)
+        m2 = tuple(_member(2, k, ok, t) for k, t in enumerate(leg2, 1))
+        l2 = relay.LegResult(2, m2, ok, leg1, leg1 + min(leg2), min(leg2), ok, leg1 + min(leg2))
+        if leg3 is None:
+            l3 = relay.LegResult(3, (), Status.DID_NOT_START, None, None, None, Status.DID_NOT_FINISH, None)
+        else:
+            m3 = tuple(_member(3, k, ok, t) for k, t in enumerate(leg3, 1))
+            total = leg1 + min(leg2) + max(leg3)
+            l3 = relay.LegResult(3, m3, ok, leg1 + min(leg2), total, max(leg3), ok, total)
+        members = tuple(relay.TeamMember(leg, k) for leg, ts in ((1, [leg1]), (2, leg2), (3, leg3 or []))
+                        for k in range(1, len(ts) + 1))
+        legs = (l1, l2, l3)
+        status = legs[-1].overall_status
+        return relay.TeamResult(relay.Team(key, name, members=members), status, 0, None, legs[-1].overall_time, legs)
+
+    ranking = relay.rank_relay([team(1, "FV1", 1438, [1225, 1375, 2103], [1078, 1100]),
+                                team(2, "SFO", 1433, [1245], [1195, 1000]),
+                                team(3, "FV2", 1503, [1300], None)])
+    st = r.position_standings(cls, ranking)
+
+    def row(key: int, slot: tuple[int, int]) -> tuple:
+        s = st[(key, slot)]
+        return (s.place, s.behind, s.overall.status, s.overall.time, s.overall.time_behind, s.overall.position)
+
+    assert [row(1, (2, k)) for k in (1, 2, 3)] == [(1, 0, "OK", 2663, 0, 1), (4, 150, "OK", 2813, 0, 1),
+                                                  (5, 878, "OK", 3541, 0, 1)]
+    assert row(2, (2, 1)) == (2, 20, "OK", 2678, 15, 2)
+    assert row(3, (2, 1)) == (3, 75, "OK", 2803, 140, 3)
+    assert row(1, (1, 1)) == (2, 5, "OK", 1438, 5, 2)  # a one-runner leg: the team's standing after it
+    # Leg 3 (both must run): SFO's second runner is faster than FV1's; FV2 has nobody there.
+    assert row(2, (3, 2)) == (1, 0, "OK", 2678 + 1000, 0, 1)
+    assert row(1, (3, 2)) == (3, 100, "OK", 2663 + 1100, 85, 2)
+    assert row(3, (3, 1)) == row(3, (3, 2)) == (None, None, "DidNotFinish", None, None, None)

@@ -368,3 +368,60 @@ def test_individual_jobs_leave_relay_classes_to_the_relay_jobs(db, db_path, tmp_
     named = run_job(db, db_path, "result-list", {"format": "csv", "classes": ["H21"]}, name="named relay")
     assert named.status == "failed"
     assert named.error == "setting 'classes': H21 is a relay class: its starts and results come from Prepare Relay and Relay List"
+
+
+def test_relay_list_xml_parallel_runners_own_standings_and_empty_positions(db, db_path, tmp_path):
+    """Timed from readouts: leg 2 run by two runners in parallel (the first one in changes over);
+    Duo has one runner on leg 2 and nobody on leg 3. The IOF ResultList gives each parallel runner
+    their own leg place and standing (the team after leg 1 plus the runner, as the IOF example),
+    and lists Duo's empty leg 3 without a person (DidNotStart, the team DidNotFinish)."""
+    from t4o_tui.orienteering import iof_relay
+
+    f = tmp_path / "courses.xml"
+    f.write_bytes(COURSES)
+    assert run_job(db, db_path, "import-relay-entries", {"file": str(f)}, name="courses").status == "succeeded"
+    teams = tmp_path / "teams.csv"
+    teams.write_text("TEAM NAME;CLASS NAME;LEG;PERSON NAME;CARD NO\nMix;Open;1;Al Mix;7001\nMix;Open;2a;Bo Mix;7002\n"
+                     "Mix;Open;2b;Cy Mix;7003\nMix;Open;3;Di Mix;7004\nDuo;Open;1;Ed Duo;8001\nDuo;Open;2a;Fi Duo;8002\n",
+                     encoding="utf-8")
+    assert run_job(db, db_path, "import-relay-entries", {"file": str(teams)}, name="teams").status == "succeeded"
+    run = run_job(db, db_path, "prepare-relay", {"classes": ["Open"], "leg_courses": "1=A; 2=B,C; 3=A",
+                                                 "parallel": "first", "mass_start": "2026-06-01T10:00:00+00:00"})
+    assert run.status == "succeeded", run.error
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    race_id = conn.execute("SELECT id FROM race").fetchone()[0]
+    course = dict(conn.execute("SELECT cd.number, co.name FROM team_member m JOIN entry_card ec ON ec.entry_id = m.entry_id "
+                               "JOIN card cd ON cd.id = ec.card_id JOIN course co ON co.id = m.course_id").fetchall())
+    course = {str(k): v for k, v in course.items()}
+    conn.execute("BEGIN")
+    # Mix: leg 1 in at 1800; Bo 1900 s and Cy 1700 s from 1800: Cy changes over at 3500; Di in at 5300.
+    for card, start, finish in (("7001", 0, 1800), ("7002", 1800, 3700), ("7003", 1800, 3500), ("7004", 3500, 5300),
+                                ("8001", 0, 1700), ("8002", 1700, 3800)):
+        readout(conn, race_id, card, course[card], start, finish)
+    conn.execute("COMMIT")
+    run = run_job(db, db_path, "process-station-data", {})
+    assert run.status == "succeeded", run.error
+    xml = run_job(db, db_path, "relay-list", {"format": "iof-xml"}, name="xml")
+    assert xml.status == "succeeded", xml.error
+    data = output(xml).read_bytes()
+    assert validate(data, XSD) == []
+    doc = iof_relay.read_team_results(data)
+    got = {(t.name, m.leg, m.leg_order): (m.person.name if m.person else None, m.status, m.time, m.position,
+                                           m.overall.status, m.overall.time, m.overall.position)
+           for t in doc.teams for m in t.members}
+    assert got == {
+        ("Mix", 1, None): ("Al Mix", "OK", 1800.0, 2, "OK", 1800.0, 2),
+        # Leg places among the leg's three runners; standings: 1800 + the runner's own time.
+        ("Mix", 2, 1): ("Bo Mix", "OK", 1900.0, 2, "OK", 3700.0, 1),
+        ("Mix", 2, 2): ("Cy Mix", "OK", 1700.0, 1, "OK", 3500.0, 1),
+        ("Mix", 3, None): ("Di Mix", "OK", 1800.0, 1, "OK", 5300.0, 1),
+        ("Duo", 1, None): ("Ed Duo", "OK", 1700.0, 1, "OK", 1700.0, 1),
+        ("Duo", 2, 1): ("Fi Duo", "OK", 2100.0, 3, "OK", 3800.0, 2),
+        ("Duo", 3, None): (None, "DidNotStart", None, None, "DidNotFinish", None, None),
+    }
+    text = data.decode()
+    assert text.count("<TeamMemberResult>") == 7 and "<TimeBehind>100</TimeBehind>" in text  # Duo 3800 vs Mix 3700
+    # The empty position keeps what the team has there: its bib and the leg's course.
+    duo = next(t for t in doc.teams if t.name == "Duo")
+    empty = next(m for m in duo.members if m.leg == 3)
+    assert (empty.bib, empty.course.name if empty.course else None, empty.splits) == (duo.bib, "A", ())

@@ -5,6 +5,7 @@ The rules are in orienteering/relay.py; the database glue in relay_store and rel
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -477,30 +478,46 @@ class RelayListJob(Job):
                                              time_resolution=res)
         out = []
         for c in classes:
+            # Each position's own places (a parallel runner's OverallResult is not the leg's), and
+            # the empty positions IOF wants listed (a leg the team did not fill).
+            standing = ir.position_standings(c.info.settings, c.ranking, resolution=res)
             teams_out = []
             for rt in c.ranking.teams:
                 t = c.teams[int(str(rt.result.team.key))]
+                empty = ir.empty_positions(c.info.settings, rt.result.team)
                 members = []
                 for rl in rt.legs:
                     leg = rl.result
-                    for m in leg.members:
-                        eid = t.entries[(m.leg, m.order)]
+                    positions: list[tuple[tuple[int, int], relay.MemberResult | None]] = sorted(
+                        [((m.leg, m.order), m) for m in leg.members] + [(s, None) for s in empty if s[0] == leg.leg],
+                        key=lambda p: p[0])
+                    for slot, m in positions:
+                        st = standing[(rt.result.team.key, slot)]
+                        overall = replace(st.overall, time=at_resolution(st.overall.time, res)
+                                          if st.overall.time is not None else None)
+                        if m is None:
+                            # Nobody on the position: no person, DidNotStart, the team's standing;
+                            # the position's course when the forking (or the leg) gives one.
+                            variants = c.info.settings.leg(slot[0]).variants
+                            fork = courses.get(t.forking.get(slot, "")) or (
+                                courses.get(variants[0]) if len(variants) == 1 else None)
+                            members.append(ir.TeamMemberResultOut(
+                                slot[0], Status.DID_NOT_START.value, order(c, *slot), bib=t.bib, overall=overall,
+                                course=Course(fork.name, fork.length, fork.climb) if fork else None))
+                            continue
+                        eid = t.entries[slot]
                         has = m.status not in (Status.INACTIVE, Status.STARTED, Status.CHECKED, Status.ACTIVE)
                         course = courses.get(m.course or "")
                         splits = tuple(SplitOut(code, at_resolution(x, res) if x is not None else None,
                                                 "OK" if x is not None else "Missing")
                                        for code, x in c.splits.get(eid, [])) if has and course else ()
-                        leg_ok = leg.status is Status.OK and len(leg.members) == 1
                         members.append(ir.TeamMemberResultOut(
                             m.leg, m.status.value, order(c, m.leg, m.order), _person(people.get(eid)),
                             org(clubs.get(eid)) if len(t.clubs) > 1 else None, t.bib,
                             datetime.fromtimestamp(m.start, zone) if m.start else None,
                             datetime.fromtimestamp(m.finish, zone) if m.finish else None,
                             at_resolution(m.time, res) if m.time is not None and has else None,
-                            rl.behind if leg_ok and rl.place else None, rl.place if leg_ok else None,
-                            ir.OverallOut(leg.overall_status.value,
-                                          at_resolution(leg.overall_time, res) if leg.overall_time is not None else None,
-                                          rl.overall_behind if rl.overall_place else None, rl.overall_place),
+                            st.behind, st.place, overall,
                             Course(course.name, course.length, course.climb, course.controls) if course else None,
                             splits, Card(cards[eid]) if eid in cards else None))
                 teams_out.append(ir.TeamResultOut(t.name, tuple(members), t.bib, tuple(o for n in t.clubs if (o := org(n)))))

@@ -9,7 +9,8 @@ iof_read._load); writers raise ValueError for anything the schema would refuse.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import itertools
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import TypeAlias
@@ -19,6 +20,7 @@ from lxml import etree
 
 from t4o_tui.orienteering import iof_read as rd
 from t4o_tui.orienteering import iof_write as wr
+from t4o_tui.orienteering import relay
 from t4o_tui.orienteering.model import (
     Card,
     ClassDef,
@@ -29,6 +31,8 @@ from t4o_tui.orienteering.model import (
     Person,
     SplitRecord,
 )
+from t4o_tui.orienteering.punch_check import Status
+from t4o_tui.orienteering.ranking import ListType, ResultEntry, rank_class
 from t4o_tui.orienteering.xmlsafe import IofError, clean, datetime_of, int_attr, int_value, text_of
 
 El: TypeAlias = etree._Element
@@ -637,11 +641,24 @@ def _add_team_member_result(parent: El, team: TeamResultOut, m: TeamMemberResult
         wr.add_card(res, m.card)
 
 
+def _check_every_leg(tc: TeamClassResult, team: TeamResultOut) -> None:
+    """IOF XML 3.0 (TeamResult/TeamMemberResult): "one element per relay leg must be included, even
+    if the team has not assigned any team member to the leg" -- else another program reads a team
+    that did not finish as a team of fewer legs."""
+    have = {m.leg for m in team.members}
+    for leg in range(1, len(tc.legs) + 1):
+        if leg not in have:
+            raise ValueError(f"team {team.name!r}: no TeamMemberResult for leg {leg} of class "
+                             f"{tc.class_def.name!r} (an empty position is written without a person, "
+                             "status DidNotStart)")
+
+
 def write_team_result_list(event: EventInfo, classes: Sequence[TeamClassResult], *, creator: str,
                            create_time: datetime, status: wr.ResultListStatus = "Complete") -> bytes:
     """An IOF XML 3.0 ResultList of relay classes: a TeamResult per team in list order, a
-    TeamMemberResult per runner with the leg's time, leg place and the team's OverallResult after
-    the leg (the team's time, place and status are the last leg's OverallResult)."""
+    TeamMemberResult per runner position with the runner's time, leg place and OverallResult (see
+    position_standings; the team's time, place and status are the last leg's OverallResult).
+    With the class's legs given, every leg must have a TeamMemberResult (empty_positions)."""
     if status not in ("Complete", "Delta", "Snapshot"):
         raise ValueError(f"result list status {status!r} is not Complete, Delta or Snapshot")
     root = wr.message_root("ResultList", creator=creator, create_time=create_time)
@@ -652,7 +669,103 @@ def write_team_result_list(event: EventInfo, classes: Sequence[TeamClassResult],
         el = wr.sub(root, "ClassResult", timeResolution=f"{res:g}" if res is not None and res != 1 else None)
         add_class_with_legs(el, tc.class_def, tc.legs)
         for team in tc.teams:
+            _check_every_leg(tc, team)
             t = _add_team(el, "TeamResult", team)
             for m in team.members:
                 _add_team_member_result(t, team, m)
     return wr.to_bytes(root)
+
+
+# ---- what each runner position's TeamMemberResult says -----------------------------------------------
+
+
+def empty_positions(cls: relay.RelayClass, team: relay.Team) -> list[relay.Slot]:
+    """The positions a TeamResult lists although nobody runs them: IOF XML 3.0 wants a
+    TeamMemberResult on every leg, without a Person when the team has nobody there (the official
+    relay ResultList: Status DidNotStart, the team's OverallResult DidNotFinish). Per leg, the
+    lowest free leg orders until the leg has its minimum of runners (at least one): a parallel
+    leg every runner must run misses the runner who is not there; an optional parallel position
+    left free is not listed (the example's teams of one runner on the 1-3 runner leg)."""
+    out: list[relay.Slot] = []
+    for leg_no, leg in enumerate(cls.legs, 1):
+        taken = {m.order for m in team.members if m.leg == leg_no and 1 <= m.order <= leg.runners}
+        missing = max(leg.min_runners, 1) - len(taken)
+        free = (k for k in range(1, leg.runners + 1) if k not in taken)
+        out += [(leg_no, k) for k in itertools.islice(free, max(missing, 0))]
+    return out
+
+
+@dataclass(frozen=True)
+class PositionStanding:
+    """One runner position's places as its TeamMemberResult gives them: the leg place and time
+    behind (Position/TimeBehind type="Leg") and the OverallResult."""
+
+    place: int | None
+    behind: float | None
+    overall: OverallOut
+
+
+_NO_DATA = (Status.INACTIVE, Status.DID_NOT_START)
+
+
+def position_standings(cls: relay.RelayClass, ranking: relay.RelayRanking, *,
+                       resolution: float = 1.0) -> dict[tuple[Hashable, relay.Slot], PositionStanding]:
+    """(team key, position) -> its standing, for every runner and every empty position
+    (empty_positions) of the ranked teams, as the official relay ResultList means them.
+
+    A leg of one runner: the runner's places are the leg's (relay.rank_relay: leg place, the
+    team's standing after the leg). A parallel leg (IOF LegOrder): each runner gets their own
+    -- the leg place ranks the runner's time among every runner of the leg; the OverallResult is
+    the team's standing after the previous leg plus this runner's leg (time: the team's time
+    after the previous leg + the runner's time; status: relay._team_status over the earlier
+    legs and this runner; place and behind among the teams that have this position -- "teams
+    that don't have a Leg 2, LegOrder 2 are excluded from the TimeBehind and Position
+    calculation"). The team's standing after the leg stays on the next leg's runners."""
+    out: dict[tuple[Hashable, relay.Slot], PositionStanding] = {}
+    by_leg: dict[int, list[ResultEntry]] = {}
+    by_slot: dict[relay.Slot, list[ResultEntry]] = {}
+    for rt in ranking.teams:
+        team = rt.result.team
+        legs = rt.result.legs
+        any_data = any(m.status not in _NO_DATA for leg in legs for m in leg.members)
+        empty = empty_positions(cls, team)
+        for rl in rt.legs:
+            leg = rl.result
+            if leg.leg > len(cls.legs):
+                continue
+            positions: list[tuple[relay.Slot, relay.MemberResult | None]] = [
+                ((m.leg, m.order), m) for m in leg.members]
+            positions += [(s, None) for s in empty if s[0] == leg.leg]
+            if cls.leg(leg.leg).runners == 1:
+                for slot, m in positions:
+                    placed = m is not None and leg.status is Status.OK and rl.place is not None
+                    out[(team.key, slot)] = PositionStanding(
+                        rl.place if placed else None, rl.behind if placed else None,
+                        OverallOut(leg.overall_status.value, leg.overall_time,
+                                   rl.overall_behind if rl.overall_place else None, rl.overall_place))
+                continue
+            prev = legs[leg.leg - 2] if leg.leg > 1 else None
+            before = [(x.status, bool(x.members)) for x in legs[:leg.leg - 1]]
+            for slot, m in positions:
+                own = m.status if m is not None else Status.DID_NOT_START
+                status = relay._team_status([*before, (own, True)], any_data)
+                if status is Status.OK and prev is not None and prev.overall_status is not Status.OK:
+                    # The stored standing (a file's, or a team over its max time) is not OK: it stands.
+                    status = prev.overall_status
+                base = prev.overall_time if prev is not None else 0.0
+                time = base + m.time if status is Status.OK and m is not None and m.time is not None \
+                    and base is not None else None
+                key = (team.key, slot)
+                by_slot.setdefault(slot, []).append(ResultEntry(key, team.name, status, time, team.not_competing))
+                if m is not None:
+                    by_leg.setdefault(leg.leg, []).append(ResultEntry(key, team.name, m.status, m.time, team.not_competing))
+                out[key] = PositionStanding(None, None, OverallOut(status.value, time))
+    leg_rows = {row.key: row for rows in by_leg.values() for row in rank_class(rows, ListType.NORMAL, resolution)}
+    for rows in by_slot.values():
+        for row in rank_class(rows, ListType.NORMAL, resolution):
+            old = out[row.key]  # type: ignore[index]
+            leg_row = leg_rows.get(row.key)
+            out[row.key] = PositionStanding(  # type: ignore[index]
+                leg_row.place if leg_row else None, leg_row.behind if leg_row and leg_row.place else None,
+                replace(old.overall, time_behind=row.behind if row.place else None, position=row.place))
+    return out
