@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from t4o_tui.store.backend_postgres import connection_lost
 
@@ -28,6 +29,9 @@ log = logging.getLogger("t4o_tui.engine")
 
 FIRST_DELAY_S = 0.1
 MAX_DELAY_S = 2.0
+# A call that works this soon after the loss does not end it: while the server shuts down, a
+# connection it has not cut yet still answers (the loss would be said twice).
+BACK_AFTER_S = 1.0
 
 
 def _first_line(exc: BaseException) -> str:
@@ -38,7 +42,10 @@ def _first_line(exc: BaseException) -> str:
 class ConnectionWatch:
     """Whether this process has lost its database server, since when, and how long to back off."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_lost: Callable[[], None] | None = None) -> None:
+        """`on_lost`: called when a loss is first met (the database then retires every connection
+        made before it: one thread's finding stands for all of them)."""
+        self._on_lost = on_lost
         self._lock = threading.Lock()
         self.lost_since: float | None = None  # time.monotonic() of the first failure
         self.why = ""
@@ -57,12 +64,14 @@ class ConnectionWatch:
             self.lost_since = time.monotonic()
             self.why = _first_line(exc)
             self.losses += 1
+        if self._on_lost is not None:
+            self._on_lost()
         log.warning("database connection lost (%s: %s); reconnecting with backoff", where, self.why)
         return True
 
     def ok(self) -> None:
         """A call on the database worked: if the connection had been lost, say it is back."""
-        if self.lost_since is None:
+        if self.lost_since is None or time.monotonic() - self.lost_since < BACK_AFTER_S:
             return
         with self._lock:
             since, self.lost_since, self.tries = self.lost_since, None, 0

@@ -133,7 +133,7 @@ class Runtime:
         self.on_finished: list[Callable[[Outcome], None]] = []
         self.finished_count = 0
         # The database server lost and back (PostgreSQL): said once, shown by status().
-        self.connection = ConnectionWatch()
+        self.connection = ConnectionWatch(on_lost=getattr(db, "server_lost", None))
         # PostgreSQL: the URL the listener connects to; None on SQLite (the lanes poll).
         self._listen_url: str | None = getattr(db, "url", None) or None
         self.listening = False  # the listener is connected: lanes poll only as a fallback

@@ -397,6 +397,11 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
             self.note_error(getattr(self, "_state").conn, exc)  # noqa: B009
             raise
 
+    def server_lost(self) -> None:
+        """The server is gone (another connection found it): every connection from before is old."""
+        with _BORN_LOCK:
+            self._epoch += 1
+
     def note_error(self, conn: Any, exc: BaseException) -> None:
         """A call on `conn` failed: if the server is gone, every connection from before is old."""
         if conn is not None and connection_lost(exc):
