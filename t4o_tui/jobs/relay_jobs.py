@@ -365,7 +365,8 @@ class RelayListJob(Job):
     category = "Results"
     description = (
         "The relay start list or result list: IOF XML 3.0 (StartList TeamStart / ResultList TeamResult with each "
-        "leg's time, leg place and the team's standing after the leg), an HTML page a speaker can read (team "
+        "runner's time, leg place and standing after the leg, a parallel runner's own; every leg listed, an "
+        "empty one without a runner), an HTML page a speaker can read (team "
         "place and time, every leg's runner, time and place, and the changeover order after each leg), or CSV."
     )
     settings = Schema((
