@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -290,6 +291,24 @@ def test_a_task_deleted_under_a_link(db, db_path):
         await wait_state(url, 404)
 
     serve(db, db_path, body)
+
+
+def test_a_file_written_on_another_machine_is_a_404_whose_log_line_names_that_machine(db, db_path, caplog):
+    """Issue 14: machines on one PostgreSQL server each keep run files in their own data folder; a
+    link served where the file is not says in the log where it was written, and what to do."""
+    create_task("Results", "test", {"seconds": 0, "write_file": True})
+    rid = produce(db, db_path, "Results")
+    sh = links.create_share(db, "Results")
+    Path(db.execute_sql("SELECT path FROM artifact WHERE run_id = ?", (rid,)).fetchone()[0]).unlink()
+    db.execute_sql("UPDATE run SET worker = 'readout-2:4242:abcdef' WHERE id = ?", (rid,))
+
+    async def body(base: str, server: ShareServer) -> None:
+        await wait_state(links.share_url(base, sh.token), 404)
+
+    with caplog.at_level(logging.WARNING, logger="t4o_tui"):
+        serve(db, db_path, body)
+    assert any(f"file of run {rid} is gone" in r.getMessage() and "(written on readout-2: serve this link from "
+               "there, or give the machines one shared data folder)" in r.getMessage() for r in caplog.records)
 
 
 def test_port_taken_is_a_clear_error_and_the_runtime_goes_on(db, db_path):

@@ -26,6 +26,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
@@ -630,7 +631,7 @@ class ShareServer:
             if newer is None or newer.artifact_id == f.artifact_id:
                 break
             self._latest[task_id] = f = newer
-        log.warning("share: file of run %d is gone: %s", f.run_id, f.path)
+        log.warning("share: file of run %d is gone: %s%s", f.run_id, f.path, await asyncio.to_thread(self._elsewhere, f.run_id))
         return None
 
     async def _reply(self, f: _File) -> _Reply:
@@ -703,6 +704,19 @@ class ShareServer:
             # Workers on other machines wake at the commit (PostgreSQL; nothing on SQLite).
             backend_of(conn).notify(conn, f"enqueued {lane} {rid}")
             return rid
+
+    def _elsewhere(self, run_id: int) -> str:
+        """Why a file may be missing here: its run ran on another machine (several machines on one
+        PostgreSQL server), whose data folder this one cannot read."""
+        try:
+            row = self.db.connection().execute("SELECT worker FROM run WHERE id = ?", (run_id,)).fetchone()
+        except Exception:  # the database is away: the plain message stands
+            return ""
+        host = str(row[0]).split(":", 1)[0] if row and row[0] else ""
+        if host and host != socket.gethostname():
+            return (f" (written on {host}: serve this link from there, or give the machines one shared data "
+                    "folder)")
+        return ""
 
     def _status(self, run_id: int) -> tuple[str, str | None]:
         row = self.db.connection().execute("SELECT status, error FROM run WHERE id = ?", (run_id,)).fetchone()
