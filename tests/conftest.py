@@ -40,9 +40,18 @@ def pytest_configure(config: pytest.Config) -> None:
 # The longest tests (measured with --durations), each first in its own worker's share, so that no
 # long test starts late and runs alone at the end while the other workers idle. A name here that no
 # longer exists costs nothing; the other `slow` tests follow them, then the rest in file order.
-LONGEST = ("test_two_day_event.py::test_two_day_event_from_the_cli", "test_long_jobs.py::",
-           "test_scheduler_processes.py::test_two_evaluators", "test_quality.py::test_clean[mypy]",
-           "test_share_address.py::", "test_share_server.py::test_share_cli")
+LONGEST = (
+    "test_two_day_event.py::test_two_day_event_from_the_cli",
+    "test_two_day_event.py::test_bad_setup_input_is_one_line_naming_the_field_and_changes_nothing",
+    "test_two_day_event.py::test_deleting_a_race_names_the_tasks_that_named_it",
+    "test_long_jobs.py::test_a_large_start_file_is_parsed_while_schedules_runs_and_leases_go_on",
+    "test_quality.py::test_clean[mypy]",
+    "test_scheduler_processes.py::test_two_evaluators_for_ten_simulated_minutes_fire_each_time_once",
+    "test_share_address.py::test_links_use_the_serving_process_port_and_a_second_process_names_it",
+    "test_share_server.py::test_share_cli",
+    "test_cli_edges.py::test_read_only_file_system",
+    "test_disk_full.py::test_disk_full_fails_the_run_and_task_add_with_the_real_cause",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -51,8 +60,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
 
     def weight(item: pytest.Item) -> int:
-        if any(name in item.nodeid for name in LONGEST):
-            return 2
+        # LONGEST in its order (the first weighs most), then `slow`, then the rest.
+        name = f"{item.path.name}::{item.name}"
+        for rank, longest in enumerate(LONGEST):
+            if name == longest or name.startswith(longest + "["):
+                return 1 + len(LONGEST) - rank
         return 1 if item.get_closest_marker("slow") else 0
 
     heavy = sorted((i for i in items if weight(i)), key=weight, reverse=True)
