@@ -73,7 +73,7 @@ def test_readout_view_by_number_key(db, db_path, size):
         assert {"Kari Nordmann", "Ola Nordmann"} <= names
         mp = next(k for k in table.row_keys() if table.text(str(k), "name") == "Ola Nordmann")
         # Status as its short code (MP, DNF), as the Results view: no cut "MissingPu…" at 80 columns.
-        assert table.text(str(mp), "missing") == "33 41" and table.text(str(mp), "status") == "MP"
+        assert table.text(str(mp), "missing") == "33, 41" and table.text(str(mp), "status") == "MP"
         ok = next(k for k in table.row_keys() if table.text(str(k), "name") == "Kari Nordmann")
         assert table.text(str(ok), "time") == "30:34" and table.text(str(ok), "status") == "OK"
         unknown = app.screen.query_one("#unknown-table", LiveTable)

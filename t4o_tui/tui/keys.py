@@ -96,6 +96,10 @@ KEYS: dict[str, Key] = {
     "results.correct": Key("c", "correct", "Correct"),
     "event.correct": Key("c", "correct", "Correct result"),
     "station.active": Key("a", "toggle_active", "Active on/off"),
+    # Readout desk: the selected unknown card given to an entry, or to a new entry made for it.
+    "readout.assign": Key("a", "assign_card", "Assign card"),
+    "readout.new_entry": Key("n", "new_entry", "New entry for card"),
+    "readout.next_table": Key("tab", "app.focus_next", "Readouts/Unknown", key_display="Tab"),
     # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
     "editor.save": Key("ctrl+r", "save", "Save", priority=True),
     "editor.tab": Key("ctrl+t", "next_tab", "Tabs"),

@@ -23,6 +23,7 @@ from t4o_tui.config import Config, share_base_url
 from t4o_tui.engine import runs as run_svc
 from t4o_tui.engine import schedules as sched_svc
 from t4o_tui.engine import tasks as task_svc
+from t4o_tui.engine.card_desk import Given
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.date_sources import DateRow
 from t4o_tui.engine.event_status import EventStatus as EventStatusCounts
@@ -146,6 +147,20 @@ class Services:
 
     async def toggle_station_data(self, row_id: int) -> bool:
         return await self.change(event_q.toggle_station_data, row_id)
+
+    # -- the readout desk: unknown cards (engine.card_desk; processed at once by jobs.card_desk) ------
+    async def assign_card(self, card: str, entry_id: int, *, move: bool, who: str) -> tuple[Given, list[str]]:
+        # Imported on first use: the TUI starts without the processing code.
+        from t4o_tui.jobs import card_desk as desk_job
+
+        return await self.change(desk_job.assign_and_process, card, entry_id, move=move, who=who, now=self.now())
+
+    async def create_entry_for_card(self, card: str, *, given: str, family: str, class_id: int | None, club: str,
+                                    who: str) -> tuple[Given, list[str]]:
+        from t4o_tui.jobs import card_desk as desk_job
+
+        return await self.change(desk_job.create_and_process, card, given=given, family=family, class_id=class_id,
+                                 club=club, who=who, now=self.now())
 
     # -- schedules ----------------------------------------------------------------------------------
     async def task_schedules(self, task_name: str) -> tuple[float, list[ScheduleRow]]:

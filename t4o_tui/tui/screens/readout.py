@@ -4,6 +4,7 @@ the cards on no entry, and each station's connection. The data comes from engine
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import peewee
 from rich.text import Text
@@ -22,6 +23,8 @@ from t4o_tui.engine.readouts import (
 )
 from t4o_tui.orienteering.split_ticket import clock
 from t4o_tui.tui.format import clip, stamp
+from t4o_tui.tui.keys import bindings
+from t4o_tui.tui.screens.card_desk import open_card_desk
 from t4o_tui.tui.screens.view import ViewScreen
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 
@@ -51,6 +54,7 @@ class ReadoutScreen(ViewScreen):
     HELP_TITLE = "Readout"
     POLL_SECONDS = 1.0
     FILTERABLE = True
+    BINDINGS: ClassVar = bindings("readout.assign", "readout.new_entry", "readout.next_table")
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,8 +75,11 @@ class ReadoutScreen(ViewScreen):
         return await self.services.query(_load)
 
     def apply(self, data: ReadoutData) -> None:
+        had = self._data is not None and bool(self._data.unknown)
         self._data = data
         self._show()
+        if had != bool(data.unknown):
+            self.refresh_bindings()  # a and n show only while there are unknown cards
 
     def on_filter_changed(self) -> None:
         if self._data is not None:
@@ -95,7 +102,8 @@ class ReadoutScreen(ViewScreen):
         for r in d.readouts:
             # Short codes (MP, DNF), as the Results view: an 80-column row has no room for "MissingPunch".
             cells = (stamp(r.read_at, now, tz), r.card, r.card_type or "", clip(r.name, 28), r.class_name,
-                     short_status(r.status), clock(r.time) if r.time is not None else "", r.missing or "")
+                     short_status(r.status), clock(r.time) if r.time is not None else "",
+                     ", ".join(r.missing.split()) if r.missing else "")  # "45, 46", as the issue reads
             if not self.filter_matches(" ".join(cells) + " " + r.status):  # "MissingPunch" finds MP rows too
                 continue
             texts = [Text(c) for c in cells]
@@ -110,9 +118,52 @@ class ReadoutScreen(ViewScreen):
                        (-u.station_data_id,)) for u in d.unknown]
         self.query_one("#unknown-table", LiveTable).sync(unknown)
         self.query_one("#unknown-title", Static).update(
-            f"Unknown cards: {len(d.unknown)} (on no entry: give each to its runner, then process station data again)"
+            f"Unknown cards: {len(d.unknown)} (on no entry: a assigns the selected one, n makes a new entry)"
             if d.unknown else "Unknown cards: none")
         title = f"{len(d.readouts)} readouts" + (f" · {len(rows)} shown" if len(rows) != len(d.readouts) else "")
         if d.unknown:
             title += f" · {len(d.unknown)} unknown cards"
         self.set_status_line(title)
+
+    # -- the readout desk: unknown cards --------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("assign_card", "new_entry"):
+            # Shown (and acting) only while there is an unknown card.
+            return self._data is not None and bool(self._data.unknown)
+        return super().check_action(action, parameters)
+
+    def selected_card(self) -> str | None:
+        """The unknown card the admin means: the one selected in Unknown cards, or the readout row
+        selected above when it is an unknown card's, else the newest unknown card."""
+        if self._data is None or not self._data.unknown:
+            return None
+        unknown = {u.card for u in self._data.unknown}
+        table = self.query_one("#unknown-table", LiveTable)
+        readouts = self.query_one("#readout-table", LiveTable)
+        if readouts.has_focus and readouts.selected_key is not None:
+            row = next((r for r in self._data.readouts if str(r.station_data_id) == readouts.selected_key), None)
+            if row is not None and row.entry_id is None and row.card in unknown:
+                return row.card
+        if table.selected_key in unknown:
+            return table.selected_key
+        return self._data.unknown[0].card
+
+    def action_assign_card(self) -> None:
+        self._open_desk("assign")
+
+    def action_new_entry(self) -> None:
+        self._open_desk("new")
+
+    def _open_desk(self, mode: str) -> None:
+        card = self.selected_card()
+        if card is None:
+            self.notify("No unknown cards.", severity="information")
+            return
+        if self.t4o.refuse_readonly("assign cards"):
+            return
+
+        async def desk() -> None:
+            if await open_card_desk(self.t4o, card, mode):
+                self.poll_now()
+
+        self.t4o.run_safely(desk(), "Assigning the card")
