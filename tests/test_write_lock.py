@@ -248,3 +248,13 @@ def test_no_full_garbage_collection_stalls_the_worker_while_an_import_holds_its_
     finally:
         gc.callbacks.remove(note)
     assert gc.get_threshold() == before
+
+
+def test_let_go_empties_large_lists_and_dicts_a_slice_at_a_time():
+    from t4o_tui.jobs.steps import LET_GO_SLICE, let_go
+
+    rows = list(range(LET_GO_SLICE * 3 + 7))
+    index = {i: str(i) for i in range(1000)}
+    kept = rows  # a caller's reference sees the list emptied, not replaced
+    let_go(rows, index)
+    assert kept == [] and rows == [] and index == {}

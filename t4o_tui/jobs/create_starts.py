@@ -23,7 +23,7 @@ from t4o_tui.jobs.event_data import (
     resolve_race,
 )
 from t4o_tui.jobs.import_entries import _Importer
-from t4o_tui.jobs.steps import StepWriter, StopReport, long_lived_rows
+from t4o_tui.jobs.steps import StepWriter, StopReport, let_go, long_lived_rows
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
@@ -166,8 +166,11 @@ class CreateStartsJob(Job):
         # A large file's rows: no full garbage collection stalls the worker meanwhile (jobs/steps.py).
         with long_lived_rows():
             rows = self._read_file(ctx, race, source)
-            with StopReport(StepWriter(ctx)) as writer:
-                self._write_file_rows(ctx, writer, race, rows)
+            try:
+                with StopReport(StepWriter(ctx)) as writer:
+                    self._write_file_rows(ctx, writer, race, rows)
+            finally:
+                let_go(rows)
 
     def _from_settings(self, ctx: RunContext, conn: sqlite3.Connection, race: Race, classes: list[tuple]) -> None:  # type: ignore[type-arg]
         race_id = race.id
@@ -250,6 +253,7 @@ class CreateStartsJob(Job):
                                                          tz=zone))
             rows = [FileStart(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
                               r.course_name, None) for r in sf.rows]
+            let_go(sf.rows)
         ctx.info(f"{len(rows)} starts read from the file"
                  + (f", {sum(1 for r in rows if r.runner)} naming their runner" if any(r.runner for r in rows) else ""))
         return rows
@@ -317,6 +321,7 @@ class CreateStartsJob(Job):
             runner_entry = dict(zip(which, found, strict=True))
         plan = self._plan(ctx, ctx.db.connection(), race_id, rows, classes, runner_entry)
         writer.write("start rows", plan.ops, START_STEP, _run_ops)
+        let_go(plan.ops)
         ctx.info(f"starts from the file: {plan.made} created, {plan.updated} already there (time and course updated), "
                  f"{plan.linked} linked to entries; they count as set by hand")
         if importer is not None:
@@ -432,6 +437,8 @@ class CreateStartsJob(Job):
         for sid, eid in relink.items():
             ops += [(_VACATE, (eid, sid)), (_LINK, (eid, sid))]
         ops += [(_INSERT, tuple(r)) for r in inserts]
+        let_go(inserts, by_bib, by_entry, by_time, start_entry, new_by_bib, new_by_entry, new_by_time, entry_by_ident,
+               entry_by_bib, updates)
         return _Plan(ops, made, updated, linked + len(relink))
 
 
