@@ -8,6 +8,7 @@ import json
 import pytest
 from test_tui import until
 from test_tui_races import NOW, make_app, run
+from test_tui_snapshots import screen_text
 from textual.pilot import Pilot
 
 from t4o_tui.engine.readouts import recent_readouts, station_states, unknown_cards
@@ -74,6 +75,8 @@ def test_readout_view_by_number_key(db, db_path, size):
         mp = next(k for k in table.row_keys() if table.text(str(k), "name") == "Ola Nordmann")
         # Status as its short code (MP, DNF), as the Results view: no cut "MissingPu…" at 80 columns.
         assert table.text(str(mp), "missing") == "33, 41" and table.text(str(mp), "status") == "MP"
+        # Missing controls named as the issue reads ("missing 45, 46"), whole at 80 columns too.
+        await until(pilot, lambda: "31:40  33, 41" in screen_text(app), what="the Missing column on screen")
         ok = next(k for k in table.row_keys() if table.text(str(k), "name") == "Kari Nordmann")
         assert table.text(str(ok), "time") == "30:34" and table.text(str(ok), "status") == "OK"
         unknown = app.screen.query_one("#unknown-table", LiveTable)

@@ -37,6 +37,7 @@ from t4o_tui.engine.tasks import create_task
 from t4o_tui.share.links import create_share, revoke_share, token_hash
 from t4o_tui.tui.app import T4oApp
 from t4o_tui.tui.screens.base import PollingScreen
+from t4o_tui.tui.screens.card_desk import CardDeskScreen
 from t4o_tui.tui.screens.class_timing import ClassTimingScreen
 from t4o_tui.tui.screens.confirm import ConfirmScreen
 from t4o_tui.tui.screens.correction import CorrectionScreen
@@ -287,6 +288,8 @@ SCREENS: dict[str, Steps] = {
     "class-timing": keys("5", "e", then=ClassTimingScreen),
     "entry-edit": keys("5", "t", "e", then=EntryEditScreen),
     "correction": keys("6", "c", then=CorrectionScreen),
+    "card-desk": keys("8", "a", then=CardDeskScreen),
+    "card-desk-new-entry": keys("8", "n", then=CardDeskScreen),
 }
 
 

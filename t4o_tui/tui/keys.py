@@ -98,8 +98,9 @@ KEYS: dict[str, Key] = {
     "station.active": Key("a", "toggle_active", "Active on/off"),
     # Readout desk: the selected unknown card given to an entry, or to a new entry made for it.
     "readout.assign": Key("a", "assign_card", "Assign card"),
-    "readout.new_entry": Key("n", "new_entry", "New entry for card"),
-    "readout.next_table": Key("tab", "app.focus_next", "Readouts/Unknown", key_display="Tab"),
+    "readout.new_entry": Key("n", "new_entry", "New entry"),
+    # Tab to Unknown cards and back: in the help only, so that a and n keep their place at 80 columns.
+    "readout.next_table": Key("tab", "app.focus_next", "Readouts/Unknown cards", show=False, key_display="Tab"),
     # Task editor. Not ctrl+s (flow control in PuTTY) nor ctrl+enter (lost in tmux).
     "editor.save": Key("ctrl+r", "save", "Save", priority=True),
     "editor.tab": Key("ctrl+t", "next_tab", "Tabs"),

@@ -33,6 +33,8 @@ COLUMNS = [Column("read", "Read at"), Column("card", "Card"), Column("type", "Ty
            Column("class", "Class"), Column("status", "Status"), Column("time", "Time"), Column("missing", "Missing")]
 UNKNOWN_COLUMNS = [Column("card", "Card"), Column("read", "Last read"), Column("times", "Readouts")]
 STATE_STYLE = {"connected": "green bold", "waiting": "yellow bold", "disconnected": "red bold", "stopped": "dim"}
+# "card not found" is listed below under Unknown cards: the short word keeps Missing on an 80-column row.
+SHORT_DATA_STATUS = {"card not found": "unknown"}
 STATUS_STYLE = {"OK": "green", "MissingPunch": "red bold", "DidNotFinish": "red", "Disqualified": "red",
                 "OverTime": "yellow", "card not found": "yellow bold"}
 
@@ -102,7 +104,7 @@ class ReadoutScreen(ViewScreen):
         for r in d.readouts:
             # Short codes (MP, DNF), as the Results view: an 80-column row has no room for "MissingPunch".
             cells = (stamp(r.read_at, now, tz), r.card, r.card_type or "", clip(r.name, 28), r.class_name,
-                     short_status(r.status), clock(r.time) if r.time is not None else "",
+                     SHORT_DATA_STATUS.get(r.status) or short_status(r.status), clock(r.time) if r.time is not None else "",
                      ", ".join(r.missing.split()) if r.missing else "")  # "45, 46", as the issue reads
             if not self.filter_matches(" ".join(cells) + " " + r.status):  # "MissingPunch" finds MP rows too
                 continue
@@ -118,7 +120,7 @@ class ReadoutScreen(ViewScreen):
                        (-u.station_data_id,)) for u in d.unknown]
         self.query_one("#unknown-table", LiveTable).sync(unknown)
         self.query_one("#unknown-title", Static).update(
-            f"Unknown cards: {len(d.unknown)} (on no entry: a assigns the selected one, n makes a new entry)"
+            f"Unknown cards: {len(d.unknown)} (on no entry) · a assign to a runner · n new entry"
             if d.unknown else "Unknown cards: none")
         title = f"{len(d.readouts)} readouts" + (f" · {len(rows)} shown" if len(rows) != len(d.readouts) else "")
         if d.unknown:
