@@ -33,8 +33,6 @@ COLUMNS = [Column("read", "Read at"), Column("card", "Card"), Column("type", "Ty
            Column("class", "Class"), Column("status", "Status"), Column("time", "Time"), Column("missing", "Missing")]
 UNKNOWN_COLUMNS = [Column("card", "Card"), Column("read", "Last read"), Column("times", "Readouts")]
 STATE_STYLE = {"connected": "green bold", "waiting": "yellow bold", "disconnected": "red bold", "stopped": "dim"}
-# "card not found" is listed below under Unknown cards: the short word keeps Missing on an 80-column row.
-SHORT_DATA_STATUS = {"card not found": "unknown"}
 STATUS_STYLE = {"OK": "green", "MissingPunch": "red bold", "DidNotFinish": "red", "Disqualified": "red",
                 "OverTime": "yellow", "card not found": "yellow bold"}
 
@@ -104,7 +102,7 @@ class ReadoutScreen(ViewScreen):
         for r in d.readouts:
             # Short codes (MP, DNF), as the Results view: an 80-column row has no room for "MissingPunch".
             cells = (stamp(r.read_at, now, tz), r.card, r.card_type or "", clip(r.name, 28), r.class_name,
-                     SHORT_DATA_STATUS.get(r.status) or short_status(r.status), clock(r.time) if r.time is not None else "",
+                     short_status(r.status), clock(r.time) if r.time is not None else "",
                      ", ".join(r.missing.split()) if r.missing else "")  # "45, 46", as the issue reads
             if not self.filter_matches(" ".join(cells) + " " + r.status):  # "MissingPunch" finds MP rows too
                 continue
