@@ -29,6 +29,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -70,7 +71,7 @@ def serialise_floor(path: str) -> float:
     return floor(lambda: etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
 
 
-def one_size(n: int, only: set[str]) -> dict[str, Any]:
+def one_size(n: int, only: set[str], keep: bool = False) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"t4o-bench-growth-{n}-"))
     zone = ZoneInfo("Europe/Oslo")
     first = (datetime.now(zone) - timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
@@ -114,6 +115,8 @@ def one_size(n: int, only: set[str]) -> dict[str, Any]:
             run, took = run_job(db, db_path, "result-list", {"format": "iof-xml"}, name="result xml")
             step("result_list", took, serialise_floor(run.output))
     db.close()
+    if not keep:
+        shutil.rmtree(tmp, ignore_errors=True)  # a 50,000-entry event is a few hundred MB
     return out
 
 
@@ -151,13 +154,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,50000", help="entries per event, comma-separated")
     ap.add_argument("--only", default=",".join(STEPS), help=f"steps, comma-separated: {','.join(STEPS)}")
+    ap.add_argument("--keep", action="store_true", help="keep each size's temporary folder (database, files)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     only = {s.strip() for s in args.only.split(",")}
     if unknown := only - set(STEPS):
         raise SystemExit(f"--only: unknown step {', '.join(sorted(unknown))}; the steps are {', '.join(STEPS)}")
     load_before = os.getloadavg()
-    rows = [one_size(n, only) for n in sizes]
+    rows = [one_size(n, only, args.keep) for n in sizes]
     load_after = os.getloadavg()
     print(f"growth: {', '.join(f'{n:,}' for n in sizes)} entries; {os.cpu_count()} cores; load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
