@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from pg_fixtures import *  # noqa: F403  (each test on SQLite and on PostgreSQL)
 from test_timing_jobs import build_race
 
 from t4o_tui.engine import card_desk, corrections
