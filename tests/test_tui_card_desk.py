@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
 from t4o_tui.engine import card_desk, corrections
+from t4o_tui.engine.readouts import unknown_cards
 from t4o_tui.store.models import Entry, Result
 from t4o_tui.tui.screens.card_desk import CardDeskScreen
 from t4o_tui.tui.screens.confirm import ConfirmScreen
@@ -149,6 +150,11 @@ def test_escape_asks_when_something_was_typed(db, db_path, tmp_path, size):
         await open_readout(pilot, card)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, CardDeskScreen), what="the dialog")
+        dialog = app.screen
+        await pilot.press("ctrl+r")  # no runner chosen: the card goes to nobody (never the first row)
+        await until(pilot, lambda: "choose the runner" in str(dialog.query_one("#dialog-error").render()),
+                    what="the error")
+        assert app.screen is dialog and unknown_cards(db) != []
         await pilot.press("escape")  # nothing typed: closes at once
         await until(pilot, lambda: isinstance(app.screen, ReadoutScreen), what="closed")
         await pilot.press("n")
@@ -166,3 +172,29 @@ def test_escape_asks_when_something_was_typed(db, db_path, tmp_path, size):
 
     run(app, size, body)
     assert Entry.select().count() == entries  # discarded: nothing saved
+
+
+def test_assign_key_is_remapped_from_the_config_and_refused_read_only(db, db_path, tmp_path):
+    _entry_id, card, _ = make_unknown(db, db_path, tmp_path)
+    app = make_app(db, db_path, keys={"readout.assign": "A"})
+
+    async def body(pilot: Pilot[int]) -> None:
+        await open_readout(pilot, card)
+        # Remapped away: a no longer assigns, A does (and the footer says A).
+        bound = {k: b.binding.action for k, b in app.screen.active_bindings.items()}
+        assert bound.get("A") == "assign_card" and bound.get("a") != "assign_card"
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, CardDeskScreen), what="the dialog by the new key")
+
+    run(app, (80, 24), body)
+
+    readonly = make_app(db, db_path, readonly=True)
+
+    async def refused(pilot: Pilot[int]) -> None:
+        await open_readout(pilot, card)
+        await pilot.press("a")
+        await until(pilot, lambda: any("Read-only" in n for n in readonly.notes), what="refused")  # type: ignore[attr-defined]
+        assert isinstance(readonly.screen, ReadoutScreen)
+
+    run(readonly, (80, 24), refused)
+    assert unknown_cards(db) != []

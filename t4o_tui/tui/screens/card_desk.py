@@ -119,10 +119,12 @@ class CardDeskScreen(FormDialog[bool]):
         self.action_save()
 
     def selected(self) -> int | None:
+        """The runner chosen: the one match of what was typed, or the row under the cursor once the
+        admin is in the list. Never the first row by default: ctrl+r right after opening gives the
+        card to nobody."""
         table = self.query_one("#entries", LiveTable)
-        key = table.selected_key
-        if key is None and len(table.row_keys()) == 1:  # one match: that runner, no arrow needed
-            key = table.row_keys()[0]
+        keys = table.row_keys()
+        key = keys[0] if len(keys) == 1 else table.selected_key if table.has_focus else None
         return int(key) if key is not None else None
 
     # -- saving -------------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ class CardDeskScreen(FormDialog[bool]):
         if self.mode == "assign":
             entry_id = self.selected()
             if entry_id is None:
-                raise CheckError("form", "choose the runner in the list (type to find them)")
+                raise CheckError("form", "choose the runner: type to find them, Enter to the list, ↑↓, then ctrl+r")
             return await self._assign(entry_id, move=False)
         services = self.t4o.services
         try:
