@@ -114,3 +114,21 @@ def test_a_card_with_no_waiting_readout_is_refused(db, db_path, tmp_path):
     entry_id, _card, _ = make_unknown(db, db_path, tmp_path)
     with pytest.raises(CardDeskError, match="no readout"):
         card_desk.assign_card(db, "999", entry_id, who="kari", now=time.time())
+
+
+def test_a_processing_failure_is_a_warning_and_the_card_stays_given(db, db_path, tmp_path, monkeypatch):
+    entry_id, card, _ = make_unknown(db, db_path, tmp_path)
+    from t4o_tui.jobs import card_desk as desk_job
+
+    def broken(self, ctx):
+        raise RuntimeError("disk I/O error\nsecond line")
+
+    monkeypatch.setattr(desk_job.ProcessStationDataJob, "run", broken)
+    given, warnings = assign_and_process(db, card, entry_id, move=False, who="kari", now=time.time())
+    assert warnings == ["processing failed: disk I/O error (run Process Station Data once this is mended)"]
+    assert corrections.runner(db, entry_id).card == card  # given, committed
+    # Not processed yet: the readouts wait for the next run, which finds the runner by the card.
+    assert StationData.select().where((StationData.card_number == card) & StationData.processed_at.is_null()).count()
+    monkeypatch.undo()
+    assert run_job(db, db_path, "process-station-data", {}, name="process").status == "succeeded"
+    assert Result.get(Result.entry == entry_id).status == "OK"

@@ -5,6 +5,7 @@ runner's result is the one a scheduled run would give. Called by the TUI (tui.se
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +16,8 @@ from t4o_tui.engine import card_desk
 from t4o_tui.engine.card_desk import Given
 from t4o_tui.engine.job import JobError, RunContext
 from t4o_tui.jobs.process_station_data import ProcessStationDataJob
+
+log = logging.getLogger("t4o_tui.card_desk")
 
 
 class DeskContext(RunContext):
@@ -52,11 +55,17 @@ class DeskContext(RunContext):
 
 
 def process_race(db: peewee.Database, race_id: int, data_dir: Path | None = None) -> list[str]:
-    """Process the race's new station data now; the warnings of the run (empty when all went well)."""
+    """Process the race's new station data now; the warnings of the run (empty when all went well).
+    A failure is one of them: the card is given already (committed), and any later run of Process
+    Station Data takes the readouts up, as after a readout whose processing failed (si-readout)."""
     row = db.connection().execute("SELECT race_number FROM race WHERE id=?", (race_id,)).fetchone()
     # The 'race' setting names a race by its number; a race without one by its id (jobs.event_data).
     ctx = DeskContext(db, row[0] if row and row[0] is not None else race_id, data_dir or Path("."))
-    ProcessStationDataJob().run(ctx)
+    try:
+        ProcessStationDataJob().run(ctx)
+    except Exception as exc:
+        log.warning("processing after a card given at the readout desk failed", exc_info=True)
+        return [f"processing failed: {str(exc).splitlines()[0][:200]} (run Process Station Data once this is mended)"]
     return [m for level, m in ctx.lines if level not in ("info", "debug")]
 
 
