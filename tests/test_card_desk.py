@@ -57,6 +57,7 @@ def test_unknown_card_given_to_its_runner_is_processed_at_once(db, db_path, tmp_
     # Kept with the runner's corrections, but no result correction, and not undone from there.
     r = corrections.runner(db, entry_id)
     assert r.card == card and not r.corrected and r.corrections[0].what(r.tz) == f"card {card} given"
+    assert r.corrections[0].active and not r.corrections[0].undoable  # the dialog offers no undo (u) for it
     assert corrections.corrected_entries(db, r.race_id) == {}
     with pytest.raises(corrections.CorrectionError, match="Edit entry"):
         corrections.undo(db, c.id, "", who="kari", now=time.time())

@@ -156,6 +156,11 @@ class CorrectionRow:
     def active(self) -> bool:
         return self.undone_at is None
 
+    @property
+    def undoable(self) -> bool:
+        """Active and a result correction: a card given at the readout desk is changed in Edit entry."""
+        return self.active and self.kind != CARD_KIND
+
     def what(self, zone: tzinfo) -> str:
         """'status DSQ', 'punch added 45 at 10:32:15', 'finish time 11:02:03'."""
         at = f"{datetime.fromtimestamp(self.time, zone):%H:%M:%S}" if self.time is not None else ""

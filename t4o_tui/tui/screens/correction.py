@@ -209,13 +209,13 @@ class CorrectionScreen(FormDialog[bool]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # u shows in the footer only while there is something to undo.
-        return action != "undo" or any(c.active for c in self.data.corrections)
+        return action != "undo" or any(c.undoable for c in self.data.corrections)
 
     def action_undo(self) -> None:
         key = self.query_one("#corrections", LiveTable).selected_key
         c = next((c for c in self.data.corrections if str(c.id) == key), None)
         if c is None:
-            c = next((c for c in self.data.corrections if c.active), None)
+            c = next((c for c in self.data.corrections if c.undoable), None)
         if c is None or not c.active:
             self.notify("That correction is already undone.", severity="warning")
             return
