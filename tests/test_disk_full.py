@@ -95,7 +95,10 @@ def test_disk_full_fails_the_run_and_task_add_with_the_real_cause(small_disk, tm
 
         # Room for the queue's small writes (enqueue, claim, leases, the run's end), not for 15,000 entries.
         os.truncate(filler, filler.stat().st_size - (1 << 20))
-        res = _cli(db, tmp_path, "run", "Entries", "--wait")
+        try:
+            res = _cli(db, tmp_path, "run", "Entries", "--wait")
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"run --wait timed out; the worker said:\n{worker.output}") from None
         assert res.returncode == 1, (res.stdout, res.stderr)
         assert f"run 1 failed: OperationalError: {FULL}" in res.stdout, res.stdout
         assert "cannot rollback" not in res.stdout
