@@ -371,6 +371,12 @@ class TeamImporter:
             return int(row[0])
         return int(self.conn.execute("INSERT INTO organisation(name) VALUES (?)", (name,)).lastrowid or 0)
 
+    def existing(self, rec: TeamRecord) -> tuple[int, bool] | None:
+        """The race's team a record would update, as (team id, edited by hand); None: it would be new."""
+        known = self.classes.get(name_key(rec.class_name)) if rec.class_name else None
+        row = self._find_team(rec, known[0]) if known is not None else None
+        return (int(row[0]), bool(row[5])) if row else None
+
     def _find_team(self, rec: TeamRecord, class_id: int) -> tuple[Any, ...] | None:
         q = self.conn.execute
         cols = "SELECT id, name, bib, identifier, identifier_type, hand_edited, class_id FROM team WHERE race_id=? "
