@@ -19,6 +19,7 @@ import pytest
 import yarl
 
 from t4o_tui.config import data_dir_for
+from t4o_tui.engine import executor
 from t4o_tui.engine.clock import FakeClock
 from t4o_tui.engine.runs import enqueue_run, get_run, list_runs
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
@@ -293,11 +294,16 @@ def test_a_task_deleted_under_a_link(db, db_path):
     serve(db, db_path, body)
 
 
-def test_a_file_written_on_another_machine_is_a_404_whose_log_line_names_that_machine(db, db_path, caplog):
-    """Issue 14: machines on one PostgreSQL server each keep run files in their own data folder; a
-    link served where the file is not says in the log where it was written, and what to do."""
+def test_a_file_written_on_another_machine_is_a_404_whose_log_line_names_that_machine(
+        db, db_path, backend, caplog, monkeypatch):
+    """Issue 14: machines on one PostgreSQL server each keep run files in their own data folder,
+    and in the database up to a size (tests/test_postgres_share_files.py); a link served where a
+    file is not, and not in the database (larger than that: here every file is), says in the log
+    where it was written, and what to do."""
+    monkeypatch.setattr(executor, "STORED_FILE_MAX", 10)
     create_task("Results", "test", {"seconds": 0, "write_file": True})
     rid = produce(db, db_path, "Results")
+    assert db.execute_sql("SELECT count(*) FROM artifact_data").fetchone()[0] == 0
     sh = links.create_share(db, "Results")
     Path(db.execute_sql("SELECT path FROM artifact WHERE run_id = ?", (rid,)).fetchone()[0]).unlink()
     db.execute_sql("UPDATE run SET worker = 'readout-2:4242:abcdef' WHERE id = ?", (rid,))
@@ -307,8 +313,9 @@ def test_a_file_written_on_another_machine_is_a_404_whose_log_line_names_that_ma
 
     with caplog.at_level(logging.WARNING, logger="t4o_tui"):
         serve(db, db_path, body)
-    assert any(f"file of run {rid} is gone" in r.getMessage() and "(written on readout-2: serve this link from "
-               "there, or give the machines one shared data folder)" in r.getMessage() for r in caplog.records)
+    kept = " and not kept in the database, see the run's log" if backend == "postgresql" else ""
+    assert any(f"file of run {rid} is gone" in r.getMessage() and f"(written on readout-2{kept}: serve this link "
+               "from there, or give the machines one shared data folder)" in r.getMessage() for r in caplog.records)
 
 
 def test_port_taken_is_a_clear_error_and_the_runtime_goes_on(db, db_path):

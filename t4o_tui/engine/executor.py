@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import json
 import os
 import threading
@@ -25,6 +27,13 @@ from t4o_tui.store.models import CANCELLED, FAILED, QUEUED, SUCCEEDED
 CANCEL, TIMEOUT, STOPPING = "cancel", "timeout", "stopping"
 # Progress is written at most this often per run; a job may report it on every item.
 PROGRESS_INTERVAL_S = 0.5
+
+
+# On PostgreSQL a run's files up to this size are kept in the database too (artifact_data), so that
+# a share server on any machine serves them; a larger file is served only by the machine whose
+# data folder holds it (the run's log says so). 64 MB: far above any result list or export, and a
+# bounded cost for the transaction that records the run's end.
+STORED_FILE_MAX = 64 * 1024 * 1024
 
 
 def files_dir(data_dir: Path, task_id: int) -> Path:
@@ -188,6 +197,8 @@ def execute(ctx: EngineRunContext, *, worker: str, policy: str, jobs: JobRegistr
         ctx.log("error" if status == FAILED else "warning", f"{status} after {elapsed:.2f} s: {error}")
     if status != SUCCEEDED:
         _drop_managed_files(ctx)
+    elif isinstance(ctx.db, peewee.PostgresqlDatabase):
+        ctx.artifacts = [_with_data(ctx, a) for a in ctx.artifacts]
     logs, prog = ctx.take_rest()
     return Outcome(
         run_id=c.id, status=status, finished_at=ctx.clock.now(), error=error if status != QUEUED else None,
@@ -216,6 +227,28 @@ def _stopped(ctx: EngineRunContext, policy: str) -> tuple[str, str]:
             return QUEUED, "the worker stopped; the run goes back to the queue"
         return CANCELLED, "cancelled: the worker stopped"
     return CANCELLED, "cancelled by admin"
+
+
+def _with_data(ctx: EngineRunContext, a: ArtifactRecord) -> ArtifactRecord:
+    """The file with its bytes, to be kept in the database (several machines on one PostgreSQL
+    server: a share server on another machine has no access to this machine's data folder)."""
+    try:
+        size = os.stat(a.path).st_size
+        data = None if size > STORED_FILE_MAX else Path(a.path).read_bytes()
+    except OSError as exc:
+        ctx.log("warning", f"{a.name} could not be read to keep it in the database: {exc.strerror or exc}; "
+                           "only this machine's share server can serve it")
+        return a
+    if data is None or len(data) > STORED_FILE_MAX:
+        ctx.log("warning", f"{a.name} ({_bytes_text(size if data is None else len(data))}) is over the "
+                           f"{_bytes_text(STORED_FILE_MAX)} kept in the database: only this machine's share "
+                           "server can serve it")
+        return a
+    return dataclasses.replace(a, data=data, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _bytes_text(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
 def _drop_managed_files(ctx: EngineRunContext) -> None:

@@ -66,6 +66,10 @@ class ArtifactRecord:
     media_type: str
     size: int
     managed: bool = True
+    # The file's bytes and their SHA-256, kept in the database too (PostgreSQL, up to
+    # executor.STORED_FILE_MAX) so that a share server on another machine can serve it.
+    data: bytes | None = field(default=None, repr=False)
+    sha256: str = ""
 
 
 @dataclass
@@ -237,11 +241,15 @@ def _finish(conn: sqlite3.Connection, o: Outcome, worker: str) -> bool:
         )
     if owned:
         for a in o.artifacts:
-            conn.execute(
+            cur = conn.execute(
                 "INSERT INTO artifact(run_id, task_id, path, name, media_type, size, created_at, managed) "
                 "SELECT id, task_id, ?, ?, ?, ?, ?, ? FROM run WHERE id=?",
                 (a.path, a.name, a.media_type, a.size, o.finished_at, int(a.managed), o.run_id),
             )
+            if a.data is not None:
+                # In the same transaction: a share server that sees the artifact sees its bytes.
+                conn.execute("INSERT INTO artifact_data(artifact_id, bytes, sha256, size) VALUES (?, ?, ?, ?)",
+                             (cur.lastrowid, a.data, a.sha256, len(a.data)))
     return owned
 
 

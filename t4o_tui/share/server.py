@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -346,6 +347,9 @@ class ShareServer:
         self._latest: dict[int, _File] = {}
         self._hits: dict[int, _Hits] = {}  # by share id
         self._replies: dict[int, _Reply] = {}  # by artifact id
+        # Several machines on one PostgreSQL server: a file not on this machine is read from the
+        # database (artifact_data). SQLite is one machine: its data folder has every file.
+        self._shared_db = isinstance(db, peewee.PostgresqlDatabase)
         self._bytes_total = 0
         self._inflight: dict[int, asyncio.Task[None]] = {}
         # Why the last run-task wait ended without a fresh file, per task (for the stale header).
@@ -623,6 +627,16 @@ class ShareServer:
                 return reply, await asyncio.to_thread(open, f.path, "rb")
             except OSError:
                 pass
+            if self._shared_db:
+                # Not on this machine: its run ran on another one on the same PostgreSQL server,
+                # which kept the bytes in the database too (up to executor.STORED_FILE_MAX).
+                try:
+                    body = await asyncio.to_thread(self._stored, f)
+                except Exception as exc:  # the server is away: the same 404 as a missing file, said why
+                    log.warning("share: reading the file of run %d from the database failed: %s", f.run_id, exc)
+                    body = None
+                if body is not None:
+                    return self._keep(f, body), None
             try:
                 newer = (await asyncio.to_thread(self._load_latest, {task_id})).get(task_id)
             except Exception as exc:  # locked for long, disk trouble: the file is gone all the same
@@ -638,6 +652,12 @@ class ShareServer:
         """Headers and bytes of a file, read once (an artifact's file does not change; files larger
         than MEMORY_FILE_MAX stay on disk)."""
         body = None if f.size > MEMORY_FILE_MAX else await asyncio.to_thread(Path(f.path).read_bytes)
+        return self._keep(f, body)
+
+    def _keep(self, f: _File, body: bytes | None) -> _Reply:
+        """The answer for a file, kept in memory by its artifact id (a newer run's file is another
+        artifact). A file read from the database is kept whatever its size (up to
+        executor.STORED_FILE_MAX, within MEMORY_TOTAL_MAX): there is no local copy to stream."""
         size = len(body) if body is not None else 0  # what the new reply holds
         latest = {g.artifact_id for g in self._latest.values()}
         # Drop the files no link serves any more (and this file's entry, replaced below).
@@ -705,17 +725,33 @@ class ShareServer:
             backend_of(conn).notify(conn, f"enqueued {lane} {rid}")
             return rid
 
+    def _stored(self, f: _File) -> bytes | None:
+        """The file's bytes as kept in the database by the machine that ran it; None when they
+        are not there (larger than the limit, or written before they were kept) or do not match
+        their checksum."""
+        row = self.db.connection().execute(
+            "SELECT bytes, sha256 FROM artifact_data WHERE artifact_id = ?", (f.artifact_id,)).fetchone()
+        if row is None:
+            return None
+        body = bytes(row[0])
+        if hashlib.sha256(body).hexdigest() != row[1]:
+            log.warning("share: the file of run %d kept in the database does not match its checksum", f.run_id)
+            return None
+        return body
+
     def _elsewhere(self, run_id: int) -> str:
         """Why a file may be missing here: its run ran on another machine (several machines on one
-        PostgreSQL server), whose data folder this one cannot read."""
+        PostgreSQL server), whose data folder this one cannot read, and did not keep it in the
+        database (larger than executor.STORED_FILE_MAX: its run's log says so)."""
         try:
             row = self.db.connection().execute("SELECT worker FROM run WHERE id = ?", (run_id,)).fetchone()
         except Exception:  # the database is away: the plain message stands
             return ""
         host = str(row[0]).split(":", 1)[0] if row and row[0] else ""
         if host and host != socket.gethostname():
-            return (f" (written on {host}: serve this link from there, or give the machines one shared data "
-                    "folder)")
+            kept = " and not kept in the database, see the run's log" if self._shared_db else ""
+            return (f" (written on {host}{kept}: serve this link from there, or give the machines one shared "
+                    "data folder)")
         return ""
 
     def _status(self, run_id: int) -> tuple[str, str | None]:

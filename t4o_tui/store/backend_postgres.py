@@ -6,8 +6,8 @@ sqlite3 placeholders (`?` and `:name`); `PgConnection` gives it the sqlite3 call
 
 Schema: the PostgreSQL schema is generated from the SQLite one. The migration steps are run on an
 in-memory SQLite database, and its tables and indexes are translated (INTEGER → BIGINT, REAL →
-DOUBLE PRECISION, TEXT → TEXT COLLATE "C" (byte order, as SQLite's), an INTEGER PRIMARY KEY → an
-identity column); its seed rows are copied. SQLite
+DOUBLE PRECISION, TEXT → TEXT COLLATE "C" (byte order, as SQLite's), BLOB → BYTEA, an INTEGER
+PRIMARY KEY → an identity column); its seed rows are copied. SQLite
 triggers cannot be translated mechanically, so each has its PostgreSQL form in `TRIGGERS`: a step
 that adds a trigger without one there is refused when a PostgreSQL database is created. A
 PostgreSQL database is created at the latest version in one transaction. PostgreSQL databases
@@ -506,6 +506,7 @@ FIRST_VERSION = 11
 ADDITIVE_STEPS: set[int] = {
     12,  # result corrections: the table correction and its index
     13,  # pauses and resumes of schedules: the table schedule_event and its index
+    14,  # run files kept in the database for the other machines' share servers: the table artifact_data
 }
 _BUMP = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'schedule_rev'"
 FUNCTIONS = [
@@ -538,6 +539,7 @@ def _translate_table(sql: str) -> str:
     # Text compares and sorts by its bytes, as SQLite's BINARY does, whatever the server's locale
     # (en_US would sort 'a' < 'Ä' < 'A-1' < 'b' < 'B'): lists come out in the same order on both.
     sql = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', sql)
+    sql = re.sub(r"\bBLOB\b", "BYTEA", sql, flags=re.IGNORECASE)
     return re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql, flags=re.IGNORECASE)
 
 

@@ -598,10 +598,28 @@ def _v13_schedule_events(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v14_artifact_data(conn: sqlite3.Connection) -> None:
+    # Issue 14: on PostgreSQL several machines share one database, but each keeps run files in its
+    # own data folder; a share link served on another machine than the run's needs the bytes. A
+    # run's file up to a size is also kept here (written with its artifact row, gone with it).
+    # On SQLite (one machine) the table stays empty: the data folder is the only copy.
+    _script(
+        conn,
+        """
+        CREATE TABLE artifact_data (
+            artifact_id INTEGER PRIMARY KEY REFERENCES artifact(id) ON DELETE CASCADE,
+            bytes BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL
+        );
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
                      _v8_event_setup, _v9_time_resolution, _v10_share_hits_written, _v11_relays,
-                     _v12_corrections, _v13_schedule_events]
+                     _v12_corrections, _v13_schedule_events, _v14_artifact_data]
 LATEST = len(STEPS)
 
 
