@@ -28,6 +28,7 @@ from t4o_tui.engine.tasks import create_task
 from t4o_tui.share import links
 from t4o_tui.share.server import ShareServer
 from t4o_tui.store.db import open_database
+from t4o_tui.store.models import ArtifactData
 
 pg_admin_url, pg_url = pg_server.pg_admin_url, pg_server.pg_url
 
@@ -208,7 +209,8 @@ def test_retention_deletes_a_run_s_stored_bytes_with_it(pg_url, tmp_path):
     assert stored_runs() == rids
     assert maintenance.prune(db, keep=1, batch=1) == 2  # one run per delete transaction
     assert stored_runs() == rids[-1:]
-    assert db.execute_sql("SELECT count(*) FROM artifact_data").fetchone()[0] == 1
+    assert [(d.artifact.run_id, d.size) for d in ArtifactData.select()] == [
+        (rids[-1], Path(get_run(db, rids[-1]).output).stat().st_size)]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

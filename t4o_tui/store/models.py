@@ -85,6 +85,19 @@ class Artifact(BaseModel):
     managed = peewee.BooleanField(default=True)
 
 
+class ArtifactData(BaseModel):
+    """An artifact's bytes kept in the database (PostgreSQL, up to executor.STORED_FILE_MAX), so a
+    share server on another machine than the run's serves the file; empty on SQLite."""
+
+    artifact = peewee.ForeignKeyField(Artifact, primary_key=True, column_name="artifact_id", on_delete="CASCADE")
+    bytes = peewee.BlobField()
+    sha256 = peewee.TextField()
+    size = peewee.IntegerField()
+
+    class Meta:
+        table_name = "artifact_data"
+
+
 class Lease(BaseModel):
     name = peewee.TextField(primary_key=True)
     holder = peewee.TextField()
@@ -529,7 +542,7 @@ class Correction(BaseModel):
 
 
 ALL_MODELS: list[type[BaseModel]] = [
-    Meta, Task, Run, RunLog, Artifact, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
+    Meta, Task, Run, RunLog, Artifact, ArtifactData, Lease, TestMark, Event, Race, Schedule, Occurrence, Share,
     Course, Control, CourseControl, Class, Organisation, Person, PersonIdentifier, Card, Entry, EntryCard, Start,
     Station, StationData, Result, TaskState, RelayLeg, RelayLegCourse, Team, TeamOrganisation, TeamMember,
     TeamResult, Correction, ScheduleEvent,
