@@ -633,7 +633,8 @@ class ShareServer:
                 try:
                     body = await asyncio.to_thread(self._stored, f)
                 except Exception as exc:  # the server is away: the same 404 as a missing file, said why
-                    log.warning("share: reading the file of run %d from the database failed: %s", f.run_id, exc)
+                    if self.connection is None or not self.connection.lost(exc, "share server"):
+                        log.warning("share: reading the file of run %d from the database failed: %s", f.run_id, exc)
                     body = None
                 if body is not None:
                     return self._keep(f, body), None
@@ -656,7 +657,7 @@ class ShareServer:
 
     def _keep(self, f: _File, body: bytes | None) -> _Reply:
         """The answer for a file, kept in memory by its artifact id (a newer run's file is another
-        artifact). A file read from the database is kept whatever its size (up to
+        artifact). A file read from the database is kept whatever its size (it is at most
         executor.STORED_FILE_MAX, within MEMORY_TOTAL_MAX): there is no local copy to stream."""
         size = len(body) if body is not None else 0  # what the new reply holds
         latest = {g.artifact_id for g in self._latest.values()}
