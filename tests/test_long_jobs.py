@@ -56,14 +56,22 @@ def test_a_large_start_file_is_parsed_while_schedules_runs_and_leases_go_on(db, 
     assert (run.status, run.attempts) == ("succeeded", 1), run.error
     assert Start.select().count() == rows
     assert parsing, "the parse ended before the checks ran: make the file larger"
-    # Every 1 s nominal time inside the parse fired on time: none missed, coalesced or late.
+    # The 1 s nominal times inside the parse fired as it went on. A write lock held through the
+    # parse (the defect) leaves every one of them unfired until it ends; a machine starved of CPU
+    # may make the odd one late enough to be merged, so the check is on the whole stretch: nearly
+    # all fired, never three in a row unfired, and the typical lateness well under a second.
     begin, end = _log_time(big_run, "bytes)"), _log_time(big_run, "starts read from the file")
     assert begin is not None and end is not None and end - begin >= 2, (begin, end)
     inside = list(Occurrence.select().where(Occurrence.schedule == tick.id, Occurrence.nominal > begin + 1,
-                                            Occurrence.nominal < end - 1))
+                                            Occurrence.nominal < end - 1).order_by(Occurrence.nominal))
     assert inside, "no nominal time fell inside the parse"
-    assert {o.state for o in inside} == {"fired"}, [(o.nominal - begin, o.state, o.reason, o.actual and o.actual - o.nominal) for o in inside if o.state != "fired"]
-    assert max(o.actual - o.nominal for o in inside) < 1.0
+    seen = [(round(o.nominal - begin, 1), o.state, o.reason, o.actual and round(o.actual - o.nominal, 3)) for o in inside]
+    fired = [o for o in inside if o.state == "fired"]
+    assert len(fired) >= 0.75 * len(inside), seen
+    assert "x" * 3 not in "".join("." if o.state == "fired" else "x" for o in inside), seen
+    lateness = sorted(o.actual - o.nominal for o in fired)
+    assert lateness[len(lateness) // 2] < 0.5, seen
+    assert not [o for o in inside if "not running" in (o.reason or "")], seen
 
 
 def test_a_wrong_header_is_refused_before_the_rows_are_read():

@@ -1,11 +1,12 @@
 """PostgreSQL (issue 14) on a real server: the schema from empty, the queue with several worker
-processes, and a clear refusal from what does not run on PostgreSQL yet."""
+processes."""
 
 from __future__ import annotations
 
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def test_two_worker_processes_run_200_runs_exactly_once_and_the_queue_lane_one_a
     ]
     try:
         for w in workers:  # both are connected and polling before the first run exists
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
+            assert _line(w) == "ready"
         conn = db.connection()
         queue_ids = []
         for i in range(n_queue):
@@ -165,8 +166,22 @@ def test_two_worker_processes_run_200_runs_exactly_once_and_the_queue_lane_one_a
 def _worker(url: str, name: str, total: int, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, str(HERE / "pg_queue_worker.py"), url, name, str(total), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(tmp_path))
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", proc.stderr
+    assert _line(proc) == "ready"
     return proc
+
+
+def _line(proc: subprocess.Popen[str], timeout: float = 90) -> str:
+    """The child's next line, or a failure naming what it wrote to stderr: never a wait without end
+    (a worker that hangs before its readiness line would hold the suite until CI's limit)."""
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(proc.stdout.readline() if proc.stdout else ""), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive() or not got:
+        proc.kill()
+        err = proc.stderr.read() if proc.stderr else ""
+        raise AssertionError(f"no line from {proc.args[2:4]} within {timeout:.0f} s; its stderr: {err[-2000:]}")
+    return got[0].strip()
 
 
 @pytest.mark.slow
@@ -183,7 +198,7 @@ def test_a_worker_killed_mid_run_loses_it_when_its_lease_expires_and_another_wor
     first = _worker(pg_url, "w1", len(ids), tmp_path, str(lease), "hang")
     try:
         assert first.stdout is not None
-        line = first.stdout.readline().strip()
+        line = _line(first)
         assert line == f"working {ids[0]}", (line, first.stderr)
         first.kill()  # SIGKILL mid-run: no finish, no goodbye; only its lease says it is gone
         first.wait(timeout=30)
