@@ -4,6 +4,8 @@ queue-lane run, orphans, cancel, retention."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pg_server
 import pytest
@@ -50,6 +52,52 @@ def test_claims_oldest_first_and_one_queue_lane_run_at_a_time(db):
     r = get_run(db, first.id)
     assert (r.status, r.worker, r.started_at, r.finished_at) == ("succeeded", "w1", 200, 202)
     assert [line.message for line in run_log(db, first.id)] == ["done"]
+
+
+def test_a_claim_that_waits_for_the_write_lock_reads_its_clock_only_once_it_holds_it(db, db_path, request):
+    """A run's start is never before the end of the run it waited for (issue 9, seen in CI).
+
+    The claimer is handed a clock, not a time: were the time read before the lock, a claim that
+    waited behind another worker's finish would record a start earlier than that finish.
+    """
+    conn = db.connection()
+    t = _task()
+    first_id = queue.enqueue(conn, t.id, direct=False, trigger="manual", now=1)
+    second_id = queue.enqueue(conn, t.id, direct=False, trigger="manual", now=2)
+    first, _ = queue.claim_queue(conn, worker="a", now=10, lease=600)
+    assert first is not None and first.id == first_id
+    released, started = threading.Event(), threading.Event()
+    reads: list[bool] = []
+    result: dict = {}
+
+    def clock() -> float:
+        reads.append(released.is_set())
+        return 30.0
+
+    def claimer() -> None:
+        c = db.connection()  # this thread's own connection
+        started.set()
+        done = Outcome(first_id, "succeeded", 20, logs=[])
+        result["claim"] = queue.claim_queue(c, worker="a", now=clock, lease=600, finish=done)
+
+    holder = open_database(request.getfixturevalue("pg_url") if is_postgres(db) else db_path)
+    try:
+        hc = holder.connection()
+        with queue.write_tx(hc):
+            queue.backend_of(hc).lock_queue_lane(hc, wait=True)
+            th = threading.Thread(target=claimer)
+            th.start()
+            assert started.wait(10)
+            time.sleep(0.3)  # lets the claimer reach the lock; the assertion holds however long this takes
+            released.set()
+        th.join(30)
+    finally:
+        holder.close()
+    assert not th.is_alive()
+    claimed, recorded = result["claim"]
+    assert recorded and claimed is not None and claimed.id == second_id
+    assert reads == [True]
+    assert get_run(db, second_id).started_at == 30.0 >= get_run(db, first_id).finished_at
 
 
 def test_direct_lane_claims_several_and_ignores_the_queue_lane(db):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,12 +181,18 @@ def _claimed(rows: Sequence[tuple[Any, ...]]) -> list[Claimed]:
     return out
 
 
+def _now(now: float | Callable[[], float]) -> float:
+    return now() if callable(now) else now
+
+
 def claim_queue(
-    conn: sqlite3.Connection, *, worker: str, now: float, lease: float,
+    conn: sqlite3.Connection, *, worker: str, now: float | Callable[[], float], lease: float,
     finish: Outcome | None = None,
 ) -> tuple[Claimed | None, bool]:
     """Finish `finish` (if given) and claim the next queue-lane run, in one transaction.
 
+    `now` may be a clock: it is then read once the write lock is held, so a claim that waited for
+    the previous run's end never records a start before that end.
     Returns (claimed run or None, whether `finish` was recorded — False when this worker no
     longer owned that run, i.e. its lease had expired and another worker took it over).
     """
@@ -194,18 +200,22 @@ def claim_queue(
         if not backend_of(conn).lock_queue_lane(conn, wait=finish is not None):
             return None, True  # another worker is claiming the lane right now
         recorded = _finish(conn, finish, worker) if finish is not None else True
-        rows = conn.execute(CLAIM_QUEUE_SQL, {"now": now, "worker": worker, "lease": now + lease}).fetchall()
+        t = _now(now)
+        rows = conn.execute(CLAIM_QUEUE_SQL, {"now": t, "worker": worker, "lease": t + lease}).fetchall()
         claimed = _claimed(rows)
     return (claimed[0] if claimed else None), recorded
 
 
-def claim_direct(conn: sqlite3.Connection, *, worker: str, now: float, lease: float, limit: int) -> list[Claimed]:
-    """Claim up to `limit` queued direct-lane runs, oldest first."""
+def claim_direct(
+    conn: sqlite3.Connection, *, worker: str, now: float | Callable[[], float], lease: float, limit: int,
+) -> list[Claimed]:
+    """Claim up to `limit` queued direct-lane runs, oldest first (`now` as for claim_queue)."""
     if limit <= 0:
         return []
     with write_tx(conn):
+        t = _now(now)
         rows = conn.execute(
-            CLAIM_DIRECT_SQL.format(skip_locked=backend_of(conn).skip_locked), {"now": now, "worker": worker, "lease": now + lease, "limit": limit}
+            CLAIM_DIRECT_SQL.format(skip_locked=backend_of(conn).skip_locked), {"now": t, "worker": worker, "lease": t + lease, "limit": limit}
         ).fetchall()
         return _claimed(rows)
 

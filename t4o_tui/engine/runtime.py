@@ -276,7 +276,7 @@ class Runtime:
                 # it committed, the finish is discarded as no longer ours, and the run claimed
                 # in it (unknown here) is recovered when its lease runs out.
                 claimed, recorded = queue.claim_queue(
-                    conn, worker=self.worker_id, now=self.clock.now(), lease=self.opt.lease, finish=pending
+                    conn, worker=self.worker_id, now=self.clock.now, lease=self.opt.lease, finish=pending
                 )
             except Exception as exc:  # locked for longer than the busy timeout, disk full, server gone...
                 if self.connection.lost(exc, "queue lane"):
@@ -315,7 +315,7 @@ class Runtime:
                 conn = self.db.connection()  # a new one after the server dropped the last
                 if free > 0 and queue.has_queued(conn, "direct"):
                     for claimed in queue.claim_direct(
-                        conn, worker=self.worker_id, now=self.clock.now(), lease=self.opt.lease, limit=free
+                        conn, worker=self.worker_id, now=self.clock.now, lease=self.opt.lease, limit=free
                     ):
                         fut = self._pool.submit(self._direct_one, claimed)
                         futures.add(fut)
