@@ -186,13 +186,15 @@ def workers(db_path: Path, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
         print(f"--- worker log {w.log_path.name} ---\n{w.output}")
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
+def wait_for(predicate: Callable[[], object], timeout: float = 30, what: str = "condition",
+             state: Callable[[], object] | None = None) -> None:
+    """Poll `predicate` until true; on timeout fail naming `what` and, if given, `state()` then."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f" (then: {state()})" if state else ""))
 
 
 def run_job(db: peewee.Database, db_path: Path, job: str, settings: dict | None = None, *, name: str | None = None,

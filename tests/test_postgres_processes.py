@@ -36,7 +36,8 @@ LEASE = 3.0  # the workers' run lease: a killed worker's run is recovered this l
 @pytest.fixture
 def pg_workers(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     """Start `t4o-tui --worker` processes on a database URL (share servers on free ports)."""
-    write_config(tmp_path, f"[engine]\nlease = {LEASE}\n\n[share]\nport = 0\n")
+    # Retention above the runs a test makes: it would delete finished runs the test counts.
+    write_config(tmp_path, f"[engine]\nlease = {LEASE}\nretention = 10000\n\n[share]\nport = 0\n")
     started: list[Worker] = []
 
     def start(url: str, name: str) -> Worker:
@@ -59,6 +60,11 @@ def _enqueue(db, task_ids: list[tuple[int, str]]) -> None:
                      [(tid, lane, time.time()) for tid, lane in task_ids])
     conn.execute("SELECT pg_notify('t4o_queue', 'enqueued any 0')")
     conn.execute("COMMIT")
+
+
+def _status_counts(db) -> str:
+    rows = db.execute_sql("SELECT lane, status, count(*) FROM run GROUP BY lane, status ORDER BY lane, status").fetchall()
+    return ", ".join(f"{lane} {status} {n}" for lane, status, n in rows) or "no runs"
 
 
 def _ended(db) -> int:
@@ -94,7 +100,7 @@ def test_four_workers_share_2000_runs_none_twice_and_the_queue_lane_one_at_a_tim
         w.wait_started(60)
     # Enqueued once all listen: they wake on the notification.
     _enqueue(db, [(q.id, "queue"), (d.id, "direct")] * 1000)
-    wait_for(lambda: _ended(db) >= 2000, 600, "2,000 runs to end")
+    wait_for(lambda: _ended(db) >= 2000, 600, "2,000 runs to end", lambda: _status_counts(db))
     for w in workers:
         assert w.stop(60) == 0, w.output
     statuses = Counter(r[0] for r in db.execute_sql("SELECT status FROM run").fetchall())
@@ -203,7 +209,7 @@ def test_a_postgresql_restart_under_200_runs_every_run_completes_exactly_once(ow
     db.close()
     own_cluster.restart()  # fast: every connection is cut
     db = open_database(url)
-    wait_for(lambda: _ended(db) >= 200, 180, "all 200 runs to end after the restart")
+    wait_for(lambda: _ended(db) >= 200, 180, "all 200 runs to end after the restart", lambda: _status_counts(db))
     for w in workers:
         wait_for(lambda w=w: "database connection back" in w.output, 30, "the worker to say it reconnected")
         assert w.stop(60) == 0, w.output
