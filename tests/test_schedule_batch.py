@@ -104,3 +104,20 @@ def test_add_schedule_keeps_its_single_error_and_returns_the_saved_row(db):
     stored = get_schedule(s.id)
     assert (s.next_fire, s.max_runs, s.task_id, s.armed_at) == (stored.next_fire, 3, stored.task_id, T0 + 30)
     assert s.task.name == "Import" and s.next_fire == T0 + 60
+
+
+def test_a_missing_start_does_not_hide_a_wrong_repeat_rule(db):
+    """One try names every problem: both missing bounds and the cron or interval rule itself."""
+    create_task("Import", "test", {"seconds": 0})
+    with pytest.raises(ScheduleInvalid) as info:
+        add_schedule(db, ScheduleInput(task="Import", kind="cron", cron="61 * * * *"), clock=FakeClock(T0))
+    fields = [e.field for e in info.value.errors]
+    assert fields == ["start", "expiry", "cron"], info.value.errors
+    assert "minute: 61 is out of range 0–59" in str(info.value)
+    with pytest.raises(ScheduleInvalid) as info:
+        add_schedule(db, ScheduleInput(task="Import", kind="interval", every=0, expiry=T0 + 60), clock=FakeClock(T0))
+    assert [e.field for e in info.value.errors] == ["start", "every"]
+    # A valid rule adds nothing to the missing bound.
+    with pytest.raises(ScheduleInvalid) as info:
+        add_schedule(db, ScheduleInput(task="Import", kind="cron", cron="*/5 * * * *", start=T0), clock=FakeClock(T0))
+    assert str(info.value) == "expiry: is required"

@@ -205,10 +205,9 @@ def _source_for(data: ScheduleInput, errors: Errors) -> DateSource | None:
 
 def _timed_bounds(db: peewee.Database, data: ScheduleInput, errors: Errors) -> Bounds | None:
     """interval, cron, once: start and expiry as given (both required)."""
-    if data.start is None or data.expiry is None:
-        errors.append(sm.ScheduleError("start" if data.start is None else "expiry", "is required"))
-        return None
-    return data.start, data.expiry
+    missing = [name for name in ("start", "expiry") if getattr(data, name) is None]
+    errors.extend(sm.ScheduleError(name, "is required") for name in missing)
+    return None if missing else (data.start, data.expiry)
 
 
 def _window_bounds(db: peewee.Database, data: ScheduleInput, errors: Errors) -> Bounds | None:
@@ -261,6 +260,13 @@ def validate(db: peewee.Database, data: ScheduleInput) -> tuple[sm.ScheduleSpec 
     errors += [e for e in (check(data) for check in _COMMON_CHECKS) if e is not None]
     bounds = kind_checks(db, data, errors)
     if bounds is None:
+        if data.kind in ("interval", "cron"):
+            # The repeat rule is checked on its own too, so one try names a wrong expression as
+            # well as a missing start (the bounds here only stand in for the missing ones).
+            rule_field = "every" if data.kind == "interval" else "cron"
+            rule = sm.validate(replace(spec_of(data, (0.0, 1.0)), tz=data.tz if _zone_ok(data.tz) else "UTC"),
+                               job_title=job_title, allows_sub_minute=sub_minute)
+            errors.extend(e for e in rule if e.field == rule_field)
         return None, errors
     spec = spec_of(data, bounds)
     if not _zone_ok(data.tz):
