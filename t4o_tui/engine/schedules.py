@@ -205,9 +205,10 @@ def _source_for(data: ScheduleInput, errors: Errors) -> DateSource | None:
 
 def _timed_bounds(db: peewee.Database, data: ScheduleInput, errors: Errors) -> Bounds | None:
     """interval, cron, once: start and expiry as given (both required)."""
-    missing = [name for name in ("start", "expiry") if getattr(data, name) is None]
-    errors.extend(sm.ScheduleError(name, "is required") for name in missing)
-    return None if missing else (data.start, data.expiry)
+    errors.extend(sm.ScheduleError(name, "is required") for name in ("start", "expiry") if getattr(data, name) is None)
+    if data.start is None or data.expiry is None:
+        return None
+    return data.start, data.expiry
 
 
 def _window_bounds(db: peewee.Database, data: ScheduleInput, errors: Errors) -> Bounds | None:
