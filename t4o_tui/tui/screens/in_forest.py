@@ -97,14 +97,15 @@ class InForestScreen(ViewScreen):
             left_text = Text(f"⚠ OVERDUE {duration(left)}" if left is not None else "⚠ OVERDUE", style="red bold")
         else:
             left_text = Text(duration(left), style="yellow" if left is not None and left < 900 else "")
-        text = " ".join(cells) + " " + left_text.plain
+        # The filter reads the whole name and club, not the clipped cells: a long name typed in full still matches.
+        text = " ".join((*cells, r.name, r.club)) + " " + left_text.plain
         return (*(Text(c) for c in cells), left_text), text
 
     def _waiting_row(self, r: OutRunner, now: float) -> tuple[tuple[Text, ...], str]:
         tz = self.services.tz
         cells = (self._class(r), r.bib, clip(r.name, 24), clip(r.club, 14), r.card or "–",
                  stamp(r.start_time, now, tz), duration(None if r.start_time is None else r.start_time - now))
-        return tuple(Text(c) for c in cells), " ".join(cells)
+        return tuple(Text(c) for c in cells), " ".join((*cells, r.name, r.club))
 
     def _show(self) -> None:
         assert self._data is not None
