@@ -91,6 +91,23 @@ def test_event_views_on_a_simulated_race(db, db_path, tmp_path):
     scenario(db, db_path, body)
 
 
+def test_the_station_data_filter_matches_a_long_name_typed_in_full(db, db_path, tmp_path):
+    """The runner cell is clipped to its column; the filter reads the whole name."""
+    simulated_race(db, db_path, tmp_path)
+    entry = Entry.select().where(Entry.person.is_null(False)).first()
+    person = entry.person
+    person.given, person.family = "Anne Kristine Margrethe", "Solberg-Haugland"
+    person.save()
+
+    async def body(app: T4oApp, pilot: Pilot[int]) -> None:
+        await pilot.press("7")
+        await until(pilot, lambda: table(app).row_count == 20, what="station data")
+        await pilot.press("slash", *"Margrethe Solberg-Haugland")
+        await until(pilot, lambda: table(app).row_count == 1, what="the long name found")
+
+    scenario(db, db_path, body)
+
+
 def test_station_data_toggle_refused_when_readonly(db, db_path, tmp_path):
     simulated_race(db, db_path, tmp_path)
 

@@ -92,3 +92,26 @@ def test_readout_view_by_number_key(db, db_path, size):
         assert not isinstance(app.screen, ReadoutScreen)
 
     run(app, size, body)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+def test_the_readout_filter_matches_a_long_name_typed_in_full(db, db_path, size):
+    """The name cell is clipped to its column; the filter reads the whole name, so a name
+    longer than the column, typed in full, still finds its readout."""
+    build(db)
+    conn = db.connection()
+    conn.execute("UPDATE person SET given = 'Kari Marie Elisabeth', family = 'Nordmann-Johannessen' WHERE id = 1")
+    conn.commit()
+    app = make_app(db, db_path)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await pilot.press("8")
+        table = app.screen.query_one("#readout-table", LiveTable)
+        await until(pilot, lambda: len(list(table.row_keys())) == 4, what="the readouts")
+        await pilot.press("slash")
+        await pilot.press(*"Elisabeth Nordmann-Johannessen")
+        await until(pilot, lambda: len(list(table.row_keys())) == 1, what="the long name found")
+        key = next(iter(table.row_keys()))
+        assert table.text(str(key), "name").startswith("Kari Marie")
+
+    run(app, size, body)

@@ -104,7 +104,8 @@ class ReadoutScreen(ViewScreen):
             cells = (stamp(r.read_at, now, tz), r.card, r.card_type or "", clip(r.name, 28), r.class_name,
                      short_status(r.status), clock(r.time) if r.time is not None else "",
                      ", ".join(r.missing.split()) if r.missing else "")  # "45, 46", as the issue reads
-            if not self.filter_matches(" ".join(cells) + " " + r.status):  # "MissingPunch" finds MP rows too
+            # "MissingPunch" finds MP rows too; the whole name, not the clipped cell, so a long name typed in full matches.
+            if not self.filter_matches(" ".join(cells) + " " + r.status + " " + r.name):
                 continue
             texts = [Text(c) for c in cells]
             texts[5] = Text(cells[5], style=STATUS_STYLE.get(r.status, ""))

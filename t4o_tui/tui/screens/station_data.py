@@ -61,7 +61,7 @@ class StationDataScreen(ViewScreen):
         for r in self._rows:
             cells = (str(r.id), r.station, r.card, r.bib, clip(r.runner, 24), stamp(r.read_at, now, tz), r.source,
                      r.data_status, "yes" if r.active else "no")
-            if not self.filter_matches(" ".join(cells)):
+            if not self.filter_matches(" ".join(cells) + " " + r.runner):  # the whole name, not the clipped cell
                 continue
             texts = [Text(c) for c in cells]
             texts[0] = Text(cells[0], justify="right")
