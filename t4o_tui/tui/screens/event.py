@@ -200,7 +200,9 @@ class EventScreen(RaceViewScreen):
         matched = 0
         for i, r in enumerate(self._rows):
             cells = self._cells(r)
-            if not self.filter_matches(" ".join(cells)):
+            # The whole name and club, not the cells clipped to their columns: a long name typed in full matches.
+            extra = f" {r.name} {r.club}" if isinstance(r, EntryLine) else ""
+            if not self.filter_matches(" ".join(cells) + extra):
                 continue
             matched += 1
             if len(shown) < ROWS_SHOWN:
