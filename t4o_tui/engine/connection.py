@@ -93,3 +93,48 @@ class ConnectionWatch:
         if since is None:
             return None
         return f"database connection lost {time.monotonic() - since:.0f} s ago ({self.why}); reconnecting"
+
+
+REPEAT_SAID_EVERY_S = 60.0
+
+
+class RepeatedFailure:
+    """One loop's failures that are not a lost connection (disk full, database locked), said so a
+    log stays readable while they last: the first in full, the same one again only counted — one
+    line a minute with the count — and one line when the loop works again. A different failure is
+    said at once. A loop retrying each second on a full disk would otherwise write 3,600 lines an
+    hour, and the supervisor's four a second."""
+
+    def __init__(self, what: str, every: float = REPEAT_SAID_EVERY_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.what = what
+        self.every = every
+        self._clock = clock
+        self._why: str | None = None
+        self._since = 0.0
+        self._said_at = 0.0
+        self._unsaid = 0  # failures since the last line
+        self._tries = 0  # failures since the first
+
+    def failed(self, why: str) -> bool:
+        """Count a failure; True when the caller should say it in full (the first, or a new one)."""
+        now = self._clock()
+        self._tries += 1
+        if why != self._why:
+            self._why, self._since, self._said_at, self._unsaid, self._tries = why, now, now, 0, 1
+            return True
+        self._unsaid += 1
+        if now - self._said_at >= self.every:
+            log.warning("%s: still failing (%s): %d more tries in the last %.0f s", self.what, why, self._unsaid,
+                        now - self._said_at)
+            self._said_at, self._unsaid = now, 0
+        return False
+
+    def ok(self) -> None:
+        """The loop worked: if it had failed more than once, say it works again, and forget."""
+        if self._why is None:
+            return
+        if self._tries > 1:
+            log.warning("%s: works again after %d failed tries in %.0f s", self.what, self._tries,
+                        self._clock() - self._since)
+        self._why, self._tries, self._unsaid = None, 0, 0

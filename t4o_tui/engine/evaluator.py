@@ -40,7 +40,7 @@ import peewee
 from t4o_tui.engine import schedule_math as sm
 from t4o_tui.engine import schedule_rules as rules
 from t4o_tui.engine.clock import Clock
-from t4o_tui.engine.connection import ConnectionWatch
+from t4o_tui.engine.connection import ConnectionWatch, RepeatedFailure
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.queue import write_tx
 from t4o_tui.engine.schedule_rules import ON_TIME
@@ -139,6 +139,7 @@ class Evaluator:
         """`connection`: the runtime's watch, which says once that the database server is lost."""
         self.db = db
         self.connection = connection or ConnectionWatch()
+        self._failing = RepeatedFailure("scheduler step")  # a lasting failure said once, then counted
         self.clock = clock
         self.holder = holder
         self.notify = notify
@@ -209,10 +210,13 @@ class Evaluator:
             if self.is_holder:
                 wake = self.step(self.clock.now())
                 self.connection.ok()
+                self._failing.ok()
                 return self._batch_end(wake) if wake is not None else None
             self.connection.ok()
+            self._failing.ok()
         except Exception as exc:
-            if not self.connection.lost(exc, "scheduler"):  # a lost server is said once, not per turn
+            # A lost server is said once, not per turn; another lasting failure once, then counted.
+            if not self.connection.lost(exc, "scheduler") and self._failing.failed(str(exc)):
                 log.warning("scheduler step failed: %s; retrying", exc)
             self._rev = None
             if self.busy_since is None:

@@ -35,7 +35,7 @@ import peewee
 
 from t4o_tui.engine import maintenance, queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
-from t4o_tui.engine.connection import ConnectionWatch
+from t4o_tui.engine.connection import ConnectionWatch, RepeatedFailure
 from t4o_tui.engine.evaluator import Evaluator
 from t4o_tui.engine.executor import CANCEL, STOPPING, TIMEOUT, EngineRunContext, execute, one_line
 from t4o_tui.engine.job import JobRegistry, installed_jobs
@@ -134,6 +134,8 @@ class Runtime:
         self.finished_count = 0
         # The database server lost and back (PostgreSQL): said once, shown by status().
         self.connection = ConnectionWatch(on_lost=getattr(db, "server_lost", None))
+        # A failure that lasts (disk full) is said once, then counted once a minute (connection.py).
+        self._failing = {what: RepeatedFailure(what) for what in ("queue lane", "supervisor step", "maintenance step")}
         # PostgreSQL: the URL the listener connects to; None on SQLite (the lanes poll).
         self._listen_url: str | None = getattr(db, "url", None) or None
         self.listening = False  # the listener is connected: lanes poll only as a fallback
@@ -270,6 +272,7 @@ class Runtime:
                 conn = self.db.connection()  # a new one after the server dropped the last
                 if pending is None and not queue.has_queued(conn, "queue"):
                     self.connection.ok()
+                    self._failing["queue lane"].ok()
                     self._queue_wake.wait(self._poll)
                     continue
                 # A hand-over whose commit was cut is tried again with the same `pending`: had
@@ -282,10 +285,12 @@ class Runtime:
                 if self.connection.lost(exc, "queue lane"):
                     self._stopping.wait(self.connection.delay())
                 else:
-                    log.warning("queue lane: %s; retrying in 1 s", exc)
+                    if self._failing["queue lane"].failed(one_line(exc)):
+                        log.warning("queue lane: %s; retrying in 1 s", exc)
                     time.sleep(1.0)
                 continue
             self.connection.ok()
+            self._failing["queue lane"].ok()
             if pending is not None:
                 self._finished(pending, recorded)
                 pending = None
@@ -478,11 +483,12 @@ class Runtime:
             try:
                 await asyncio.to_thread(self._supervise_once)
                 self.connection.ok()
+                self._failing["supervisor step"].ok()
                 tick = 0.25
             except Exception as exc:
                 if self.connection.lost(exc, "supervisor"):
                     tick = max(self.connection.delay(), 0.25)
-                else:
+                elif self._failing["supervisor step"].failed(one_line(exc)):
                     _failed("supervisor step", exc, "retrying")
 
     def _supervise_once(self) -> None:
@@ -546,8 +552,9 @@ class Runtime:
                 if (pruning is None or pruning.done()) and time.monotonic() - last_prune >= self.opt.maintenance_every:
                     last_prune = time.monotonic()
                     pruning = asyncio.get_running_loop().create_task(self._prune(), name="retention")
+                self._failing["maintenance step"].ok()
             except Exception as exc:
-                if not self.connection.lost(exc, "maintenance"):
+                if not self.connection.lost(exc, "maintenance") and self._failing["maintenance step"].failed(one_line(exc)):
                     _failed("maintenance step", exc, "retrying")
 
     async def _prune(self) -> None:
