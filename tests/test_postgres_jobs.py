@@ -274,6 +274,11 @@ def pipeline(db: peewee.Database, data_dir: Path, tmp: Path) -> dict[str, bytes]
 
     backup = ok(db, data_dir, "backup", {"keep": 2}, name="backup")
     assert output(backup)
+    # A copy of the database is not kept in it (each copy would carry the one before it).
+    assert db.execute_sql("SELECT count(*) FROM artifact_data d JOIN artifact a ON a.id = d.artifact_id "
+                          "WHERE a.run_id = ?", (backup.id,)).fetchone()[0] == 0
+    if isinstance(db, peewee.PostgresqlDatabase):
+        assert "its file is not kept in the database (a copy of the database does not go into it)" in log_text(db, backup)
     out["desk"] = desk(db, [races[1], races[2], relay], eid[0])
     return {k: masked(v) for k, v in out.items()}
 

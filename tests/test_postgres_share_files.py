@@ -162,9 +162,77 @@ def test_a_file_written_on_machine_a_is_served_by_machine_b_from_the_database(pg
     with_machines(pg_url, tmp_path, body)
 
 
+def test_a_file_larger_than_one_row_is_kept_in_parts_and_b_streams_it(pg_url, tmp_path, monkeypatch, caplog):
+    # The test file is about 50 bytes: over a 20-byte row, in parts of 16 bytes (4 parts).
+    monkeypatch.setattr(executor, "STORED_FILE_MAX", 20)
+    monkeypatch.setattr(executor, "STORED_CHUNK", 16)
+    seen: dict[str, object] = {}
+
+    async def body(m: Machines) -> None:
+        await asyncio.to_thread(create_task, "Results", "test", {"seconds": 0, "write_file": True})
+        sh = await asyncio.to_thread(links.create_share, m.db_b, "Results")
+        url_a, url_b = m.url(m.server_a, sh.token), m.url(m.server_b, sh.token)
+        # Parts an earlier attempt of the run left for other bytes (it crashed before its end) go at its end.
+        rid = await asyncio.to_thread(enqueue_run, m.db_a, "Results")
+        m.db_a.execute_sql("INSERT INTO artifact_chunk(run_id, sha256, seq, bytes) VALUES (?, 'old', 0, ?)",
+                           (rid, b"stale"))
+        end = time.monotonic() + 20
+        while (run := await asyncio.to_thread(get_run, m.db_a, rid)).status in ("queued", "running"):
+            assert time.monotonic() < end
+            await asyncio.sleep(0.02)
+        assert run.status == "succeeded", run.error
+        aid, path, _ = _artifact(m.db_a, rid)
+        data = Path(path).read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        parts = -(-len(data) // 16)
+        assert parts >= 3
+        assert m.db_b.execute_sql("SELECT bytes, sha256, size, chunks FROM artifact_data WHERE artifact_id = ?",
+                                  (aid,)).fetchone() == (b"", sha, len(data), parts)
+        stored = m.db_b.execute_sql("SELECT sha256, seq, bytes FROM artifact_chunk WHERE run_id = ? ORDER BY seq",
+                                    (rid,)).fetchall()
+        assert [(r[0], r[1]) for r in stored] == [(sha, i) for i in range(parts)]  # the stale part is gone
+        assert b"".join(bytes(r[2]) for r in stored) == data
+        logs = [r[0] for r in m.db_a.execute_sql("SELECT message FROM run_log WHERE run_id = ?", (rid,)).fetchall()]
+        assert f"test-run-{rid}.txt ({len(data)} bytes) kept in the database in {parts} parts for the share servers " \
+               "of the other machines" in logs, logs
+        _, _, local_headers = await get_until(url_a, lambda st, b: st == 200 and b == data)
+        m.move_a_folder_away()
+        status, got, headers = await get_until(url_b, lambda st, b: st == 200 and b == data)
+        assert {k: v for k, v in headers.items() if k not in _PER_ANSWER} == {
+            k: v for k, v in local_headers.items() if k not in _PER_ANSWER}
+        async with aiohttp.ClientSession() as s:
+            async with s.head(url_b) as r:
+                assert r.status == 200 and int(r.headers["Content-Length"]) == len(data)
+            async with s.get(url_b, headers={"If-None-Match": headers["etag"]}) as r:
+                assert r.status == 304
+            # A part changed in the database: the answer is cut short, never a wrong file taken for whole.
+            m.db_a.execute_sql("UPDATE artifact_chunk SET bytes = ? WHERE run_id = ? AND seq = 1", (b"X" * 16, rid))
+            with pytest.raises(aiohttp.ClientPayloadError):
+                async with s.get(url_b) as r:
+                    await r.read()
+            # A part missing: B says the file is incomplete and answers 404 as for a file that is gone.
+            m.db_a.execute_sql("DELETE FROM artifact_chunk WHERE run_id = ? AND seq = 2", (rid,))
+            async with s.get(url_b) as r:
+                seen["missing"] = r.status
+        seen["rid"] = rid
+
+    with caplog.at_level(logging.WARNING, logger="t4o_tui"):
+        m = with_machines(pg_url, tmp_path, body)
+    assert seen["missing"] == 404
+    said = [r.getMessage() for r in caplog.records]
+    assert any("does not match its checksum; the answer was cut short" in t for t in said), said
+    assert any("kept in the database is incomplete (" in t for t in said), said
+    # The parts go with their run (retention deletes runs; their rows follow by ON DELETE CASCADE).
+    db = m.db_a
+    db.connect(reuse_if_open=True)
+    assert db.execute_sql("SELECT count(*) FROM artifact_chunk WHERE run_id = ?", (seen["rid"],)).fetchone()[0] > 0
+    db.execute_sql("DELETE FROM run WHERE id = ?", (seen["rid"],))
+    assert db.execute_sql("SELECT count(*) FROM artifact_chunk WHERE run_id = ?", (seen["rid"],)).fetchone()[0] == 0
+
+
 def test_a_file_over_the_limit_stays_on_its_machine_the_run_log_and_b_s_404_say_so(
         pg_url, tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(executor, "STORED_FILE_MAX", 20)  # the test file is about 50 bytes
+    monkeypatch.setattr(executor, "STORED_FILE_LIMIT", 20)  # the test file is about 50 bytes
 
     async def body(m: Machines) -> None:
         await asyncio.to_thread(create_task, "Results", "test", {"seconds": 0, "write_file": True})

@@ -297,10 +297,10 @@ def test_a_task_deleted_under_a_link(db, db_path):
 def test_a_file_written_on_another_machine_is_a_404_whose_log_line_names_that_machine(
         db, db_path, backend, caplog, monkeypatch):
     """Issue 14: machines on one PostgreSQL server each keep run files in their own data folder,
-    and in the database up to a size (tests/test_postgres_share_files.py); a link served where a
+    and in the database up to a limit (tests/test_postgres_share_files.py); a link served where a
     file is not, and not in the database (larger than that: here every file is), says in the log
     where it was written, and what to do."""
-    monkeypatch.setattr(executor, "STORED_FILE_MAX", 10)
+    monkeypatch.setattr(executor, "STORED_FILE_LIMIT", 10)
     create_task("Results", "test", {"seconds": 0, "write_file": True})
     rid = produce(db, db_path, "Results")
     assert db.execute_sql("SELECT count(*) FROM artifact_data").fetchone()[0] == 0

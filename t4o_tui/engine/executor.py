@@ -19,7 +19,7 @@ import peewee
 
 from t4o_tui.engine.clock import Clock
 from t4o_tui.engine.job import Job, JobError, JobRegistry, RunCancelled, RunContext, UnknownJob
-from t4o_tui.engine.queue import ArtifactRecord, Claimed, Outcome
+from t4o_tui.engine.queue import ArtifactRecord, Claimed, Outcome, write_tx
 from t4o_tui.store.backend_postgres import connection_lost
 from t4o_tui.store.models import CANCELLED, FAILED, QUEUED, SUCCEEDED
 
@@ -29,13 +29,15 @@ CANCEL, TIMEOUT, STOPPING = "cancel", "timeout", "stopping"
 PROGRESS_INTERVAL_S = 0.5
 
 
-# On PostgreSQL a run's files up to this size are kept in the database too (artifact_data), so that
-# a share server on any machine serves them; a larger file is served only by the machine whose
-# data folder holds it (the run's log says so). 16 MB: above any result list or export of a large
-# event, and the bytes go in the transaction that records the run's end, which for the queue lane
-# holds its lock: 16 MB took 0.19 s to write on a local server, 64 MB 0.81 s. The share server
-# keeps files up to the same size in memory.
+# On PostgreSQL a run's files are kept in the database too, so that a share server on any machine
+# serves them. Up to STORED_FILE_MAX in one row (artifact_data), written in the transaction that
+# records the run's end — which for the queue lane holds its lock: 16 MB took 0.19 s to write on a
+# local server, 64 MB 0.81 s — and kept in memory by the share servers. A larger file is written
+# before that, in parts of STORED_CHUNK, each its own short transaction, and streamed part by
+# part. Over STORED_FILE_LIMIT a file stays on its machine (the run's log says so).
 STORED_FILE_MAX = 16 * 1024 * 1024
+STORED_CHUNK = 4 * 1024 * 1024
+STORED_FILE_LIMIT = 4 * 1024 * 1024 * 1024
 
 
 def files_dir(data_dir: Path, task_id: int) -> Path:
@@ -199,8 +201,12 @@ def execute(ctx: EngineRunContext, *, worker: str, policy: str, jobs: JobRegistr
         ctx.log("error" if status == FAILED else "warning", f"{status} after {elapsed:.2f} s: {error}")
     if status != SUCCEEDED:
         _drop_managed_files(ctx)
-    elif isinstance(ctx.db, peewee.PostgresqlDatabase):
-        ctx.artifacts = [_with_data(ctx, a) for a in ctx.artifacts]
+    elif isinstance(ctx.db, peewee.PostgresqlDatabase) and ctx.artifacts:
+        if job_cls.files_in_database:
+            ctx.artifacts = [_with_data(ctx, a) for a in ctx.artifacts]
+        else:
+            ctx.log("info", "its file is not kept in the database (a copy of the database does not go into it): "
+                            "only this machine's share server can serve it")
     logs, prog = ctx.take_rest()
     return Outcome(
         run_id=c.id, status=status, finished_at=ctx.clock.now(), error=error if status != QUEUED else None,
@@ -236,17 +242,53 @@ def _with_data(ctx: EngineRunContext, a: ArtifactRecord) -> ArtifactRecord:
     server: a share server on another machine has no access to this machine's data folder)."""
     try:
         size = os.stat(a.path).st_size
-        data = None if size > STORED_FILE_MAX else Path(a.path).read_bytes()
+        if size > STORED_FILE_LIMIT:
+            ctx.log("warning", f"{a.name} ({_bytes_text(size)}) is over the {_bytes_text(STORED_FILE_LIMIT)} kept "
+                               "in the database: only this machine's share server can serve it")
+            return a
+        if size > STORED_FILE_MAX:
+            return _in_parts(ctx, a, size)
+        data = Path(a.path).read_bytes()
     except OSError as exc:
         ctx.log("warning", f"{a.name} could not be read to keep it in the database: {exc.strerror or exc}; "
                            "only this machine's share server can serve it")
         return a
-    if data is None or len(data) > STORED_FILE_MAX:
-        ctx.log("warning", f"{a.name} ({_bytes_text(size if data is None else len(data))}) is over the "
-                           f"{_bytes_text(STORED_FILE_MAX)} kept in the database: only this machine's share "
-                           "server can serve it")
+    except Exception as exc:  # the database refused a part (server gone, disk full): the run stands
+        ctx.log("warning", f"{a.name} could not be kept in the database ({one_line(exc)}): only this machine's "
+                           "share server can serve it")
+        return a
+    if len(data) > STORED_FILE_MAX:  # grew since: the next run's file is kept
+        ctx.log("warning", f"{a.name} changed while it was read to keep it in the database: only this machine's "
+                           "share server can serve it")
         return a
     return dataclasses.replace(a, data=data, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _in_parts(ctx: EngineRunContext, a: ArtifactRecord, size: int) -> ArtifactRecord:
+    """A file larger than one row holds, written in parts of STORED_CHUNK before the run's end, each
+    in its own transaction (no lock held for long). The parts are keyed by the run and the file's
+    SHA-256: a second attempt of the run that wrote the same bytes finds them there."""
+    digest = hashlib.sha256()
+    with open(a.path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    sha = digest.hexdigest()
+    conn = ctx.db.connection()
+    parts = written = 0
+    with open(a.path, "rb") as fh:
+        while chunk := fh.read(STORED_CHUNK):
+            with write_tx(conn):
+                conn.execute("INSERT INTO artifact_chunk(run_id, sha256, seq, bytes) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT DO NOTHING", (ctx.run_id, sha, parts, chunk))
+            parts += 1
+            written += len(chunk)
+    if written != size:
+        ctx.log("warning", f"{a.name} changed while it was kept in the database: only this machine's share "
+                           "server can serve it")
+        return a
+    ctx.log("info", f"{a.name} ({_bytes_text(size)}) kept in the database in {parts} parts for the share "
+                    "servers of the other machines")
+    return dataclasses.replace(a, data=b"", sha256=sha, chunks=parts)
 
 
 def _bytes_text(n: int) -> str:

@@ -94,6 +94,9 @@ class Job(abc.ABC):
     timeout: ClassVar[float] = 3600.0
     #: Media type of the file a run produces, or None when it produces none.
     produces: ClassVar[str | None] = None
+    #: On PostgreSQL, keep its files in the database for the other machines' share servers? Not a
+    #: copy of the database itself: each backup would carry the one before it.
+    files_in_database: ClassVar[bool] = True
 
     @abc.abstractmethod
     def run(self, ctx: RunContext) -> None:

@@ -66,10 +66,12 @@ class ArtifactRecord:
     media_type: str
     size: int
     managed: bool = True
-    # The file's bytes and their SHA-256, kept in the database too (PostgreSQL, up to
-    # executor.STORED_FILE_MAX) so that a share server on another machine can serve it.
+    # The file's bytes and their SHA-256, kept in the database too (PostgreSQL) so that a share
+    # server on another machine can serve it: up to executor.STORED_FILE_MAX in `data`; a larger
+    # file already written in `chunks` parts (artifact_chunk rows of the run), `data` then empty.
     data: bytes | None = field(default=None, repr=False)
     sha256: str = ""
+    chunks: int = 0
 
 
 @dataclass
@@ -258,8 +260,13 @@ def _finish(conn: sqlite3.Connection, o: Outcome, worker: str) -> bool:
             )
             if a.data is not None:
                 # In the same transaction: a share server that sees the artifact sees its bytes.
-                conn.execute("INSERT INTO artifact_data(artifact_id, bytes, sha256, size) VALUES (?, ?, ?, ?)",
-                             (cur.lastrowid, a.data, a.sha256, len(a.data)))
+                conn.execute("INSERT INTO artifact_data(artifact_id, bytes, sha256, size, chunks) VALUES (?, ?, ?, ?, ?)",
+                             (cur.lastrowid, a.data, a.sha256, a.size if a.chunks else len(a.data), a.chunks))
+        kept = [a.sha256 for a in o.artifacts if a.chunks]
+        if kept:
+            # Parts an earlier attempt of this run wrote for other bytes (it crashed before its end).
+            conn.execute(f"DELETE FROM artifact_chunk WHERE run_id = ? AND sha256 NOT IN ({', '.join('?' * len(kept))})",
+                         (o.run_id, *kept))
     return owned
 
 

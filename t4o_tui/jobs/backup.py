@@ -81,6 +81,8 @@ class BackupJob(Job):
     idempotent = True
     timeout = 1800.0
     produces = "application/vnd.sqlite3"
+    # Kept in the database, each pg_dump would hold the copy before it (which held the one before).
+    files_in_database = False
 
     def run(self, ctx: RunContext) -> None:
         if is_postgres(ctx.db):

@@ -45,6 +45,7 @@ from t4o_tui.engine import queue
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.connection import ConnectionWatch
 from t4o_tui.share import serving
+from t4o_tui.share.stored_file import StoredFileDamaged, StoredParts
 from t4o_tui.store.backend_sqlite import backend_of
 
 log = logging.getLogger("t4o_tui.share")
@@ -608,7 +609,7 @@ class ShareServer:
             return web.Response(body=reply.body, headers=headers)
         return await _stream(request, fh, headers)
 
-    async def _reply_on_disk(self, task_id: int, f: _File) -> tuple[_Reply, BinaryIO | None] | None:
+    async def _reply_on_disk(self, task_id: int, f: _File) -> tuple[_Reply, BinaryIO | StoredParts | None] | None:
         """The answer for a file of the task, with the file opened when it is streamed from disk
         (so it cannot go between the check and the answer); None when the file is gone and no
         newer one is there.
@@ -629,13 +630,15 @@ class ShareServer:
                 pass
             if self._shared_db:
                 # Not on this machine: its run ran on another one on the same PostgreSQL server,
-                # which kept the bytes in the database too (up to executor.STORED_FILE_MAX).
+                # which kept the bytes in the database too (one row, or parts for a larger file).
                 try:
                     body = await asyncio.to_thread(self._stored, f)
                 except Exception as exc:  # the server is away: the same 404 as a missing file, said why
                     if self.connection is None or not self.connection.lost(exc, "share server"):
                         log.warning("share: reading the file of run %d from the database failed: %s", f.run_id, exc)
                     body = None
+                if isinstance(body, StoredParts):  # kept in parts: streamed from the database, not kept in memory
+                    return self._keep(f, None), body
                 if body is not None:
                     return self._keep(f, body), None
             try:
@@ -726,14 +729,16 @@ class ShareServer:
             backend_of(conn).notify(conn, f"enqueued {lane} {rid}")
             return rid
 
-    def _stored(self, f: _File) -> bytes | None:
-        """The file's bytes as kept in the database by the machine that ran it; None when they
-        are not there (larger than the limit, or written before they were kept) or do not match
-        their checksum."""
+    def _stored(self, f: _File) -> bytes | StoredParts | None:
+        """The file's bytes as kept in the database by the machine that ran it (its parts, for a
+        file kept in parts); None when they are not there (over the limit, a backup, or written
+        before files were kept) or do not match their checksum."""
         row = self.db.connection().execute(
-            "SELECT bytes, sha256 FROM artifact_data WHERE artifact_id = ?", (f.artifact_id,)).fetchone()
+            "SELECT bytes, sha256, chunks, size FROM artifact_data WHERE artifact_id = ?", (f.artifact_id,)).fetchone()
         if row is None:
             return None
+        if row[2]:
+            return StoredParts.complete(self.db, f.run_id, row[1], int(row[2]), int(row[3]))
         body = bytes(row[0])
         if hashlib.sha256(body).hexdigest() != row[1]:
             log.warning("share: the file of run %d kept in the database does not match its checksum", f.run_id)
@@ -743,7 +748,7 @@ class ShareServer:
     def _elsewhere(self, run_id: int) -> str:
         """Why a file may be missing here: its run ran on another machine (several machines on one
         PostgreSQL server), whose data folder this one cannot read, and did not keep it in the
-        database (larger than executor.STORED_FILE_MAX: its run's log says so)."""
+        database (a backup, or over executor.STORED_FILE_LIMIT: its run's log says so)."""
         try:
             row = self.db.connection().execute("SELECT worker FROM run WHERE id = ?", (run_id,)).fetchone()
         except Exception:  # the database is away: the plain message stands
@@ -760,17 +765,26 @@ class ShareServer:
         return (row[0], row[1]) if row else ("gone", None)
 
 
-async def _stream(request: web.BaseRequest, fh: BinaryIO, headers: dict[str, str]) -> web.StreamResponse:
+async def _stream(request: web.BaseRequest, fh: BinaryIO | StoredParts, headers: dict[str, str]) -> web.StreamResponse:
     """A file too large to keep in memory, sent from its open file in chunks (its headers are the
-    ones computed for it; an open file stays readable if a newer run removes it meanwhile)."""
+    ones computed for it; an open file stays readable if a newer run removes it meanwhile), or
+    from the database a part at a time (kept in parts by another machine)."""
     try:
-        size = os.fstat(fh.fileno()).st_size
+        size = fh.size if isinstance(fh, StoredParts) else os.fstat(fh.fileno()).st_size
         resp = web.StreamResponse(headers=headers)
         resp.content_length = size
         await resp.prepare(request)
         if request.method != "HEAD":
-            while chunk := await asyncio.to_thread(fh.read, STREAM_CHUNK):
-                await resp.write(chunk)
+            try:
+                while chunk := await asyncio.to_thread(fh.read, STREAM_CHUNK):
+                    await resp.write(chunk)
+            except StoredFileDamaged as exc:
+                # The length was promised: closing the connection short of it tells the client
+                # the download broke, instead of ending a wrong file as if it were whole.
+                log.warning("share: %s; the answer was cut short", exc)
+                if request.transport is not None:
+                    request.transport.close()
+                return resp
         await resp.write_eof()
         return resp
     finally:

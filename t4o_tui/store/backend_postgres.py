@@ -507,6 +507,7 @@ ADDITIVE_STEPS: set[int] = {
     12,  # result corrections: the table correction and its index
     13,  # pauses and resumes of schedules: the table schedule_event and its index
     14,  # run files kept in the database for the other machines' share servers: the table artifact_data
+    15,  # larger run files kept in parts: the table artifact_chunk, the column artifact_data.chunks
 }
 _BUMP = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'schedule_rev'"
 FUNCTIONS = [

@@ -616,10 +616,31 @@ def _v14_artifact_data(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v15_artifact_chunks(conn: sqlite3.Connection) -> None:
+    # Issue 14: a run's file larger than one row holds (executor.STORED_FILE_MAX) is kept in parts,
+    # each written in its own transaction before the run's end (the queue lane's lock is not held
+    # meanwhile), so a share server on another machine streams it part by part. The parts belong
+    # to the run (gone with it; a second attempt writing the same bytes finds them there); the
+    # artifact_data row (bytes empty, chunks = how many) says they make a whole file.
+    _script(
+        conn,
+        """
+        CREATE TABLE artifact_chunk (
+            run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            bytes BLOB NOT NULL,
+            PRIMARY KEY (run_id, sha256, seq)
+        );
+        ALTER TABLE artifact_data ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
                      _v8_event_setup, _v9_time_resolution, _v10_share_hits_written, _v11_relays,
-                     _v12_corrections, _v13_schedule_events, _v14_artifact_data]
+                     _v12_corrections, _v13_schedule_events, _v14_artifact_data, _v15_artifact_chunks]
 LATEST = len(STEPS)
 
 

@@ -86,13 +86,15 @@ class Artifact(BaseModel):
 
 
 class ArtifactData(BaseModel):
-    """An artifact's bytes kept in the database (PostgreSQL, up to executor.STORED_FILE_MAX), so a
-    share server on another machine than the run's serves the file; empty on SQLite."""
+    """An artifact's bytes kept in the database (PostgreSQL), so a share server on another machine
+    than the run's serves the file: in `bytes` up to executor.STORED_FILE_MAX, else in parts
+    (artifact_chunk rows of the run, `chunks` of them); empty on SQLite."""
 
     artifact = peewee.ForeignKeyField(Artifact, primary_key=True, column_name="artifact_id", on_delete="CASCADE")
     bytes = peewee.BlobField()
     sha256 = peewee.TextField()
     size = peewee.IntegerField()
+    chunks = peewee.IntegerField(default=0)  # > 0: the bytes are in artifact_chunk, in this many parts
 
     class Meta:
         table_name = "artifact_data"
