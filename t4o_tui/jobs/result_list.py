@@ -13,6 +13,7 @@ from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
 from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, RACE, event_zone, resolve_race
 from t4o_tui.jobs.result_xml import Runner, result_list_xml
+from t4o_tui.jobs.steps import long_lived_rows
 from t4o_tui.orienteering import html_lists
 from t4o_tui.orienteering.punch_check import Status
 from t4o_tui.orienteering.ranking import ListType, RankedRow, ResultEntry, rank_class, ticks
@@ -99,6 +100,12 @@ class ResultListJob(Job):
     resolution = 1.0  # the event's time resolution, set by each run
 
     def run(self, ctx: RunContext) -> None:
+        # Tens of thousands of rows and parts of the output at once: no full garbage collection
+        # walks them over and over while they are built (jobs/steps.py; a 10k ResultList 0.98 → 0.79 s).
+        with long_lived_rows():
+            self._run(ctx)
+
+    def _run(self, ctx: RunContext) -> None:
         race = resolve_race(ctx)
         zone = event_zone(race)
         fmt = ctx.settings.get("format", "html")

@@ -12,6 +12,7 @@ from t4o_tui.engine.job import Job, RunContext
 from t4o_tui.engine.settings import Schema, Setting
 from t4o_tui.jobs.create_starts import CLASSES, selected_classes
 from t4o_tui.jobs.event_data import FORMAT_CHOICES, FORMAT_FILES, RACE, event_zone, resolve_race
+from t4o_tui.jobs.steps import long_lived_rows
 from t4o_tui.orienteering import html_lists, iof
 from t4o_tui.orienteering.model import (
     Card,
@@ -58,6 +59,12 @@ class StartListJob(Job):
     produces = "text/html"
 
     def run(self, ctx: RunContext) -> None:
+        # Tens of thousands of rows and parts of the output at once: no full garbage collection
+        # walks them over and over while they are built (jobs/steps.py; a 10k ResultList 0.98 → 0.79 s).
+        with long_lived_rows():
+            self._run(ctx)
+
+    def _run(self, ctx: RunContext) -> None:
         race = resolve_race(ctx)
         zone = event_zone(race)
         fmt = ctx.settings.get("format", "html")
