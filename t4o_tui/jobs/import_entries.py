@@ -3,19 +3,23 @@
 Both become rows of one shape (entry_table.EntryRow: value, CLEAR or ABSENT per field) and go
 through one matcher, so a re-import never duplicates and the two formats behave alike. The file is
 read, parsed and checked before anything is written: a broken file leaves the database as it was.
-The entries are then written in committed steps of ENTRY_STEP rows (jobs/steps.py), so a large file
-never holds the write lock for long; a run stopped mid-way says how many rows it wrote, and the same
-import run again finishes it (the matcher finds what was written; nothing is doubled).
+The entries are then written in committed steps (jobs/steps.py), so a large file never holds the
+write lock for long: on SQLite each step's rows are matched before its transaction, which only checks
+that what they were matched against still holds and writes them (_Plan); a run stopped mid-way says
+how many rows it wrote, and the same import run again finishes it (the matcher finds what was
+written; nothing is doubled).
 """
 
 from __future__ import annotations
 
 import codecs
+import sqlite3
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from t4o_tui.engine.job import Job, JobError, RunContext
@@ -31,7 +35,7 @@ from t4o_tui.jobs.event_data import (
     read_table,
     resolve_race,
 )
-from t4o_tui.jobs.steps import StepWriter, StopReport, long_lived_rows
+from t4o_tui.jobs.steps import StepDiscarded, StepWriter, StopReport, long_lived_rows
 from t4o_tui.orienteering import iof
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
@@ -45,11 +49,21 @@ from t4o_tui.orienteering.model import EntryList, EntryRecord
 from t4o_tui.store.db import is_postgres
 
 LOG_DETAIL_MAX = 2000  # per-entry log lines; the rest is counted in the summary
-# Rows of the file per committed step: each row may write an entry, its person, club, cards and
-# start. With the step's rows written by executemany (_Writes), 500 of them hold the write lock for
-# a few tens of milliseconds (about 30 ms for 250 on a loaded 2-core machine, 10k-entry file), as
-# 250 did with a statement per row; fewer steps, fewer pauses for other writers (jobs/steps.py).
-ENTRY_STEP = 500
+# Rows of the file per committed step when each row is matched inside the step's transaction
+# (PostgreSQL; rows with start times or courses, whose matching reads the start table as it
+# writes): each row may write an entry, its person, club, cards and start. With the step's rows
+# written by executemany (_Writes), 500 of them hold the write lock for a few tens of milliseconds
+# (about 30 ms for 250 on a loaded 2-core machine, 10k-entry file).
+LOCKED_STEP = 500
+# Otherwise the rows are matched before each step, no lock held (_Plan), and the step only checks
+# and writes: about 3 µs a statement (a new entry makes 5), so a step is sized to hold the lock
+# about STEP_HOLD_S by the statements it queues (from how long the last step held it a statement;
+# the first FIRST_STEP_WRITES), and has at most ENTRY_STEP rows: 10,000 new entries in 5-6 steps of
+# 30-45 ms on a 2-core machine. Few steps, few pauses for other writers (jobs/steps.py).
+ENTRY_STEP = 5000
+STEP_HOLD_S = 0.03
+FIRST_STEP_WRITES = 2000
+MIN_STEP_WRITES = 500
 
 
 def _present(v: Any) -> bool:
@@ -138,7 +152,7 @@ class ImportEntriesJob(Job):
         "(the log says how many by each; a row matching several entries is named and not imported). "
         "Entries edited by hand are left alone. A full import marks entries missing from the file as withdrawn. "
         "A file is read and checked before anything is written (a file with a problem changes nothing), then "
-        f"written in committed steps of {ENTRY_STEP} rows, so schedules and other runs go on meanwhile; a run "
+        "written in short committed steps, so schedules and other runs go on meanwhile; a run "
         "stopped mid-way keeps the steps it wrote and its log says how many: run it again to finish."
     )
     settings = Schema((
@@ -220,8 +234,14 @@ def _identified_rows(ctx: RunContext, table: EntryTable) -> list[EntryRow]:
 
 
 # New rows (tables whose ids the import hands out itself in batched mode), in the order their
-# foreign keys need: a person before its identifiers and entries, a card before its links.
-_NEW_ROW_TABLES = ("person", "person_identifier", "card", "entry")
+# foreign keys need: a class, club and person before their entries, a card before its links.
+_NEW_ROW_TABLES = ("class", "organisation", "person", "person_identifier", "card", "entry")
+# The tables the matching reads and the import writes. Their largest rowids, read with the index and
+# again after each step's writes, say whether another writer added rows (or took away the last)
+# since: the ids a plan hands out (the largest + 1) are free, and the index misses no new row.
+_WATCHED = ("class", "organisation", "person", "person_identifier", "card", "entry", "entry_card")
+_MAX_IDS = "SELECT " + ", ".join(f"(SELECT coalesce(max(rowid), 0) FROM {t})" for t in _WATCHED)
+_ID_TABLES = ("class", "organisation", "person", "card", "entry")
 
 
 @lru_cache(maxsize=256)
@@ -232,16 +252,17 @@ def _insert_sql(table: str, cols: tuple[str, ...]) -> str:
 class _Writes:
     """The import's statements. On SQLite they are queued and written at the end of each step
     (flush) by executemany, new rows first (with ids handed out here: INTEGER PRIMARY KEY, max + 1,
-    read in the step's own write transaction), then every other statement in the order made; a
-    statement per row cost more than the rest of the import together. On PostgreSQL each statement
-    runs at once and a new row's id comes from its sequence, as before."""
+    read in the step's own write transaction, or given by a plan), then every other statement in
+    the order made; a statement per row cost more than the rest of the import together. On
+    PostgreSQL each statement runs at once and a new row's id comes from its sequence, as before."""
 
-    def __init__(self, conn: Any, batched: bool) -> None:
-        self.conn = conn
+    def __init__(self, conn: Any, batched: bool, next_id: dict[str, int] | None = None) -> None:
+        self.conn = conn  # a plan's writes get theirs when written
         self.batched = batched
         self.new: dict[str, dict[str, list[tuple[Any, ...]]]] = {}  # table -> statement -> rows
         self.rest: list[tuple[str, tuple[Any, ...]]] = []
-        self.next_id: dict[str, int] = {}
+        self.next_id: dict[str, int] = dict(next_id or {})
+        self.queued = 0  # statements queued (batched)
 
     def insert(self, table: str, cols: tuple[str, ...], vals: Sequence[Any]) -> int:
         """INSERT a new row; its id."""
@@ -260,10 +281,12 @@ class _Writes:
         if not self.batched:
             self.conn.execute(sql, tuple(vals))
             return
+        self.queued += 1
         self.new.setdefault(table, {}).setdefault(sql, []).append(tuple(vals))
 
     def execute(self, sql: str, params: Sequence[Any]) -> None:
         if self.batched:
+            self.queued += 1
             self.rest.append((sql, tuple(params)))
         else:
             self.conn.execute(sql, tuple(params))
@@ -291,6 +314,21 @@ class _Writes:
         self.next_id = {}  # another writer may add rows between steps
 
 
+@dataclass
+class _Plan:
+    """One step worked out before its transaction: rows[lo:hi] matched against the index alone."""
+
+    lo: int
+    hi: int
+    writes: _Writes
+    found: list[int | None] = field(default_factory=list)  # each row's entry (None: not imported)
+    # Entries of the database it changes, as the index had them (entry_rows, entry_ident): checked
+    # against the database in the step when another writer committed since the index was loaded.
+    before: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)  # the watched tables' largest rowids once written
+    locked = 0.0  # when its step had the write lock (time.monotonic)
+
+
 class _Importer:
     def __init__(self, ctx: RunContext, race_id: int, id_type: str) -> None:
         self.ctx, self.race_id, self.id_type = ctx, race_id, id_type
@@ -303,11 +341,18 @@ class _Importer:
         self.ambiguous: list[int] = []  # lines of rows that matched several entries: not imported
         self.claimed: dict[int, int] = {}  # entry -> the line of this file that matched or made it
         self.details = 0
+        self.held: list[tuple[str, str]] | None = None  # a plan's log lines, said once it is written
+        self.before: dict[int, tuple[Any, ...]] | None = None  # the plan under way's (_Plan.before)
+        self.ids: dict[str, int] = {}  # the watched tables' largest rowids when the index was last in step
+        self.version = 0  # SQLite's data_version when the index was loaded
 
     def note(self, level: str, message: str) -> None:
         self.details += 1
         if self.details <= LOG_DETAIL_MAX:
-            self.ctx.log(level, message)
+            if self.held is not None:
+                self.held.append((level, message))
+            else:
+                self.ctx.log(level, message)
 
     def apply(self, rows: list[EntryRow]) -> None:
         """Import Entries' own run: the rows written in committed steps, then the withdrawals."""
@@ -319,13 +364,15 @@ class _Importer:
         self.report()
 
     def rows_in_steps(self, rows: list[EntryRow], writer: StepWriter) -> list[int | None]:
-        """Like begin + rows, written in committed steps of ENTRY_STEP rows (jobs/steps.py). The race's
-        index is loaded outside any write transaction and kept up to date in memory between steps:
-        the queue lane runs one import at a time."""
+        """Like begin + rows, written in committed steps (jobs/steps.py): the entry ids in row order
+        (None: not imported). The race's index is loaded outside any write transaction and kept up to
+        date in memory between steps: the queue lane runs one import at a time."""
+        prog = Progress(self.ctx, len(rows), "entries")
+        if self._plans_ahead(rows):
+            return self._planned_steps(rows, writer, prog)
         self.conn = self.ctx.db.connection()
         self.ix = self._load()
         out: list[int | None] = []
-        prog = Progress(self.ctx, len(rows), "entries")
 
         def write(conn: Any, chunk: Sequence[EntryRow]) -> None:
             self.conn = conn
@@ -335,8 +382,142 @@ class _Importer:
                 out.append(self._one(row))
             self.w.end_step()
 
-        writer.write("entries", rows, ENTRY_STEP, write)
+        writer.write("entries", rows, LOCKED_STEP, write)
         return out
+
+    def _plans_ahead(self, rows: Sequence[EntryRow]) -> bool:
+        """Whether each step's rows can be matched before its transaction: on SQLite (PostgreSQL runs
+        each statement at once, ids from sequences), rows without start times or courses (those read
+        the start table as the rows before them write it)."""
+        return not is_postgres(self.ctx.db) and all(r.start_time is ABSENT and r.course_name is ABSENT for r in rows)
+
+    def _planned_steps(self, rows: list[EntryRow], writer: StepWriter, prog: Progress) -> list[int | None]:
+        """Each step's rows matched with no lock held (while the lock is free for other writers after the
+        last step), then written in a step that first checks the plan still holds. Another writer may
+        have added rows meanwhile (taking the ids the plan handed out, or a person, card or entry a
+        row should have found) or changed an entry the plan changes: then the plan is dropped with its
+        counts and log lines, the index loaded again and the rows matched again; a second time, inside
+        the step's transaction (the lock held longer, once, but nothing can change under it)."""
+        out: list[int | None] = []
+        writer.expect("entries", len(rows))
+        self._sync(None)
+        budget, lo, tries = FIRST_STEP_WRITES, 0, 0
+        per: float | None = None  # seconds of write lock a statement, averaged over the last steps
+        while lo < len(rows):
+            mark = self._mark(prog)
+            if tries < 2:
+                plan = self._plan(rows, lo, prog, budget, ENTRY_STEP)
+                done = writer.step(partial(self._write_plan, plan=plan, check=True), "entries", plan.hi - lo)
+            else:
+                # Changed under it twice: matched inside the step's transaction, where nothing changes.
+                n, held = min(LOCKED_STEP, len(rows) - lo), list[_Plan]()
+                done = writer.step(partial(self._plan_in_lock, held=held, rows=rows, lo=lo, n=n, prog=prog), "entries", n)
+                plan = held[-1]
+            if not done:
+                self._rewind(mark, prog)
+                self.ctx.info(f"lines {rows[lo].line}-{rows[plan.hi - 1].line}: another writer changed the event's "
+                              "persons, entries, cards, clubs or classes meanwhile: matched again on what it holds now")
+                tries += 1
+                if tries < 2:  # (the third try loads it inside its transaction)
+                    self._sync(None)
+                continue
+            self.ids = plan.ids
+            for level, message in self.held or ():
+                self.ctx.log(level, message)
+            self.held = self.before = None
+            out.extend(plan.found)
+            lo, tries = plan.hi, 0
+            # The next step's size from the time a statement held the lock (to the end of COMMIT, which
+            # writes the pages and now and then checkpoints), averaged: one slow commit does not halve it.
+            if (held_s := (writer.ended or 0.0) - plan.locked) > 0 and plan.writes.queued:
+                per = held_s / plan.writes.queued if per is None else (per + held_s / plan.writes.queued) / 2
+                budget = min(max(int(STEP_HOLD_S / per), MIN_STEP_WRITES), 2 * budget)
+        return out
+
+    def _plan_in_lock(self, conn: Any, held: list[_Plan], rows: list[EntryRow], lo: int, n: int, prog: Progress) -> None:
+        self._sync(conn)
+        held.append(self._plan(rows, lo, prog, sys.maxsize, n))
+        self._write_plan(conn, held[-1], check=False)
+
+    def _sync(self, conn: Any) -> None:
+        """Load the index, with the watched tables' largest rowids and SQLite's data_version, all from
+        one snapshot: inside the transaction of `conn`, or (None) a read transaction, no lock held."""
+        if conn is None:
+            with self.ctx.db.atomic("DEFERRED"):
+                self._sync(self.ctx.db.connection())
+            return
+        self.conn = conn
+        self.ix = self._load()
+        self.ids = self._max_ids(conn)
+        self.version = conn.execute("PRAGMA data_version").fetchone()[0]
+
+    @staticmethod
+    def _max_ids(conn: Any) -> dict[str, int]:
+        return dict(zip(_WATCHED, conn.execute(_MAX_IDS).fetchone(), strict=True))
+
+    def _plan(self, rows: list[EntryRow], lo: int, prog: Progress, writes_max: int, rows_max: int) -> _Plan:
+        """Match rows from `lo` on, against the index alone, until they make about `writes_max`
+        statements or `rows_max` rows; new rows get the ids after the watched tables' largest."""
+        w = _Writes(None, batched=True, next_id={t: self.ids[t] + 1 for t in _ID_TABLES})
+        plan = _Plan(lo, lo, w)
+        self.w, self.before, self.held = w, plan.before, []
+        end = min(len(rows), lo + rows_max)
+        while plan.hi < end and (w.queued < writes_max or plan.hi == lo):
+            prog.step()
+            plan.found.append(self._one(rows[plan.hi]))
+            plan.hi += 1
+        return plan
+
+    def _write_plan(self, conn: Any, plan: _Plan, check: bool) -> None:
+        """Inside the step's transaction: check that the plan still holds (StepDiscarded if not), then
+        write it."""
+        plan.locked = time.monotonic()
+        if not check:
+            plan.writes.conn = conn
+            plan.writes.flush()
+        elif self._max_ids(conn) != self.ids:
+            raise StepDiscarded("another writer added or removed rows since the index was read")
+        elif plan.before and conn.execute("PRAGMA data_version").fetchone()[0] != self.version and self._changed(conn, plan.before):
+            raise StepDiscarded("another writer changed entries this step changes")
+        else:
+            plan.writes.conn = conn
+            try:
+                plan.writes.flush()
+            except sqlite3.IntegrityError:
+                # A row the plan refers to was deleted meanwhile (a foreign key), and the largest rowids
+                # did not show it: rolled back whole, matched again.
+                raise StepDiscarded("a row this step refers to is gone") from None
+        plan.ids = self._max_ids(conn)
+
+    @staticmethod
+    def _changed(conn: Any, before: dict[int, tuple[Any, ...]]) -> bool:
+        """Whether any of these entries is not in the database as the index had it (edited by hand,
+        moved, deleted meanwhile)."""
+        ids, now = list(before), dict[int, tuple[Any, ...]]()
+        for lo in range(0, len(ids), 500):
+            part = ids[lo:lo + 500]
+            now.update((r[0], r[1:]) for r in conn.execute(
+                "SELECT id, class_id, organisation_id, person_id, status, bib, hand_edited, identifier_type, identifier "
+                f"FROM entry WHERE id IN ({','.join('?' * len(part))})", part))
+        for eid, (row, ident) in before.items():
+            got = now.get(eid)
+            if got is None or tuple(got[:6]) != row or (None if got[7] is None else (got[6] or "", got[7])) != ident:
+                return True
+        return False
+
+    def _mark(self, prog: Progress) -> tuple[Any, ...]:
+        """What a plan changes besides the index: to go back to when it is dropped."""
+        return dict(self.counts), dict(self.matched), len(self.ambiguous), len(self.claimed), self.details, prog.n
+
+    def _rewind(self, mark: tuple[Any, ...], prog: Progress) -> None:
+        counts, matched, ambiguous, claimed, details, n = mark
+        self.counts.update(counts)
+        self.matched.update(matched)
+        del self.ambiguous[ambiguous:]
+        while len(self.claimed) > claimed:  # a plan only adds entries, at the end
+            self.claimed.popitem()
+        self.details, prog.n = details, n
+        self.held = self.before = None
 
     def begin(self, conn: Any) -> None:
         """Load the race's index; call inside the write transaction that will hold the writes."""
@@ -412,6 +593,8 @@ class _Importer:
         entry_ids = {(k or self.id_type): v for k, v in row.entry_identifiers.items() if isinstance(v, str)}
         person_ids = {(k or self.id_type): v for k, v in row.person_identifiers.items() if isinstance(v, str)}
         eid, pid, rule, candidates = self._match(row, entry_ids, person_ids)
+        if eid is not None and self.before is not None and eid <= self.ids["entry"]:
+            self.before.setdefault(eid, (ix.entry_rows[eid], ix.entry_ident.get(eid)))  # an entry of the database
         if candidates:
             self.ambiguous.append(row.line)
             self.note("warning", f"line {row.line}: {name}{self._where(row)} matches {len(candidates)} entries by {rule}: "
@@ -609,8 +792,7 @@ class _Importer:
         key = name_key(row.class_name)
         cid = self.ix.classes.get(key)
         if cid is None:
-            cur = self.conn.execute("INSERT INTO class(race_id, name) VALUES (?, ?)", (self.race_id, row.class_name.strip()))
-            cid = int(cur.lastrowid or 0)
+            cid = self.w.insert("class", ("race_id", "name"), (self.race_id, row.class_name.strip()))
             self.ix.classes[key] = cid
             self.counts["classes"] += 1
             self.note("info", f"created class {row.class_name}")
@@ -622,8 +804,7 @@ class _Importer:
         key = row.organisation_name.strip().casefold()
         oid = self.ix.orgs.get(key)
         if oid is None:
-            cur = self.conn.execute("INSERT INTO organisation(name) VALUES (?)", (row.organisation_name.strip(),))
-            oid = int(cur.lastrowid or 0)
+            oid = self.w.insert("organisation", ("name",), (row.organisation_name.strip(),))
             self.ix.orgs[key] = oid
             self.ix.org_names[oid] = key
             self.counts["clubs"] += 1
@@ -705,4 +886,4 @@ class _Importer:
                 self.note("info", f"withdrawn (not in the file): {given or ''} {family or ''}".rstrip())
 
         # A withdrawal is one row: many to a step. A re-run finds them withdrawn already.
-        writer.write("withdrawals", gone, ENTRY_STEP * 20, write)
+        writer.write("withdrawals", gone, LOCKED_STEP * 20, write)

@@ -4,9 +4,12 @@ SQLite has one writer at a time. A file import that wrote everything in one tran
 lock for seconds on a large file (2.2 s at 200,000 starts, 47 s at 2,000,000): the scheduler, the
 queue, the run's own lease renewal and every other writer waited that long. So an import first
 reads, parses and checks its file and works out what to write (no lock held), then writes it in
-steps of a bounded number of rows, each step its own committed transaction, with a pause after
-each (at least as long as the step) so that writers waiting for the lock get it (SQLite's busy
-handler polls: a writer that takes the lock again at once would keep it from them).
+steps of a bounded number of rows, each step its own committed transaction, and leaves the lock
+free after each (at least as long as the step held it) so that writers waiting for it get it
+(SQLite's busy handler polls: a writer that takes the lock again at once would keep it from them).
+A step worked out before its transaction checks there that what it read still holds; when another
+writer changed it meanwhile, the step is discarded (StepDiscarded: rolled back, not counted) and
+worked out again.
 
 The rule an admin can rely on when such a run stops mid-way (cancel, timeout, a crash, a full
 disk): a file with a problem is refused before anything is written; the steps committed before the
@@ -29,12 +32,18 @@ from t4o_tui.engine.job import RunCancelled, RunContext
 
 T = TypeVar("T")
 
-# Pause after each committed step, at least this long and at least as long as the step held the
-# lock: a writer waiting in SQLite's busy handler sleeps between tries (1, 2, 5, 10 … ms at first,
+# The write lock is left free after each step at least this long and at least as long as the step
+# held it: a writer waiting in SQLite's busy handler sleeps between tries (1, 2, 5, 10 … ms at first,
 # 100 ms once it has waited a while), so the lock must be free often and long enough for it to
 # find it so (the soak at 2,000,000 starts: with a fixed 30 ms pause after 85 ms steps, another
-# writer waited up to 1.1 s; with the lock free at least half the time, see README).
+# writer waited up to 1.1 s; with the lock free at least half the time, see README). What the run
+# does meanwhile without the lock (working out its next step) counts: it only sleeps the rest.
 STEP_PAUSE_S = 0.03
+
+
+class StepDiscarded(Exception):
+    """Raised inside a step's transaction when what the step was worked out from no longer holds
+    (another writer changed it meanwhile): the step is rolled back and not counted."""
 
 
 # While an import holds millions of rows, a full garbage collection (Python's oldest generation)
@@ -88,46 +97,63 @@ class StepWriter:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.steps = 0  # committed steps
+        self.discarded = 0  # steps rolled back by StepDiscarded (and done again)
         self.done: dict[str, list[int]] = {}  # what → [rows in committed steps, rows in all]
         self.longest = 0.0  # seconds the longest step's transaction took, from BEGIN to COMMIT
         self.last = 0.0  # seconds the last step took
+        self.ended: float | None = None  # when the last step's transaction ended (time.monotonic)
+
+    def expect(self, what: str, rows: int) -> None:
+        """`rows` more of `what` to write (in steps given `what` and their rows): a stop says how many were."""
+        self.done.setdefault(what, [0, 0])[1] += rows
 
     def write(self, what: str, items: Sequence[T], size: int, write: Callable[[Any, Sequence[T]], None]) -> None:
         """Write `items` `size` at a time: `write(conn, chunk)` runs inside each step's transaction."""
-        ctx = self.ctx
-        count = self.done.setdefault(what, [0, 0])
-        count[1] += len(items)
+        self.expect(what, len(items))
         for lo in range(0, len(items), size):
             chunk = items[lo:lo + size]
-            self._pause()
-            began = time.monotonic()
-            with ctx.transaction():
-                write(ctx.db.connection(), chunk)
-            self._stepped(began)
-            count[0] += len(chunk)
 
-    def step(self, write: Callable[[Any], None]) -> None:
-        """One step of its own (a few rows: the classes a file brings, a batch of deletions)."""
+            def one(conn: Any, chunk: Sequence[T] = chunk) -> None:
+                write(conn, chunk)
+
+            self.step(one, what, len(chunk))
+
+    def step(self, write: Callable[[Any], None], what: str | None = None, rows: int = 0) -> bool:
+        """One step: `write(conn)` inside its own transaction (`rows` of `what` when given). False when
+        `write` raised StepDiscarded: rolled back, nothing written."""
         self._pause()
         began = time.monotonic()
-        with self.ctx.transaction():
-            write(self.ctx.db.connection())
-        self._stepped(began)
-
-    def _stepped(self, began: float) -> None:
+        try:
+            with self.ctx.transaction():
+                write(self.ctx.db.connection())
+        except StepDiscarded:
+            self._held(began)
+            self.discarded += 1
+            return False
+        self._held(began)
         self.steps += 1
-        self.last = time.monotonic() - began
+        if what is not None:
+            self.done.setdefault(what, [0, 0])[0] += rows
+        return True
+
+    def _held(self, began: float) -> None:
+        self.ended = time.monotonic()
+        self.last = self.ended - began
         self.longest = max(self.longest, self.last)
 
     def _pause(self) -> None:
-        if self.steps:
-            # Other writers' turn; raises RunCancelled when the run is stopped.
-            self.ctx.sleep(max(STEP_PAUSE_S, self.last))
+        if self.ended is not None:
+            # Other writers' turn: the lock has been free since the last step ended. Raises
+            # RunCancelled when the run is stopped.
+            rest = max(STEP_PAUSE_S, self.last) - (time.monotonic() - self.ended)
+            self.ctx.sleep(max(rest, 0.0))
 
     def finished(self) -> None:
         """Say in the run's log how the writes went: steps, and the longest (the write lock's longest hold)."""
         if self.steps:
-            self.ctx.info(f"written in {self.steps} committed steps; the longest held the write lock "
+            redone = (f" ({self.discarded} worked out again: another writer changed what they were worked out from)"
+                      if self.discarded else "")
+            self.ctx.info(f"written in {self.steps} committed steps{redone}; the longest held the write lock "
                           f"{self.longest * 1000:.0f} ms")
 
     def stopped(self) -> None:
