@@ -103,8 +103,8 @@ def between(monkeypatch) -> Iterator[list[Callable[[Any, Any, list[EntryRow]], N
     last: dict[str, Any] = {}
     plain_plan, plain_pause = import_entries._Importer._plan, steps.StepWriter._pause
 
-    def plan(self, rows, lo, prog, writes_max, rows_max):  # type: ignore[no-untyped-def]
-        last.update(importer=self, plan=plain_plan(self, rows, lo, prog, writes_max, rows_max), rows=rows)
+    def plan(self, rows, lo, prog, w, writes_max, rows_max):  # type: ignore[no-untyped-def]
+        last.update(importer=self, plan=plain_plan(self, rows, lo, prog, w, writes_max, rows_max), rows=rows)
         return last["plan"]
 
     def pause(self):  # type: ignore[no-untyped-def]
@@ -192,7 +192,7 @@ def test_rows_added_by_another_writer_between_matching_and_writing_are_found_not
             return
         row = rows[plan.lo + 1]
         (typ, value), = row.person_identifiers.items()
-        made["line"], made["planned ids"] = row.line, dict(importer.ids)
+        made["line"], made["planned ids"] = row.line, dict(importer.state[0])
         made["club"] = other.insert("INSERT INTO organisation(name) VALUES ('Card desk club')")
         made["person"] = other.insert("INSERT INTO person(given, family) VALUES (?, ?)", (row.given_name, row.family_name))
         other.insert("INSERT INTO person_identifier(person_id, type, value) VALUES (?, ?, ?)", (made["person"], typ, value))
@@ -231,15 +231,39 @@ def test_rows_added_by_another_writer_between_matching_and_writing_are_found_not
         conn.close()
 
 
-def test_a_writer_that_keeps_adding_rows_gets_each_step_matched_inside_its_transaction(
-        db, db_path, tmp_path, small_steps, between, monkeypatch):
+@pytest.fixture
+def loads(monkeypatch) -> list[tuple[bool, bool]]:
+    """Each load of the importer's index: (whole, inside a step's transaction)."""
+    seen: list[tuple[bool, bool]] = []
+    in_step: list[bool] = []
+    plain_load, plain_step = import_entries._Importer._load, steps.StepWriter.step
+
+    def load(self, ix=None, since=None):  # type: ignore[no-untyped-def]
+        seen.append((since is None, bool(in_step)))
+        return plain_load(self, ix, since)
+
+    def step(self, write, what=None, rows=0):  # type: ignore[no-untyped-def]
+        in_step.append(True)
+        try:
+            return plain_step(self, write, what, rows)
+        finally:
+            in_step.pop()
+
+    monkeypatch.setattr(import_entries._Importer, "_load", load)
+    monkeypatch.setattr(steps.StepWriter, "step", step)
+    return seen
+
+
+def test_a_writer_that_keeps_adding_rows_costs_each_step_one_retry_and_no_whole_load_in_the_lock(
+        db, db_path, tmp_path, small_steps, between, loads, monkeypatch):
     monkeypatch.setattr(import_entries, "LOCKED_STEP", 100)
     f = tmp_path / "entries.xml"
     rows = entry_file(f, 300)
     other = Other(db_path)
     clubs: list[int] = []
-    # Before every step: a club added. Each step is matched twice outside its transaction and
-    # dropped both times, then matched inside it, where nothing can change.
+    # Before every step: a club added (the card desk registering runners one by one). Each step
+    # matched ahead is dropped once; matched again inside its transaction, which loads only the
+    # rows added since the index was loaded (never the whole index while it holds the lock).
     between.append(lambda importer, plan, rows: clubs.append(other.insert(
         "INSERT INTO organisation(name) VALUES (?)", (f"Club {len(clubs)}",))))
     run = run_job(db, db_path, "import-entries", {"file": str(f)}, timeout=300)
@@ -248,7 +272,9 @@ def test_a_writer_that_keeps_adding_rows_gets_each_step_matched_inside_its_trans
     log = "\n".join(lines)
     said = re.search(r"written in (\d+) committed steps \((\d+) worked out again", log)
     assert said, log
-    assert int(said.group(1)) == 3 and int(said.group(2)) == 6
+    assert int(said.group(1)) == 3 and int(said.group(2)) == 3
+    assert (True, True) not in loads, loads  # no whole load inside a step
+    assert loads.count((False, True)) == 3  # the added rows, in each step
     assert "entries: 300 created, 0 updated" in log
     created = [line for line in lines if line.startswith("created entry: ")]
     assert len(created) == len(set(created)) == 300
@@ -257,6 +283,39 @@ def test_a_writer_that_keeps_adding_rows_gets_each_step_matched_inside_its_trans
     try:
         assert conn.execute(f"SELECT count(*) FROM organisation WHERE id IN ({','.join(map(str, clubs))}) "
                             "AND name LIKE 'Club %'").fetchone()[0] == len(clubs)
+    finally:
+        conn.close()
+
+
+def test_a_writer_that_changes_entries_before_every_step_cannot_keep_the_import_from_ending(
+        db, db_path, tmp_path, small_steps, between, loads, monkeypatch):
+    monkeypatch.setattr(import_entries, "LOCKED_STEP", 100)
+    f = tmp_path / "entries.xml"
+    rows = entry_file(f, 300)
+    other = Other(db_path)
+    bibs: list[int] = []
+
+    def by_hand(importer: Any, plan: Any, rows: list[EntryRow]) -> None:
+        # Once the first step is written, before every step: the first entry's bib changed at the TUI.
+        if other.conn.execute("SELECT count(*) FROM entry").fetchone()[0]:
+            bibs.append(other.conn.execute("UPDATE entry SET bib=? WHERE id=1", (str(900 + len(bibs)),)).rowcount)
+
+    between.append(by_hand)
+    run = run_job(db, db_path, "import-entries", {"file": str(f)}, timeout=300)
+    assert run.status == "succeeded", run.error
+    log = "\n".join(log_of(db, run))
+    said = re.search(r"written in (\d+) committed steps \((\d+) worked out again", log)
+    assert said, log
+    # Each step after the first: dropped RELOAD_IN_LOCK_AFTER times, then the index loaded in the step.
+    later = int(said.group(1)) - 1
+    assert later >= 2 and int(said.group(2)) == later * import_entries.RELOAD_IN_LOCK_AFTER
+    assert loads.count((True, True)) == later
+    assert set(bibs) == {1} and len(bibs) == later * (import_entries.RELOAD_IN_LOCK_AFTER + 1)
+    assert "entries: 300 created, 0 updated" in log
+    assert_as_the_file_says(db_path, rows)
+    conn = sqlite3.connect(db_path)
+    try:  # the hand's last bib stays
+        assert conn.execute("SELECT bib FROM entry WHERE id=1").fetchone() == (str(900 + len(bibs) - 1),)
     finally:
         conn.close()
 
@@ -410,3 +469,124 @@ def test_a_table_with_start_times_is_matched_inside_each_step_and_its_starts_wri
     assert again.status == "succeeded", again.error
     assert "entries: 0 created, 0 updated, 100 unchanged" in "\n".join(log_of(db, again))
     assert dump(db_path, times=True) == before
+
+
+def entry_table(path: Path, n: int, *, start_times: bool, moved: dict[int, str] | None = None) -> None:
+    """A CSV of `n` runners without ids (found again by name, club and class), row i in class H{i % 7}
+    unless `moved` gives another; with a START TIME column when asked (matched inside each step)."""
+    moved = moved or {}
+    head = "PERSON FIRST NAME;PERSON LAST NAME;CLASS NAME;ORGANISATION NAME" + (";START TIME" if start_times else "")
+    path.write_text(head + "\n" + "".join(
+        f"Given{i};Family{i};{moved.get(i, f'H{i % 7}')};Club {i % 11}"
+        + (f";10:{i // 60:02d}:{i % 60:02d}" if start_times else "") + "\n" for i in range(n)), encoding="utf-8")
+
+
+@pytest.mark.parametrize("start_times", [False, True], ids=["matched ahead", "matched in the step"])
+def test_an_entry_moved_by_hand_while_an_import_runs_is_found_where_it_is_now_not_doubled(
+        db, db_path, tmp_path, small_steps, between, monkeypatch, start_times):
+    monkeypatch.setattr(import_entries, "LOCKED_STEP", 40)
+    Race.create(event=Event.create(name="Cup", timezone="UTC"), name="Day 1", race_number=1, date="2027-06-12")
+    first = tmp_path / "first.csv"
+    entry_table(first, 100, start_times=start_times)
+    run = run_job(db, db_path, "import-entries", {"file": str(first)}, timeout=300)
+    assert run.status == "succeeded", run.error
+    # The entries office sends a corrected file: runner 60 in H5 (was H4). Before it reaches that
+    # row, the admin has already moved the runner to H5 at the TUI (an UPDATE: no row added).
+    second = tmp_path / "second.csv"
+    entry_table(second, 100, start_times=start_times, moved={60: "H5"})
+    other = Other(db_path)
+    moved: list[int] = []
+
+    def move(importer: Any, plan: Any, rows: list[EntryRow]) -> None:
+        if not moved and plan.lo == 0:
+            moved.append(other.conn.execute(
+                "UPDATE entry SET class_id=(SELECT id FROM class WHERE name='H5'), hand_edited=1 "
+                "WHERE person_id=(SELECT id FROM person WHERE given='Given60')").rowcount)
+
+    between.append(move)
+    run = run_job(db, db_path, "import-entries", {"file": str(second)}, timeout=300)
+    assert run.status == "succeeded", run.error
+    assert moved == [1]
+    log = "\n".join(log_of(db, run))
+    assert "0 created, 0 updated, 99 unchanged, 1 edited by hand (kept)" in log, log
+    assert "matched again on what it holds now" in log
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("SELECT count(*) FROM entry").fetchone()[0] == 100
+        assert conn.execute("SELECT c.name FROM entry e JOIN class c ON c.id = e.class_id JOIN person p ON p.id = e.person_id "
+                            "WHERE p.given='Given60'").fetchall() == [("H5",)]
+    finally:
+        conn.close()
+
+
+def test_a_card_deleted_and_another_added_in_its_place_is_not_taken_for_the_old_one(
+        db, db_path, tmp_path, small_steps, between):
+    # The file's only card is the last runner's, already in the event as its newest card (a rental
+    # of the pool). Before the import's last step the pool's admin deletes that card and adds
+    # another: SQLite gives the new card the same rowid, so the largest rowids are as they were;
+    # the delete is what says that the index no longer holds.
+    f = tmp_path / "entries.xml"
+
+    def one_card(records: list[Any]) -> None:
+        records[:-1] = [replace(r, cards=()) for r in records[:-1]]
+
+    rows = entry_file(f, 300, change=one_card)
+    late = rows[-1]
+    (ctype, number), = late.cards.items()
+    Race.create(event=Event.create(name="Pool", timezone="UTC"), name="Other race", race_number=1, date="2027-01-01")
+    other = Other(db_path)
+    pooled = other.insert("INSERT INTO card(number, card_type, rental) VALUES (?, ?, 1)", (str(number), ctype or "SI"))
+    swapped: list[int] = []
+
+    def swap(importer: Any, plan: Any, rows: list[EntryRow]) -> None:
+        if swapped or plan.hi < len(rows):
+            return
+        other.conn.execute("DELETE FROM card WHERE id=?", (pooled,))
+        swapped.append(other.insert("INSERT INTO card(number, card_type, rental) VALUES ('8800002', 'SI', 1)"))
+
+    between.append(swap)
+    run = run_job(db, db_path, "import-entries", {"file": str(f)}, timeout=300)
+    assert run.status == "succeeded", run.error
+    assert swapped == [pooled]  # the same rowid
+    conn = sqlite3.connect(db_path)
+    try:
+        got = conn.execute("SELECT c.number, c.card_type FROM entry e JOIN entry_card ec ON ec.entry_id = e.id "
+                           "JOIN card c ON c.id = ec.card_id WHERE e.identifier=?",
+                           (next(iter(late.entry_identifiers.values())),)).fetchall()
+        assert got == [(str(number), ctype or "SI")]
+        assert conn.execute("SELECT count(*) FROM entry_card WHERE card_id=?", (pooled,)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM entry").fetchone() == (300,)
+    finally:
+        conn.close()
+
+
+def test_a_full_import_leaves_an_entry_edited_by_hand_after_its_list_was_read(db, db_path, tmp_path, between):
+    f = tmp_path / "entries.xml"
+    rows = entry_file(f, 40)
+    first = run_job(db, db_path, "import-entries", {"file": str(f)}, timeout=300)
+    assert first.status == "succeeded", first.error
+    # The next file lacks the last three runners: a full import withdraws them, unless meanwhile
+    # (after the import listed them, before its withdrawal step) one is edited by hand.
+    shorter = tmp_path / "shorter.xml"
+    entry_file(shorter, 40, change=lambda records: records.__delitem__(slice(37, None)))
+    other = Other(db_path)
+    kept = next(iter(rows[38].entry_identifiers.values()))
+    pauses: list[int] = []
+
+    def edit(importer: Any, plan: Any, rows: list[EntryRow]) -> None:
+        pauses.append(plan.hi)
+        if len(pauses) == 2:  # the pause before the withdrawals (the first: before the only entries step)
+            other.conn.execute("UPDATE entry SET hand_edited=1, bib='5' WHERE identifier=?", (kept,))
+
+    between.append(edit)
+    run = run_job(db, db_path, "import-entries", {"file": str(shorter), "full_import": True}, timeout=300)
+    assert run.status == "succeeded", run.error
+    assert len(pauses) == 2
+    log = "\n".join(log_of(db, run))
+    assert "37 unchanged, 0 edited by hand (kept), 2 withdrawn" in log, log
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("SELECT status, bib FROM entry WHERE identifier=?", (kept,)).fetchone() == ("entered", "5")
+        assert conn.execute("SELECT count(*) FROM entry WHERE status='withdrawn'").fetchone() == (2,)
+    finally:
+        conn.close()

@@ -196,12 +196,15 @@ class Progress:
 
     def __init__(self, ctx: RunContext, total: int, label: str, every: int = 200) -> None:
         self.ctx, self.total, self.label, self.every, self.n = ctx, max(total, 1), label, every, 0
+        self.shown = 0  # the most reported: items done again (a step matched again) do not move it back
 
     def step(self) -> None:
         self.n += 1
         if self.n % self.every == 0:
             self.ctx.check()
-            self.ctx.progress(self.n / self.total, f"{self.label} {self.n}/{self.total}")
+            if self.n > self.shown:
+                self.shown = self.n
+                self.ctx.progress(self.n / self.total, f"{self.label} {self.n}/{self.total}")
 
 
 class _Read(Protocol):

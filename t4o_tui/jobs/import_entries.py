@@ -13,7 +13,6 @@ written; nothing is doubled).
 from __future__ import annotations
 
 import codecs
-import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -64,6 +63,8 @@ ENTRY_STEP = 5000
 STEP_HOLD_S = 0.03
 FIRST_STEP_WRITES = 2000
 MIN_STEP_WRITES = 500
+# Withdrawals a step (one UPDATE of this many ids: under SQLite's 32,766 variables).
+WITHDRAW_STEP = 5000
 
 
 def _present(v: Any) -> bool:
@@ -236,12 +237,19 @@ def _identified_rows(ctx: RunContext, table: EntryTable) -> list[EntryRow]:
 # New rows (tables whose ids the import hands out itself in batched mode), in the order their
 # foreign keys need: a class, club and person before their entries, a card before its links.
 _NEW_ROW_TABLES = ("class", "organisation", "person", "person_identifier", "card", "entry")
-# The tables the matching reads and the import writes. Their largest rowids, read with the index and
-# again after each step's writes, say whether another writer added rows (or took away the last)
-# since: the ids a plan hands out (the largest + 1) are free, and the index misses no new row.
+# The tables the matching reads and the import writes. Between steps another writer may change them:
+# on SQLite their largest rowids say that rows were added (and which: the ids after those the index
+# had), meta.entry_rev that a row was deleted or a column the matching reads was changed (triggers,
+# store/migrations._v16_entry_rev). On PostgreSQL entry_rev counts inserts too.
 _WATCHED = ("class", "organisation", "person", "person_identifier", "card", "entry", "entry_card")
-_MAX_IDS = "SELECT " + ", ".join(f"(SELECT coalesce(max(rowid), 0) FROM {t})" for t in _WATCHED)
+_STATE = ("SELECT " + ", ".join(f"(SELECT coalesce(max(rowid), 0) FROM {t})" for t in _WATCHED)
+          + ", (SELECT value FROM meta WHERE key = 'entry_rev')")
 _ID_TABLES = ("class", "organisation", "person", "card", "entry")
+# A step that found the event changed under it is dropped and matched again, the index loaded anew
+# with no lock held. After this many drops in a row, the step loads it inside its transaction (the
+# lock held longer, once, but nothing can change under it): a writer changing entries between
+# every step cannot keep the import from ending.
+RELOAD_IN_LOCK_AFTER = 3
 
 
 @lru_cache(maxsize=256)
@@ -316,16 +324,13 @@ class _Writes:
 
 @dataclass
 class _Plan:
-    """One step worked out before its transaction: rows[lo:hi] matched against the index alone."""
+    """One step's rows[lo:hi] matched against the index: their writes, to be written in one transaction."""
 
     lo: int
     hi: int
     writes: _Writes
     found: list[int | None] = field(default_factory=list)  # each row's entry (None: not imported)
-    # Entries of the database it changes, as the index had them (entry_rows, entry_ident): checked
-    # against the database in the step when another writer committed since the index was loaded.
-    before: dict[int, tuple[Any, ...]] = field(default_factory=dict)
-    ids: dict[str, int] = field(default_factory=dict)  # the watched tables' largest rowids once written
+    state: tuple[dict[str, int], int] = ({}, 0)  # the event's (_Importer.state) once written
     locked = 0.0  # when its step had the write lock (time.monotonic)
 
 
@@ -335,6 +340,7 @@ class _Importer:
         self.match_by = ctx.settings.get("match_by", "entry-id")
         self.card_type = str(ctx.settings.get("card_type") or "SI")
         self.now = time.time()
+        self.pg = is_postgres(ctx.db)
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "hand-edited": 0, "withdrawn": 0,
                        "classes": 0, "clubs": 0, "persons": 0, "cards": 0}
         self.matched = dict.fromkeys(MATCH_RULES + (("name and birth year",) if self.match_by == "name" else ()), 0)
@@ -342,9 +348,9 @@ class _Importer:
         self.claimed: dict[int, int] = {}  # entry -> the line of this file that matched or made it
         self.details = 0
         self.held: list[tuple[str, str]] | None = None  # a plan's log lines, said once it is written
-        self.before: dict[int, tuple[Any, ...]] | None = None  # the plan under way's (_Plan.before)
-        self.ids: dict[str, int] = {}  # the watched tables' largest rowids when the index was last in step
-        self.version = 0  # SQLite's data_version when the index was loaded
+        # What the index was loaded from (or kept up to date with): the watched tables' largest
+        # rowids (SQLite) and meta.entry_rev.
+        self.state: tuple[dict[str, int], int] = ({}, 0)
 
     def note(self, level: str, message: str) -> None:
         self.details += 1
@@ -364,146 +370,135 @@ class _Importer:
         self.report()
 
     def rows_in_steps(self, rows: list[EntryRow], writer: StepWriter) -> list[int | None]:
-        """Like begin + rows, written in committed steps (jobs/steps.py): the entry ids in row order
-        (None: not imported). The race's index is loaded outside any write transaction and kept up to
-        date in memory between steps: the queue lane runs one import at a time."""
+        """Create or update the entry of each row, in committed steps (jobs/steps.py): the entry ids in
+        row order (None: not imported).
+
+        The race's index is loaded with no lock held. On SQLite, rows without start times or courses
+        are matched before each step's transaction (those read the start table as the rows before
+        them write it), which then only checks that the event is as the index has it and writes; else
+        each step's rows are matched inside its transaction, which first brings the index up to date.
+        Rows another writer added meanwhile are loaded into the index in the step (SQLite: few, from
+        their rowids); a deleted row or a changed matched column (meta.entry_rev) drops the step: its
+        counts and log lines are undone and it is matched again on the index loaded anew, outside the
+        lock. The queue lane runs one import at a time."""
         prog = Progress(self.ctx, len(rows), "entries")
-        if self._plans_ahead(rows):
-            return self._planned_steps(rows, writer, prog)
-        self.conn = self.ctx.db.connection()
-        self.ix = self._load()
-        out: list[int | None] = []
-
-        def write(conn: Any, chunk: Sequence[EntryRow]) -> None:
-            self.conn = conn
-            self.w = _Writes(conn, batched=not is_postgres(self.ctx.db))
-            for row in chunk:
-                prog.step()
-                out.append(self._one(row))
-            self.w.end_step()
-
-        writer.write("entries", rows, LOCKED_STEP, write)
-        return out
-
-    def _plans_ahead(self, rows: Sequence[EntryRow]) -> bool:
-        """Whether each step's rows can be matched before its transaction: on SQLite (PostgreSQL runs
-        each statement at once, ids from sequences), rows without start times or courses (those read
-        the start table as the rows before them write it)."""
-        return not is_postgres(self.ctx.db) and all(r.start_time is ABSENT and r.course_name is ABSENT for r in rows)
-
-    def _planned_steps(self, rows: list[EntryRow], writer: StepWriter, prog: Progress) -> list[int | None]:
-        """Each step's rows matched with no lock held (while the lock is free for other writers after the
-        last step), then written in a step that first checks the plan still holds. Another writer may
-        have added rows meanwhile (taking the ids the plan handed out, or a person, card or entry a
-        row should have found) or changed an entry the plan changes: then the plan is dropped with its
-        counts and log lines, the index loaded again and the rows matched again; a second time, inside
-        the step's transaction (the lock held longer, once, but nothing can change under it)."""
+        ahead = self._plans_ahead(rows)
         out: list[int | None] = []
         writer.expect("entries", len(rows))
-        self._sync(None)
-        budget, lo, tries = FIRST_STEP_WRITES, 0, 0
+        self._sync()
+        budget, lo, drops = FIRST_STEP_WRITES, 0, 0
         per: float | None = None  # seconds of write lock a statement, averaged over the last steps
         while lo < len(rows):
             mark = self._mark(prog)
-            if tries < 2:
-                plan = self._plan(rows, lo, prog, budget, ENTRY_STEP)
-                done = writer.step(partial(self._write_plan, plan=plan, check=True), "entries", plan.hi - lo)
+            held: list[_Plan] = []
+            if ahead and drops == 0:
+                held.append(self._plan(rows, lo, prog, _Writes(None, batched=True, next_id=self._next_ids()),
+                                       budget, ENTRY_STEP))
+                done = writer.step(partial(self._write_plan, plan=held[0]), "entries", held[0].hi - lo)
             else:
-                # Changed under it twice: matched inside the step's transaction, where nothing changes.
-                n, held = min(LOCKED_STEP, len(rows) - lo), list[_Plan]()
-                done = writer.step(partial(self._plan_in_lock, held=held, rows=rows, lo=lo, n=n, prog=prog), "entries", n)
-                plan = held[-1]
+                n = min(LOCKED_STEP, len(rows) - lo)
+                done = writer.step(partial(self._locked_step, held=held, rows=rows, lo=lo, n=n, prog=prog,
+                                           reload=drops >= RELOAD_IN_LOCK_AFTER), "entries", n)
             if not done:
                 self._rewind(mark, prog)
-                self.ctx.info(f"lines {rows[lo].line}-{rows[plan.hi - 1].line}: another writer changed the event's "
+                hi = held[0].hi if held else min(lo + LOCKED_STEP, len(rows))
+                self.ctx.info(f"lines {rows[lo].line}-{rows[hi - 1].line}: another writer changed the event's "
                               "persons, entries, cards, clubs or classes meanwhile: matched again on what it holds now")
-                tries += 1
-                if tries < 2:  # (the third try loads it inside its transaction)
-                    self._sync(None)
+                drops += 1
+                self._sync()
                 continue
-            self.ids = plan.ids
+            plan = held[0]
+            self.state = plan.state
             for level, message in self.held or ():
                 self.ctx.log(level, message)
-            self.held = self.before = None
+            self.held = None
             out.extend(plan.found)
-            lo, tries = plan.hi, 0
+            lo, drops = plan.hi, 0
             # The next step's size from the time a statement held the lock (to the end of COMMIT, which
             # writes the pages and now and then checkpoints), averaged: one slow commit does not halve it.
-            if (held_s := (writer.ended or 0.0) - plan.locked) > 0 and plan.writes.queued:
+            if ahead and (held_s := (writer.ended or 0.0) - plan.locked) > 0 and plan.writes.queued:
                 per = held_s / plan.writes.queued if per is None else (per + held_s / plan.writes.queued) / 2
                 budget = min(max(int(STEP_HOLD_S / per), MIN_STEP_WRITES), 2 * budget)
         return out
 
-    def _plan_in_lock(self, conn: Any, held: list[_Plan], rows: list[EntryRow], lo: int, n: int, prog: Progress) -> None:
-        self._sync(conn)
-        held.append(self._plan(rows, lo, prog, sys.maxsize, n))
-        self._write_plan(conn, held[-1], check=False)
+    def _plans_ahead(self, rows: Sequence[EntryRow]) -> bool:
+        """Whether each step's rows can be matched before its transaction: on SQLite (PostgreSQL runs
+        each statement at once, ids from sequences), rows without start times or courses."""
+        return not self.pg and all(r.start_time is ABSENT and r.course_name is ABSENT for r in rows)
 
-    def _sync(self, conn: Any) -> None:
-        """Load the index, with the watched tables' largest rowids and SQLite's data_version, all from
-        one snapshot: inside the transaction of `conn`, or (None) a read transaction, no lock held."""
-        if conn is None:
-            with self.ctx.db.atomic("DEFERRED"):
-                self._sync(self.ctx.db.connection())
+    def _next_ids(self) -> dict[str, int] | None:
+        """The ids new rows get (SQLite: after the largest the index knows; PostgreSQL: from sequences)."""
+        return None if self.pg else {t: self.state[0][t] + 1 for t in _ID_TABLES}
+
+    def _locked_step(self, conn: Any, held: list[_Plan], rows: list[EntryRow], lo: int, n: int, prog: Progress,
+                     reload: bool) -> None:
+        """Inside the step's transaction: the index brought up to date, rows[lo:lo+n] matched and written."""
+        self._catch_up(conn, reload)
+        held.append(self._plan(rows, lo, prog, _Writes(conn, batched=not self.pg, next_id=self._next_ids()),
+                               sys.maxsize, n))
+        held[0].locked = time.monotonic()
+        held[0].writes.end_step()
+        held[0].state = self._state(conn)
+
+    def _write_plan(self, conn: Any, plan: _Plan) -> None:
+        """Inside the step's transaction: check that the event is as the plan's index had it
+        (StepDiscarded if not), then write the plan."""
+        plan.locked = time.monotonic()
+        if self._state(conn) != self.state:
+            raise StepDiscarded("another writer changed the event since the index was read")
+        plan.writes.conn = conn
+        plan.writes.flush()
+        plan.state = self._state(conn)
+
+    def _state(self, conn: Any, lock: bool = True) -> tuple[dict[str, int], int]:
+        """The watched tables' largest rowids (SQLite) and meta.entry_rev. On PostgreSQL inside a step
+        (`lock`), entry_rev's row is locked: other writers of these tables wait until the step ends."""
+        if self.pg:
+            got = conn.execute("SELECT value FROM meta WHERE key = 'entry_rev'" + (" FOR UPDATE" if lock else "")).fetchone()
+            return {}, int(got[0]) if got else 0
+        *ids, rev = conn.execute(_STATE).fetchone()
+        return dict(zip(_WATCHED, ids, strict=True)), int(rev or 0)
+
+    def _sync(self) -> None:
+        """Load the index and what it was loaded from, with no write lock held: on SQLite from one
+        read snapshot; on PostgreSQL entry_rev is read first (a change committed meanwhile is then
+        found again by the next step, never missed)."""
+        if self.pg:
+            self.conn = self.ctx.db.connection()
+            self.state = self._state(self.conn, lock=False)
+            self.ix = self._load()
             return
+        with self.ctx.db.atomic("DEFERRED"):
+            self.conn = self.ctx.db.connection()
+            self.state = self._state(self.conn)
+            self.ix = self._load()
+
+    def _catch_up(self, conn: Any, reload: bool) -> None:
+        """Inside a step's transaction: the index brought up to what the event holds now. Rows only
+        added (SQLite) are loaded into it; else it is loaded anew (`reload`) or the step dropped."""
         self.conn = conn
-        self.ix = self._load()
-        self.ids = self._max_ids(conn)
-        self.version = conn.execute("PRAGMA data_version").fetchone()[0]
+        state = self._state(conn)
+        if state == self.state:
+            return
+        if not self.pg and state[1] == self.state[1]:
+            self._load(self.ix, since=self.state[0])
+        elif reload:
+            self.ix = self._load()
+        else:
+            raise StepDiscarded("another writer changed or deleted rows the index holds")
+        self.state = state
 
-    @staticmethod
-    def _max_ids(conn: Any) -> dict[str, int]:
-        return dict(zip(_WATCHED, conn.execute(_MAX_IDS).fetchone(), strict=True))
-
-    def _plan(self, rows: list[EntryRow], lo: int, prog: Progress, writes_max: int, rows_max: int) -> _Plan:
+    def _plan(self, rows: list[EntryRow], lo: int, prog: Progress, w: _Writes, writes_max: int, rows_max: int) -> _Plan:
         """Match rows from `lo` on, against the index alone, until they make about `writes_max`
-        statements or `rows_max` rows; new rows get the ids after the watched tables' largest."""
-        w = _Writes(None, batched=True, next_id={t: self.ids[t] + 1 for t in _ID_TABLES})
+        statements or `rows_max` rows, their writes made by `w`; their log lines held."""
         plan = _Plan(lo, lo, w)
-        self.w, self.before, self.held = w, plan.before, []
+        self.w, self.held = w, []
         end = min(len(rows), lo + rows_max)
         while plan.hi < end and (w.queued < writes_max or plan.hi == lo):
             prog.step()
             plan.found.append(self._one(rows[plan.hi]))
             plan.hi += 1
         return plan
-
-    def _write_plan(self, conn: Any, plan: _Plan, check: bool) -> None:
-        """Inside the step's transaction: check that the plan still holds (StepDiscarded if not), then
-        write it."""
-        plan.locked = time.monotonic()
-        if not check:
-            plan.writes.conn = conn
-            plan.writes.flush()
-        elif self._max_ids(conn) != self.ids:
-            raise StepDiscarded("another writer added or removed rows since the index was read")
-        elif plan.before and conn.execute("PRAGMA data_version").fetchone()[0] != self.version and self._changed(conn, plan.before):
-            raise StepDiscarded("another writer changed entries this step changes")
-        else:
-            plan.writes.conn = conn
-            try:
-                plan.writes.flush()
-            except sqlite3.IntegrityError:
-                # A row the plan refers to was deleted meanwhile (a foreign key), and the largest rowids
-                # did not show it: rolled back whole, matched again.
-                raise StepDiscarded("a row this step refers to is gone") from None
-        plan.ids = self._max_ids(conn)
-
-    @staticmethod
-    def _changed(conn: Any, before: dict[int, tuple[Any, ...]]) -> bool:
-        """Whether any of these entries is not in the database as the index had it (edited by hand,
-        moved, deleted meanwhile)."""
-        ids, now = list(before), dict[int, tuple[Any, ...]]()
-        for lo in range(0, len(ids), 500):
-            part = ids[lo:lo + 500]
-            now.update((r[0], r[1:]) for r in conn.execute(
-                "SELECT id, class_id, organisation_id, person_id, status, bib, hand_edited, identifier_type, identifier "
-                f"FROM entry WHERE id IN ({','.join('?' * len(part))})", part))
-        for eid, (row, ident) in before.items():
-            got = now.get(eid)
-            if got is None or tuple(got[:6]) != row or (None if got[7] is None else (got[6] or "", got[7])) != ident:
-                return True
-        return False
 
     def _mark(self, prog: Progress) -> tuple[Any, ...]:
         """What a plan changes besides the index: to go back to when it is dropped."""
@@ -517,22 +512,7 @@ class _Importer:
         while len(self.claimed) > claimed:  # a plan only adds entries, at the end
             self.claimed.popitem()
         self.details, prog.n = details, n
-        self.held = self.before = None
-
-    def begin(self, conn: Any) -> None:
-        """Load the race's index; call inside the write transaction that will hold the writes."""
-        self.conn = conn
-        self.w = _Writes(conn, batched=False)
-        self.ix = self._load()
-
-    def rows(self, rows: list[EntryRow]) -> list[int | None]:
-        """Create or update the entry of each row: the entry ids in row order (None: not imported)."""
-        out: list[int | None] = []
-        prog = Progress(self.ctx, len(rows), "entries")
-        for row in rows:
-            prog.step()
-            out.append(self._one(row))
-        return out
+        self.held = None
 
     def report(self) -> None:
         ctx, c = self.ctx, self.counts
@@ -553,22 +533,32 @@ class _Importer:
         ctx.progress(1.0)
 
     # -- loading ----------------------------------------------------------------------------------
-    def _load(self) -> _Index:
-        q, ix = self.conn.execute, _Index()
-        for cid, name in q("SELECT id, name FROM class WHERE race_id=?", (self.race_id,)):
+    def _load(self, ix: _Index | None = None, since: dict[str, int] | None = None) -> _Index:
+        """The race's index; with `since` (SQLite: the watched tables' largest rowids it was loaded
+        at), the rows added after those into `ix`."""
+        ix = ix or _Index()
+        race = self.race_id
+
+        def q(sql: str, table: str, params: tuple[Any, ...] = ()) -> Any:
+            if since is not None:
+                sql += (" AND " if " WHERE " in sql else " WHERE ") + f"{table}.rowid > ?"
+                params = (*params, since[table])
+            return self.conn.execute(sql, params)
+
+        for cid, name in q("SELECT id, name FROM class WHERE race_id=?", "class", (race,)):
             ix.classes[name_key(name)] = cid
-        for oid, name in q("SELECT id, name FROM organisation"):
+        for oid, name in q("SELECT id, name FROM organisation", "organisation"):
             ix.orgs.setdefault(name.strip().casefold(), oid)
             ix.org_names[oid] = name.strip().casefold()
-        for pid, typ, val in q("SELECT person_id, type, value FROM person_identifier"):
+        for pid, typ, val in q("SELECT person_id, type, value FROM person_identifier", "person_identifier"):
             ix.person_ids[(typ, val)] = pid
             ix.person_idents.setdefault(pid, {})[typ] = val
-        for pid, given, family, year in q("SELECT id, given, family, birth_year FROM person"):
+        for pid, given, family, year in q("SELECT id, given, family, birth_year FROM person", "person"):
             ix.person_names.setdefault((given.casefold(), family.casefold(), year), pid)
             ix.person_name[pid] = (given.casefold(), family.casefold())
         for eid, typ, ident, pid, cid, oid, status, bib, hand in q(
             "SELECT id, identifier_type, identifier, person_id, class_id, organisation_id, status, bib, hand_edited "
-            "FROM entry WHERE race_id=?", (self.race_id,)
+            "FROM entry WHERE race_id=?", "entry", (race,)
         ):
             if ident is not None:
                 ix.entries_by_id[(typ or "", ident)] = eid
@@ -577,11 +567,11 @@ class _Importer:
                 ix.entries_by_person.setdefault(pid, eid)
             ix.entry_rows[eid] = (cid, oid, pid, status, bib, hand)
             ix.index_name(eid)
-        for card_id, number, ctype in q("SELECT id, number, card_type FROM card"):
+        for card_id, number, ctype in q("SELECT id, number, card_type FROM card", "card"):
             ix.cards[(number, ctype)] = card_id
             ix.card_types[card_id] = ctype
-        for eid, card_id in q("SELECT ec.entry_id, ec.card_id FROM entry_card ec JOIN entry e ON e.id = ec.entry_id "
-                              "WHERE e.race_id=?", (self.race_id,)):
+        for eid, card_id in q("SELECT entry_card.entry_id, entry_card.card_id FROM entry_card "
+                              "JOIN entry e ON e.id = entry_card.entry_id WHERE e.race_id=?", "entry_card", (race,)):
             ix.entry_cards.setdefault(eid, set()).add(card_id)
             ix.card_entries.setdefault(card_id, set()).add(eid)
         return ix
@@ -593,8 +583,6 @@ class _Importer:
         entry_ids = {(k or self.id_type): v for k, v in row.entry_identifiers.items() if isinstance(v, str)}
         person_ids = {(k or self.id_type): v for k, v in row.person_identifiers.items() if isinstance(v, str)}
         eid, pid, rule, candidates = self._match(row, entry_ids, person_ids)
-        if eid is not None and self.before is not None and eid <= self.ids["entry"]:
-            self.before.setdefault(eid, (ix.entry_rows[eid], ix.entry_ident.get(eid)))  # an entry of the database
         if candidates:
             self.ambiguous.append(row.line)
             self.note("warning", f"line {row.line}: {name}{self._where(row)} matches {len(candidates)} entries by {rule}: "
@@ -880,10 +868,16 @@ class _Importer:
         gone = [r for r in rows if r[0] not in seen]
 
         def write(conn: Any, chunk: Sequence[tuple[int, str | None, str | None]]) -> None:
-            conn.executemany("UPDATE entry SET status='withdrawn', updated_at=? WHERE id=?", [(self.now, r[0]) for r in chunk])
-            for _, given, family in chunk:
-                self.counts["withdrawn"] += 1
-                self.note("info", f"withdrawn (not in the file): {given or ''} {family or ''}".rstrip())
+            # Checked again as each is written: an entry edited by hand, withdrawn or moved to another
+            # race since the list above was read is left alone and not counted.
+            done = {r[0] for r in conn.execute(
+                "UPDATE entry SET status='withdrawn', updated_at=? WHERE race_id=? AND identifier_type=? "
+                f"AND status='entered' AND hand_edited=0 AND id IN ({','.join('?' * len(chunk))}) RETURNING id",
+                (self.now, self.race_id, self.id_type, *(r[0] for r in chunk)))}
+            for eid, given, family in chunk:
+                if eid in done:
+                    self.counts["withdrawn"] += 1
+                    self.note("info", f"withdrawn (not in the file): {given or ''} {family or ''}".rstrip())
 
         # A withdrawal is one row: many to a step. A re-run finds them withdrawn already.
-        writer.write("withdrawals", gone, LOCKED_STEP * 20, write)
+        writer.write("withdrawals", gone, WITHDRAW_STEP, write)

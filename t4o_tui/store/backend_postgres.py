@@ -508,6 +508,7 @@ ADDITIVE_STEPS: set[int] = {
     13,  # pauses and resumes of schedules: the table schedule_event and its index
     14,  # run files kept in the database for the other machines' share servers: the table artifact_data
     15,  # larger run files kept in parts: the table artifact_chunk, the column artifact_data.chunks
+    16,  # Import Entries sees other writers' changes between its steps: meta entry_rev and its triggers
 }
 _BUMP = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'schedule_rev'"
 FUNCTIONS = [
@@ -516,6 +517,8 @@ FUNCTIONS = [
     "CREATE FUNCTION t4o_share_hits_written() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "UPDATE meta SET value = extract(epoch FROM clock_timestamp())::text WHERE key = 'share_hits_written'; "
     "RETURN NULL; END $$",
+    "CREATE FUNCTION t4o_entry_rev_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'entry_rev'; RETURN NULL; END $$",
 ]
 _EACH_BUMP = "FOR EACH ROW EXECUTE FUNCTION t4o_schedule_rev_bump()"
 # Each SQLite trigger (by name, from migrations) in its PostgreSQL form.
@@ -530,6 +533,16 @@ TRIGGERS: dict[str, str] = {
     "schedule_rev_class": f"AFTER UPDATE OF first_start ON class {_EACH_BUMP}",
     "share_hits_written": "AFTER UPDATE OF hits ON share FOR EACH ROW EXECUTE FUNCTION t4o_share_hits_written()",
 }
+# meta.entry_rev (migrations._v16_entry_rev). Here inserts bump it too: ids come from sequences and
+# transactions commit out of their order, so the largest ids do not show every new row. Once a
+# statement, before it: a transaction takes the row lock of entry_rev before any row of these
+# tables, as Import Entries' steps do (SELECT ... FOR UPDATE), so the two never wait on each other
+# in a circle.
+for _table, _matched in migrations.ENTRY_REV_COLUMNS.items():
+    TRIGGERS[f"entry_rev_{_table}_update"] = (
+        f"BEFORE UPDATE OF {_matched} ON {_table} FOR EACH STATEMENT EXECUTE FUNCTION t4o_entry_rev_bump()")
+    TRIGGERS[f"entry_rev_{_table}_delete"] = (
+        f"BEFORE INSERT OR DELETE ON {_table} FOR EACH STATEMENT EXECUTE FUNCTION t4o_entry_rev_bump()")
 
 _IDENTITY = re.compile(r"\b(\w+) INTEGER PRIMARY KEY(?=\s*[,)\n])", re.IGNORECASE)
 

@@ -637,10 +637,38 @@ def _v15_artifact_chunks(conn: sqlite3.Connection) -> None:
     )
 
 
+# The columns of each table that Import Entries matches on (jobs/import_entries._Index): a change
+# to one of them by another writer while an import runs means the import's index no longer holds.
+ENTRY_REV_COLUMNS = {
+    "class": "race_id, name",
+    "organisation": "name",
+    "person": "given, family, birth_year",
+    "person_identifier": "person_id, type, value",
+    "card": "number, card_type",
+    "entry": "race_id, identifier_type, identifier, person_id, class_id, organisation_id, status, bib, hand_edited",
+    "entry_card": "entry_id, card_id",
+}
+
+
+def _v16_entry_rev(conn: sqlite3.Connection) -> None:
+    # An import writes a large file in committed steps, matching rows against an index of the
+    # event it loaded before; between steps another writer (the TUI, the card desk, another
+    # import) may change what it matched against. New rows show in the tables' largest rowids;
+    # an update of a matched column or a delete bumps meta.entry_rev (an INSERT trigger would cost
+    # the import ~1 us a row it writes, and the largest rowids already say it).
+    bump = "UPDATE meta SET value = value + 1 WHERE key = 'entry_rev';"
+    parts = ["INSERT INTO meta(key, value) VALUES ('entry_rev', '0');"]
+    for table, columns in ENTRY_REV_COLUMNS.items():
+        parts.append(f"CREATE TRIGGER entry_rev_{table}_update AFTER UPDATE OF {columns} ON {table} BEGIN {bump} END;")
+        parts.append(f"CREATE TRIGGER entry_rev_{table}_delete AFTER DELETE ON {table} BEGIN {bump} END;")
+    _script(conn, "\n".join(parts))
+
+
 # Append only. Never edit a step that has been released: databases in the field ran it.
 STEPS: list[Step] = [_v1_core, _v2_artifacts, _v3_schedules, _v4_shares, _v5_event_data, _v6_timing, _v7_failed_index,
                      _v8_event_setup, _v9_time_resolution, _v10_share_hits_written, _v11_relays,
-                     _v12_corrections, _v13_schedule_events, _v14_artifact_data, _v15_artifact_chunks]
+                     _v12_corrections, _v13_schedule_events, _v14_artifact_data, _v15_artifact_chunks,
+                     _v16_entry_rev]
 LATEST = len(STEPS)
 
 
