@@ -330,7 +330,7 @@ class _Plan:
     hi: int
     writes: _Writes
     found: list[int | None] = field(default_factory=list)  # each row's entry (None: not imported)
-    state: tuple[dict[str, int], int] = ({}, 0)  # the event's (_Importer.state) once written
+    state: tuple[dict[str, int], int] = field(default_factory=lambda: ({}, 0))  # the event's (_Importer.state) once written
     locked = 0.0  # when its step had the write lock (time.monotonic)
 
 
@@ -536,7 +536,7 @@ class _Importer:
     def _load(self, ix: _Index | None = None, since: dict[str, int] | None = None) -> _Index:
         """The race's index; with `since` (SQLite: the watched tables' largest rowids it was loaded
         at), the rows added after those into `ix`."""
-        ix = ix or _Index()
+        ix = ix if ix is not None else _Index()
         race = self.race_id
 
         def q(sql: str, table: str, params: tuple[Any, ...] = ()) -> Any:
