@@ -34,6 +34,10 @@ Variants (N trivial runs each):
   floor-t4o    plain sqlite3 in t4o's own transaction shape: insert; then per run ONE
                transaction that completes the previous run, writes its two log lines and claims
                the next. The floor for this design (no Python engine around it).
+  floor-schema the statements of floor-t4o, raw sqlite3, on t4o's own database (its run and
+               run_log tables with every index, foreign keys and trigger a real event has): what
+               the record t4o keeps of every run costs before any Python engine code. t4o over
+               floor-schema is the engine's own cost; floor-schema over floor-t4o the schema's.
   huey         huey.SqliteHuey, one no-op task, N enqueued, one consumer worker thread
                (Consumer(workers=1, worker_type='thread', periodic=False, initial_delay=0.001,
                backoff=1.0, max_delay=0.001, check_worker_health=False): the worker never sleeps
@@ -63,7 +67,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
-ALL_VARIANTS = ["t4o", "t4o-queue", "t4o-1w", "t4o-2w", "floor", "floor-t4o", "huey", "huey-full"]
+ALL_VARIANTS = ["t4o", "t4o-queue", "t4o-1w", "t4o-2w", "floor", "floor-t4o", "floor-schema", "huey", "huey-full"]
 DRAIN_TIMEOUT_S = 300.0
 
 
@@ -420,6 +424,47 @@ def child_floor_t4o(folder: Path, n: int) -> dict[str, Any]:
     return res
 
 
+def child_floor_schema(folder: Path, n: int) -> dict[str, Any]:
+    from t4o_tui.engine.queue import _INSERT_RUN
+    from t4o_tui.store.db import open_database
+
+    db = open_database(folder / "event.sqlite")  # t4o's schema and pragmas, nothing of the engine used after
+    db.execute_sql("INSERT INTO task(name, job, settings, created_at, updated_at) VALUES ('bench', 'test', '{}', 0, 0)")
+    task_id = db.execute_sql("SELECT id FROM task").fetchone()[0]
+    db.close()
+    conn = sqlite3.connect(folder / "event.sqlite", isolation_level=None, timeout=60)
+    _apply_pragmas(conn, _t4o_pragmas())
+    t0 = time.perf_counter()
+    for _ in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(_INSERT_RUN, (task_id, "queued", "queue", "manual", time.time(), None))
+        conn.execute("COMMIT")
+    enqueue_s = time.perf_counter() - t0
+    worker, lease = "floor", 15.0
+    claim = FLOOR_CLAIM.replace("attempts=attempts+1 ", "attempts=attempts+1, settings='{}' ")
+    t0 = time.perf_counter()
+    prev: int | None = None
+    while True:
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        if prev is not None:
+            conn.execute(FLOOR_DONE, (now, prev, worker))
+            conn.executemany(
+                "INSERT INTO run_log(run_id, ts, level, message) VALUES (?, ?, ?, ?)",
+                [(prev, now, "info", f"started on {worker}"), (prev, now, "info", "succeeded in 0.00 s")],
+            )
+        row = conn.execute(claim, (now, worker, now + lease)).fetchone()
+        conn.execute("COMMIT")
+        if row is None:
+            break
+        prev = row[0]
+    drain_s = time.perf_counter() - t0
+    res = _rates(n, enqueue_s, drain_s)
+    res["check"] = _floor_check(conn, n, 2)
+    conn.close()
+    return res
+
+
 def child_huey(folder: Path, n: int, *, normal_sync: bool) -> dict[str, Any]:
     import logging
 
@@ -495,6 +540,8 @@ def run_child(variant: str, n: int, folder: Path, profile: str | None) -> dict[s
         return child_floor(folder, n)
     if variant == "floor-t4o":
         return child_floor_t4o(folder, n)
+    if variant == "floor-schema":
+        return child_floor_schema(folder, n)
     if variant == "huey":
         return child_huey(folder, n, normal_sync=True)
     if variant == "huey-full":
@@ -923,17 +970,18 @@ def main() -> int:
         "t4o-2w": "t4o-tui, two --worker processes (INFO log to files)",
         "floor": "raw sqlite3: insert / claim / complete (3 tx per run)",
         "floor-t4o": "raw sqlite3, t4o's tx shape (finish+2 log rows+claim)",
+        "floor-schema": "the same raw sqlite3 on t4o's own tables and indexes",
         "huey": "Huey SqliteHuey, 1 worker thread, synchronous=NORMAL",
         "huey-full": "Huey SqliteHuey, 1 worker thread, stock (sync=FULL)",
     }
     print()
     print(
-        f"{'variant':<10} {'enqueue/s':>10} {'drain/s':>9} {'e2e/s':>9} {'us/run':>7} "
+        f"{'variant':<12} {'enqueue/s':>10} {'drain/s':>9} {'e2e/s':>9} {'us/run':>7} "
         f"{'best drain':>10} {'best e2e':>9}  check  what"
     )
     for v, s in summary.items():
         print(
-            f"{v:<10} {_fmt_rate(s['enqueue_rate']):>10} {_fmt_rate(s['drain_rate']):>9} {_fmt_rate(s['e2e_rate']):>9} "
+            f"{v:<12} {_fmt_rate(s['enqueue_rate']):>10} {_fmt_rate(s['drain_rate']):>9} {_fmt_rate(s['e2e_rate']):>9} "
             f"{s['drain_us_per_run']:>7.1f} {_fmt_rate(s['drain_rate_best']):>10} {_fmt_rate(s['e2e_rate_best']):>9}  "
             f"{'ok    ' if s['ok'] else 'FAILED'} {labels[v]}"
         )
@@ -943,7 +991,7 @@ def main() -> int:
 
     ratios: dict[str, float] = {}
     mine = [v for v in ("t4o", "t4o-queue", "t4o-1w", "t4o-2w") if v in summary]
-    peers = [v for v in ("huey", "huey-full", "floor", "floor-t4o") if v in summary]
+    peers = [v for v in ("huey", "huey-full", "floor", "floor-t4o", "floor-schema") if v in summary]
     for a in mine:
         for b in peers:
             for key, name in (("e2e_rate", "e2e"), ("drain_rate", "drain")):

@@ -278,6 +278,7 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         if j < len(commits):
             committed.append(commits[j] - nominal)
     executed = conn.execute("SELECT count(*) FROM run WHERE status = 'succeeded'").fetchone()[0]
+    floor = None if args.target else burst_floor(conn, rows)
     db.close()
     check = check_counts(plan, expected_nominals(plan, base, w0, w1), got)
     fired = len(late)
@@ -295,8 +296,51 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         "thread_cpu_pct": 100.0 * (e1 - e0) / wall,
         "steps": len(in_window), "fires_per_step": fired / max(1, len(in_window)),
         "db_growth_bytes": b1 - b0, "bytes_per_fire": (b1 - b0) / max(1, fired),
-        "create_s": create_s, "window_s": wall, "check": check,
+        "create_s": create_s, "window_s": wall, "check": check, "floor": floor,
     }
+
+
+def burst_floor(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> dict[str, float]:
+    """What SQLite alone needs for the bursts: the rows of the largest burst (the fires due at one
+    instant) written with raw sqlite3 — the evaluator's three statements (a run, an occurrence, the
+    schedule's row per fire), executemany, one transaction, rolled back — three times, the median.
+
+    From that rate, a lateness floor for every fire of the window: the i-th fire of a burst waits
+    for the i rows before it, as if deciding cost nothing and the rows went out one by one. Its p99
+    is the p99 a scheduler that writes every fire to this database cannot beat on this machine.
+    """
+    bursts: dict[float, int] = {}
+    for _sid, nominal, _actual, state, _count, _status in rows:
+        if state == "fired":
+            bursts[round(nominal, 6)] = bursts.get(round(nominal, 6), 0) + 1
+    n = max(bursts.values())
+    sids, tasks = zip(*conn.execute("SELECT id, task_id FROM schedule ORDER BY id LIMIT ?", (n,)).fetchall(), strict=True)
+    n = len(sids)
+    times = []
+    for _ in range(3):
+        run0 = conn.execute("SELECT coalesce(max(id), 0) FROM run").fetchone()[0]
+        occ0 = conn.execute("SELECT coalesce(max(id), 0) FROM occurrence").fetchone()[0]
+        now = time.time()
+        t0 = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO run(id, task_id, status, lane, trigger, enqueued_at, context) "
+            "SELECT ?, id, 'queued', CASE WHEN direct <> 0 THEN 'direct' ELSE 'queue' END, 'schedule', ?, ? FROM task WHERE id=?",
+            [(run0 + 1 + i, now, f'{{"schedule": {sids[i]}, "nominal": {now!r}}}', tasks[i]) for i in range(n)])
+        conn.executemany(
+            "INSERT INTO occurrence(id, schedule_id, nominal, last_nominal, count, actual, state, run_id, reason, row_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(occ0 + 1 + i, sids[i], now, None, 1, now, "fired", run0 + 1 + i, None, None) for i in range(n)])
+        conn.executemany(
+            "UPDATE schedule SET evaluated_until=?, fired_count=?, next_fire=?, paused=?, paused_until=?, "
+            "start=coalesce(?, start), expiry=coalesce(?, expiry) WHERE id=?",
+            [(now, 1, now + 60.0, 0, None, None, None, sid) for sid in sids])
+        times.append(time.perf_counter() - t0)
+        conn.execute("ROLLBACK")
+    per_fire = statistics.median(times) / n
+    floor = [i * per_fire for size in bursts.values() for i in range(size)]
+    return {"largest_burst": n, "burst_ms": 1000 * n * per_fire, "us_per_fire": 1e6 * per_fire,
+            **{f"floor_{k}": v for k, v in lateness_stats(floor).items()}}
 
 
 def child_apscheduler(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -574,6 +618,11 @@ def main() -> int:
         r = results["t4o"]
         print(f"\nt4o: {r['steps']:,} write transactions in the window, {r['fires_per_step']:.1f} fires each; "
               f"creating the {args.n:,} schedules (add_schedules, one transaction) took {r['create_s']:.2f} s")
+        if f := r.get("floor"):
+            print(f"t4o floor: the largest burst, {f['largest_burst']:,} fires due at one instant, written with raw "
+                  f"sqlite3 (the same rows, one transaction) takes {f['burst_ms']:.1f} ms ({f['us_per_fire']:.1f} us a fire); "
+                  f"lateness floor p50 {_ms(f['floor_p50_ms'])} / p99 {_ms(f['floor_p99_ms'])} ms "
+                  f"(t4o p99 / floor p99: {r['p99_ms'] / f['floor_p99_ms']:.2f})")
 
     ratios: dict[str, float] = {}
     if "t4o" in results and "apscheduler" in results:
