@@ -313,7 +313,9 @@ def burst_floor(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> dict[s
     for _sid, nominal, _actual, state, _count, _status in rows:
         if state == "fired":
             bursts[round(nominal, 6)] = bursts.get(round(nominal, 6), 0) + 1
-    n = max(bursts.values())
+    n = max(bursts.values(), default=0)
+    if n == 0:
+        return {}
     sids, tasks = zip(*conn.execute("SELECT id, task_id FROM schedule ORDER BY id LIMIT ?", (n,)).fetchall(), strict=True)
     n = len(sids)
     times = []
