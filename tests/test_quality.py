@@ -106,13 +106,24 @@ def test_import_contracts_fail_on_a_wrong_import(tmp_path):
     assert "- t4o_tui.unplaced" in res.stdout
 
 
-def _loaded_modules(code: str) -> set[str]:
-    """The modules `python -X importtime -c code` loads, by name."""
-    res = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+def _loaded_modules(code: str, *args: str) -> set[str]:
+    """The modules `python -X importtime -c code` (or `python -X importtime *args`) loads, by name."""
+    res = subprocess.run([sys.executable, "-X", "importtime", *(args or ("-c", code))], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     return {line.rsplit("|", 1)[1].strip() for line in res.stderr.splitlines()
             if line.startswith("import time:") and line.count("|") == 2}
+
+
+def test_a_command_on_sqlite_does_not_load_the_postgresql_driver(tmp_path):
+    """Peewee imports psycopg at its own import where it is installed: ~0.1 s, half of the start
+    of `t4o-tui tasks`. It is loaded when a PostgreSQL database is used (the PostgreSQL tests)."""
+    import psycopg  # noqa: F401  - installed with the test extra: else this would prove nothing
+
+    loaded = _loaded_modules("", "-m", "t4o_tui", "--db", str(tmp_path / "event.db"), "tasks")
+    assert "peewee" in loaded and "t4o_tui.store.db" in loaded
+    # (A refused `import psycopg` is listed too, with no time: its submodules are what a load shows.)
+    assert not [m for m in loaded if m.startswith(("psycopg.", "psycopg_binary"))]
 
 
 def test_the_engine_loads_no_job_no_lxml_and_no_share_server():

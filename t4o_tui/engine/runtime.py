@@ -575,7 +575,7 @@ def _failed(what: str, exc: BaseException, then: str) -> None:
     The database's own refusals are expected on a bad day and need no traceback; anything else
     is a bug, whose traceback is added with --verbose.
     """
-    expected = isinstance(exc, sqlite3.Error | peewee.DatabaseError | backend_postgres.DriverError)
+    expected = isinstance(exc, (sqlite3.Error, peewee.DatabaseError, *backend_postgres.driver_errors()))
     log.log(logging.WARNING if expected else logging.ERROR, "%s failed: %s; %s", what, one_line(exc), then)
     if not expected:
         log.debug("%s failed", what, exc_info=exc)

@@ -18,6 +18,7 @@ additive (ADDITIVE_STEPS): what the latest schema has and the database lacks is 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import re
 import sqlite3
 import threading
@@ -31,21 +32,48 @@ import peewee
 
 from t4o_tui.store import migrations
 
-try:
-    import psycopg
-    import psycopg.rows
-    from psycopg.adapt import Dumper, Loader
-    from psycopg.pq import TransactionStatus
-except ImportError:  # the optional extra is not installed
-    psycopg = None  # type: ignore[assignment]
-    Dumper = Loader = object  # type: ignore[assignment,misc]
+# psycopg 3, once a PostgreSQL database is used (`driver()`): its import is ~0.1 s, which every
+# command on SQLite would pay at its start (t4o_tui/__init__ keeps Peewee from importing it too).
+psycopg: Any = None
+_DRIVER_LOCK = threading.Lock()
 
 
-class _NoDriver(Exception):
-    """Stands for psycopg's errors when psycopg is not installed (nothing raises it)."""
+def driver() -> Any:
+    """psycopg, imported on first use and handed to Peewee; SchemaError when it is not installed."""
+    global psycopg
+    with _DRIVER_LOCK:
+        if psycopg is None:
+            try:
+                import psycopg as driver_module
+                from psycopg.types.json import Json, Jsonb
+
+                importlib.import_module("psycopg.rows")  # PgConnection's row factory
+            except ImportError:  # the optional extra is not installed
+                raise migrations.SchemaError(
+                    "PostgreSQL needs psycopg 3, which is not installed: pip install 't4o-tui[postgres]'"
+                ) from None
+            _hand_peewee(driver_module, Json, Jsonb)
+            psycopg = driver_module
+    return psycopg
 
 
-DriverError: type[Exception] = psycopg.Error if psycopg is not None else _NoDriver
+def _hand_peewee(driver_module: Any, json: Any, jsonb: Any) -> None:
+    """Give Peewee the driver it would have found at its own import (module names its psycopg 3
+    adapter reads when called, and the statuses its class reads once). A Peewee whose adapter
+    differs fails the PostgreSQL tests, which run on a real server."""
+    if getattr(peewee, "psycopg", None) is not None:  # Peewee was imported after psycopg
+        return
+    status = driver_module.pq.TransactionStatus
+    for name, value in (("psycopg", driver_module), ("TransactionStatus", status), ("Json_pg3", json),
+                        ("Jsonb_pg3", jsonb)):
+        setattr(peewee, name, value)
+    adapter = peewee.Psycopg3Adapter
+    adapter.txn_idle, adapter.txn_inerror, adapter.txn_unknown = status.IDLE, status.INERROR, status.UNKNOWN
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """psycopg's base error once the driver is in use: none of its errors can be raised before."""
+    return (psycopg.Error,) if psycopg is not None else ()
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -72,7 +100,10 @@ class PostgresBackend:
     name = "postgresql"
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
-    errors: tuple[type[BaseException], ...] = (DriverError,)
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        return driver_errors()
     # Writers run side by side: new ids come from the tables' sequences (next_ids).
     own_ids = False
 
@@ -183,9 +214,7 @@ class Listener:
     """A connection of its own that LISTENs to the queue's channel (polling stays the fallback)."""
 
     def __init__(self, url: str) -> None:
-        if psycopg is None:
-            raise migrations.SchemaError("PostgreSQL needs psycopg 3: pip install 't4o-tui[postgres]'")
-        self.conn = psycopg.connect(url, autocommit=True, **connect_options(url))
+        self.conn = driver().connect(url, autocommit=True, **connect_options(url))
         self.conn.execute(f"LISTEN {QUEUE_CHANNEL}")
 
     def wait(self, timeout: float) -> list[str]:
@@ -329,7 +358,8 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return bool(self.raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR))
+        status = psycopg.pq.TransactionStatus
+        return bool(self.raw.info.transaction_status in (status.INTRANS, status.INERROR))
 
 
 _BORN_LOCK = threading.Lock()
@@ -357,24 +387,32 @@ class _TrackedConnection(PgConnection):
             raise
 
 
-class _BoolAsInt(Dumper):  # type: ignore[misc,valid-type]
-    """Booleans are stored as 0/1 integers, as in SQLite, so one SQL text serves both."""
+@lru_cache(maxsize=1)
+def _adapters() -> tuple[type, type]:
+    """The dumper and loader each connection registers (classes over the driver's bases)."""
+    from psycopg.adapt import Dumper, Loader
 
-    def dump(self, obj: bool) -> bytes:
-        return b"1" if obj else b"0"
+    class BoolAsInt(Dumper):  # type: ignore[misc]
+        """Booleans are stored as 0/1 integers, as in SQLite, so one SQL text serves both."""
 
+        oid = psycopg.adapters.types["int8"].oid
 
-class _NumericAsNumber(Loader):  # type: ignore[misc,valid-type]
-    """numeric (sum and avg of integers) as SQLite gives it: an int when whole, else a float.
+        def dump(self, obj: bool) -> bytes:
+            return b"1" if obj else b"0"
 
-    psycopg's Decimal would not mix with the floats of times and would format differently.
-    """
+    class NumericAsNumber(Loader):  # type: ignore[misc]
+        """numeric (sum and avg of integers) as SQLite gives it: an int when whole, else a float.
 
-    def load(self, data: Any) -> Any:
-        text = bytes(data).decode()
-        if text in ("NaN", "Infinity", "-Infinity"):
-            return float(text)
-        return float(text) if "." in text or "e" in text.lower() else int(text)
+        psycopg's Decimal would not mix with the floats of times and would format differently.
+        """
+
+        def load(self, data: Any) -> Any:
+            text = bytes(data).decode()
+            if text in ("NaN", "Infinity", "-Infinity"):
+                return float(text)
+            return float(text) if "." in text or "e" in text.lower() else int(text)
+
+    return BoolAsInt, NumericAsNumber
 
 
 class PostgresEventDatabase(peewee.PostgresqlDatabase):
@@ -424,10 +462,9 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
                     self._epoch += 1
             raise
         self._born()[conn] = self._epoch
-        if psycopg is not None:
-            dumper = type("BoolAsInt", (_BoolAsInt,), {"oid": psycopg.adapters.types["int8"].oid})
-            conn.adapters.register_dumper(bool, dumper)
-            conn.adapters.register_loader("numeric", _NumericAsNumber)
+        dumper, loader = _adapters()
+        conn.adapters.register_dumper(bool, dumper)
+        conn.adapters.register_loader("numeric", loader)
         return conn
 
     def _forget_if_lost(self) -> None:
@@ -445,7 +482,7 @@ class PostgresEventDatabase(peewee.PostgresqlDatabase):
             with getattr(self, "_lock"):  # noqa: B009
                 state.reset()
         elif self._born().get(conn, self._epoch) < self._epoch and not state.transactions and (
-                conn.info.transaction_status == TransactionStatus.IDLE):
+                conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE):
             with getattr(self, "_lock"):  # noqa: B009
                 state.reset()
             with contextlib.suppress(Exception):
@@ -487,10 +524,7 @@ def connect_options(url: str) -> dict[str, Any]:
 
 
 def connect(url: str) -> PostgresEventDatabase:
-    if psycopg is None:
-        raise migrations.SchemaError(
-            "PostgreSQL needs psycopg 3, which is not installed: pip install 't4o-tui[postgres]'"
-        )
+    driver()
     db = PostgresEventDatabase(url, prefer_psycopg3=True, **connect_options(url))
     db.url = url
     return db

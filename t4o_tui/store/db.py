@@ -169,6 +169,10 @@ def _connect(p: Path, name: str, *, upgrade: bool) -> EventDatabase:
 
 def _connect_postgres(url: str) -> peewee.Database:
     name = backend_postgres.redact(url)
+    try:
+        driver = backend_postgres.driver()
+    except migrations.SchemaError as exc:  # psycopg is not installed
+        raise DatabaseError(f"cannot open database {name}: {exc}") from None
     db: peewee.Database | None = None
     try:
         db = backend_postgres.connect(url)
@@ -178,7 +182,7 @@ def _connect_postgres(url: str) -> peewee.Database:
         if db is not None:
             db.close()
         raise DatabaseError(f"cannot open database {name}: {exc}") from None
-    except (peewee.DatabaseError, backend_postgres.DriverError) as exc:
+    except (peewee.DatabaseError, driver.Error) as exc:
         if db is not None:
             db.close()
         # psycopg's messages may run over several lines (DETAIL, HINT): the first says what.
