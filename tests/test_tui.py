@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,14 @@ from t4o_tui.tui.widgets.live_table import LiveTable
 
 SMALL = (80, 24)
 LARGE = (160, 50)
+
+# The app's start-up ends with gc.collect() and gc.freeze() (tui/app.py). In a test process that
+# collection walks every test module and library loaded too: 0.1-0.2 s of CPU per app, 18 s over
+# the TUI tests, and the freeze would hold the test process's own objects while an app runs. Every
+# module that starts apps imports this one: the apps run without it, except in the test of it
+# (test_what_start_up_built_is_frozen_out_of_the_collector_until_exit).
+FREEZE_STARTUP_OBJECTS = T4oApp._freeze_startup_objects
+T4oApp._freeze_startup_objects = lambda self: None  # type: ignore[method-assign]
 
 
 def make_app(db: peewee.Database, db_path: Path, *, readonly: bool = False, keys: dict[str, str] | None = None) -> T4oApp:
@@ -476,3 +485,20 @@ def test_quit_stops_the_engine(db, db_path):
     assert app.return_code == 0
     assert app.runtime is not None and app.runtime.stopping
     assert workers_alive(db, time.time()) == []
+
+
+def test_what_start_up_built_is_frozen_out_of_the_collector_until_exit(db, db_path, monkeypatch):
+    """Frozen, start-up's objects no longer make each full collection stall the screen
+    (bench/tui_load.py); unfrozen when the app ends, so that an app run in a process that goes on
+    (tests, an embedding) leaves nothing held."""
+    monkeypatch.setattr(T4oApp, "_freeze_startup_objects", FREEZE_STARTUP_OBJECTS)
+    assert gc.get_freeze_count() == 0
+    frozen: list[int] = []
+
+    async def body(app: T4oApp, pilot: Pilot[int]) -> None:
+        await until(pilot, lambda: gc.get_freeze_count() > 0, what="start-up objects frozen")
+        frozen.append(gc.get_freeze_count())
+
+    scenario(db, db_path, body)
+    assert frozen and frozen[0] > 10_000  # the app's widgets, styles and Textual's own objects
+    assert gc.get_freeze_count() == 0
