@@ -61,13 +61,13 @@ def _hand_peewee(driver_module: Any, json: Any, jsonb: Any) -> None:
     """Give Peewee the driver it would have found at its own import (module names its psycopg 3
     adapter reads when called, and the statuses its class reads once). A Peewee whose adapter
     differs fails the PostgreSQL tests, which run on a real server."""
-    if getattr(peewee, "psycopg", None) is not None:  # Peewee was imported after psycopg
+    adapter = getattr(peewee, "Psycopg3Adapter", None)
+    if adapter is None or getattr(peewee, "psycopg", None) is not None:  # no such adapter, or it has it
         return
     status = driver_module.pq.TransactionStatus
     for name, value in (("psycopg", driver_module), ("TransactionStatus", status), ("Json_pg3", json),
                         ("Jsonb_pg3", jsonb)):
         setattr(peewee, name, value)
-    adapter = peewee.Psycopg3Adapter
     adapter.txn_idle, adapter.txn_inerror, adapter.txn_unknown = status.IDLE, status.INERROR, status.UNKNOWN
 
 
@@ -104,6 +104,7 @@ class PostgresBackend:
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
         return driver_errors()
+
     # Writers run side by side: new ids come from the tables' sequences (next_ids).
     own_ids = False
 
