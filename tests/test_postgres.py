@@ -248,6 +248,30 @@ def test_enqueue_and_cancel_notify_listeners_at_commit_only(pg_url):
 
 
 
+def test_a_listener_woken_from_another_thread_stops_waiting_and_loses_no_notification(pg_url):
+    db = open_database(pg_url)
+    listener = backend_postgres.Listener(pg_url)
+    try:
+        waker = threading.Timer(0.05, listener.wake)
+        waker.start()
+        t0 = time.monotonic()
+        assert listener.wait(600) == []
+        assert time.monotonic() - t0 < 300  # woken, not timed out
+        waker.join()
+        # A notification pending beside a wake is not lost.
+        t = create_task("T", "test", {"seconds": 0})
+        rid = queue.enqueue(db.connection(), t.id, direct=False, trigger="manual", now=1)
+        listener.wake()
+        heard = listener.wait(600)
+        if not heard:  # the wake was read first; the notification waits for the next call
+            heard = listener.wait(600)
+        assert heard == [f"enqueued queue {rid}"]
+    finally:
+        listener.close()
+        listener.wake()  # after close: nothing is written anywhere, nothing raised
+        db.close()
+
+
 def test_after_a_server_restart_the_next_call_reconnects(own_cluster):
     import psycopg
 

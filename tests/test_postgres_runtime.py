@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 
 from t4o_tui.config import data_dir_for
-from t4o_tui.engine import queue
+from t4o_tui.engine import queue, runtime
 from t4o_tui.engine.runs import get_run
 from t4o_tui.engine.runtime import Runtime, RuntimeOptions
 from t4o_tui.engine.tasks import create_task
@@ -65,6 +66,28 @@ def test_an_enqueue_on_another_connection_wakes_idle_lanes_at_once_not_at_their_
     # Each well under the lanes' 60 s poll: they were woken by the notification.
     assert max(waits[2:]) < 5.0, waits
     other.raw.close()
+    db.close()
+
+
+def test_stop_wakes_the_listener_rather_than_sitting_out_its_wait(pg_url, db_path, monkeypatch):
+    """A worker on PostgreSQL stops at once: stop() wakes the listener's wait for notifications
+    (it sat out up to half a second of it, once per stop, before)."""
+    monkeypatch.setattr(runtime, "LISTEN_WAIT", 600.0)
+    db = open_database(pg_url)
+    listeners: list[threading.Thread] = []
+
+    async def main() -> None:
+        rt = Runtime(db, data_dir=data_dir_for(db_path), options=RuntimeOptions(scheduler=False))
+        await rt.start()
+        try:
+            await _until(lambda: rt.listening, 20, "the listener to connect")
+            listeners.extend(th for th in rt._threads if th.name == "queue-listener")
+        finally:
+            await rt.stop()  # joins the listener for 2 s at most: woken, it ends well within them
+
+    asyncio.run(main())
+    assert len(listeners) == 1
+    assert not listeners[0].is_alive()
     db.close()
 
 

@@ -45,6 +45,10 @@ from t4o_tui.store.models import CANCELLED, FAILED, QUEUED
 
 log = logging.getLogger("t4o_tui.engine")
 
+# How long the PostgreSQL listener waits for a notification before it looks again whether the runtime
+# is stopping. stop() wakes it at once, so this only bounds a missed wake.
+LISTEN_WAIT = 5.0
+
 
 @dataclass
 class RuntimeOptions:
@@ -139,6 +143,7 @@ class Runtime:
         # PostgreSQL: the URL the listener connects to; None on SQLite (the lanes poll).
         self._listen_url: str | None = getattr(db, "url", None) or None
         self.listening = False  # the listener is connected: lanes poll only as a fallback
+        self._listener: backend_postgres.Listener | None = None  # stop() wakes it
         self.heard = 0  # notifications received (tests, benchmarks)
 
     @property
@@ -186,6 +191,9 @@ class Runtime:
             await self.share_server.stop()
         self._stopping.set()
         self.notify()
+        listener = self._listener
+        if listener is not None:
+            listener.wake()
         log.info("stopping: %d run(s) running, grace %gs", len(self._active), grace)
         if not await self._wait_idle(grace):
             for ctx in self._snapshot():
@@ -342,21 +350,24 @@ class Runtime:
         while not self._stopping.is_set():
             try:
                 if listener is None:
-                    listener = backend_postgres.Listener(self._listen_url)
+                    listener = self._listener = backend_postgres.Listener(self._listen_url)
+                    if self._stopping.is_set():  # stop() looked for a listener before there was one
+                        break
                     self.listening = True
                     self.notify()  # what was enqueued while nobody listened
-                for message in listener.wait(0.5):
+                for message in listener.wait(LISTEN_WAIT):
                     self._heard(message)
             except Exception as exc:
                 self.listening = False
                 if listener is not None:
                     with contextlib.suppress(Exception):
                         listener.close()
-                    listener = None
+                    listener = self._listener = None
                 if not self.connection.lost(exc, "queue listener"):
                     _failed("queue listener", exc, "the lanes poll meanwhile; retrying")
                 self._stopping.wait(max(self.connection.delay(), 1.0))
         self.listening = False
+        self._listener = None
         if listener is not None:
             with contextlib.suppress(Exception):
                 listener.close()

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import re
+import select
 import sqlite3
 import threading
 import weakref
@@ -217,15 +219,36 @@ class Listener:
     def __init__(self, url: str) -> None:
         self.conn = driver().connect(url, autocommit=True, **connect_options(url))
         self.conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+        # wake() ends a wait() at once: a stopping runtime need not sit out the wait's timeout.
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._closing = threading.Lock()  # no wake() writes to a closed (maybe reused) descriptor
+        self._closed = False
 
     def wait(self, timeout: float) -> list[str]:
-        """The messages that arrive within `timeout` seconds (all pending ones once one has)."""
-        got = [n.payload for n in self.conn.notifies(timeout=timeout, stop_after=1)]
+        """The messages that arrive within `timeout` seconds (all pending ones once one has); none
+        when woken."""
+        got = [n.payload for n in self.conn.notifies(timeout=0)]  # heard while not waiting
         if got:
-            got += [n.payload for n in self.conn.notifies(timeout=0)]
+            return got
+        ready, _, _ = select.select([self.conn.fileno(), self._wake_r], [], [], timeout)
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_r, 64)
+        if self.conn.fileno() in ready:
+            got = [n.payload for n in self.conn.notifies(timeout=0)]
         return got
 
+    def wake(self) -> None:
+        with self._closing, contextlib.suppress(BlockingIOError):  # full: a wake is pending already
+            if not self._closed:
+                os.write(self._wake_w, b"!")
+
     def close(self) -> None:
+        with self._closing:
+            if not self._closed:
+                self._closed = True
+                os.close(self._wake_r)
+                os.close(self._wake_w)
         self.conn.close()
 
 
