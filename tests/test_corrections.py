@@ -5,6 +5,7 @@ data again keeps them, as it keeps every override."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -108,6 +109,20 @@ def test_punch_removed_then_added_back_changes_the_result_after_processing(race,
     corrections.undo(db, removed, "", who="kari", now=time.time())
     process(db, db_path)
     assert Result.get(Result.entry == res.entry_id).status == "OK"
+
+
+def test_a_time_of_day_past_midnight_is_the_next_days_for_a_runner_out_over_midnight(race):
+    """A night race: a runner who started at 23:30 and finished at 00:10 has the finish typed as
+    00:10. (This test's race runs at the time the suite runs: near midnight it crossed it too.)"""
+    r = corrections.runner(race, ok_runner().entry_id)
+    start = datetime(2026, 6, 13, 23, 30, tzinfo=r.tz).timestamp()
+    night = replace(r, start_time=start)
+    assert corrections.check_time("00:10:00", "time", night) == datetime(2026, 6, 14, 0, 10, tzinfo=r.tz).timestamp()
+    assert corrections.check_time("23:50", "time", night) == start + 20 * 60
+    # Not the next day where that is 12 hours or more after the start: a typo stays a typo.
+    assert corrections.check_time("23:00:00", "time", night) == start - 1800
+    assert corrections.check_time("11:30", "time", night) == datetime(2026, 6, 13, 11, 30, tzinfo=r.tz).timestamp()
+    assert corrections.check_time("2026-06-13T00:10:00", "time", night) == start - 23 * 3600 - 20 * 60
 
 
 def test_finish_and_start_time_corrections(race, db_path):
