@@ -847,20 +847,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     import peewee
 
     from t4o_tui.config import ConfigError
-    from t4o_tui.engine.job import JobRegistry, LazyJobRegistry, install_jobs
+    from t4o_tui.engine.job import install_jobs
     from t4o_tui.engine.queue import AlreadyEnded
     from t4o_tui.engine.settings import SettingError
     from t4o_tui.engine.tasks import TaskError
+    from t4o_tui.jobs.registry import REGISTRY
     from t4o_tui.store.db import DatabaseError
 
-    def all_jobs() -> JobRegistry:
-        from t4o_tui.jobs.registry import REGISTRY
-
-        return REGISTRY
-
-    # The engine runs the jobs it is handed, here all of them. A command loads them when it first
-    # needs one (most need none: `race list`, `log`); the worker and the TUI at once.
-    install_jobs(LazyJobRegistry(all_jobs) if args.command else all_jobs())
+    # The engine runs the jobs it is handed. A command imports a job when it first needs it (most
+    # need none: `race list`, `log`); the worker and the TUI import them all as they start.
+    install_jobs(REGISTRY)
     try:
         if args.command:
             code = COMMANDS[args.command](args)

@@ -45,6 +45,7 @@ def run_worker(cfg: Config, db: Any) -> int:
             log.info("%s received during start-up: stopping", early.name)
             return
         install_jobs(REGISTRY)
+        REGISTRY.load_all()  # not in a run's thread, mid-event
         rt = Runtime(db, data_dir=data_dir_for(cfg.db), options=runtime_options(cfg), role="worker", clock=clock_from_env(),
                      share_server=RuntimeShareServer)
         # A server's URL without its password (the journal keeps this line).

@@ -8,7 +8,8 @@ engine looks every job up in it. So `import t4o_tui.engine` loads no job and non
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Mapping
+import importlib
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -128,12 +129,42 @@ class UnknownJob(LookupError):
         self.job_id = job_id
 
 
+class JobTable(MutableMapping[str, type[Job]]):
+    """Jobs by id, each imported where it lives when first asked for: a command that needs one job
+    (`task add --job backup`) or none (`race list`, `log`) does not import all of them and their
+    libraries (~0.15 s of every such command's start). Iterating yields ids and loads nothing;
+    `values()` loads every job."""
+
+    def __init__(self, where: Mapping[str, str]) -> None:
+        """`where`: job id -> "module:ClassName"."""
+        self._jobs: dict[str, str | type[Job]] = dict(where)
+
+    def __getitem__(self, job_id: str) -> type[Job]:
+        job = self._jobs[job_id]
+        if isinstance(job, str):
+            module, _, name = job.partition(":")
+            job = self._jobs[job_id] = getattr(importlib.import_module(module), name)
+        return job
+
+    def __setitem__(self, job_id: str, job: type[Job]) -> None:  # a test's job of its own
+        self._jobs[job_id] = job
+
+    def __delitem__(self, job_id: str) -> None:
+        del self._jobs[job_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
 class JobRegistry(Mapping[str, type[Job]]):
     """The jobs a process knows, by id, and the check of their settings against the event."""
 
-    def __init__(self, jobs: dict[str, type[Job]],
+    def __init__(self, jobs: Mapping[str, type[Job]],
                  check_references: Callable[[dict[str, Any]], list[str]] | None = None) -> None:
-        # Kept by reference: a test may add a job of its own to the dict.
+        # Kept by reference: a test may add a job of its own to the mapping.
         self.jobs = jobs
         #: Settings that name what the event lacks (a race, a class), one line each; run when a task is saved.
         self.check_references = check_references or (lambda settings: [])
@@ -154,27 +185,11 @@ class JobRegistry(Mapping[str, type[Job]]):
         except KeyError:
             raise UnknownJob(job_id, list(self.jobs)) from None
 
-
-class LazyJobRegistry(JobRegistry):
-    """A registry built on first use: a CLI command that runs no job and checks no settings (`race
-    list`, `log`, `class set`) does not pay for importing every job and their libraries (~0.2 s)."""
-
-    def __init__(self, load: Callable[[], JobRegistry]) -> None:  # no super().__init__: nothing loaded yet
-        self._load = load
-        self._loaded: JobRegistry | None = None
-
-    def _registry(self) -> JobRegistry:
-        if self._loaded is None:
-            self._loaded = self._load()
-        return self._loaded
-
-    @property
-    def jobs(self) -> dict[str, type[Job]]:  # type: ignore[override]
-        return self._registry().jobs
-
-    @property
-    def check_references(self) -> Callable[[dict[str, Any]], list[str]]:  # type: ignore[override]
-        return self._registry().check_references
+    def load_all(self) -> None:
+        """Import every job now: a long-lived process (worker, TUI) then imports none mid-event,
+        in the thread of a run."""
+        for _ in self.jobs.values():
+            pass
 
 
 _installed: JobRegistry | None = None

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -361,7 +361,7 @@ class OrphanAction:
 
 
 def recover_orphans(
-    conn: sqlite3.Connection, *, now: float, policies: dict[str, str], max_attempts: int = 3,
+    conn: sqlite3.Connection, *, now: float, policies: Mapping[str, str], max_attempts: int = 3,
     worker: str | None = None, alive: Sequence[int] = (), lease: float = 15.0,
 ) -> list[OrphanAction]:
     """Requeue or fail running runs whose lease has expired (their worker died).

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +91,23 @@ def make_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+class _OrphanPolicies(Mapping[str, str]):
+    """Job id -> its default for a run whose worker was lost, each job's looked up (and the job
+    imported) only when a lost run of it is found."""
+
+    def __init__(self, jobs: JobRegistry) -> None:
+        self._jobs = jobs
+
+    def __getitem__(self, job_id: str) -> str:
+        return self._jobs[job_id].default_on_orphan()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
 class Runtime:
     """Owns the queue lane, the direct lane and the maintenance of one process."""
 
@@ -147,9 +164,9 @@ class Runtime:
         self.heard = 0  # notifications received (tests, benchmarks)
 
     @property
-    def _policies(self) -> dict[str, str]:
+    def _policies(self) -> Mapping[str, str]:
         """Each job's default for a run whose worker was lost (requeue or fail)."""
-        return {job_id: job.default_on_orphan() for job_id, job in self.jobs.items()}
+        return _OrphanPolicies(self.jobs)
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:

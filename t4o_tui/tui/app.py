@@ -113,8 +113,10 @@ class T4oApp(App[int], inherit_bindings=False):
         # The rehearsal clock, when set, as every other process uses it; tests give a fixed one
         # (and a fixed worker id) so that snapshots show the same times on every run.
         clock = clock or clock_from_env()
-        # The engine runs jobs it is handed (the TUI's screens list them too).
+        # The engine runs jobs it is handed (the TUI's screens list them too), all imported now:
+        # none in a run's thread mid-event, and start-up's gc.freeze() covers them.
         install_jobs(REGISTRY)
+        REGISTRY.load_all()
         # Read-only: no runtime at all, so this process never claims or runs anything.
         self.runtime: Runtime | None = None if readonly else Runtime(
             db, data_dir=data_dir_for(cfg.db), options=options or runtime_options(cfg), role="tui", clock=clock,
