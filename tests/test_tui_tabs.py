@@ -58,3 +58,32 @@ def test_tabs_name_the_current_view_and_fit(db, db_path, size):
         assert showing(app) == "forest"
 
     scenario(db, db_path, body, size=size)
+
+
+def test_the_footer_of_a_new_view_restyles_none_of_its_keys(db, db_path):
+    """Textual's FooterKey is born compact and then bound to its footer's `compact` (off): each key
+    was restyled once mounted, every time a footer was composed (a tenth of a view switch's CPU).
+    t4o_tui.tui.widgets.footer gives the keys the footer's value first: nothing left to restyle."""
+    from textual.widgets._footer import FooterKey
+
+    restyled: list[str] = []
+
+    async def body(app: T4oApp, pilot: Pilot[int]) -> None:
+        update_styles = app.update_styles
+
+        def recording(node=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - Textual's own signature
+            if isinstance(node, FooterKey):
+                restyled.append(node.key)
+            return update_styles(node, *args, **kwargs)
+
+        app.update_styles = recording  # type: ignore[method-assign]
+        for key in ("2", "3", "1"):
+            await pilot.press(key)
+            await until(pilot, lambda key=key: showing(app) == VIEWS[int(key) - 1][0], what=f"view {key}")
+            await until(pilot, lambda: len(app.screen.query(FooterKey)) > 0, what="the footer's keys")
+            await pilot.pause(0.2)
+        keys = app.screen.query(FooterKey)
+        assert keys and all(not k.has_class("-compact") for k in keys)  # the look: not compact
+
+    scenario(db, db_path, body, size=LARGE)
+    assert restyled == []

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from t4o_tui.engine import event_setup
 from t4o_tui.engine.event_setup import (
@@ -37,6 +37,7 @@ from t4o_tui.tui.screens.dialog import FormScreen
 from t4o_tui.tui.screens.race_view import race_label
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field
+from t4o_tui.tui.widgets.footer import Footer
 from t4o_tui.tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:

@@ -20,10 +20,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Select, Static, Switch
+from textual.widgets import Input, Select, Static, Switch
 
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.widgets.fields import Field
+from t4o_tui.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from t4o_tui.tui.host import T4oHost

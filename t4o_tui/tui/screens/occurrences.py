@@ -9,7 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from t4o_tui.engine.schedules import HistoryRow, OccurrenceRow, ScheduleEventRow
 from t4o_tui.tui.format import (
@@ -27,6 +27,7 @@ from t4o_tui.tui.format import (
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.base import PollingScreen
 from t4o_tui.tui.services import OCCURRENCES_SHOWN, OccurrencesData
+from t4o_tui.tui.widgets.footer import Footer
 from t4o_tui.tui.widgets.header import AppHeader
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow, parse_pause_until, pause_note
 from t4o_tui.timefmt import WHEN_HINT
@@ -17,6 +17,7 @@ from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.dialog import close_asking, form_texts
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field
+from t4o_tui.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from t4o_tui.tui.host import T4oHost

@@ -10,13 +10,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from t4o_tui.engine.runs import RunRow
 from t4o_tui.jobs.registry import JOBS
 from t4o_tui.tui.format import ACTIVE, elapsed, progress_bar, status_text, when
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.base import PollingScreen
+from t4o_tui.tui.widgets.footer import Footer
 from t4o_tui.tui.widgets.header import AppHeader
 
 

@@ -9,12 +9,13 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from t4o_tui.engine.runs import LogLine, RunRow
 from t4o_tui.tui.format import ACTIVE, LEVEL_STYLE, progress_bar, status_text
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.base import PollingScreen
+from t4o_tui.tui.widgets.footer import Footer
 from t4o_tui.tui.widgets.header import AppHeader
 
 MAX_LINES = 20000

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Select, Static, Switch
+from textual.widgets import Button, Input, Select, Static, Switch
 
 from t4o_tui.engine.date_sources import SOURCES, DateRow
 from t4o_tui.engine.schedule_math import Fire, ScheduleError, format_duration
@@ -34,6 +34,7 @@ from t4o_tui.tui.parsing import (
 )
 from t4o_tui.tui.services import ReadOnlyError, ScheduleCheck, ScheduleDetails, Services
 from t4o_tui.tui.widgets.fields import Field, input_field, select_field, switch_field
+from t4o_tui.tui.widgets.footer import Footer
 from t4o_tui.tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Select, Static, Switch
+from textual.widgets import Button, Input, Select, Static, Switch
 
 from t4o_tui.engine.schedule_math import format_duration
 from t4o_tui.engine.tasks import TaskError
@@ -20,6 +20,7 @@ from t4o_tui.tui.parsing import format_instant, parse_duration_field
 from t4o_tui.tui.screens.dialog import close_asking, form_texts
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field, switch_field
+from t4o_tui.tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from t4o_tui.tui.host import T4oHost

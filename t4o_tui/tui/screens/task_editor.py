@@ -13,7 +13,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Input,
     Select,
     Static,
@@ -32,6 +31,7 @@ from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.base import PollingScreen
 from t4o_tui.tui.services import ReadOnlyError, SharesData
 from t4o_tui.tui.widgets.fields import Field, input_field, select_field, setting_field, switch_field
+from t4o_tui.tui.widgets.footer import Footer
 from t4o_tui.tui.widgets.header import AppHeader
 from t4o_tui.tui.widgets.live_table import Column, LiveTable, Row
 from t4o_tui.tui.widgets.schedule_list import ScheduleList

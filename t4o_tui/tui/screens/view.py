@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.screens.base import PollingScreen
 from t4o_tui.tui.widgets.filter_bar import FilterBar, FilterInput
+from t4o_tui.tui.widgets.footer import Footer
 from t4o_tui.tui.widgets.header import AppHeader
 from t4o_tui.tui.widgets.live_table import LiveTable
 
