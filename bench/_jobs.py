@@ -23,6 +23,7 @@ from t4o_tui.store.models import Class, Task
 
 # A bench is an entry point: it hands the engine the jobs it runs.
 install_jobs(REGISTRY)
+REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
 
 
 def run_job(db: Any, db_path: Path, job: str, settings: dict[str, Any], name: str | None = None) -> tuple[Any, float]:

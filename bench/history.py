@@ -398,6 +398,7 @@ def main() -> int:
     from t4o_tui.jobs.registry import REGISTRY
 
     install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
+    REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
     import logging
 
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)

@@ -152,6 +152,7 @@ def _t4o_setup(folder: Path, n: int) -> tuple[Any, int, float]:
     from t4o_tui.store.db import open_database
 
     install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
+    REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
     db = open_database(folder / "event.sqlite")
     task = create_task("bench", "test", {"seconds": 0})
     conn = db.connection()
@@ -583,6 +584,7 @@ def child_worker(folder: Path, target: str, out: str) -> None:
 
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)
     install_jobs(REGISTRY)
+    REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
     db = open_database(target)
     latencies: list[float] = []
     claim_queue, claim_direct = queue.claim_queue, queue.claim_direct
@@ -714,6 +716,7 @@ def backend_run(folder: Path, target: str, n: int, k: int, lane: str) -> dict[st
     from t4o_tui.store.db import open_database
 
     install_jobs(REGISTRY)
+    REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
     db = open_database(target)
     try:
         task = create_task("bench", "test", {"seconds": 0}, direct=lane == "direct")

@@ -163,6 +163,7 @@ def child_t4o(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     from t4o_tui.store.db import open_database
 
     install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine its jobs
+    REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)
     plan = make_plan(args.n, args.seed)
     path = folder / "event.sqlite"
@@ -449,6 +450,7 @@ def child_worker(folder: Path, target: str) -> None:
     from t4o_tui.store.db import open_database
 
     install_jobs(REGISTRY)
+    REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
     logging.getLogger("t4o_tui").setLevel(logging.WARNING)
     db = open_database(target)
 

@@ -47,6 +47,7 @@ from t4o_tui.store.db import open_database  # noqa: E402
 from t4o_tui.store.models import Event, Occurrence, Race, Run, RunLog, TestMark  # noqa: E402
 
 install_jobs(REGISTRY)  # a bench is an entry point: it hands the engine the jobs it runs
+REGISTRY.load_all()  # as the worker does: no job is imported inside a measured run
 
 
 def env_for(folder: Path) -> dict[str, str]:
