@@ -180,6 +180,29 @@ def test_card_readout_file_unknown_card_broken_row_and_no_double_import(db, db_p
     assert run.status == "failed" and "\n" not in run.error
 
 
+def test_a_night_race_readout_read_after_midnight_keeps_its_evening_punches_on_the_evening(db, db_path, tmp_path):
+    """A card read out at 00:30 holds no punch from after 00:30 (give or take a station clock an
+    hour ahead): its 23:45 punch is the evening before, not the evening of the readout's date."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from t4o_tui.store.models import Event
+
+    build_race(db, db_path, tmp_path, runners=4)
+    Event.update(timezone="Europe/Oslo").execute()
+    zone = ZoneInfo("Europe/Oslo")
+    f = tmp_path / "night.csv"
+    f.write_text(SI_HEADER + "\n"
+                 "1;2026-06-14 00:30:00;2001001;;;;;;;;;Sa;23:30:00;;Su;00:20:00;2;31;Sa;23:45:00;32;Su;00:05:00\n",
+                 encoding="utf-8")
+    run = run_job(db, db_path, "import-card-readouts", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    sd = StationData.get(StationData.card_number == "2001001")  # an SI-Card 8: 24-hour times
+    at = lambda d, h, m: datetime(2026, 6, d, h, m, tzinfo=zone).timestamp()  # noqa: E731
+    assert [list(p) for p in sd.punches] == [["31", at(13, 23, 45)], ["32", at(14, 0, 5)]]
+    assert (sd.start_time, sd.finish_time, sd.read_at) == (at(13, 23, 30), at(14, 0, 20), at(14, 0, 30))
+
+
 class _Feed(http.server.BaseHTTPRequestHandler):
     answers: list[tuple[int, bytes, float]] = []
     seen: list[str] = []

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from t4o_tui.engine.job import Job, JobError, RunContext
 from t4o_tui.engine.settings import Schema
 from t4o_tui.jobs.event_data import FILE, RACE, event_zone, read_input, resolve_race
 from t4o_tui.jobs.timing_data import insert_station_data, station_id
-from t4o_tui.orienteering.punch_check import CardData, Punch, TimeBase
-from t4o_tui.orienteering.readouts import ReadoutHeaderError, parse_readouts, readout_key
+from t4o_tui.orienteering.punch_check import (
+    CLOCK_AHEAD,
+    CardData,
+    Punch,
+    TimeBase,
+    latest_at_or_before,
+)
+from t4o_tui.orienteering.readouts import Readout, ReadoutHeaderError, parse_readouts, readout_key
 
 
 class ImportCardReadoutsJob(Job):
@@ -45,21 +51,13 @@ class ImportCardReadoutsJob(Job):
             readout = station_id(conn, "readout")
             for r in parsed.readouts:
                 ctx.check()
-                base_day = r.read_on.date() if r.read_on else day
-                if r.twelve_hour or base_day is None:
+                read_at = r.read_on.replace(tzinfo=zone).timestamp() if r.read_on else None
+                if r.twelve_hour or (read_at is None and day is None):
                     # SI-Card 5 (or no date anywhere): times stay as read and are resolved against the
                     # runner's start time when processed (a value past 12:00 counts as a 24-hour time).
                     card = CardData(r.punches, r.start, r.finish, r.check, r.clear, TimeBase.HALF_DAY)
                 else:
-                    midnight = datetime(base_day.year, base_day.month, base_day.day, tzinfo=zone)
-
-                    def at(p: Punch | None, midnight: datetime = midnight) -> Punch | None:
-                        if p is None or p.time is None:
-                            return p
-                        return Punch(p.code, (midnight + timedelta(seconds=p.time)).timestamp())
-
-                    card = CardData(tuple(at(p) or p for p in r.punches), at(r.start), at(r.finish), at(r.check), at(r.clear), TimeBase.EPOCH)
-                read_at = r.read_on.replace(tzinfo=zone).timestamp() if r.read_on else None
+                    card = _placed(r, read_at, day, zone)
                 stored = insert_station_data(conn, race_id=race.id, station=readout, card=str(r.card), bib=r.start_no or None,
                                              read_at=read_at, card_data=card, source=f"readout file line {r.line}",
                                              dedupe_key="si:" + readout_key(r), now=now)
@@ -69,3 +67,19 @@ class ImportCardReadoutsJob(Job):
                     new += 1
         ctx.info(f"{new} readouts imported, {dup} already imported before, {len(parsed.errors)} rows with errors"
                  + ("" if ref else "; the race has no zero time: 12-hour cards resolve against start times"))
+
+
+def _placed(r: Readout, read_at: float | None, day: date | None, zone: tzinfo) -> CardData:
+    """A 24-hour card's times of day as instants: the latest at or before the readout (a night
+    race's 23:45 punch on a card read at 00:30 is the evening before), else on the race's day."""
+
+    def at(p: Punch | None) -> Punch | None:
+        if p is None or p.time is None:
+            return p
+        if read_at is not None:
+            return Punch(p.code, latest_at_or_before(p.time, read_at + CLOCK_AHEAD, zone))
+        assert day is not None
+        return Punch(p.code, (datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(seconds=p.time)).timestamp())
+
+    return CardData(tuple(at(p) or p for p in r.punches), at(r.start), at(r.finish), at(r.check), at(r.clear),
+                    TimeBase.EPOCH)

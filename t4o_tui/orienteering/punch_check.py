@@ -14,6 +14,9 @@ from functools import lru_cache
 
 HALF_DAY = 12 * 3600.0
 DAY = 24 * 3600.0
+# Station clocks run a little ahead of the readout's own: a punch up to this long after the
+# readout time still belongs to that readout's day.
+CLOCK_AHEAD = 3600.0
 
 
 class Status(StrEnum):
@@ -161,6 +164,21 @@ def _pick(seconds: float, period: float, reference: float, tz: tzinfo, before: f
     if inside:
         return min(inside)
     return min(candidates, key=lambda c: abs(c - reference))
+
+
+def latest_at_or_before(seconds: float, limit: float, tz: tzinfo, weekday: int | None = None) -> float:
+    """The latest instant at this 24-hour time of day (on this weekday, 0 = Sunday, when given) that
+    is not after `limit`: a card read out holds no punch from after its readout, so a night race's
+    23:45 punch on a card read at 00:30 is the evening before."""
+    day = datetime.fromtimestamp(limit, tz).date()
+    for back in range(8):  # eight days hold every weekday
+        d = day - timedelta(days=back)
+        if weekday is not None and d.isoweekday() % 7 != weekday:
+            continue
+        instant = _wall_clock(d, seconds % DAY, tz)
+        if instant <= limit:
+            return instant
+    raise ValueError("no day fits the time")  # cannot happen: see the range
 
 
 def resolve_12h(raw: float, reference: float, tz: tzinfo, *, before: float = 2 * 3600.0) -> float:

@@ -22,10 +22,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import tzinfo
 from enum import StrEnum
 
-from t4o_tui.orienteering.punch_check import CardData, Punch, TimeBase
+from t4o_tui.orienteering.punch_check import (
+    CLOCK_AHEAD,
+    CardData,
+    Punch,
+    TimeBase,
+    latest_at_or_before,
+)
 
 STX, ETX, ACK, NAK, DLE, WAKEUP = 0x02, 0x03, 0x06, 0x15, 0x10, 0xFF
 
@@ -374,24 +380,14 @@ def _si8(card_type: CardType, blocks: dict[int, bytes]) -> SiCard:
 # --- times to instants ----------------------------------------------------------------------------
 
 
-def resolve(t: RawTime, read_at: float, tz: tzinfo, *, ahead: float = 3600.0) -> float:
+def resolve(t: RawTime, read_at: float, tz: tzinfo, *, ahead: float = CLOCK_AHEAD) -> float:
     """The instant of a 24-hour card time (SI-Card 6 and newer): the latest matching day and time
     that is not more than `ahead` seconds after the readout (station clocks run a little ahead),
     on the card's day of week when it has one."""
     if t.pm is None:
         raise ValueError("a 12-hour time (SI-Card 5) has no instant of its own")
-    seconds = t.seconds + (HALF_DAY if t.pm else 0)
-    limit = read_at + ahead
-    day = datetime.fromtimestamp(limit, tz).date()
-    for back in range(0, 8):
-        d = day - timedelta(days=back)
-        if t.weekday is not None and t.weekday < 7 and (d.isoweekday() % 7) != t.weekday:
-            continue
-        naive = datetime.combine(d, datetime.min.time()) + timedelta(seconds=seconds)
-        instant = naive.replace(tzinfo=tz).timestamp()
-        if instant <= limit:
-            return instant
-    raise ValueError("no day fits the card time")  # cannot happen: eight days hold every weekday
+    weekday = t.weekday if t.weekday is not None and t.weekday < 7 else None
+    return latest_at_or_before(t.seconds + (HALF_DAY if t.pm else 0), read_at + ahead, tz, weekday)
 
 
 def card_data(card: SiCard, read_at: float, tz: tzinfo) -> CardData:
