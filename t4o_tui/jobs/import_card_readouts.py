@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
 from t4o_tui.engine.job import Job, JobError, RunContext
 from t4o_tui.engine.settings import Schema
@@ -15,6 +15,7 @@ from t4o_tui.orienteering.punch_check import (
     Punch,
     TimeBase,
     latest_at_or_before,
+    wall_clock,
 )
 from t4o_tui.orienteering.readouts import Readout, ReadoutHeaderError, parse_readouts, readout_key
 
@@ -79,7 +80,7 @@ def _placed(r: Readout, read_at: float | None, day: date | None, zone: tzinfo) -
         if read_at is not None:
             return Punch(p.code, latest_at_or_before(p.time, read_at + CLOCK_AHEAD, zone))
         assert day is not None
-        return Punch(p.code, (datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(seconds=p.time)).timestamp())
+        return Punch(p.code, wall_clock(day, p.time, zone))
 
     return CardData(tuple(at(p) or p for p in r.punches), at(r.start), at(r.finish), at(r.check), at(r.clear),
                     TimeBase.EPOCH)

@@ -143,7 +143,8 @@ class PunchResult:
 # --- 12-hour and time-of-day resolution -------------------------------------------------------
 
 
-def _wall_clock(day: date, seconds: float, tz: tzinfo) -> float:
+def wall_clock(day: date, seconds: float, tz: tzinfo) -> float:
+    """The instant `seconds` into `day` by the wall clock of `tz`."""
     # Build the wall-clock time, not midnight + seconds, so DST change days land right.
     naive = datetime.combine(day, datetime.min.time()) + timedelta(seconds=seconds)
     return naive.replace(tzinfo=tz).timestamp()
@@ -153,7 +154,7 @@ def _pick(seconds: float, period: float, reference: float, tz: tzinfo, before: f
     ref_day = datetime.fromtimestamp(reference, tz).date()
     steps = int(DAY // period)
     candidates = [
-        _wall_clock(ref_day + timedelta(days=d), seconds + k * period, tz)
+        wall_clock(ref_day + timedelta(days=d), seconds + k * period, tz)
         for d in (-1, 0, 1)
         for k in range(steps)
     ]
@@ -175,7 +176,7 @@ def latest_at_or_before(seconds: float, limit: float, tz: tzinfo, weekday: int |
         d = day - timedelta(days=back)
         if weekday is not None and d.isoweekday() % 7 != weekday:
             continue
-        instant = _wall_clock(d, seconds % DAY, tz)
+        instant = wall_clock(d, seconds % DAY, tz)
         if instant <= limit:
             return instant
     raise ValueError("no day fits the time")  # cannot happen: see the range
