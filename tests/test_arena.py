@@ -65,27 +65,38 @@ def serve(folder: Path):
 
 
 # A page that loads the list in frames of the two sizes and writes what it measures into its DOM
-# (same origin), read back with --dump-dom; Chromium's virtual time runs the cycle's timers.
+# (same origin), read back with --dump-dom; Chromium's virtual time runs the cycle's timers. The
+# arena frame's turns are recorded as they happen (page, classes on screen, the frame's own clock
+# in ms), so a frame that loads late under load shifts them all alike.
 PROBE = """<!doctype html><html><body>
 <iframe id="arena" src="/list.html?arena&cycle=2" style="width:1920px;height:1080px;border:0"></iframe>
 <iframe id="phone" src="/list.html" style="width:390px;height:844px;border:0"></iframe>
 <pre id="out"></pre>
 <script>
-var seen = [];
+var turns = [], done = false;
 function visible(doc) {
   return Array.prototype.filter.call(doc.querySelectorAll("section"), function (s) {
     var r = s.getBoundingClientRect(); return r.width > 0 && r.left >= -1 && r.right <= 1921 && r.top < 1080; }).length;
 }
-function sample() {
-  var a = document.getElementById("arena").contentWindow.document;
-  seen.push([a.body.dataset.page, visible(a)].join(":"));
-}
-setTimeout(sample, 500); setTimeout(sample, 2700); setTimeout(sample, 4900);
-setTimeout(function () {
+function report() {
+  if (done) return;
+  done = true;
   var p = document.getElementById("phone").contentWindow.document, a = document.getElementById("arena").contentWindow.document;
-  document.getElementById("out").textContent = "samples=" + seen.join(",") + ";phone_scroll=" +
+  document.getElementById("out").textContent = "turns=" + turns.join(",") + ";phone_scroll=" +
     p.documentElement.scrollWidth + ";arena_class=" + a.body.className + ";";
-}, 5200);
+}
+document.getElementById("arena").addEventListener("load", function () {
+  var w = this.contentWindow, a = w.document;
+  function record() {
+    var page = a.body.dataset.page, last = turns.length ? turns[turns.length - 1].split(":")[0] : null;
+    if (page === last) return;
+    turns.push([page, visible(a), Math.round(w.performance.now())].join(":"));
+    if (turns.length >= 3) report();
+  }
+  record();
+  new w.MutationObserver(record).observe(a.body, {attributes: true, attributeFilter: ["data-page"]});
+});
+setTimeout(report, 7800);  // within the virtual time budget, whatever was seen
 </script></body></html>"""
 
 
@@ -103,14 +114,15 @@ def test_arena_in_chromium_columns_cycle_and_phone(tmp_path):
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         out = chromium("--window-size=2400,2000", "--virtual-time-budget=8000", "--dump-dom", f"{base}/probe.html")
-        m = re.search(r"samples=([^;]*);phone_scroll=(\d+);arena_class=([^;]*);", out.stdout)
+        m = re.search(r"turns=([^;]*);phone_scroll=(\d+);arena_class=([^;]*);", out.stdout)
         assert m, out.stdout[-2000:] + out.stderr[-2000:]
-        samples = [tuple(int(x) for x in s.split(":")) for s in m.group(1).split(",")]
+        turns = [tuple(int(x) for x in t.split(":")) for t in m.group(1).split(",") if t]
         assert m.group(3) == "arena"
-        pages = [p for p, _ in samples]
-        assert all(n > 1 for _, n in samples), f"more than one class on each arena screen: {samples}"
-        # Cycle of 2 s, sampled at 0.5, 2.7 and 4.9 s: a new page each time.
-        assert pages[0] == 0 and pages[1] == 1 and pages[2] in (2, 0), samples
+        assert all(n > 1 for _, n, _ in turns), f"more than one class on each arena screen: {turns}"
+        # Cycle of 2 s: the first screen, then a new one every 2 s by the frame's own clock.
+        assert [p for p, _, _ in turns] == [0, 1, 2], turns
+        gaps = [b - a for (_, _, a), (_, _, b) in zip(turns[1:], turns[2:], strict=False)]
+        assert all(1900 <= g <= 2100 for g in gaps), turns
         assert int(m.group(2)) <= 390, "the phone page scrolls sideways"
         # Screenshots, for the eye and the README.
         for name, size, query in (("arena", "1920,1080", "?arena&cycle=2"), ("phone", "390,844", "")):
