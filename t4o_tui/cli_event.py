@@ -19,7 +19,7 @@ SIGNED_OPTIONS = ("--start-interval", "--interval", "--max-time", "--vacancies",
                   "--vacancies-after", "--vacancy-every", "--bib-start", "--draw-order", "--first-start")
 
 _CLASS_OPTIONS = {
-    "first_start": ("--first-start", "TIME", "HH:MM[:SS] on the race's date, or +30m after the race's first start"),
+    "first_start": ("--first-start", "TIME", "HH:MM[:SS] on the race's date (the next day's soon after midnight, when before the race's first start), or +30m after it"),
     "start_interval": ("--start-interval", "DURATION", "e.g. 2m, 90s (also --interval)"),
     "bib_start": ("--bib-start", "N", "first bib of the class's series"),
     "vacancies": ("--vacancies", "N", "vacant starts the draw places (first/last/mixed)"),

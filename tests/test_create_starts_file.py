@@ -32,3 +32,15 @@ def test_a_row_repeated_in_the_file_and_a_second_import_update_the_same_starts(d
     assert again.status == "succeeded", again.error
     assert Start.select().count() == 4
     assert Start.get(Start.bib == "102").start_time == _at("10:03:00")
+
+
+def test_a_night_races_start_file_puts_starts_after_midnight_on_the_next_day(db, db_path, tmp_path):
+    """First start 22:00: a START TIME of 00:30 is the next morning's, not 21.5 hours before the race."""
+    event = Event.create(name="E", timezone="UTC")
+    Race.create(event=event, name="Night", race_number=1, date="2027-06-12", first_start=_at("22:00:00"))
+    f = tmp_path / "starts.csv"
+    f.write_text("CLASS NAME;BIB NO;START TIME\nH21;101;23:58:00\nH21;102;00:30:00\n")
+    run = run_job(db, db_path, "create-starts", {"source": "csv", "file": str(f)})
+    assert run.status == "succeeded", run.error
+    got = {s.bib: s.start_time for s in Start.select()}
+    assert got == {"101": _at("23:58:00"), "102": _at("00:30:00") + 86400}

@@ -14,6 +14,7 @@ from t4o_tui.orienteering.entry_table import (
     ENTRY_COLUMNS,
     EntryTable,
     TableError,
+    parse_start_time,
     read_entry_table,
     split_name,
 )
@@ -185,6 +186,31 @@ def test_start_time_forms() -> None:
     ]
     with pytest.raises(TableError, match="a time without a date, and the race has no date"):
         read_entry_table(b"START TIME\n10:30\n")
+
+
+
+def test_start_times_of_day_past_midnight_in_a_night_race() -> None:
+    """With the race's first start at 22:00, a time of day before it is the next day's when that is
+    less than 12 hours after the first start; else it stays on the race's date (as without one)."""
+    first = datetime(2025, 6, 14, 22, tzinfo=OSLO).timestamp()
+    text = "START TIME\n22:30\n00:30\n11:00\n2025-06-14 00:45\n"
+    rows = read_entry_table(text.encode(), race_date=RACE_DAY, tz=OSLO, first_start=first).rows
+    assert [r.start_time for r in rows] == [
+        datetime(2025, 6, 14, 22, 30, tzinfo=OSLO),
+        datetime(2025, 6, 15, 0, 30, tzinfo=OSLO),
+        datetime(2025, 6, 14, 11, tzinfo=OSLO),  # 13 hours after: a typo, not the next day
+        datetime(2025, 6, 14, 0, 45, tzinfo=OSLO),  # a full date and time is taken as written
+    ]
+    # An Excel time cell follows the same rule; without the first start, the race's date as before.
+    assert parse_start_time(time(0, 30), RACE_DAY, OSLO, first).date() == date(2025, 6, 15)
+    assert parse_start_time("00:30", RACE_DAY, OSLO).date() == RACE_DAY
+
+
+def test_the_next_day_keeps_the_clock_across_a_dst_change() -> None:
+    """Oslo falls back on 2027-10-31 at 03:00: the night's 02:30 is the wall-clock time, not 24 h on."""
+    first = datetime(2027, 10, 30, 23, tzinfo=OSLO).timestamp()
+    got = parse_start_time("02:30", date(2027, 10, 30), OSLO, first)
+    assert got.replace(tzinfo=None) == datetime(2027, 10, 31, 2, 30) and got.utcoffset() == timedelta(hours=2)
 
 
 def test_birth_year_from_birth_date_and_mismatch_warning() -> None:

@@ -127,6 +127,21 @@ def test_class_timing_set_and_listed(event: peewee.Database) -> None:
     assert other.first_start is None and other.start_interval is None
 
 
+
+def test_a_night_races_classes_may_start_after_midnight(event: peewee.Database) -> None:
+    """First start 22:00: a class's 00:15 is the next morning's; a time more than 12 hours on is refused."""
+    es.add_race(event, "Night", {"number": "3", "date": "2026-06-13", "first_start": "22:00"})
+    Class.create(race=race_id(3), name="H21")
+    c = es.set_class(event, race_id(3), "H21", {"first_start": "00:15"})
+    assert c.first_start == at("2026-06-14", "00:15:00")
+    assert c.text("first_start") == "2026-06-14T00:15:00+02:00"  # what the editor shows reads back the same
+    assert es.set_class(event, race_id(3), "H21", {"first_start": c.text("first_start")}).first_start == c.first_start
+    assert es.set_class(event, race_id(3), "H21", {"first_start": "+2h30m"}).first_start == at("2026-06-14", "00:30:00")
+    assert es.set_class(event, race_id(3), "H21", {"first_start": "21:00"}).first_start == at("2026-06-13", "21:00:00")
+    with pytest.raises(es.SetupError, match=r"2026-06-14 10:00 is not on the race's date 2026-06-13 \(nor less than 12 hours"):
+        es.set_class(event, race_id(3), "H21", {"first_start": "2026-06-14T10:00"})
+
+
 def test_bad_class_values_name_the_field_and_change_nothing(event: peewee.Database, db_path: Path, tmp_path: Path) -> None:
     rid = race_id(1)
     es.set_class(event, rid, "D21", {"bib_start": "200", "vacancies": "4"})

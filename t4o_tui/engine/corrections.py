@@ -18,7 +18,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 import peewee
@@ -54,10 +54,6 @@ SHORT = {s.value: code for code, s in STATUS_CHOICES} | {
     Status.DID_NOT_ENTER.value: "DNE", Status.CANCELLED.value: "CNC", Status.MOVED.value: "MOV",
     Status.MOVED_UP.value: "MUP"}
 SAME_PUNCH = 1.0  # seconds: a removed punch's time matches the card's within this
-# A time of day before the runner's start is the next day's when that puts it less than this after
-# the start (a runner out over midnight); else it stays on the start's day (a typo, refused where a
-# time must come after the start).
-OVER_MIDNIGHT = 12 * 3600.0
 
 
 class CorrectionError(SetupError):
@@ -298,7 +294,7 @@ def check_control(text: str, controls: Sequence[str] = ()) -> str:
 
 def check_time(text: str, field: str, runner: RunnerCorrections, *, required: bool = True) -> float | None:
     """A time typed as a time of day (HH:MM[:SS]) on the runner's start day (the next day soon after
-    midnight, OVER_MIDNIGHT) or the race's date, in the event's zone; or a full date and time."""
+    midnight, orienteering.times_of_day.OVER_MIDNIGHT) or the race's date, in the event's zone; or a full date and time."""
     if not text.strip():
         if required:
             raise CorrectionError(field, "is required (HH:MM:SS, the time of day)")
@@ -308,14 +304,8 @@ def check_time(text: str, field: str, runner: RunnerCorrections, *, required: bo
         date.fromisoformat(runner.day) if runner.day else None)
     hint = "give the race a date (t4o-tui race set N --date YYYY-MM-DD)"
     try:
-        at = parse_time_of_day(text, field, day, runner.tz, no_date_hint=hint)
-        if runner.start_time is not None and day is not None and at < runner.start_time:
-            # A runner out over midnight (a night race): a time of day soon after midnight is the
-            # next day's. (A full date and time reads the same on either day.)
-            later = parse_time_of_day(text, field, day + timedelta(days=1), runner.tz, no_date_hint=hint)
-            if later - runner.start_time < OVER_MIDNIGHT:
-                return later
-        return at
+        # A runner out over midnight (a night race): a time of day soon after midnight is the next day's.
+        return parse_time_of_day(text, field, day, runner.tz, no_date_hint=hint, after=runner.start_time)
     except SetupError as exc:
         raise CorrectionError(field, exc.message) from None
 

@@ -250,7 +250,7 @@ class CreateStartsJob(Job):
             rows = CreateStartsJob._read_table_with_names(ctx, race, data)
         else:
             sf = read_table(ctx, lambda: read_start_file(data, race_date=date.fromisoformat(race.date) if race.date else None,
-                                                         tz=zone))
+                                                         tz=zone, first_start=race.first_start))
             rows = [FileStart(r.class_name, str(r.bib) if r.bib is not None else None, r.time.timestamp() if r.time else None,
                               r.course_name, None) for r in sf.rows]
             let_go(sf.rows)
@@ -263,7 +263,7 @@ class CreateStartsJob(Job):
         """A CSV start list that names its runners, read as an entry table (the same columns)."""
         zone = event_zone(race)
         table = read_table(ctx, lambda: read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None,
-                                                         tz=zone))
+                                                         tz=zone, first_start=race.first_start))
         if not any(c.split(":")[0] == "CLASS NAME" for c in table.columns):
             raise JobError(f"{ctx.settings['file']}: a start file needs a CLASS NAME column")
         rows: list[FileStart] = []

@@ -197,7 +197,7 @@ class ImportEntriesJob(Job):
             race = resolve_race(ctx, create=True)
             tz = event_zone(race)
             table = read_table(ctx, lambda: read_entry_table(data, race_date=date.fromisoformat(race.date) if race.date else None,
-                                                             tz=tz))
+                                                             tz=tz, first_start=race.first_start))
             rows = _identified_rows(ctx, table)
             ctx.info(f"table with {len(rows)} rows; columns: {', '.join(table.columns)}")
         _Importer(ctx, race.id, id_type).apply(rows)

@@ -270,7 +270,7 @@ class PrepareRelayJob(Job):
             return None
         try:
             day = date.fromisoformat(race.date) if race.date else None
-            return parse_start_time(str(text), day, event_zone(race)).timestamp()
+            return parse_start_time(str(text), day, event_zone(race), race.first_start).timestamp()
         except (CellError, ValueError) as exc:
             raise JobError(f"setting '{key}': {exc}") from None
 

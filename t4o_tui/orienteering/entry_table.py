@@ -16,6 +16,8 @@ from datetime import date, datetime, time, tzinfo
 from enum import Enum
 from typing import Literal, TypeAlias, TypeVar
 
+from t4o_tui.orienteering.times_of_day import time_of_day_on
+
 T = TypeVar("T")
 
 
@@ -376,13 +378,16 @@ def parse_number(cell: object, what: str) -> float:
     raise CellError(f"{_text(cell)!r} is not a {what}")
 
 
-def parse_start_time(cell: object, race_date: date | None, tz: tzinfo | None) -> datetime:
-    """'2025-12-31 23:59:59' (offset allowed) or a time on the race's date; `tz` for naive values."""
+def parse_start_time(cell: object, race_date: date | None, tz: tzinfo | None, first_start: float | None = None,
+                     ) -> datetime:
+    """'2025-12-31 23:59:59' (offset allowed) or a time on the race's date; `tz` for naive values. With
+    the race's `first_start` (and `tz`), a time of day before it is the next day's soon after midnight
+    (a night race's starts past midnight: timefmt.OVER_MIDNIGHT)."""
     value: datetime
     if isinstance(cell, datetime):
         value = cell
     elif isinstance(cell, time):
-        value = _on_race_date(cell, race_date, str(cell))
+        value = _on_race_date(cell, race_date, str(cell), tz, first_start)
     else:
         text = _text(cell)
         if re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?", text):
@@ -393,7 +398,7 @@ def parse_start_time(cell: object, race_date: date | None, tz: tzinfo | None) ->
                 clock = time(h, mi, s, int((frac + "000000")[:6]))
             except ValueError:
                 raise CellError(f"{text!r} is not a start time") from None
-            value = _on_race_date(clock, race_date, text)
+            value = _on_race_date(clock, race_date, text, tz, first_start)
         else:
             try:
                 value = datetime.fromisoformat(text.replace(",", "."))
@@ -408,10 +413,13 @@ def parse_start_time(cell: object, race_date: date | None, tz: tzinfo | None) ->
     return value
 
 
-def _on_race_date(clock: time, race_date: date | None, text: str) -> datetime:
+def _on_race_date(clock: time, race_date: date | None, text: str, tz: tzinfo | None, first_start: float | None,
+                  ) -> datetime:
     if race_date is None:
         raise CellError(f"{text!r} is a time without a date, and the race has no date")
-    return datetime.combine(race_date, clock)
+    if tz is None or clock.tzinfo is not None:
+        return datetime.combine(race_date, clock)
+    return time_of_day_on(race_date, clock, tz, first_start)
 
 
 def parse_text(cell: object) -> str:
@@ -515,7 +523,7 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def read_entry_table(
-    data: bytes, *, race_date: date | None = None, tz: tzinfo | None = None,
+    data: bytes, *, race_date: date | None = None, tz: tzinfo | None = None, first_start: float | None = None,
 ) -> EntryTable:
     """Read a CSV or .xlsx entry table; raises TableError naming line and column of each problem."""
     raw = read_table(data, ENTRY_COLUMNS, export_aliases)
@@ -535,7 +543,7 @@ def read_entry_table(
         "PERSON BIB NO": lambda c: parse_positive(c, "bib number"),
         "BIB NO": lambda c: parse_positive(c, "bib number"),
         "CARD NO": lambda c: parse_positive(c, "card number"),
-        "START TIME": lambda c: parse_start_time(c, race_date, tz),
+        "START TIME": lambda c: parse_start_time(c, race_date, tz, first_start),
     }
     fields = {
         "PERSON FIRST NAME": "given_name", "PERSON LAST NAME": "family_name",

@@ -205,9 +205,10 @@ def _needs_class_column(table: RawTable) -> None:
 
 
 def read_start_file(
-    data: bytes, *, race_date: date | None = None, tz: tzinfo | None = None,
+    data: bytes, *, race_date: date | None = None, tz: tzinfo | None = None, first_start: float | None = None,
 ) -> StartFile:
-    """Read a CSV (or .xlsx) start file with CLASS NAME, BIB NO, START TIME, COURSE NAME columns."""
+    """Read a CSV (or .xlsx) start file with CLASS NAME, BIB NO, START TIME, COURSE NAME columns; a
+    START TIME of day is on the race's date, or the next day's soon after midnight (entry_table.parse_start_time)."""
     raw = read_table(data, START_COLUMNS, check_header=_needs_class_column)
     by_title = {c.title: c for c in raw.columns}
     warnings = list(raw.warnings)
@@ -229,7 +230,7 @@ def read_start_file(
                 if title == "BIB NO":
                     values[title] = parse_positive(cell, "bib number")
                 elif title == "START TIME":
-                    values[title] = parse_start_time(cell, race_date, tz)
+                    values[title] = parse_start_time(cell, race_date, tz, first_start)
                 else:
                     values[title] = text
             except CellError as exc:
