@@ -159,8 +159,8 @@ def test_cell_errors_name_line_and_column() -> None:
     assert problems(text) == [
         "line 3, column PERSON BIRTHYEAR: 'abc' is not a year",
         "line 3, column PERSON BIRTHDATE: '1990-02-30' is not a date (2025-12-31)",
-        "line 3, column PERSON SEX: 'X' is not a sex (M, Male, Man, Men, Mann, Gutt / "
-        "F, Female, Woman, Women, Kvinne, Jente)",
+        "line 3, column PERSON SEX: 'X' is not a sex (M, H, Male, Man, Men, Mann, Gutt / "
+        "F, D, W, K, Female, Woman, Women, Kvinne, Jente)",
         "line 3, column BIB NO: '0' is not a bib number",
         "line 3, column CARD NO:SI: '-4' is not a card number",
         "line 3, column PERSON SEEDING: '1.5' is not a seeding (a whole number)",
@@ -300,3 +300,26 @@ def test_many_problems_are_capped() -> None:
         read_entry_table(text.encode())
     assert len(info.value.problems) == 100
     assert str(info.value).endswith("… and 90 more")
+
+
+def test_oe_and_meos_exports_in_their_own_languages() -> None:
+    """OE2010's Chipno, MeOS's Swedish and German layouts and their one-letter sex codes (K, W, H, D)."""
+    oe = ("OE0001;Stno;XStno;Chipno;Database Id;Surname;First name;YB;S;Block;nc;Start;Finish;Time;Classifier;"
+          "Club no.;Cl.name;City;Nat;Cl. no.;Short;Long\n;101;;2045678;12345;Ødegård;Åse;1985;F;;0;10:02:00;;;;1;"
+          "OK Ørn;X;NOR;1;D21;Damer 21\n")
+    (row,) = read_entry_table(oe.encode("cp1252")).rows
+    assert (row.cards, row.bib, row.family_name) == ({None: 2045678}, 101, "Ødegård")
+    se = ("Startnr;Bricka;Databas nr.;Efternamn;Förnamn;År;K;Block;ut;Start;Mål;Tid;Status;Klubb nr.;Namn;Ort;Nat;"
+          "Klass nr.;Kort;Lång\n12;8123456;4711;Ödegård;Åsa;1985;K;;0;;;;;12;OK Ravinen;Nacka;SWE;3;D21;Damer 21\n")
+    (row,) = read_entry_table(("\ufeff" + se).encode()).rows
+    assert (row.cards, row.bib, row.sex, row.birth_year, row.class_name, row.organisation_name) == (
+        {None: 8123456}, 12, "F", 1985, "D21", "OK Ravinen")
+    assert row.person_identifiers == {"OE": "4711"}
+    de = ("Stnr;Chip;Datenbank Id;Nachname;Vorname;Jg;G;Block;AK;Start;Ziel;Zeit;Wertung;Club-Nr.;Abk;Ort;Nat;Katnr;"
+          "Kurz;Lang\n101;2045678;;Müller;Anna;1990;W;;0;;;;;5;SC Süd;Ort;GER;2;D21;Damen 21\n"
+          "102;2045679;;Maier;Jan;1991;H;;0;;;;;5;SC Süd;Ort;GER;1;H21;Herren 21\n")
+    rows = read_entry_table(de.encode()).rows
+    assert [(r.bib, r.sex, r.class_name) for r in rows] == [(101, "F", "D21"), (102, "M", "H21")]
+    dk = "Stnr;Brik;Database ID;Efternavn;Fornavn;K\n7;512345;;Jensen;Mette;D\n"
+    (row,) = read_entry_table(dk.encode()).rows
+    assert (row.bib, row.cards, row.family_name, row.sex) == (7, {None: 512345}, "Jensen", "F")

@@ -301,8 +301,11 @@ def _text(cell: object) -> str:
 
 # --- cell parsers (raise CellError naming the value) -------------------------------------------
 
-MALE = {"m", "male", "man", "men", "mann", "gutt"}
-FEMALE = {"f", "female", "woman", "women", "kvinne", "jente"}
+# With the one-letter codes OE-style exports write in their languages: H (Herren, herrar, homme), and
+# D (Damen, damer), W (weiblich), K (kvinna, kvinde) for women, as the IOF XML reader takes them.
+MALE = {"m", "male", "man", "men", "mann", "gutt", "h", "herr", "herre", "herren", "homme", "mand"}
+FEMALE = {"f", "female", "woman", "women", "kvinne", "jente", "d", "dam", "dame", "damen", "w", "k", "kvinna", "kvinde",
+          "femme"}
 
 
 def parse_sex(cell: object) -> Sex:
@@ -312,8 +315,8 @@ def parse_sex(cell: object) -> Sex:
     if text in FEMALE:
         return "F"
     raise CellError(
-        f"{_text(cell)!r} is not a sex (M, Male, Man, Men, Mann, Gutt / "
-        "F, Female, Woman, Women, Kvinne, Jente)"
+        f"{_text(cell)!r} is not a sex (M, H, Male, Man, Men, Mann, Gutt / "
+        "F, D, W, K, Female, Woman, Women, Kvinne, Jente)"
     )
 
 
@@ -455,17 +458,21 @@ ENTRY_COLUMNS: dict[str, bool] = {
 # surname column of theirs. Start and finish times are not taken (OE writes them relative to its
 # zero time as often as not): start times come from the draw or a START TIME column.
 EXPORT_FIRST_NAMES = {"FIRST NAME", "FIRSTNAME", "VORNAME", "PRÉNOM", "PRENOM", "FORNAVN", "FÖRNAMN", "FORNAMN"}
-EXPORT_SURNAMES = {"SURNAME", "LAST NAME", "LASTNAME", "NACHNAME", "NOM", "ETTERNAVN", "EFTERNAMN"}
+EXPORT_SURNAMES = {"SURNAME", "LAST NAME", "LASTNAME", "NACHNAME", "NOM", "ETTERNAVN", "EFTERNAMN", "EFTERNAVN"}
 EXPORT_ALIASES = {
     **dict.fromkeys(EXPORT_FIRST_NAMES, "PERSON FIRST NAME"),
     **dict.fromkeys(EXPORT_SURNAMES, "PERSON LAST NAME"),
-    **dict.fromkeys(("STNO", "START NO", "STARTNR", "STARTNUMMER", "Nº START", "N° START", "NO START", "BIB"), "BIB NO"),
-    **dict.fromkeys(("SI CARD", "SI-CARD", "SICARD", "CHIP", "CHIPNR", "CHIP NO", "ECARD", "CARD"), "CARD NO"),
-    **dict.fromkeys(("DATABASE ID", "DATENBANK ID", "ID ARCHIVE"), "PERSON IDENTIFIER:OE"),
-    **dict.fromkeys(("YB", "JG", "BIRTH YEAR", "YEAR OF BIRTH", "FØDSELSÅR", "FÖDELSEÅR"), "PERSON BIRTHYEAR"),
-    **dict.fromkeys(("S", "G", "SEX", "GENDER", "GESCHLECHT", "SEXE", "KJØNN", "KÖN"), "PERSON SEX"),
-    **dict.fromkeys(("CL.NAME", "ABK", "SHORT CLUB", "CLUB", "VEREIN", "KLUBB"), "ORGANISATION NAME"),
-    **dict.fromkeys(("SHORT", "KURZ", "SHORT CAT", "CLASS", "KLASSE", "KLASS", "CATEGORY"), "CLASS NAME"),
+    **dict.fromkeys(("STNO", "STNR", "START NO", "STARTNR", "STARTNUMMER", "Nº START", "N° START", "NO START", "BIB"),
+                    "BIB NO"),
+    # OE2010 writes "Chipno"; the Scandinavian versions "Bricka" (SE) and "Brik" (DK).
+    **dict.fromkeys(("SI CARD", "SI-CARD", "SICARD", "CHIP", "CHIPNO", "CHIPNR", "CHIP NO", "ECARD", "CARD", "BRICKA",
+                     "BRIK"), "CARD NO"),
+    **dict.fromkeys(("DATABASE ID", "DATENBANK ID", "ID ARCHIVE", "DATABAS NR."), "PERSON IDENTIFIER:OE"),
+    **dict.fromkeys(("YB", "JG", "ÅR", "BIRTH YEAR", "YEAR OF BIRTH", "FØDSELSÅR", "FÖDELSEÅR"), "PERSON BIRTHYEAR"),
+    **dict.fromkeys(("S", "G", "K", "SEX", "GENDER", "GESCHLECHT", "SEXE", "KJØNN", "KÖN"), "PERSON SEX"),
+    # "Namn" is the club's name in the Swedish layout (the runner's are Efternamn and Förnamn).
+    **dict.fromkeys(("CL.NAME", "ABK", "SHORT CLUB", "CLUB", "VEREIN", "KLUBB", "NAMN"), "ORGANISATION NAME"),
+    **dict.fromkeys(("SHORT", "KURZ", "KORT", "SHORT CAT", "CLASS", "KLASSE", "KLASS", "CATEGORY"), "CLASS NAME"),
     **dict.fromkeys(("COURSE", "BAHN"), "COURSE NAME"),
 }
 
