@@ -16,7 +16,7 @@ import codecs
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache, partial
 from typing import Any
@@ -72,11 +72,9 @@ def _present(v: Any) -> bool:
 
 
 def rows_from_entry_list(el: EntryList, id_type: str) -> list[EntryRow]:
-    """IOF records as table rows: what the file does not say is ABSENT (kept), never cleared."""
-    rows = []
-    for i, rec in enumerate(el.entries, 1):
-        rows.append(_row_from_record(i, rec, id_type))
-    return rows
+    """IOF records as table rows: what the file does not say is ABSENT (kept), never cleared. Each
+    row's line is its <PersonEntry>'s line in the file (else its place in the list), for the log."""
+    return [_row_from_record(rec.line or i, rec, id_type) for i, rec in enumerate(el.entries, 1)]
 
 
 def _row_from_record(line: int, rec: EntryRecord, id_type: str) -> EntryRow:
@@ -116,6 +114,7 @@ class _Index:
     entry_ident: dict[int, tuple[str, str]] = field(default_factory=dict)  # entry -> its (type, value)
     person_idents: dict[int, dict[str, str]] = field(default_factory=dict)  # person -> {type: value}
     person_name: dict[int, tuple[str, str]] = field(default_factory=dict)  # person -> casefolded (given, family)
+    person_year: dict[int, int] = field(default_factory=dict)  # person -> birth year, where known
     by_name: dict[tuple[str, str], set[int]] = field(default_factory=dict)  # casefolded name -> entries
     card_entries: dict[int, set[int]] = field(default_factory=dict)  # card -> entries of the race
     org_names: dict[int, str] = field(default_factory=dict)  # club -> casefolded name
@@ -189,10 +188,10 @@ class ImportEntriesJob(Job):
                 raise JobError(f"{ctx.settings['file']}: {exc}") from None
             for w in el.warnings:
                 ctx.warning(w)
-            rows = rows_from_entry_list(el, id_type)
-            ctx.info(f"IOF XML EntryList with {len(rows)} entries" + (f" from {el.creator}" if el.creator else ""))
+            ctx.info(f"IOF XML EntryList with {len(el.entries)} entries" + (f" from {el.creator}" if el.creator else ""))
             race = resolve_race(ctx, create=True, event_name=el.event.name or None, race_date=el.event.date)
             fill_race_data(ctx, race, el.event)
+            rows = rows_from_entry_list(_entered_in(ctx, el, race.race_number), id_type)
         else:
             race = resolve_race(ctx, create=True)
             tz = event_zone(race)
@@ -200,7 +199,25 @@ class ImportEntriesJob(Job):
                                                              tz=tz, first_start=race.first_start))
             rows = _identified_rows(ctx, table)
             ctx.info(f"table with {len(rows)} rows; columns: {', '.join(table.columns)}")
+        if ctx.settings.get("full_import") and not rows:
+            # Most often a failed download or the wrong export: withdrawing every entry of the race
+            # on its say-so would be a disaster on race day.
+            raise JobError(f"{ctx.settings['file']}: no entries for race {race.race_number or race.id} in the file; a full "
+                           "import of it would withdraw every entry: nothing changed")
         _Importer(ctx, race.id, id_type).apply(rows)
+
+
+def _entered_in(ctx: RunContext, el: EntryList, number: int | None) -> EntryList:
+    """The entries taking part in race `number`: an entry's RaceNumbers name its races (IOF: none
+    named, every race). The others are left out and counted: a two-day event's EntryList holds the
+    runners of both days, and a runner entered for day 2 only is no entry of day 1."""
+    if number is None:
+        return el
+    kept = tuple(e for e in el.entries if not e.race_numbers or number in e.race_numbers)
+    if len(kept) < len(el.entries):
+        left = len(el.entries) - len(kept)
+        ctx.info(f"{left} {'entry' if left == 1 else 'entries'} for other races only (RaceNumber), not in race {number}: left out")
+    return replace(el, entries=kept)
 
 
 def looks_like_xml(data: bytes) -> bool:
@@ -524,7 +541,8 @@ class _Importer:
             lines = ", ".join(str(n) for n in self.ambiguous[:20]) + (
                 f" and {len(self.ambiguous) - 20} more" if len(self.ambiguous) > 20 else "")
             ctx.warning(f"{len(self.ambiguous)} entries matched several existing entries and were not imported "
-                        f"(lines {lines}): give them entry ids, person ids or card numbers to tell them apart")
+                        f"(lines {lines}): give them entry ids, person ids or card numbers to tell them apart "
+                        "(or, where a line's warning says so, one entry id each)")
         ctx.info(
             f"entries: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, "
             f"{c['hand-edited']} edited by hand (kept), {c['withdrawn']} withdrawn; new: {c['classes']} classes, "
@@ -556,6 +574,8 @@ class _Importer:
         for pid, given, family, year in q("SELECT id, given, family, birth_year FROM person", "person"):
             ix.person_names.setdefault((given.casefold(), family.casefold(), year), pid)
             ix.person_name[pid] = (given.casefold(), family.casefold())
+            if year is not None:
+                ix.person_year[pid] = year
         for eid, typ, ident, pid, cid, oid, status, bib, hand in q(
             "SELECT id, identifier_type, identifier, person_id, class_id, organisation_id, status, bib, hand_edited "
             "FROM entry WHERE race_id=?", "entry", (race,)
@@ -588,12 +608,25 @@ class _Importer:
             self.note("warning", f"line {row.line}: {name}{self._where(row)} matches {len(candidates)} entries by {rule}: "
                                  "not imported, nothing changed")
             return None
+        runner_change = rule == "entry id" and eid is not None and self._other_person(ix.entry_rows[eid][2], person_ids)
+        if runner_change and eid in self.claimed:
+            # Two records of this file with one entry id but different persons: which is the entry's
+            # runner cannot be told, and merging them would give one runner the other's ids and cards.
+            self.ambiguous.append(row.line)
+            self.note("warning", f"line {row.line}: {name} has the entry id of line {self.claimed[eid]} but another "
+                                 "person's id: not imported, nothing changed")
+            return None
+        if runner_change:
+            # The entry system gave the entry to another runner (the entry keeps its id): that
+            # person, found by their id or made anew, takes it; the previous runner is left as a person.
+            pid = next((ix.person_ids[k] for k in person_ids.items() if k in ix.person_ids), None)
+            self.note("info", f"{name}: entry {next(iter(entry_ids.values()), '')} now has another runner (person id)")
         if eid is not None and rule is not None:
             self.matched[rule] += 1
             if eid in self.claimed:
                 self.note("warning", f"line {row.line}: {name} is the same entry as line {self.claimed[eid]} "
                                      f"(by {rule}): one entry, the later line's values kept")
-        if pid is None and eid is not None:
+        if pid is None and eid is not None and not runner_change:
             pid = ix.entry_rows[eid][2]  # the entry's own person: update it rather than make another
         if eid is not None and ix.entry_rows[eid][5]:
             self.counts["hand-edited"] += 1
@@ -636,6 +669,10 @@ class _Importer:
                     self.note("info", f"{name}: back from withdrawn")
                 ix.entry_rows[eid] = (new_cid, new_oid, pid, "entered", new_bib, 0)
                 ix.index_name(eid)
+                if old[2] != pid:  # another runner: the entry is found by their person id now
+                    if old[2] is not None and ix.entries_by_person.get(old[2]) == eid:
+                        del ix.entries_by_person[old[2]]
+                    ix.entries_by_person.setdefault(pid, eid)
             if eid not in ix.entry_ident and entry_ids:
                 # Found by a weaker rule: the entry now carries the file's id, so the next import finds it by id.
                 ident = next(iter(entry_ids.items()))
@@ -688,13 +725,15 @@ class _Importer:
             pid = ix.person_names.get((*key, year))
             if pid is not None and (eid := ix.entries_by_person.get(pid)) is not None:
                 return eid, pid, "name and birth year", []
-        found = [e for e in sorted(self._card_holders(row)) if ix.name_of_entry(e) == key and self._compatible(e, entry_ids, person_ids)]
+        year = row.birth_year if isinstance(row.birth_year, int) else None
+        found = [e for e in sorted(self._card_holders(row))
+                 if ix.name_of_entry(e) == key and self._compatible(e, entry_ids, person_ids, year)]
         if len(found) == 1:
             return found[0], pid, "card number and name", []
         if len(found) > 1:
             return None, None, "card number and name", found
         found = [e for e in sorted(ix.by_name.get(key, ())) if self._same_club_and_class(e, row)
-                 and self._compatible(e, entry_ids, person_ids)]
+                 and self._compatible(e, entry_ids, person_ids, year)]
         if len(found) == 1:
             return found[0], pid, "name, club and class", []
         if len(found) > 1:
@@ -711,15 +750,22 @@ class _Importer:
                     out |= self.ix.card_entries.get(card_id, set())
         return out
 
-    def _compatible(self, eid: int, entry_ids: dict[str, str], person_ids: dict[str, str]) -> bool:
-        """False when an entry id or person id of the same type says the entry is another runner's."""
+    def _compatible(self, eid: int, entry_ids: dict[str, str], person_ids: dict[str, str], year: int | None) -> bool:
+        """False when an entry id or person id of the same type, or a birth year, says the entry is
+        another runner's (two Per Hansens of one club and class, born 1962 and 1990)."""
         ix = self.ix
         ident = ix.entry_ident.get(eid)
         if ident is not None and ident[0] in entry_ids and entry_ids[ident[0]] != ident[1]:
             return False
         pid = ix.entry_rows[eid][2]
-        theirs = ix.person_idents.get(pid, {}) if pid is not None else {}
-        return not any(t in theirs and theirs[t] != v for t, v in person_ids.items())
+        if pid is not None and year is not None and ix.person_year.get(pid, year) != year:
+            return False
+        return not self._other_person(pid, person_ids)
+
+    def _other_person(self, pid: int | None, person_ids: dict[str, str]) -> bool:
+        """Whether a person id of the same type says person `pid` is not the row's runner."""
+        theirs = self.ix.person_idents.get(pid, {}) if pid is not None else {}
+        return any(t in theirs and theirs[t] != v for t, v in person_ids.items())
 
     def _same_club_and_class(self, eid: int, row: EntryRow) -> bool:
         """Club and class as the row gives them; a column the file does not have matches any."""
@@ -764,6 +810,10 @@ class _Importer:
                 ix.person_name[pid] = new
                 for e in mine:
                     ix.index_name(e)
+        if isinstance(year := present.get("birth_year"), int):
+            ix.person_year[pid] = year
+        elif "birth_year" in present:
+            ix.person_year.pop(pid, None)
         for key in person_ids.items():
             owner = ix.person_ids.get(key)
             if owner is None:

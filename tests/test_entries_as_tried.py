@@ -1,0 +1,111 @@
+"""Import Entries with files as entry systems write them: defects found when the product was tried."""
+
+from __future__ import annotations
+
+from t4o_tui.engine.runs import run_log
+from t4o_tui.store.models import Entry, Event, Person, Race
+
+from conftest import run_job
+
+NS = "http://www.orienteering.org/datastandard/3.0"
+
+
+def log_text(db, run) -> str:
+    return "\n".join(line.message for line in run_log(db, run.id))
+
+
+def person_entry(entry_id: str, person_id: str, given: str, family: str, cls: str, *, card: str | None = None,
+                 races: tuple[int, ...] = ()) -> str:
+    return (f'<PersonEntry><Id type="Eventor">{entry_id}</Id>'
+            f'<Person><Id type="Eventor">{person_id}</Id><Name><Family>{family}</Family><Given>{given}</Given></Name></Person>'
+            + (f'<ControlCard punchingSystem="SI">{card}</ControlCard>' if card else "")
+            + f"<Class><Name>{cls}</Name></Class>" + "".join(f"<RaceNumber>{n}</RaceNumber>" for n in races)
+            + "</PersonEntry>\n")
+
+
+def entry_list(*entries: str) -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<EntryList xmlns="{NS}" iofVersion="3.0" creator="Eventor">\n'
+            f"<Event><Name>Two Days</Name></Event>\n{''.join(entries)}</EntryList>\n")
+
+
+def two_races() -> None:
+    event = Event.create(name="Two Days", timezone="Europe/Oslo")
+    Race.create(event=event, name="Day 1", race_number=1, date="2026-06-13")
+    Race.create(event=event, name="Day 2", race_number=2, date="2026-06-14")
+
+
+def names_in(race_number: int) -> list[str]:
+    race = Race.get(Race.race_number == race_number)
+    return sorted(f"{e.person.given} {e.person.family}" for e in Entry.select().where(Entry.race == race))
+
+
+def test_a_runner_entered_for_day_two_only_is_no_entry_of_day_one(db, db_path, tmp_path):
+    two_races()
+    f = tmp_path / "entries.xml"
+    f.write_text(entry_list(person_entry("1", "11", "Ann", "Both", "D21"),
+                            person_entry("2", "12", "Per", "Second", "H21", races=(2,)),
+                            person_entry("3", "13", "Ida", "Listed", "D21", races=(1, 2))), encoding="utf-8")
+    day1 = run_job(db, db_path, "import-entries", {"file": str(f), "race": 1}, name="day 1")
+    day2 = run_job(db, db_path, "import-entries", {"file": str(f), "race": 2}, name="day 2")
+    assert day1.status == day2.status == "succeeded", (day1.error, day2.error)
+    assert names_in(1) == ["Ann Both", "Ida Listed"]
+    assert names_in(2) == ["Ann Both", "Ida Listed", "Per Second"]
+    assert "1 entry for other races only (RaceNumber), not in race 1: left out" in log_text(db, day1)
+    # A full import of day 1 does not withdraw anyone for being left out.
+    again = run_job(db, db_path, "import-entries", {"file": str(f), "race": 1, "full_import": True}, name="day 1")
+    assert "0 withdrawn" in log_text(db, again) and names_in(1) == ["Ann Both", "Ida Listed"]
+
+
+def test_one_entry_id_for_two_runners_in_a_file_merges_nothing(db, db_path, tmp_path):
+    """Two records with entry id 9001 but person ids 111 and 112: the second is refused by line,
+    and nobody takes the other's ids or card."""
+    f = tmp_path / "entries.xml"
+    f.write_text(entry_list(person_entry("9001", "111", "Åse", "Ødegård", "D21", card="123456"),
+                            person_entry("9001", "112", "Per", "Hansen", "H21", card="2045678")), encoding="utf-8")
+    run = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    (entry,) = Entry.select()
+    assert (entry.person.given, entry.person.family, entry.klass.name) == ("Åse", "Ødegård", "D21")
+    ids = db.execute_sql("SELECT type, value FROM person_identifier").fetchall()
+    assert ids == [("Eventor", "111")]
+    assert [c[0] for c in db.execute_sql("SELECT number FROM card JOIN entry_card ON card_id = card.id")] == ["123456"]
+    assert "has the entry id of line 4 but another person's id: not imported, nothing changed" in log_text(db, run)
+
+
+def test_an_entry_given_to_another_runner_keeps_its_id_and_takes_the_new_person(db, db_path, tmp_path):
+    """A runner change in the entry system: entry 9001 now names person 112. The entry follows; the
+    previous runner keeps their own name and id, and gets none of the new runner's."""
+    f = tmp_path / "entries.xml"
+    f.write_text(entry_list(person_entry("9001", "111", "Åse", "Ødegård", "D21")), encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    f.write_text(entry_list(person_entry("9001", "112", "Kari", "Nordmann", "D21")), encoding="utf-8")
+    run = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    (entry,) = Entry.select()
+    assert (entry.identifier, entry.person.given, entry.person.family) == ("9001", "Kari", "Nordmann")
+    old = Person.get(Person.given == "Åse")
+    got = db.execute_sql("SELECT person_id, value FROM person_identifier ORDER BY value").fetchall()
+    assert got == [(old.id, "111"), (entry.person.id, "112")]
+    assert "Kari Nordmann: entry 9001 now has another runner (person id)" in log_text(db, run)
+
+
+def test_namesakes_of_one_club_and_class_born_in_other_years_are_two_entries(db, db_path, tmp_path):
+    f = tmp_path / "entries.csv"
+    f.write_text("PERSON FIRST NAME;PERSON LAST NAME;PERSON BIRTHYEAR;CLASS NAME;ORGANISATION NAME\n"
+                 "Per;Hansen;1990;H21;OK Ørn\nPer;Hansen;1962;H21;OK Ørn\n", encoding="utf-8")
+    run = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    assert sorted(e.person.birth_year for e in Entry.select()) == [1962, 1990]
+    again = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert Entry.select().count() == 2 and "entries: 0 created, 0 updated, 2 unchanged" in log_text(db, again)
+
+
+def test_a_full_import_of_a_file_without_entries_changes_nothing(db, db_path, tmp_path):
+    """An empty EntryList is most often a failed download: it must not withdraw the race's entries."""
+    f = tmp_path / "entries.xml"
+    f.write_text(entry_list(person_entry("1", "11", "Ann", "Ek", "D21")), encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    f.write_text(entry_list(), encoding="utf-8")
+    run = run_job(db, db_path, "import-entries", {"file": str(f), "full_import": True})
+    assert run.status == "failed" and "a full import of it would withdraw every entry: nothing changed" in run.error
+    assert [e.status for e in Entry.select()] == ["entered"]
