@@ -109,3 +109,29 @@ def test_a_full_import_of_a_file_without_entries_changes_nothing(db, db_path, tm
     run = run_job(db, db_path, "import-entries", {"file": str(f), "full_import": True})
     assert run.status == "failed" and "a full import of it would withdraw every entry: nothing changed" in run.error
     assert [e.status for e in Entry.select()] == ["entered"]
+
+
+def course_data(*courses: str) -> str:
+    controls = "".join(f'<Control><Id>{c}</Id></Control>' for c in ("S1", "31", "32", "F1"))
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<CourseData xmlns="{NS}" iofVersion="3.0" creator="Purple Pen">\n'
+            f"<Event><Name>Two Days</Name></Event>\n<RaceCourseData>{controls}\n{''.join(courses)}</RaceCourseData>\n"
+            "</CourseData>\n")
+
+
+def course(name: str, *codes: str) -> str:
+    legs = "".join(f'<CourseControl type="Control"><Control>{c}</Control></CourseControl>' for c in codes)
+    return (f'<Course><Name>{name}</Name><Length>2500</Length><CourseControl type="Start"><Control>S1</Control>'
+            f'</CourseControl>{legs}<CourseControl type="Finish"><Control>F1</Control></CourseControl></Course>\n')
+
+
+def test_one_course_name_for_two_courses_is_refused_by_line_and_a_repeated_course_is_one(db, db_path, tmp_path):
+    f = tmp_path / "courses.xml"
+    f.write_text(course_data(course("Course 1", "31", "32"), course("Course 1", "32", "31")), encoding="utf-8")
+    run = run_job(db, db_path, "import-courses", {"file": str(f)})
+    assert run.status == "failed"
+    assert "line 6: course 'Course 1' is defined twice, differently (first on line 5)" in run.error
+    assert db.execute_sql("SELECT count(*) FROM course").fetchone()[0] == 0
+    f.write_text(course_data(course("Course 1", "31", "32"), course("Course 1", "31", "32")), encoding="utf-8")
+    again = run_job(db, db_path, "import-courses", {"file": str(f)})
+    assert again.status == "succeeded", again.error
+    assert db.execute_sql("SELECT name FROM course").fetchall() == [("Course 1",)]

@@ -321,6 +321,24 @@ def _simple_course(el: El | None) -> Course | None:
     )
 
 
+def _unique_courses(found: list[tuple[El, Course]]) -> list[Course]:
+    """Each course once, in file order. One repeated as it is (OCAD nests a copy in each assignment) is
+    one course; one name for two different courses is refused, naming both lines: which one the
+    runners of that name run cannot be told."""
+    seen: dict[str, tuple[int | None, Course]] = {}
+    out: list[Course] = []
+    for el, course in found:
+        if course.name in seen:
+            line, first = seen[course.name]
+            if first != course:
+                raise IofError(f"course {course.name!r} is defined twice, differently (first on line {line})",
+                               el.sourceline)
+            continue
+        seen[course.name] = (el.sourceline, course)
+        out.append(course)
+    return out
+
+
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -621,7 +639,7 @@ def _course_data(
         defined.append(code)
         if t := types.attr(c.get("type")):
             types.declared[code] = t
-    courses = [_course(c, types) for c in race.findall("Course")]
+    found = [(c, _course(c, types)) for c in race.findall("Course")]
     assignments = []
     for a in race.findall("ClassCourseAssignment"):
         if (assignment := _class_assignment(a)) is not None:
@@ -633,8 +651,9 @@ def _course_data(
     # <CourseAssignment>: the element of the 3.0 drafts, still written by older OCAD versions
     # (OCAD 11 nests the <Course> itself, with the classes and the runners, by bib and leg, on it).
     for a in race.findall("CourseAssignment"):
-        nested = [_course(c, types) for c in a.findall("Course")]
-        courses += nested
+        pairs = [(c, _course(c, types)) for c in a.findall("Course")]
+        found += pairs
+        nested = [course for _, course in pairs]
         names: list[str | None] = [c.name for c in nested] or [text_of(a, "CourseName")]
         family = text_of(a, "CourseFamily")
         runners = a.findall("Person")
@@ -655,6 +674,7 @@ def _course_data(
             f"{_count(relay_runners, 'relay runner', 'relay runners')} (bib and leg) on "
             f"{_count(relay_courses, 'course', 'courses')} not given a course: relay forking is not imported"
         )
+    courses = _unique_courses(found)
     people = [
         PersonCourseAssignment(
             course_name=text_of(p, "CourseName"),
