@@ -323,3 +323,16 @@ def test_oe_and_meos_exports_in_their_own_languages() -> None:
     dk = "Stnr;Brik;Database ID;Efternavn;Fornavn;K\n7;512345;;Jensen;Mette;D\n"
     (row,) = read_entry_table(dk.encode()).rows
     assert (row.bib, row.cards, row.family_name, row.sex) == (7, {None: 512345}, "Jensen", "F")
+
+
+def test_a_file_whose_lines_are_in_two_encodings_reads_each_line_right_and_says_so() -> None:
+    """A UTF-8 file with a row added by a Windows editor (windows-1252): both names right, and a warning."""
+    data = ("PERSON NAME;CLASS NAME;ORGANISATION NAME\nÅse Ødegård;D21;OK Ørn\n".encode()
+            + "Jürgen Müller;H50;SC Süd\n".encode("cp1252"))
+    table = read_entry_table(data)
+    assert [(r.given_name, r.family_name, r.organisation_name) for r in table.rows] == [
+        ("Åse", "Ødegård", "OK Ørn"), ("Jürgen", "Müller", "SC Süd")]
+    assert "the file mixes two encodings: line 3 read as windows-1252, the others as UTF-8" in table.warnings
+    # A file in windows-1252 throughout is no mix: no warning.
+    plain = read_entry_table("PERSON NAME;CLASS NAME\nJürgen Müller;H50\n".encode("cp1252"))
+    assert plain.rows[0].family_name == "Müller" and not any("encodings" in w for w in plain.warnings)

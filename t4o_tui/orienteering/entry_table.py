@@ -75,16 +75,43 @@ class CellError(ValueError):
 # --- decoding and CSV --------------------------------------------------------------------------
 
 def decode_text(data: bytes) -> str:
-    """Text from UTF-8 (with or without BOM), UTF-16 with BOM, else windows-1252."""
+    """Text from UTF-8 (with or without BOM), UTF-16 with BOM, else windows-1252 (see decode_report)."""
+    return decode_report(data)[0]
+
+
+def decode_report(data: bytes) -> tuple[str, str | None]:
+    """decode_text's text, and a warning for a file whose lines are in two encodings.
+
+    A file that is not UTF-8 is read line by line: a line that is UTF-8 as UTF-8, the others as
+    windows-1252. So a UTF-8 file with rows added in a Windows editor keeps both kinds of names
+    right (one decoding for the whole file garbled one kind: "Ã…se" for "Åse"), and the warning names
+    the windows-1252 lines when some other line needed UTF-8."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode text" export is UTF-16 with a BOM.
-        return data.decode("utf-16", errors="replace")
+        return data.decode("utf-16", errors="replace"), None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
+    lines, legacy, multibyte = [], [], False
+    for n, line in enumerate(data.split(b"\n"), 1):
+        try:
+            lines.append(line.decode("utf-8"))
+            multibyte = multibyte or not line.isascii()
+        except UnicodeDecodeError:
+            legacy.append(n)
+            lines.append(_windows_1252(line))
+    warning = None
+    if multibyte:
+        shown = ", ".join(map(str, legacy[:10])) + (f" and {len(legacy) - 10} more" if len(legacy) > 10 else "")
+        warning = (f"the file mixes two encodings: line{'s' if len(legacy) > 1 else ''} {shown} read as windows-1252, "
+                   "the others as UTF-8")
+    return "\n".join(lines), warning
+
+
+def _windows_1252(data: bytes) -> str:
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:
@@ -185,12 +212,13 @@ def read_table(data: bytes, known: Mapping[str, bool], aliases: Aliases | None =
     """Read CSV or .xlsx bytes; `known` maps each title to whether it takes an argument; `aliases`
     recognise the headers other programs write; `check_header` may refuse the columns (TableError)
     before the rows of a large file are read."""
+    mixed: str | None = None  # a CSV's warning that its lines are in two encodings
     if data.startswith(b"PK\x03\x04"):
         header, rows, unit = _xlsx_rows(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise TableError([Problem("old Excel .xls files are not read: save as .xlsx or CSV")])
     else:
-        text = decode_text(data)
+        text, mixed = decode_report(data)
         delimiter = sniff_delimiter(text)
         first = _first_record(text, delimiter)
         if first is not None:
@@ -206,6 +234,8 @@ def read_table(data: bytes, known: Mapping[str, bool], aliases: Aliases | None =
     table = _match_header(header, rows, unit, known, aliases)
     if check_header is not None:
         check_header(table)
+    if mixed is not None:
+        table.warnings.insert(0, mixed)
     return table
 
 
