@@ -135,3 +135,26 @@ def test_one_course_name_for_two_courses_is_refused_by_line_and_a_repeated_cours
     again = run_job(db, db_path, "import-courses", {"file": str(f)})
     assert again.status == "succeeded", again.error
     assert db.execute_sql("SELECT name FROM course").fetchall() == [("Course 1",)]
+
+
+def test_a_csv_reimport_keeps_the_rental_card_assign_cards_gave(db, db_path, tmp_path):
+    """The entry file is blank where a runner has no card of their own, on every import: the rental
+    card Assign Cards gave stays; a card number in the file (their own card after all) replaces it."""
+    f = tmp_path / "entries.csv"
+    head = "Stno;SI card;Surname;First name;YB;S;Cl.name;Short\n"
+    f.write_text(head + "1;8123456;A;Ann;1985;F;OK;D21\n2;;B;Ben;1990;M;OK;H21\n", encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    assert run_job(db, db_path, "import-cards", {"range_from": 900001, "range_to": 900010, "rental": True}).status == "succeeded"
+    assert run_job(db, db_path, "assign-cards", {}).status == "succeeded"
+
+    def cards_of(given: str) -> list[str]:
+        return [r[0] for r in db.execute_sql(
+            "SELECT c.number FROM card c JOIN entry_card ec ON ec.card_id = c.id JOIN entry e ON e.id = ec.entry_id "
+            "JOIN person p ON p.id = e.person_id WHERE p.given = ?", (given,))]
+
+    assert cards_of("Ben") == ["900001"]
+    again = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert cards_of("Ben") == ["900001"] and "2 unchanged" in log_text(db, again)
+    f.write_text(head + "1;8123456;A;Ann;1985;F;OK;D21\n2;2045678;B;Ben;1990;M;OK;H21\n", encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    assert cards_of("Ben") == ["2045678"]

@@ -110,6 +110,7 @@ class _Index:
     cards: dict[tuple[str, str], int] = field(default_factory=dict)  # (number, type) -> card
     entry_cards: dict[int, set[int]] = field(default_factory=dict)
     card_types: dict[int, str] = field(default_factory=dict)
+    rental: set[int] = field(default_factory=set)  # the register's rental cards (Import Cards, rental)
     # For matching entries that carry no usable id (see MATCH_RULES):
     entry_ident: dict[int, tuple[str, str]] = field(default_factory=dict)  # entry -> its (type, value)
     person_idents: dict[int, dict[str, str]] = field(default_factory=dict)  # person -> {type: value}
@@ -587,7 +588,9 @@ class _Importer:
                 ix.entries_by_person.setdefault(pid, eid)
             ix.entry_rows[eid] = (cid, oid, pid, status, bib, hand)
             ix.index_name(eid)
-        for card_id, number, ctype in q("SELECT id, number, card_type FROM card", "card"):
+        for card_id, number, ctype, rental in q("SELECT id, number, card_type, rental FROM card", "card"):
+            if rental:
+                ix.rental.add(card_id)
             ix.cards[(number, ctype)] = card_id
             ix.card_types[card_id] = ctype
         for eid, card_id in q("SELECT entry_card.entry_id, entry_card.card_id FROM entry_card "
@@ -859,7 +862,9 @@ class _Importer:
             of_type = {c for c in linked if ix.card_types.get(c) == ctype}
             if number is ABSENT:
                 continue
-            want: set[int] = set()
+            # A blank cell clears the runner's own card, not a rental card handed out here (Assign
+            # Cards): the entry system never knew of it, so its file is blank there on every import.
+            want: set[int] = {c for c in of_type if c in ix.rental} if number is CLEAR else set()
             if isinstance(number, int):
                 key = (str(number), ctype)
                 card_id = ix.cards.get(key)
