@@ -158,3 +158,19 @@ def test_a_csv_reimport_keeps_the_rental_card_assign_cards_gave(db, db_path, tmp
     f.write_text(head + "1;8123456;A;Ann;1985;F;OK;D21\n2;2045678;B;Ben;1990;M;OK;H21\n", encoding="utf-8")
     assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
     assert cards_of("Ben") == ["2045678"]
+
+
+def test_card_numbers_in_an_entry_list_are_checked_and_a_shared_card_is_named(db, db_path, tmp_path):
+    """'8 123 456' is card 8123456; a 20-digit number is left out with a warning (as a CSV refuses it);
+    two runners holding one card are named, since a readout of it would be taken for either."""
+    f = tmp_path / "entries.xml"
+    f.write_text(entry_list(person_entry("1", "11", "Ola", "Nordmann", "H21", card="8 123 456"),
+                            person_entry("2", "12", "Kari", "Nordmann", "D21", card="8123456"),
+                            person_entry("3", "13", "Per", "Long", "H21", card="99999999999999999999")), encoding="utf-8")
+    run = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    log = log_text(db, run)
+    assert "line 6: card '99999999999999999999' is not a card number (up to 9 digits): left out" in log
+    assert "SI card 8123456 is held by several runners of this race: Ola Nordmann, Kari Nordmann" in log
+    numbers = sorted(r[0] for r in db.execute_sql("SELECT number FROM card"))
+    assert numbers == ["8123456"]

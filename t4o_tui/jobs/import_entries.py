@@ -36,6 +36,7 @@ from t4o_tui.jobs.event_data import (
 )
 from t4o_tui.jobs.steps import StepDiscarded, StepWriter, StopReport, long_lived_rows
 from t4o_tui.orienteering import iof
+from t4o_tui.orienteering.cards import MAX_CARD_DIGITS
 from t4o_tui.orienteering.entry_table import (
     ABSENT,
     CLEAR,
@@ -71,18 +72,22 @@ def _present(v: Any) -> bool:
     return not isinstance(v, NoValue)
 
 
-def rows_from_entry_list(el: EntryList, id_type: str) -> list[EntryRow]:
+def rows_from_entry_list(el: EntryList, id_type: str, warnings: list[str] | None = None) -> list[EntryRow]:
     """IOF records as table rows: what the file does not say is ABSENT (kept), never cleared. Each
     row's line is its <PersonEntry>'s line in the file (else its place in the list), for the log."""
-    return [_row_from_record(rec.line or i, rec, id_type) for i, rec in enumerate(el.entries, 1)]
+    said = warnings if warnings is not None else []
+    return [_row_from_record(rec.line or i, rec, id_type, said) for i, rec in enumerate(el.entries, 1)]
 
 
-def _row_from_record(line: int, rec: EntryRecord, id_type: str) -> EntryRow:
+def _row_from_record(line: int, rec: EntryRecord, id_type: str, warnings: list[str]) -> EntryRow:
     p = rec.person
     cards: dict[str | None, int | NoValue] = {}
     for c in rec.cards:
-        if c.number.isdigit():
-            cards[c.system] = int(c.number)
+        number = c.number.replace(" ", "")  # "8 123 456": digits grouped as printed on the card
+        if number.isdigit() and len(number) <= MAX_CARD_DIGITS:
+            cards[c.system] = int(number)
+        else:
+            warnings.append(f"line {line}: card {c.number!r} is not a card number (up to {MAX_CARD_DIGITS} digits): left out")
     return EntryRow(
         line=line,
         entry_identifiers={rec.entry_id_type or id_type: rec.entry_id} if rec.entry_id else {},
@@ -192,7 +197,10 @@ class ImportEntriesJob(Job):
             ctx.info(f"IOF XML EntryList with {len(el.entries)} entries" + (f" from {el.creator}" if el.creator else ""))
             race = resolve_race(ctx, create=True, event_name=el.event.name or None, race_date=el.event.date)
             fill_race_data(ctx, race, el.event)
-            rows = rows_from_entry_list(_entered_in(ctx, el, race.race_number), id_type)
+            bad_cards: list[str] = []
+            rows = rows_from_entry_list(_entered_in(ctx, el, race.race_number), id_type, bad_cards)
+            for w in bad_cards:
+                ctx.warning(w)
         else:
             race = resolve_race(ctx, create=True)
             tz = event_zone(race)
@@ -544,12 +552,29 @@ class _Importer:
             ctx.warning(f"{len(self.ambiguous)} entries matched several existing entries and were not imported "
                         f"(lines {lines}): give them entry ids, person ids or card numbers to tell them apart "
                         "(or, where a line's warning says so, one entry id each)")
+        self._shared_cards()
         ctx.info(
             f"entries: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, "
             f"{c['hand-edited']} edited by hand (kept), {c['withdrawn']} withdrawn; new: {c['classes']} classes, "
             f"{c['clubs']} clubs, {c['persons']} persons, {c['cards']} cards"
         )
         ctx.progress(1.0)
+
+    def _shared_cards(self) -> None:
+        """Warn of cards that two or more entered runners of the race hold: a readout of one would be
+        taken for either (each such card once, with its runners)."""
+        held: dict[tuple[str, str], list[str]] = {}
+        for ctype, number, given, family in self.ctx.db.connection().execute(
+            "SELECT c.card_type, c.number, p.given, p.family FROM entry_card ec JOIN entry e ON e.id = ec.entry_id "
+            "JOIN card c ON c.id = ec.card_id LEFT JOIN person p ON p.id = e.person_id "
+            "WHERE e.race_id = ? AND e.status = 'entered' AND ec.card_id IN (SELECT ec2.card_id FROM entry_card ec2 "
+            "JOIN entry e2 ON e2.id = ec2.entry_id WHERE e2.race_id = ? AND e2.status = 'entered' "
+            "GROUP BY ec2.card_id HAVING count(*) > 1) ORDER BY c.card_type, c.number, e.id", (self.race_id, self.race_id)):
+            held.setdefault((ctype, number), []).append(f"{given or ''} {family or ''}".strip())
+        for (ctype, number), names in list(held.items())[:20]:
+            self.ctx.warning(f"{ctype} card {number} is held by several runners of this race: {', '.join(names)}")
+        if len(held) > 20:
+            self.ctx.warning(f"… and {len(held) - 20} more cards held by several runners")
 
     # -- loading ----------------------------------------------------------------------------------
     def _load(self, ix: _Index | None = None, since: dict[str, int] | None = None) -> _Index:
