@@ -468,6 +468,14 @@ def test_course_data_of_several_races() -> None:
         read_course_data(data)
     with pytest.raises(IofError, match=r"no course data for race 3 \(only for 1, 2\)"):
         read_course_data(data, race_number=3)
+    # None numbered (the attribute is optional): one element per race, in the races' order.
+    plain = iof_xml("CourseData", "<Event><Name>3 dagars</Name></Event>"
+                    + race.replace(' raceNumber="{n}"', "").format(n=1) + race.replace(' raceNumber="{n}"', "").format(n=2)).encode()
+    assert read_course_data(plain, race_number=2).courses[0].name == "R2"
+    with pytest.raises(IofError, match=r"several races \(2 unnumbered, in the races' order: 1-2\): choose one"):
+        read_course_data(plain)
+    with pytest.raises(IofError, match=r"no course data for race 3 \(only for 2 unnumbered"):
+        read_course_data(plain, race_number=3)
 
 
 def test_entry_list_quirks() -> None:

@@ -608,7 +608,13 @@ def _race_course_data(root: El, race_number: int | None) -> El:
     numbers = [int_attr(r, "raceNumber") for r in races]
     if race_number is not None and race_number in numbers:
         return races[numbers.index(race_number)]
-    listed = ", ".join(str(n) for n in numbers if n is not None) or "unnumbered"
+    if all(n is None for n in numbers):
+        # One element per race and none numbered: they come in the races' order (race 1 first).
+        if race_number is not None and 1 <= race_number <= len(races):
+            return races[race_number - 1]
+        listed = f"{len(races)} unnumbered, in the races' order: 1-{len(races)}"
+    else:
+        listed = ", ".join(str(n) for n in numbers if n is not None)
     if race_number is None:
         raise IofError(
             f"the file holds course data for several races ({listed}): choose one by its number",
