@@ -126,6 +126,16 @@ def test_broken_row_is_reported_with_line_and_column() -> None:
     ]
 
 
+
+def test_records_past_the_count_are_not_taken_but_said() -> None:
+    """'No. of records' 2 with three records in the row: the card said two, so two are taken, and
+    the third is named for the admin (a control the runner may have punched)."""
+    text = "\n".join([";".join(CONFIG_HEADER), config_row(1, "8001234", PUNCHES, **{"No. of records": "2"})])
+    f = parse_readouts(text)
+    assert [p.code for p in f.readouts[0].punches] == ["31", "32"] and f.errors == []
+    assert f.warnings == ["line 2: card 8001234: 1 more record(s) after the 2 that 'No. of records' gives: "
+                          "not taken (check the card's punches)"]
+
 def test_wrong_header_names_what_was_expected() -> None:
     with pytest.raises(ReadoutHeaderError) as exc:
         parse_readouts("Name;Club;Time\nAnna;OK Linné;12:00\n")

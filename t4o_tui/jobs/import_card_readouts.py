@@ -41,7 +41,7 @@ class ImportCardReadoutsJob(Job):
             parsed = parse_readouts(data)
         except ReadoutHeaderError as exc:
             raise JobError(f"{ctx.settings['file']}: {exc}") from None
-        for e in parsed.errors:
+        for e in (*parsed.errors, *parsed.warnings):
             ctx.warning(e)
         ref = race.zero_time or race.first_start
         day = datetime.fromisoformat(race.date).date() if race.date else None

@@ -47,6 +47,7 @@ class Readout:
     clear: Punch | None
     twelve_hour: bool
     raw: str
+    uncounted: int = 0  # records in the row after the number its "No. of records" gives (not taken)
 
     @property
     def key(self) -> str:
@@ -65,7 +66,8 @@ class Readout:
 class ReadoutFile:
     format: ReadoutFormat
     readouts: list[Readout] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # rows not read (each named)
+    warnings: list[str] = field(default_factory=list)  # rows read, with something to check
 
 
 def decode_text(data: str | bytes) -> str:
@@ -271,6 +273,9 @@ def _read_row(cols: _Columns, row: list[str], line_no: int, raw: str) -> Readout
         while count + 1 in cols.records and _cell(row, cols.records[count + 1][0]):
             count += 1
 
+    # Records past the count: the count is what the card said it holds, so they are not taken, but
+    # a runner may then miss a control they punched: said, with the card, for the admin to check.
+    uncounted = sum(1 for k in cols.records if k > count and _cell(row, cols.records[k][0]))
     punches = []
     for k in range(1, count + 1):
         p = punch(*cols.records[k], need_code=True)
@@ -284,7 +289,7 @@ def _read_row(cols: _Columns, row: list[str], line_no: int, raw: str) -> Readout
         read_on_text=read_on_text, number=int(number_text) if number_text.isdigit() else None,
         start_no=_cell(row, cols.start_no), punches=tuple(punches), start=fixed["start"],
         finish=fixed["finish"], check=fixed["check"], clear=fixed["clear"],
-        twelve_hour=blank_dow or card <= SI5_LAST_NUMBER, raw=raw,
+        twelve_hour=blank_dow or card <= SI5_LAST_NUMBER, raw=raw, uncounted=uncounted,
     )
 
 
@@ -310,7 +315,12 @@ def parse_readouts(data: str | bytes) -> ReadoutFile:
         if not raw.strip() or not raw.strip(delimiter + " \t"):
             continue
         try:
-            result.readouts.append(_read_row(cols, _split(raw, delimiter), i + 1, raw))
+            readout = _read_row(cols, _split(raw, delimiter), i + 1, raw)
+            result.readouts.append(readout)
+            if readout.uncounted and cols.count is not None:
+                result.warnings.append(
+                    f"line {i + 1}: card {readout.card}: {readout.uncounted} more record(s) after the "
+                    f"{len(readout.punches)} that '{cols.names[cols.count]}' gives: not taken (check the card's punches)")
         except _RowError as exc:
             _add_error(result.errors, f"line {i + 1}: {exc}", dropped)
     if dropped[0]:
