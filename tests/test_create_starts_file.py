@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from t4o_tui.engine.runs import run_log
 from t4o_tui.store.models import Event, Race, Start
 
 from conftest import run_job
@@ -44,3 +45,16 @@ def test_a_night_races_start_file_puts_starts_after_midnight_on_the_next_day(db,
     assert run.status == "succeeded", run.error
     got = {s.bib: s.start_time for s in Start.select()}
     assert got == {"101": _at("23:58:00"), "102": _at("00:30:00") + 86400}
+
+
+def test_start_times_on_another_day_than_the_race_are_said(db, db_path, tmp_path):
+    """Another day's file: the starts go in as the file gives them, with a warning naming the day."""
+    event = Event.create(name="E", timezone="UTC")
+    Race.create(event=event, name="Day 2", race_number=1, date="2027-06-13", first_start=_at("10:00:00") + 86400)
+    f = tmp_path / "starts.csv"
+    f.write_text("CLASS NAME;BIB NO;START TIME\nH21;101;2027-06-12 10:00:00\nH21;102;2027-06-13 10:02:00\n")
+    run = run_job(db, db_path, "create-starts", {"source": "csv", "file": str(f)})
+    assert run.status == "succeeded", run.error
+    said = "\n".join(line.message for line in run_log(db, run.id))
+    assert "1 start time is not on the race's date 2027-06-13 (the earliest: 2027-06-12 10:00): is the file this race's?" in said
+    assert Start.select().count() == 2

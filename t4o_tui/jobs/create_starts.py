@@ -36,6 +36,7 @@ from t4o_tui.orienteering.entry_table import (
 )
 from t4o_tui.orienteering.model import StartRecord
 from t4o_tui.orienteering.starts import StartClass, StartType, create_starts, read_start_file
+from t4o_tui.orienteering.times_of_day import OVER_MIDNIGHT
 from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import Race
 
@@ -256,7 +257,26 @@ class CreateStartsJob(Job):
             let_go(sf.rows)
         ctx.info(f"{len(rows)} starts read from the file"
                  + (f", {sum(1 for r in rows if r.runner)} naming their runner" if any(r.runner for r in rows) else ""))
+        CreateStartsJob._check_days(ctx, race, [r.time for r in rows if r.time is not None])
         return rows
+
+    @staticmethod
+    def _check_days(ctx: RunContext, race: Race, times: list[float]) -> None:
+        """Warn when start times fall on another day than the race's (past midnight of a night race
+        aside): most often another day's file, which would otherwise go in without a word."""
+        if not race.date:
+            return
+        zone = event_zone(race)
+        first = race.first_start
+
+        def elsewhere(t: float) -> bool:
+            on_day = datetime.fromtimestamp(t, zone).date().isoformat() == race.date
+            return not on_day and not (first is not None and 0 <= t - first < OVER_MIDNIGHT)
+
+        off = sorted(t for t in times if elsewhere(t))
+        if off:
+            ctx.warning(f"{len(off)} start time{'s are' if len(off) > 1 else ' is'} not on the race's date {race.date} "
+                        f"(the earliest: {datetime.fromtimestamp(off[0], zone):%Y-%m-%d %H:%M}): is the file this race's?")
 
     @staticmethod
     def _read_table_with_names(ctx: RunContext, race: Race, data: bytes) -> list[FileStart]:
