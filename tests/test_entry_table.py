@@ -320,6 +320,13 @@ def test_oe_and_meos_exports_in_their_own_languages() -> None:
           "102;2045679;;Maier;Jan;1991;H;;0;;;;;5;SC Süd;Ort;GER;1;H21;Herren 21\n")
     rows = read_entry_table(de.encode()).rows
     assert [(r.bib, r.sex, r.class_name) for r in rows] == [(101, "F", "D21"), (102, "M", "H21")]
+    # French: the surname and the club's name are both "Nom"; the club's follows its number.
+    fr = ("N° dép.;Puce;Ident. base de données;Nom;Prénom;Né;S;Plage;nc;Départ;Arrivée;Temps;Evaluation;N° club;Nom;"
+          "Ville;Nat;N° cat.;Court;Long\n31;2045678;555;Dupont;Marie;1988;F;;0;;;;;7;COLE Lyon;Lyon;FRA;2;D21;Dames 21\n")
+    (row,) = read_entry_table(fr.encode("cp1252")).rows
+    assert (row.bib, row.cards, row.family_name, row.given_name, row.birth_year, row.organisation_name, row.class_name) == (
+        31, {None: 2045678}, "Dupont", "Marie", 1988, "COLE Lyon", "D21")
+    assert row.person_identifiers == {"OE": "555"}
     dk = "Stnr;Brik;Database ID;Efternavn;Fornavn;K\n7;512345;;Jensen;Mette;D\n"
     (row,) = read_entry_table(dk.encode()).rows
     assert (row.bib, row.cards, row.family_name, row.sex) == (7, {None: 512345}, "Jensen", "F")

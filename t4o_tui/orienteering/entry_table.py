@@ -270,7 +270,11 @@ def _match_header(
         if not text.strip():
             continue
         title, argument = split_title(text)
-        if title not in known and title in other:
+        if title in other and index > 0 and split_title(str(cells[index - 1] or ""))[0] in EXPORT_CLUB_NUMBERS:
+            # OE layouts put the club's name right after its number; in French both it and the
+            # runner's surname are titled "Nom".
+            title, argument = "ORGANISATION NAME", None
+        elif title not in known and title in other:
             title, argument = split_title(other[title])
         if title not in known:
             unknown.append(text.strip())
@@ -489,20 +493,22 @@ ENTRY_COLUMNS: dict[str, bool] = {
 # zero time as often as not): start times come from the draw or a START TIME column.
 EXPORT_FIRST_NAMES = {"FIRST NAME", "FIRSTNAME", "VORNAME", "PRÉNOM", "PRENOM", "FORNAVN", "FÖRNAMN", "FORNAMN"}
 EXPORT_SURNAMES = {"SURNAME", "LAST NAME", "LASTNAME", "NACHNAME", "NOM", "ETTERNAVN", "EFTERNAMN", "EFTERNAVN"}
+EXPORT_CLUB_NUMBERS = {"CLUB NO.", "CLUB-NR.", "N° CLUB", "Nº CLUB", "KLUBB NR.", "KLUBBNR.", "KLUB NR."}
 EXPORT_ALIASES = {
     **dict.fromkeys(EXPORT_FIRST_NAMES, "PERSON FIRST NAME"),
     **dict.fromkeys(EXPORT_SURNAMES, "PERSON LAST NAME"),
-    **dict.fromkeys(("STNO", "STNR", "START NO", "STARTNR", "STARTNUMMER", "Nº START", "N° START", "NO START", "BIB"),
+    **dict.fromkeys(("STNO", "STNR", "N° DÉP.", "Nº DÉP.", "START NO", "STARTNR", "STARTNUMMER", "Nº START", "N° START", "NO START", "BIB"),
                     "BIB NO"),
     # OE2010 writes "Chipno"; the Scandinavian versions "Bricka" (SE) and "Brik" (DK).
     **dict.fromkeys(("SI CARD", "SI-CARD", "SICARD", "CHIP", "CHIPNO", "CHIPNR", "CHIP NO", "ECARD", "CARD", "BRICKA",
-                     "BRIK"), "CARD NO"),
-    **dict.fromkeys(("DATABASE ID", "DATENBANK ID", "ID ARCHIVE", "DATABAS NR."), "PERSON IDENTIFIER:OE"),
-    **dict.fromkeys(("YB", "JG", "ÅR", "BIRTH YEAR", "YEAR OF BIRTH", "FØDSELSÅR", "FÖDELSEÅR"), "PERSON BIRTHYEAR"),
+                     "BRIK", "PUCE"), "CARD NO"),
+    **dict.fromkeys(("DATABASE ID", "DATENBANK ID", "ID ARCHIVE", "DATABAS NR.", "IDENT. BASE DE DONNÉES"),
+                    "PERSON IDENTIFIER:OE"),
+    **dict.fromkeys(("YB", "JG", "ÅR", "NÉ", "BIRTH YEAR", "YEAR OF BIRTH", "FØDSELSÅR", "FÖDELSEÅR"), "PERSON BIRTHYEAR"),
     **dict.fromkeys(("S", "G", "K", "SEX", "GENDER", "GESCHLECHT", "SEXE", "KJØNN", "KÖN"), "PERSON SEX"),
     # "Namn" is the club's name in the Swedish layout (the runner's are Efternamn and Förnamn).
     **dict.fromkeys(("CL.NAME", "ABK", "SHORT CLUB", "CLUB", "VEREIN", "KLUBB", "NAMN"), "ORGANISATION NAME"),
-    **dict.fromkeys(("SHORT", "KURZ", "KORT", "SHORT CAT", "CLASS", "KLASSE", "KLASS", "CATEGORY"), "CLASS NAME"),
+    **dict.fromkeys(("SHORT", "KURZ", "KORT", "COURT", "SHORT CAT", "CLASS", "KLASSE", "KLASS", "CATEGORY"), "CLASS NAME"),
     **dict.fromkeys(("COURSE", "BAHN"), "COURSE NAME"),
 }
 
