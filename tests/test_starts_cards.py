@@ -315,3 +315,13 @@ def test_card_range() -> None:
         parse_card_range("500")
     with pytest.raises(ValueError, match="not a card number"):
         card_range(0, 5)
+
+
+def test_a_readout_export_is_no_card_list() -> None:
+    """SI Config+'s export starts with a row counter: read as a card list, it made cards 1, 2, 3."""
+    text = "No;Read on;SIID;Start no\n1;01.06.2025 11:45:10;8001234;\n2;01.06.2025 11:46:10;8001235;\n"
+    with pytest.raises(TableError) as info:
+        read_card_file(text.encode())
+    assert [str(p) for p in info.value.problems] == [
+        "line 1: column 3 (SIID) holds the card numbers, not the first: a card list has them first "
+        "(is this a readout export?)"]

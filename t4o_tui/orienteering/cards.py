@@ -158,6 +158,10 @@ def parse_card_number(text: str) -> int:
     return number
 
 
+_CARD_TITLES = {"SIID", "SI-CARD", "SI CARD", "SICARD", "CARD", "CARD NO", "CARD NUMBER", "CHIP", "CHIPNO", "BRICKA",
+                "BRIK", "PUCE"}
+
+
 def read_card_file(data: bytes) -> CardFile:
     """Card numbers, one a line with optional info after `,` `;` or tab; header line optional."""
     text = decode_text(data)
@@ -169,7 +173,15 @@ def read_card_file(data: bytes) -> CardFile:
     for i, (line, cells) in enumerate(records):
         first = cells[0].strip() if cells else ""
         if i == 0 and not re.match(r"[\d+-]", first):
-            continue  # a header: its first cell does not even start like a number
+            # A header: its first cell does not even start like a number. One that titles another
+            # column as the card (a readout export: No;Read on;SIID;...) is no card list: its first
+            # column would be read as card numbers (1, 2, 3 ...).
+            titles = [" ".join(c.split()).upper() for c in cells]
+            at = next((k for k, t in enumerate(titles) if k > 0 and t in _CARD_TITLES), None)
+            if at is not None:
+                raise TableError([Problem(f"column {at + 1} ({cells[at].strip()}) holds the card numbers, not the first: "
+                                          "a card list has them first (is this a readout export?)", line)])
+            continue
         try:
             number = parse_card_number(first)
         except ValueError as exc:
