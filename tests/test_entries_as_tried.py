@@ -174,3 +174,20 @@ def test_card_numbers_in_an_entry_list_are_checked_and_a_shared_card_is_named(db
     assert "SI card 8123456 is held by several runners of this race: Ola Nordmann, Kari Nordmann" in log
     numbers = sorted(r[0] for r in db.execute_sql("SELECT number FROM card"))
     assert numbers == ["8123456"]
+
+
+def test_a_person_id_with_another_given_and_family_name_takes_nobody_over(db, db_path, tmp_path):
+    """Person id Eventor 101 is Ola Ødegård's (an earlier file's untyped MeOS id read as Eventor's). An
+    Eventor file giving 101 to Anna Svensson is refused for that row; a changed family name alone
+    (Ola married) is the same runner and updates."""
+    f = tmp_path / "entries.xml"
+    f.write_text(entry_list(person_entry("1", "101", "Ola", "Ødegård", "H21")), encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    f.write_text(entry_list(person_entry("5001", "101", "Anna", "Svensson", "D21")), encoding="utf-8")
+    run = run_job(db, db_path, "import-entries", {"file": str(f)})
+    assert run.status == "succeeded", run.error
+    assert [(e.person.given, e.person.family) for e in Entry.select()] == [("Ola", "Ødegård")]
+    assert "line 4: Anna Svensson has the person id of Ola Ødegård: not imported, nothing changed" in log_text(db, run)
+    f.write_text(entry_list(person_entry("1", "101", "Ola", "Berg", "H21")), encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    assert [(e.person.given, e.person.family) for e in Entry.select()] == [("Ola", "Berg")]

@@ -631,6 +631,14 @@ class _Importer:
         entry_ids = {(k or self.id_type): v for k, v in row.entry_identifiers.items() if isinstance(v, str)}
         person_ids = {(k or self.id_type): v for k, v in row.person_identifiers.items() if isinstance(v, str)}
         eid, pid, rule, candidates = self._match(row, entry_ids, person_ids)
+        if (known := self._other_name(row, person_ids)) is not None:
+            # Another given and another family name under one person id: most often ids of another
+            # system read with this import's identifier type (MeOS's own numbers taken for Eventor's).
+            # Taking the person over would give this runner the other's entries and results.
+            self.ambiguous.append(row.line)
+            self.note("warning", f"line {row.line}: {name} has the person id of {known}: not imported, nothing changed "
+                                 "(if the file's ids are another system's, set 'Identifier type')")
+            return None
         if candidates:
             self.ambiguous.append(row.line)
             self.note("warning", f"line {row.line}: {name}{self._where(row)} matches {len(candidates)} entries by {rule}: "
@@ -789,6 +797,18 @@ class _Importer:
         if pid is not None and year is not None and ix.person_year.get(pid, year) != year:
             return False
         return not self._other_person(pid, person_ids)
+
+    def _other_name(self, row: EntryRow, person_ids: dict[str, str]) -> str | None:
+        """The name of the person the row's person id finds, when both their given and family names
+        differ from the row's (a changed family name alone is a runner who married)."""
+        ix = self.ix
+        pid = next((ix.person_ids[k] for k in person_ids.items() if k in ix.person_ids), None)
+        if pid is None or not (isinstance(row.given_name, str) and isinstance(row.family_name, str)):
+            return None
+        given, family = ix.person_name.get(pid, ("", ""))
+        if not (given and family) or given == row.given_name.casefold() or family == row.family_name.casefold():
+            return None
+        return f"{given.title()} {family.title()}"
 
     def _other_person(self, pid: int | None, person_ids: dict[str, str]) -> bool:
         """Whether a person id of the same type says person `pid` is not the row's runner."""
