@@ -187,13 +187,13 @@ def test_bad_team_input_changes_nothing(db, db_path, tmp_path):
                    encoding="utf-8")
     run = run_job(db, db_path, "import-relay-entries", {"file": str(bad)}, name="bad")
     assert run.status == "failed"
-    assert "team 'Delta', line 2: leg 4 but class 'H21' has 3 legs" in run.error
+    assert "team 'Delta' from line 2: leg 4 (line 3) but class 'H21' has 3 legs" in run.error
     assert dump(db_path) == before
     bad.write_text("TEAM NAME;CLASS NAME;LEG;PERSON NAME;CARD NO\nEcho;H21;1;Al Echo;5001\nEcho;H21;2;Bo Echo;5001\n",
                    encoding="utf-8")
     run = run_job(db, db_path, "import-relay-entries", {"file": str(bad)}, name="bad")
     assert run.status == "failed"
-    assert "team 'Echo', line 2 leg 2: card 5001 is already used on leg 1 of the team" in run.error
+    assert "team 'Echo' from line 2 leg 2 (line 3): card 5001 is already used on leg 1 of the team" in run.error
     assert dump(db_path) == before
     bad.write_text("TEAM NAME;CLASS NAME;LEG;PERSON NAME\nFox;H21;x;Al Fox\n", encoding="utf-8")
     run = run_job(db, db_path, "import-relay-entries", {"file": str(bad)}, name="bad")
@@ -350,7 +350,7 @@ def test_team_entry_list_twice_and_a_leg_too_many(db, db_path, tmp_path):
     f.write_text(TEAM_ENTRY_LIST.format(leg=3), encoding="utf-8")
     run = run_job(db, db_path, "import-relay-entries", {"file": str(f)})
     assert run.status == "failed"
-    assert "team 'OK Linne 1', line 4: leg 3 but class 'H21' has 2 legs; nothing was changed" in run.error
+    assert "team 'OK Linne 1' from line 4: leg 3 (line 7) but class 'H21' has 2 legs; nothing was changed" in run.error
     assert dump(db_path) == before
 
 

@@ -195,7 +195,7 @@ class ImportCounts:
 
 
 def _team_label(rec: TeamRecord) -> str:
-    return f"team '{rec.name}'" + (f" (bib {rec.bib})" if rec.bib else "") + (f", line {rec.line}" if rec.line else "")
+    return f"team '{rec.name}'" + (f" (bib {rec.bib})" if rec.bib else "") + (f" from line {rec.line}" if rec.line else "")
 
 
 def _person_key(p: Person | None, card: str | None) -> Any:
@@ -270,7 +270,7 @@ class TeamImporter:
             key = name_key(t.class_name)
             members = tuple(
                 relay.TeamMember(m.leg, m.leg_order or 1, m.person.name if m.person else "",
-                                 m.cards[0].number if m.cards else None, _person_key(m.person, None))
+                                 m.cards[0].number if m.cards else None, _person_key(m.person, None), line=m.line)
                 for m in t.members if m.leg is not None and (m.person is not None or m.cards))
             by_class[key].append(relay.Team(i, t.name, t.bib, members=members))
             labels[i] = _team_label(t)

@@ -120,6 +120,12 @@ class TeamMember:
     key: Hashable | None = None
     start: float | None = None  # the runner's own start time (StartList, chasing start)
     course: str | None = None  # a course given for this runner, winning over the forking
+    line: int | None = field(default=None, compare=False)  # the runner's line in a file, for messages
+
+    @property
+    def at(self) -> str:
+        """' (line N)' for messages, when the runner came from a file's line."""
+        return f" (line {self.line})" if self.line else ""
 
     @property
     def slot(self) -> Slot:
@@ -184,15 +190,15 @@ def team_problems(cls: RelayClass, team: Team) -> Problems:
     seen_slots: dict[Slot, TeamMember] = {}
     for m in team.members:
         if m.leg < 1 or m.leg > len(cls.legs):
-            errors.append(f"{who}: leg {m.leg} but class '{cls.name}' has {len(cls.legs)} legs")
+            errors.append(f"{who}: leg {m.leg}{m.at} but class '{cls.name}' has {len(cls.legs)} legs")
             continue
         leg = cls.leg(m.leg)
         if m.order < 1 or m.order > leg.runners:
             allowed = "1 runner" if leg.runners == 1 else f"{leg.runners} runners"
-            errors.append(f"{who} leg {m.leg}: runner {m.order} but the leg allows {allowed}")
+            errors.append(f"{who} leg {m.leg}{m.at}: runner {m.order} but the leg allows {allowed}")
             continue
         if m.slot in seen_slots:
-            errors.append(f"{who} leg {m.leg}" + (f" runner {m.order}" if leg.runners > 1 else "")
+            errors.append(f"{who} leg {m.leg}{m.at}" + (f" runner {m.order}" if leg.runners > 1 else "")
                           + f": two runners ({seen_slots[m.slot].name or '?'} and {m.name or '?'})")
             continue
         seen_slots[m.slot] = m
@@ -202,7 +208,7 @@ def team_problems(cls: RelayClass, team: Team) -> Problems:
             continue
         first = cards.get(m.card)
         if first is not None and first.slot != m.slot:
-            errors.append(f"{who} leg {m.leg}: card {m.card} is already used on leg {first.leg} of the team")
+            errors.append(f"{who} leg {m.leg}{m.at}: card {m.card} is already used on leg {first.leg} of the team")
         else:
             cards.setdefault(m.card, m)
     if not cls.several_legs_per_runner:
@@ -212,7 +218,7 @@ def team_problems(cls: RelayClass, team: Team) -> Problems:
                 continue
             first = runners.get(m.key)
             if first is not None and first.leg != m.leg:
-                errors.append(f"{who} leg {m.leg}: {m.name or m.key} already runs leg {first.leg} "
+                errors.append(f"{who} leg {m.leg}{m.at}: {m.name or m.key} already runs leg {first.leg} "
                               f"and class '{cls.name}' allows one leg per runner")
             else:
                 runners.setdefault(m.key, m)
