@@ -478,6 +478,15 @@ def test_course_data_of_several_races() -> None:
         read_course_data(plain, race_number=3)
 
 
+
+def test_a_course_length_in_kilometres_is_read_as_such_and_said() -> None:
+    """'1,8' (km with a decimal comma, as some programs write it) is 1800 m, not 2 m; metres stay metres."""
+    body = ("<RaceCourseData><Course><Name>A</Name><Length>1,8</Length></Course>"
+            "<Course><Name>B</Name><Length>2500.4</Length></Course></RaceCourseData>")
+    doc = read_course_data(iof_xml("CourseData", "<Event><Name>E</Name></Event>" + body).encode())
+    assert [(c.name, c.length) for c in doc.courses] == [("A", 1800), ("B", 2500)]
+    assert [w for w in doc.warnings if "km" in w] == ["line 3: course length 1,8 read as 1.8 km"]
+
 def test_entry_list_quirks() -> None:
     # No namespace, Given before Family, typed ids, a bare birth year, lower-case sex, cards "0" and
     # empty, unknown and foreign-namespace elements, a nameless entry.

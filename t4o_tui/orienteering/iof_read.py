@@ -48,6 +48,7 @@ from t4o_tui.orienteering.xmlsafe import (
     int_of,
     int_value,
     metres_of,
+    number_of,
     parse,
     text_of,
 )
@@ -579,6 +580,20 @@ class _Types:
         self.start = tuple(c.upper() for c in start_codes if c)
         self.finish = tuple(c.upper() for c in finish_codes if c)
         self.declared: dict[str, ControlType] = {}
+        self.notes: list[str] = []  # said once the file is read (lengths read as km)
+
+    def course_length(self, el: El, name: str) -> int | None:
+        """A course's length in metres. Some programs write kilometres with a decimal comma ("1,8"):
+        a length under 100 with a fraction is read as km, and said (as metres it would be 2 m)."""
+        v = number_of(el, name)
+        if v is None:
+            return None
+        if v < 100 and v != int(v):
+            child = el.find(name)
+            line = child.sourceline if child is not None else el.sourceline
+            self.notes.append(f"line {line}: course length {text_of(el, name)} read as {v:g} km")
+            return round(v * 1000)
+        return round(v)
 
     @staticmethod
     def attr(value: str | None) -> ControlType | None:
@@ -696,6 +711,7 @@ def _course_data(
         warnings.append(
             f"{_count(teams, 'team course assignment', 'team course assignments')} skipped: relay forking is not imported"
         )
+    warnings += types.notes
     return CourseData(
         event=_event(root.find("Event"), tz),
         controls=_controls(defined, courses, types),
@@ -732,7 +748,7 @@ def _course(el: El, types: _Types) -> Course:
         )
     return Course(
         name=name,
-        length=metres_of(el, "Length"),
+        length=types.course_length(el, "Length"),
         climb=metres_of(el, "Climb"),
         controls=tuple(controls),
         family=text_of(el, "CourseFamily") or text_of(el, "CourseGroup"),  # CourseGroup: OCAD 11
@@ -811,7 +827,7 @@ def _course_data_203(root: El, warnings: list[str], types: _Types) -> CourseData
             courses.append(
                 Course(
                     name=name if single else f"{name} {label}",
-                    length=metres_of(v, "CourseLength"),
+                    length=types.course_length(v, "CourseLength"),
                     climb=metres_of(v, "CourseClimb"),
                     controls=tuple(controls),
                     family=None if single else name,
@@ -834,6 +850,7 @@ def _course_data_203(root: El, warnings: list[str], types: _Types) -> CourseData
         creator=None,
         warnings=(
             *warnings,
+            *types.notes,
             "old IOF XML 2.0.3 format: export IOF XML 3.0 if the program offers it",
         ),
     )
