@@ -320,8 +320,12 @@ def cmd_task(args: argparse.Namespace) -> int:
         print(f"task {t.id} '{t.name}' saved")
     elif action == "delete":
         name = svc.find_task(args.name).name
+        gone = svc.task_dependents(args.name)
         n = svc.delete_task(args.name)
-        print(f"task '{name}' deleted with {n} run(s)")
+        # The count of runs as before (scripts read it); then what else went with the task.
+        print(f"task '{name}' deleted with {n} run(s)" + (
+            f", {gone.schedules} schedule(s)" if gone.schedules else "") + (
+            f" and {gone.shares} share link(s) (their URLs no longer work)" if gone.shares else ""))
     elif action == "duplicate":
         t = svc.duplicate_task(args.name, args.new_name)
         print(f"task {t.id} '{t.name}' created as a copy of '{args.name}'")

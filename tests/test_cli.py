@@ -56,8 +56,9 @@ def test_task_life_cycle(cli, db_path):
     cli("task", "set", "B", "seconds=0", "--set", "fail=false", "--set", "write_file=true", check=True)  # either form
     cli("run", "B", "--wait", check=True)
     assert any((db_path.parent / "event-files" / "files").rglob("*.txt"))
+    cli("schedule", "add", "B", "--every", "10m", "--start", "now", "--expiry", "+1d", check=True)
     out = cli("task", "delete", "B", check=True).stdout
-    assert "deleted with 1 run(s)" in out
+    assert out == "task 'B' deleted with 1 run(s), 1 schedule(s)\n"  # what went with it is said
     assert not any((db_path.parent / "event-files" / "files").rglob("*.txt"))  # its files went with it
     assert [t["name"] for t in json.loads(cli("tasks", "--json").stdout)] == ["B (copy)"]
 

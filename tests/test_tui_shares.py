@@ -20,6 +20,7 @@ from t4o_tui.tui.screens.schedule_editor import ScheduleEditorScreen
 from t4o_tui.tui.screens.share_editor import ShareEditorScreen
 from t4o_tui.tui.screens.share_link import ShareLinkScreen
 from t4o_tui.tui.screens.shares import SharesScreen
+from t4o_tui.tui.screens.tasks import TasksScreen
 from t4o_tui.tui.widgets.header import NavLine
 from t4o_tui.tui.widgets.schedule_list import ScheduleList
 from t4o_tui.tui.widgets.share_list import ShareList
@@ -157,3 +158,29 @@ def test_readonly_refuses_schedule_and_share_changes(db, db_path):
     assert not s.paused and Schedule.select().count() == 1
     share = get_share(share_id)
     assert not share.revoked and not share.run_task and Share.select().count() == 1
+
+
+def test_deleting_a_task_names_its_schedules_and_share_links_first(db, db_path):
+    """A task's schedules and share links go with it: the question says so before anything goes."""
+    create_task("Results", "test", {"seconds": 0})
+    create_task("Other", "test", {"seconds": 0})
+    now = time.time()
+    add_schedule(db, ScheduleInput(task="Results", kind="interval", every=600.0, start=now, expiry=now + 86400))
+    create_share(db, "Results", label="speaker")
+
+    async def body(app: T4oApp, pilot: Pilot[int]) -> None:
+        await pilot.press("3")
+        assert isinstance(app.screen, TasksScreen)
+        screen = app.screen
+        screen.select_task("Results")
+        await until(pilot, lambda: (t := screen.selected()) is not None and t.name == "Results", what="the task selected")
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="delete question")
+        question = plain(app.screen.query_one("#question", Static)).strip()
+        assert question == ("Delete task 'Results' together with its 1 schedule and 1 share link? "
+                            "This cannot be undone."), question
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, TasksScreen), what="kept")
+        assert Schedule.select().count() == 1 and Share.select().count() == 1
+
+    scenario(db, db_path, body, size=LARGE)

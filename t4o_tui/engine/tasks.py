@@ -12,7 +12,15 @@ import peewee
 from t4o_tui.engine.clock import SYSTEM_CLOCK, Clock
 from t4o_tui.engine.job import UnknownJob, installed_jobs
 from t4o_tui.engine.settings import SettingError, masked
-from t4o_tui.store.models import ORPHAN_POLICIES, Artifact, Run, Task, database_proxy
+from t4o_tui.store.models import (
+    ORPHAN_POLICIES,
+    Artifact,
+    Run,
+    Schedule,
+    Share,
+    Task,
+    database_proxy,
+)
 
 NAME_MAX = 100
 TIMEOUT_MAX = 7 * 86400.0
@@ -175,6 +183,33 @@ def update_task(
         task.updated_at = clock.now()
         task.save()
         return task
+
+
+@dataclass(frozen=True)
+class TaskDependents:
+    """What goes with a task when it is deleted: said before, so that nothing goes unasked."""
+
+    runs: int
+    schedules: int
+    shares: int  # share links not revoked: their URLs stop working
+
+    def text(self) -> str:
+        """'2 runs and their logs, 1 schedule and 1 share link' (only what there is; 'no runs' when nothing)."""
+        parts = [f"{n} {one if n == 1 else many}" for n, one, many in (
+            (self.runs, "run and its log", "runs and their logs"), (self.schedules, "schedule", "schedules"),
+            (self.shares, "share link", "share links")) if n]
+        if not parts:
+            return "no runs"
+        return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def task_dependents(name_or_id: str | int) -> TaskDependents:
+    task = find_task(name_or_id)
+    return TaskDependents(
+        runs=Run.select().where(Run.task == task).count(),
+        schedules=Schedule.select().where(Schedule.task == task).count(),
+        shares=Share.select().where(Share.task == task, Share.revoked == False).count(),  # noqa: E712
+    )
 
 
 def delete_task(name_or_id: str | int) -> int:

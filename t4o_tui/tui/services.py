@@ -278,3 +278,6 @@ class Services:
 
     async def delete_task(self, name: str) -> int:
         return await self._write(task_svc.delete_task, name)
+
+    async def task_dependents(self, name: str) -> task_svc.TaskDependents:
+        return await self._read(task_svc.task_dependents, name)

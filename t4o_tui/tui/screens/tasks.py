@@ -151,10 +151,20 @@ class TasksScreen(ViewScreen):
         task = self._need_selection()
         if task is None or self.t4o.refuse_readonly("delete tasks"):
             return
+        self.t4o.run_safely(self._ask_delete(task.name), "Deleting the task")
+
+    async def _ask_delete(self, name: str) -> None:
+        # The question names everything that goes with the task: its schedules stop, and its share
+        # links' URLs (perhaps on a speaker's screen or the arena display) stop working.
+        try:
+            gone = await self.services.task_dependents(name)
+        except TaskError as exc:
+            self.notify(str(exc), severity="error", title="Not deleted")
+            return
         self.t4o.confirm(
-            f"Delete task '{task.name}' together with all its runs and their logs? This cannot be undone.",
+            f"Delete task '{name}' together with its {gone.text()}? This cannot be undone.",
             yes="Delete task", no="Keep it",
-            on_yes=lambda: self.t4o.run_safely(self._delete(task.name), "Deleting the task"),
+            on_yes=lambda: self.t4o.run_safely(self._delete(name), "Deleting the task"),
         )
 
     async def _delete(self, name: str) -> None:
