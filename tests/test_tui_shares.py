@@ -184,3 +184,24 @@ def test_deleting_a_task_names_its_schedules_and_share_links_first(db, db_path):
         assert Schedule.select().count() == 1 and Share.select().count() == 1
 
     scenario(db, db_path, body, size=LARGE)
+
+
+def test_ctrl_c_in_a_dialog_with_typed_text_asks_before_quitting(db, db_path):
+    """As Esc does in these dialogs, and Ctrl+C does in the editors: what was typed is not lost unasked."""
+    create_task("Results", "test", {"seconds": 0})
+
+    async def body(app: T4oApp, pilot: Pilot[int]) -> None:
+        await pilot.press("4")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ShareEditorScreen), what="new link dialog")
+        dialog = app.screen
+        dialog.query_one("#field-label Input", Input).focus()
+        await pilot.press(*"speaker")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="quit question")
+        assert plain(app.screen.query_one("#question", Static)).strip() == "Quit and discard the unsaved changes?"
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is dialog, what="back in the dialog")
+        assert dialog.query_one("#field-label Input", Input).value == "speaker" and not app.stopping
+
+    scenario(db, db_path, body, size=LARGE)

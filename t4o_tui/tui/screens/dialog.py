@@ -191,8 +191,12 @@ class FormDialog(ModalScreen[T], FormScreen[T]):
         if self.is_current:
             self.dismiss(result)
 
+    def has_unsaved_changes(self) -> bool:
+        """What typed would be lost: Esc and the app's quit (Ctrl+C, q) ask first."""
+        return self.changed() and not self.t4o.readonly
+
     def action_close(self) -> None:
-        if self.changed() and not self.t4o.readonly:
+        if self.has_unsaved_changes():
             self.t4o.confirm(f"Discard the changes to {self.WHAT}?", yes="Discard changes", no="Keep editing",
                              on_yes=lambda: self.dismiss(self.cancelled))
         else:
@@ -206,11 +210,16 @@ def form_texts(screen: ModalScreen[Any]) -> dict[str, str]:
     return {f.key: FormDialog.text_of(f) for f in screen.query(Field)}
 
 
+def texts_changed(screen: ModalScreen[Any], initial: dict[str, str]) -> bool:
+    """Whether a field's text differs from what the dialog opened with (and could be saved)."""
+    now = form_texts(screen)
+    return any(now[k].strip() != initial.get(k, "").strip() for k in now) and not cast("T4oHost", screen.app).readonly
+
+
 def close_asking(screen: ModalScreen[Any], initial: dict[str, str], what: str, result: Any) -> None:
     """Esc in a dialog: close at once when nothing changed, else ask first (keep editing focused)."""
     app = cast("T4oHost", screen.app)
-    now = form_texts(screen)
-    if any(now[k].strip() != initial.get(k, "").strip() for k in now) and not app.readonly:
+    if texts_changed(screen, initial):
         app.confirm(f"Discard the changes to {what}?", yes="Discard changes", no="Keep editing",
                     on_yes=lambda: screen.dismiss(result))
     else:

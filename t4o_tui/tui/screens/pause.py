@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Static
 from t4o_tui.engine.schedules import ScheduleInvalid, ScheduleRow, parse_pause_until, pause_note
 from t4o_tui.timefmt import WHEN_HINT
 from t4o_tui.tui.keys import bindings
-from t4o_tui.tui.screens.dialog import close_asking, form_texts
+from t4o_tui.tui.screens.dialog import close_asking, form_texts, texts_changed
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field
 from t4o_tui.tui.widgets.footer import Footer
@@ -83,6 +83,10 @@ class PauseScreen(ModalScreen[bool]):
             self.action_pause()
         else:
             self.dismiss(False)
+
+    def has_unsaved_changes(self) -> bool:
+        """What typed would be lost: the app's quit (Ctrl+C, q) asks first, as Esc does."""
+        return texts_changed(self, self.initial)
 
     def action_dismiss_safe(self) -> None:
         close_asking(self, self.initial, "the pause", False)

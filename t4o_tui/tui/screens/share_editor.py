@@ -17,7 +17,7 @@ from t4o_tui.share.links import CACHE_MAX, ShareError, ShareRow
 from t4o_tui.timefmt import WHEN_HINT, parse_when
 from t4o_tui.tui.keys import bindings
 from t4o_tui.tui.parsing import format_instant, parse_duration_field
-from t4o_tui.tui.screens.dialog import close_asking, form_texts
+from t4o_tui.tui.screens.dialog import close_asking, form_texts, texts_changed
 from t4o_tui.tui.services import ReadOnlyError
 from t4o_tui.tui.widgets.fields import Field, input_field, switch_field
 from t4o_tui.tui.widgets.footer import Footer
@@ -136,6 +136,10 @@ class ShareEditorScreen(ModalScreen[tuple[int, str] | None]):
             self.action_save()
         else:
             self.dismiss(None)
+
+    def has_unsaved_changes(self) -> bool:
+        """What typed would be lost: the app's quit (Ctrl+C, q) asks first, as Esc does."""
+        return texts_changed(self, self.initial)
 
     def action_dismiss_safe(self) -> None:
         close_asking(self, self.initial, "this share", None)
