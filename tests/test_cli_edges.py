@@ -243,3 +243,13 @@ def test_read_only_file_system(read_only_mount, tmp_path):
         assert res.returncode == 0 and fragment in res.stdout, (args, res.stdout, res.stderr)
     _one_line_error(_t4o(db, tmp_path, "task", "add", "More", "--job", "test", unprivileged=False),
                     "it is on a read-only file system")
+
+
+def test_readonly_creates_no_database(cli, tmp_path):
+    """--readonly changes nothing: without a database there it says so and creates none."""
+    missing = tmp_path / "nothing-here" / "event.sqlite"
+    missing.parent.mkdir()
+    res = cli("--readonly", db=missing)
+    assert res.returncode == 1 and not missing.exists() and list(missing.parent.iterdir()) == []
+    assert res.stderr == (f"t4o-tui: error: --readonly: there is no event database at {missing}; give --db FILE, "
+                          "or start without --readonly to create one\n")
