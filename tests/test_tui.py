@@ -167,6 +167,23 @@ def test_views_keys_help_and_palette(db, db_path):
         await pilot.press("enter")
         await until(pilot, lambda: any("queued" in n for n in app.notes), what="run queued via palette")
         await until(pilot, lambda: list_runs(app.db, task="Test quick"), what="run in the database")
+        runs = len(list_runs(app.db, task="Test quick"))
+
+        # tui.md's command line: `:task NAME` opens the task (it never runs it), `:q` quits.
+        await pilot.press("colon")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+        await pilot.press(*"task test quick")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TaskEditorScreen), what="the task opened")
+        assert len(list_runs(app.db, task="Test quick")) == runs
+        await pilot.press("escape")
+        await pilot.press("colon")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+        await pilot.press("q")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.stopping, what="quitting")
 
     scenario(db, db_path, body)
 

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from t4o_tui.tui.host import T4oHost
 
 
+# The score of a command-line form's hit: above any fuzzy match (Textual's scores are not bounded by 1).
+EXACT = 1e9
+
+
 class T4oCommands(Provider):
     """Commands of t4o-tui; the task names are read once when the palette opens."""
 
@@ -44,8 +48,21 @@ class T4oCommands(Provider):
                 yield DiscoveryHit(text, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        # The command-line forms tui.md names come first: `:q` quits, `:task NAME` opens the task
+        # (never runs it: an import started by a mistyped Enter is not undone), `:queue` a view.
+        # Fuzzy matches follow, below them.
+        words = query.strip().casefold()
+        commands = self._commands()
+        exact: set[str] = set()
+        for text, help_text, callback in commands:
+            if ((words in ("q", "quit", "q!") and text == "Quit")
+                    or (words.startswith("task ") and words[5:].strip() and text.startswith("Edit task: ")
+                        and text[11:].casefold().startswith(words[5:].strip()))
+                    or (text.startswith("Go to ") and text[6:].casefold() == words)):
+                exact.add(text)
+                yield Hit(EXACT, text, callback, help=help_text)
         matcher = self.matcher(query)
-        for text, help_text, callback in self._commands():
+        for text, help_text, callback in commands:
             score = matcher.match(text)
-            if score > 0:
+            if score > 0 and text not in exact:
                 yield Hit(score, matcher.highlight(text), callback, help=help_text)
