@@ -191,3 +191,28 @@ def test_a_person_id_with_another_given_and_family_name_takes_nobody_over(db, db
     f.write_text(entry_list(person_entry("1", "101", "Ola", "Berg", "H21")), encoding="utf-8")
     assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
     assert [(e.person.given, e.person.family) for e in Entry.select()] == [("Ola", "Berg")]
+
+
+def test_an_entry_edited_by_hand_cannot_take_another_runners_card_or_bib(db, db_path, tmp_path):
+    """Two runners of a race with one card: a readout of it would be taken for either. Refused by field,
+    naming the holder; nothing saved. A withdrawn runner holds nothing."""
+    import pytest
+
+    from t4o_tui.engine.event_setup import SetupError
+    from t4o_tui.engine.queries.event import edit_entry
+
+    f = tmp_path / "entries.csv"
+    f.write_text("PERSON FIRST NAME;PERSON LAST NAME;CLASS NAME;BIB NO;CARD NO\n"
+                 "Karoline;Bjørnstad;D12;100;7029564\nNina;Grimstad;D12;101;7029565\n", encoding="utf-8")
+    assert run_job(db, db_path, "import-entries", {"file": str(f)}).status == "succeeded"
+    karoline = Entry.get(Entry.bib == "100")
+    with pytest.raises(SetupError) as card:
+        edit_entry(db, karoline.id, class_id=karoline.klass.id, bib="100", card="7029565", status="entered", now=0)
+    assert (card.value.field, card.value.message) == ("card", "7029565 is Nina Grimstad's (D12): take it from them first")
+    with pytest.raises(SetupError) as bib:
+        edit_entry(db, karoline.id, class_id=karoline.klass.id, bib="101", card="7029564", status="entered", now=0)
+    assert (bib.value.field, bib.value.message) == ("bib", "101 is Nina Grimstad's (D12): take it from them first")
+    assert Entry.get_by_id(karoline.id).hand_edited == 0  # nothing saved
+    nina = Entry.get(Entry.bib == "101")
+    edit_entry(db, nina.id, class_id=nina.klass.id, bib="101", card="7029565", status="withdrawn", now=0)
+    edit_entry(db, karoline.id, class_id=karoline.klass.id, bib="100", card="7029565", status="entered", now=0)

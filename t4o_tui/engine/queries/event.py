@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import peewee
 
 from t4o_tui.engine import event_lists
-from t4o_tui.engine.event_setup import RaceInfo, list_races
+from t4o_tui.engine.event_setup import RaceInfo, SetupError, list_races
 
 STATION_DATA_SHOWN = 500
 
@@ -54,10 +54,35 @@ def toggle_station_data(db: peewee.Database, row_id: int) -> bool:
     return bool(row and row[0])
 
 
+def _refuse_taken(db: peewee.Database, entry_id: int, bib: str | None, card: str | None, status: str) -> None:
+    if status != "entered":
+        return  # a withdrawn entry holds nothing another runner needs
+    for field, value, sql in (
+        ("card", card, "SELECT p.given, p.family, c.name FROM entry e JOIN entry_card ec ON ec.entry_id = e.id "
+                       "JOIN card k ON k.id = ec.card_id AND k.number = ? AND k.card_type = 'SI' "),
+        ("bib", bib, "SELECT p.given, p.family, c.name FROM entry e "),
+    ):
+        if not value:
+            continue
+        where = "" if field == "card" else "AND e.bib = ? "
+        row = db.execute_sql(
+            sql + "LEFT JOIN person p ON p.id = e.person_id LEFT JOIN class c ON c.id = e.class_id "
+            "WHERE e.race_id = (SELECT race_id FROM entry WHERE id = ?) AND e.id <> ? AND e.status = 'entered' "
+            + where + "LIMIT 1",
+            (value, entry_id, entry_id) if field == "card" else (entry_id, entry_id, value)).fetchone()
+        if row is not None:
+            who = f"{row[0] or ''} {row[1] or ''}".strip() or "another runner"
+            raise SetupError(field, f"{value} is {who}'s" + (f" ({row[2]})" if row[2] else "")
+                                    + ": take it from them first")
+
+
 def edit_entry(db: peewee.Database, entry_id: int, *, class_id: int | None, bib: str | None, card: str | None,
                status: str, now: float) -> None:
-    """Save an entry edited by hand, and mark it so: imports will not overwrite it."""
+    """Save an entry edited by hand, and mark it so: imports will not overwrite it. A bib or card that
+    another entered runner of the race holds is refused (SetupError naming them): station data of
+    that card, or a finish by that bib, would be taken for either."""
     with db.atomic():
+        _refuse_taken(db, entry_id, bib, card, status)
         db.execute_sql("UPDATE entry SET class_id=?, bib=?, status=?, hand_edited=1, updated_at=? WHERE id=?",
                        (class_id, bib, status, now, entry_id))
         db.execute_sql("UPDATE start SET bib=? WHERE entry_id=?", (bib, entry_id))

@@ -10,8 +10,9 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Input, Select, Static
 
+from t4o_tui.engine.event_setup import SetupError
 from t4o_tui.orienteering.cards import parse_card_number
-from t4o_tui.tui.screens.dialog import FormDialog
+from t4o_tui.tui.screens.dialog import CheckError, FormDialog
 from t4o_tui.tui.widgets.fields import Field
 
 STATUSES = [("entered", "entered"), ("withdrawn", "withdrawn"), ("not competing", "not_competing")]
@@ -77,6 +78,9 @@ class EntryEditScreen(FormDialog[bool]):
         yield Field("status", "Status", status, parse=str)
 
     async def save(self, values: dict[str, Any]) -> bool:
-        await self.t4o.services.edit_entry(self.entry["id"], class_id=values["class"], bib=values["bib"],
-                                           card=values["card"], status=values["status"])
+        try:
+            await self.t4o.services.edit_entry(self.entry["id"], class_id=values["class"], bib=values["bib"],
+                                               card=values["card"], status=values["status"])
+        except SetupError as exc:  # the bib or card is another runner's: said beside the field
+            raise CheckError(exc.field, exc.message) from None
         return True
