@@ -270,7 +270,8 @@ class TeamImporter:
             key = name_key(t.class_name)
             members = tuple(
                 relay.TeamMember(m.leg, m.leg_order or 1, m.person.name if m.person else "",
-                                 m.cards[0].number if m.cards else None, _person_key(m.person, None), line=m.line)
+                                 m.cards[0].number if m.cards else None, _person_key(m.person, None),
+                                 line=m.line if m.line != t.line else None)  # the team's own line is said already
                 for m in t.members if m.leg is not None and (m.person is not None or m.cards))
             by_class[key].append(relay.Team(i, t.name, t.bib, members=members))
             labels[i] = _team_label(t)
