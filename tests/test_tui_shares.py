@@ -205,3 +205,22 @@ def test_ctrl_c_in_a_dialog_with_typed_text_asks_before_quitting(db, db_path):
         assert dialog.query_one("#field-label Input", Input).value == "speaker" and not app.stopping
 
     scenario(db, db_path, body, size=LARGE)
+
+
+def test_back_on_settings_the_focused_name_is_in_view(db, db_path):
+    """The form scrolled down, Ctrl+T round the tabs back to Settings: the Name field has the focus
+    and is on screen, so a key typed there is seen (a task was renamed unseen)."""
+    create_task("Import relay teams", "import-relay-entries", {"file": "/x.csv"})
+
+    async def body(app: T4oApp, pilot: Pilot[int]) -> None:
+        app.edit_task_by_name("Import relay teams")
+        await until(pilot, lambda: app.screen.query("#form"), what="task editor")
+        form = app.screen.query_one("#form")
+        await until(pilot, lambda: form.max_scroll_y > 0, what="a form taller than the screen")
+        form.scroll_end(animate=False, immediate=True)
+        await until(pilot, lambda: form.scroll_y > 0, what="scrolled down: the Name field out of view")
+        await pilot.press("ctrl+t", "ctrl+t", "ctrl+t", "ctrl+t")  # round to Settings
+        name = app.screen.query_one("#field-name Input", Input)
+        await until(pilot, lambda: name.has_focus and form.scroll_y == 0, what="Name focused and in view")
+
+    scenario(db, db_path, body)

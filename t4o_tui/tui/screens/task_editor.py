@@ -324,7 +324,14 @@ class TaskEditorScreen(PollingScreen):
         tabs = self.query_one(TabbedContent)
         tabs.active = TABS[(TABS.index(tabs.active) + 1) % len(TABS)] if tabs.active in TABS else TABS[0]
         if tabs.active == "settings-tab":
-            self.query_one("#field-name Input", Input).focus()
+            # After the pane is shown again: the form may be scrolled down from before, and a field
+            # focused out of view would take what is typed unseen (a task renamed by a stray key).
+            self.call_after_refresh(self._focus_name)
+
+    def _focus_name(self) -> None:
+        name = self.query_one("#field-name Input", Input)
+        name.focus()
+        name.scroll_visible(animate=False, immediate=True)
 
     # -- runs, schedules and shares tabs --------------------------------------------------------------
     async def load(self) -> tuple[str, Any] | None:
