@@ -454,18 +454,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(cfg, db)
 
 
-def _refuse_missing_database(args: argparse.Namespace) -> None:
-    """--readonly changes nothing, so it does not create the event database either: a missing one is said."""
-    from pathlib import Path
-
-    from t4o_tui.config import load_config
-
-    cfg = load_config(Path(args.config) if getattr(args, "config", None) else None, db=getattr(args, "db", None))
-    if not getattr(cfg, "db_url", None) and not Path(cfg.db).exists():
-        raise CliError(f"--readonly: there is no event database at {cfg.db}; give --db FILE, or start without "
-                       "--readonly to create one")
-
-
 def _demo(cfg: Any, db: Any) -> None:
     from t4o_tui.config import data_dir_for, share_base_url
     from t4o_tui.demo import build_demo, demo_share_urls, prepare_demo
@@ -479,9 +467,8 @@ def _demo(cfg: Any, db: Any) -> None:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    if args.readonly and not args.demo:
-        _refuse_missing_database(args)
-    cfg, db = open_db(args)
+    # --readonly changes nothing, so it does not create the event database either.
+    cfg, db = open_db(args, must_exist="--readonly" if args.readonly and not args.demo else None)
     if args.demo:
         _demo(cfg, db)
     if not sys.stdin.isatty() or not sys.stdout.isatty():

@@ -14,9 +14,10 @@ class CliError(Exception):
     """A one-line error for the admin; exit code 1."""
 
 
-def open_db(args: argparse.Namespace, *, readonly: bool = False) -> tuple[Any, Any]:
+def open_db(args: argparse.Namespace, *, readonly: bool = False, must_exist: str | None = None) -> tuple[Any, Any]:
     """The config and the database; `readonly` for commands that only read (they then also work
-    on a database that cannot be written here: a read-only file, folder or file system)."""
+    on a database that cannot be written here: a read-only file, folder or file system). With
+    `must_exist` (the option that asks it), a missing SQLite file is an error, not created."""
     from t4o_tui.config import default_db_path, demo_db_path, load_config
     from t4o_tui.store.db import open_database
 
@@ -33,6 +34,9 @@ def open_db(args: argparse.Namespace, *, readonly: bool = False) -> tuple[Any, A
         if not 0 <= args.share_port <= 65535:
             raise CliError(f"--share-port: must be between 0 and 65535 (got {args.share_port})")
         cfg.share_port = args.share_port
+    if must_exist and not db_url and not Path(cfg.db).exists():
+        raise CliError(f"{must_exist}: there is no event database at {cfg.db}; give --db FILE, or start without "
+                       f"{must_exist} to create one")
     if cfg.db == default_db_path():
         # The default location is ours to create; an explicit path in a missing folder is an error.
         cfg.db.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import peewee
 
-from t4o_tui.orienteering.times_of_day import OVER_MIDNIGHT, time_of_day_on
+from t4o_tui.orienteering.times_of_day import on_race_day, time_of_day_on
 from t4o_tui.store.models import Class, Course, Entry, Event, Race, Start, StationData
 from t4o_tui.timefmt import format_duration_text, local_zone_name, parse_duration_text
 
@@ -217,7 +217,7 @@ def valid_zone(text: str) -> str:
 def parse_time_of_day(text: str, field: str, day: date | None, zone: tzinfo, *, no_date_hint: str = "",
                       reference: float | None = None, after: float | None = None) -> float:
     """A time of day on `day` in `zone` (the next day's soon after midnight when it falls before
-    `after`: timefmt.OVER_MIDNIGHT), or a full ISO date and time, or +offset from `reference`."""
+    `after`: orienteering.times_of_day), or a full ISO date and time, or +offset from `reference`."""
     t = text.strip()
     if t[:1] in "+-" and len(t) > 1:
         if reference is None:
@@ -585,9 +585,8 @@ def _class_value(race: Race, cls: ClassInfo, field: str, text: str, zone: tzinfo
         day = date.fromisoformat(race.date) if race.date else None
         ts = parse_time_of_day(t, field, day, zone, reference=race.first_start, after=race.first_start,
                                no_date_hint=how_to_set_date(race))
-        # On the race's date, or soon after midnight in a night race (OVER_MIDNIGHT after its first start).
-        past_midnight = race.first_start is not None and 0 <= ts - race.first_start < OVER_MIDNIGHT
-        if day is not None and datetime.fromtimestamp(ts, zone).date() != day and not past_midnight:
+        # On the race's date, or soon after midnight in a night race.
+        if day is not None and not on_race_day(ts, day, zone, race.first_start):
             raise SetupError(field, f"{datetime.fromtimestamp(ts, zone):%Y-%m-%d %H:%M} is not on the race's date "
                                     f"{day.isoformat()}" + (" (nor less than 12 hours after its first start)"
                                                             if race.first_start is not None else ""))

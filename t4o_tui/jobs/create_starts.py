@@ -36,7 +36,7 @@ from t4o_tui.orienteering.entry_table import (
 )
 from t4o_tui.orienteering.model import StartRecord
 from t4o_tui.orienteering.starts import StartClass, StartType, create_starts, read_start_file
-from t4o_tui.orienteering.times_of_day import OVER_MIDNIGHT
+from t4o_tui.orienteering.times_of_day import on_race_day
 from t4o_tui.store.backend_sqlite import backend_of
 from t4o_tui.store.models import Race
 
@@ -266,14 +266,8 @@ class CreateStartsJob(Job):
         aside): most often another day's file, which would otherwise go in without a word."""
         if not race.date:
             return
-        zone = event_zone(race)
-        first = race.first_start
-
-        def elsewhere(t: float) -> bool:
-            on_day = datetime.fromtimestamp(t, zone).date().isoformat() == race.date
-            return not on_day and not (first is not None and 0 <= t - first < OVER_MIDNIGHT)
-
-        off = sorted(t for t in times if elsewhere(t))
+        zone, day = event_zone(race), date.fromisoformat(race.date)
+        off = sorted(t for t in times if not on_race_day(t, day, zone, race.first_start))
         if off:
             ctx.warning(f"{len(off)} start time{'s are' if len(off) > 1 else ' is'} not on the race's date {race.date} "
                         f"(the earliest: {datetime.fromtimestamp(off[0], zone):%Y-%m-%d %H:%M}): is the file this race's?")

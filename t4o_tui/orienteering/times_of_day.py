@@ -10,6 +10,14 @@ from datetime import date, datetime, time, timedelta, tzinfo
 OVER_MIDNIGHT = 12 * 3600.0
 
 
+def on_race_day(at: float, day: date, zone: tzinfo, first_start: float | None) -> bool:
+    """Whether instant `at` is on the race's `day` in `zone`, or in its night: less than
+    OVER_MIDNIGHT after its first start."""
+    if datetime.fromtimestamp(at, zone).date() == day:
+        return True
+    return first_start is not None and 0 <= at - first_start < OVER_MIDNIGHT
+
+
 def time_of_day_on(day: date, clock: time, zone: tzinfo, after: float | None = None) -> datetime:
     """`clock` on `day` in `zone`, or on the next day by the OVER_MIDNIGHT rule when `after` is given.
     The next day's is the same wall-clock time a calendar day later (a DST change keeps the clock)."""

@@ -54,22 +54,24 @@ def toggle_station_data(db: peewee.Database, row_id: int) -> bool:
     return bool(row and row[0])
 
 
+# Another entered runner of the entry's race holding what the condition names (a bib, an SI card).
+_HOLDER = ("SELECT p.given, p.family, c.name FROM entry e LEFT JOIN person p ON p.id = e.person_id "
+           "LEFT JOIN class c ON c.id = e.class_id WHERE e.race_id = (SELECT race_id FROM entry WHERE id = ?) "
+           "AND e.id <> ? AND e.status = 'entered' AND {} LIMIT 1")
+_HOLDS = {
+    "bib": "e.bib = ?",
+    "card": "e.id IN (SELECT ec.entry_id FROM entry_card ec JOIN card k ON k.id = ec.card_id "
+            "WHERE k.number = ? AND k.card_type = 'SI')",
+}
+
+
 def _refuse_taken(db: peewee.Database, entry_id: int, bib: str | None, card: str | None, status: str) -> None:
     if status != "entered":
         return  # a withdrawn entry holds nothing another runner needs
-    for field, value, sql in (
-        ("card", card, "SELECT p.given, p.family, c.name FROM entry e JOIN entry_card ec ON ec.entry_id = e.id "
-                       "JOIN card k ON k.id = ec.card_id AND k.number = ? AND k.card_type = 'SI' "),
-        ("bib", bib, "SELECT p.given, p.family, c.name FROM entry e "),
-    ):
+    for field, value in (("card", card), ("bib", bib)):
         if not value:
             continue
-        where = "" if field == "card" else "AND e.bib = ? "
-        row = db.execute_sql(
-            sql + "LEFT JOIN person p ON p.id = e.person_id LEFT JOIN class c ON c.id = e.class_id "
-            "WHERE e.race_id = (SELECT race_id FROM entry WHERE id = ?) AND e.id <> ? AND e.status = 'entered' "
-            + where + "LIMIT 1",
-            (value, entry_id, entry_id) if field == "card" else (entry_id, entry_id, value)).fetchone()
+        row = db.execute_sql(_HOLDER.format(_HOLDS[field]), (entry_id, entry_id, value)).fetchone()
         if row is not None:
             who = f"{row[0] or ''} {row[1] or ''}".strip() or "another runner"
             raise SetupError(field, f"{value} is {who}'s" + (f" ({row[2]})" if row[2] else "")

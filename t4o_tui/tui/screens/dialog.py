@@ -122,8 +122,7 @@ class FormDialog(ModalScreen[T], FormScreen[T]):
 
     # -- values -------------------------------------------------------------------------------------
     def changed(self) -> bool:
-        now = self.texts()
-        return any(now[k].strip() != self.initial.get(k, "").strip() for k in now)
+        return differs(self.texts(), self.initial)
 
     def check(self, only: Field | None = None) -> tuple[bool, dict[str, Any]]:
         """Check the relevant fields (or one); (all fine, their values)."""
@@ -210,10 +209,14 @@ def form_texts(screen: ModalScreen[Any]) -> dict[str, str]:
     return {f.key: FormDialog.text_of(f) for f in screen.query(Field)}
 
 
+def differs(now: dict[str, str], initial: dict[str, str]) -> bool:
+    """Whether a field's text (blanks at the ends aside) differs from what the dialog opened with."""
+    return any(now[k].strip() != initial.get(k, "").strip() for k in now)
+
+
 def texts_changed(screen: ModalScreen[Any], initial: dict[str, str]) -> bool:
     """Whether a field's text differs from what the dialog opened with (and could be saved)."""
-    now = form_texts(screen)
-    return any(now[k].strip() != initial.get(k, "").strip() for k in now) and not cast("T4oHost", screen.app).readonly
+    return differs(form_texts(screen), initial) and not cast("T4oHost", screen.app).readonly
 
 
 def close_asking(screen: ModalScreen[Any], initial: dict[str, str], what: str, result: Any) -> None:
